@@ -1,0 +1,599 @@
+//! Identifiers of both dialects: DNAnexus `class-xxxx` ids, SBG hex ids, usernames, project
+//! slugs and SBG project ids (`owner/slug`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+
+use crate::error::{DomainError, string_newtype};
+
+/// The classes of DNAnexus entity that Ferry knows.
+///
+/// `User` and `Org` are named entities (`user-<handle>`, `org-<handle>`), not random ids, so
+/// [`DxId`] refuses them; they are here so that a `class-...` string can always be classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DxClass {
+    Project,
+    Container,
+    File,
+    Record,
+    Applet,
+    Workflow,
+    Job,
+    Analysis,
+    User,
+    Org,
+}
+
+impl DxClass {
+    /// Every class, in declaration order.
+    pub const ALL: [DxClass; 10] = [
+        DxClass::Project,
+        DxClass::Container,
+        DxClass::File,
+        DxClass::Record,
+        DxClass::Applet,
+        DxClass::Workflow,
+        DxClass::Job,
+        DxClass::Analysis,
+        DxClass::User,
+        DxClass::Org,
+    ];
+
+    /// The class as it appears before the `-` of an id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DxClass::Project => "project",
+            DxClass::Container => "container",
+            DxClass::File => "file",
+            DxClass::Record => "record",
+            DxClass::Applet => "applet",
+            DxClass::Workflow => "workflow",
+            DxClass::Job => "job",
+            DxClass::Analysis => "analysis",
+            DxClass::User => "user",
+            DxClass::Org => "org",
+        }
+    }
+
+    /// Data objects live in containers and can be cloned between them.
+    pub fn is_data_object(self) -> bool {
+        matches!(
+            self,
+            DxClass::File | DxClass::Record | DxClass::Applet | DxClass::Workflow
+        )
+    }
+
+    /// Data containers hold folders and data objects.
+    pub fn is_container(self) -> bool {
+        matches!(self, DxClass::Project | DxClass::Container)
+    }
+
+    /// Whether ids of this class are random `class-<24 chars>` strings (everything but users
+    /// and orgs).
+    fn has_random_ids(self) -> bool {
+        !matches!(self, DxClass::User | DxClass::Org)
+    }
+}
+
+impl fmt::Display for DxClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DxClass {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DxClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("class", format!("unknown class '{s}'")))
+    }
+}
+
+/// Length of the random part of a DNAnexus id.
+const DX_ID_LEN: usize = 24;
+
+/// The alphabet DNAnexus generates ids from (no vowels, no look-alikes). Ferry generates from it
+/// too, but accepts any `[0-9A-Za-z]{24}` as dxpy does, answering 404 for unknown ids.
+const DX_ALPHABET: &[u8; 32] = b"0123456789BFGJKPQVXYZbfgjkpqvxyz";
+
+/// A DNAnexus entity id, `<class>-<24 chars of [0-9A-Za-z]>`, e.g. `file-B2b1QKQ0Fv9K1pQjXkJ8fF0x`.
+///
+/// A cloned data object keeps its id across projects, so this id names the object, not a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DxId {
+    id: String,
+    class: DxClass,
+}
+
+impl DxId {
+    /// Parses a full id. Users and orgs (`user-<handle>`) are not ids and are refused.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        const WHAT: &str = "id";
+        let Some((class, rest)) = s.split_once('-') else {
+            return Err(DomainError::invalid(
+                WHAT,
+                "expected '<class>-<24 characters>'",
+            ));
+        };
+        let class: DxClass = class
+            .parse()
+            .map_err(|_| DomainError::invalid(WHAT, format!("unknown class '{class}'")))?;
+        if !class.has_random_ids() {
+            return Err(DomainError::invalid(
+                WHAT,
+                format!("'{class}-...' is not an object id"),
+            ));
+        }
+        if rest.len() != DX_ID_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(DomainError::invalid(
+                WHAT,
+                "expected 24 letters or digits after the class",
+            ));
+        }
+        Ok(DxId {
+            id: s.to_owned(),
+            class,
+        })
+    }
+
+    /// A fresh random id of the given class.
+    ///
+    /// # Panics
+    /// If `class` is `User` or `Org`, which have no random ids.
+    pub fn generate(class: DxClass) -> DxId {
+        assert!(class.has_random_ids(), "{class} has no random ids");
+        let mut rng = rand::rng();
+        let mut id = String::with_capacity(class.as_str().len() + 1 + DX_ID_LEN);
+        id.push_str(class.as_str());
+        id.push('-');
+        for _ in 0..DX_ID_LEN {
+            id.push(char::from(
+                DX_ALPHABET[rng.random_range(0..DX_ALPHABET.len())],
+            ));
+        }
+        DxId { id, class }
+    }
+
+    /// The class before the `-`.
+    pub fn class(&self) -> DxClass {
+        self.class
+    }
+
+    /// The whole id, `class-xxxx`.
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+}
+
+string_newtype!(DxId);
+
+/// Length of an SBG id in hex digits (12 bytes, like a MongoDB ObjectId).
+const SBG_ID_LEN: usize = 24;
+
+/// The id of an SBG file or folder: 24 lowercase hex characters.
+///
+/// Unlike DNAnexus, SBG gives each copy of a file its own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SbgId(String);
+
+impl SbgId {
+    /// Accepts exactly 24 characters of `[0-9a-f]`; uppercase is refused so that one id has one
+    /// spelling.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.len() != SBG_ID_LEN || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(DomainError::invalid(
+                "id",
+                "expected 24 lowercase hex characters",
+            ));
+        }
+        Ok(SbgId(s.to_owned()))
+    }
+
+    /// A fresh random id.
+    pub fn generate() -> SbgId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let bytes: [u8; SBG_ID_LEN / 2] = rand::rng().random();
+        let mut s = String::with_capacity(SBG_ID_LEN);
+        for b in bytes {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        SbgId(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+string_newtype!(SbgId);
+
+/// Longest username and longest project slug.
+const MAX_HANDLE_LEN: usize = 64;
+
+/// A username, the same in both dialects (`rfranklin`, DNAnexus `user-rfranklin`).
+///
+/// 1..=64 characters of `[A-Za-z0-9_.-]`, starting with a letter or digit, so that it is safe in
+/// a URL path, in `owner/slug` and after `user-`. Case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        const WHAT: &str = "username";
+        let Some(first) = s.chars().next() else {
+            return Err(DomainError::invalid(WHAT, "must not be empty"));
+        };
+        if s.len() > MAX_HANDLE_LEN {
+            return Err(DomainError::invalid(WHAT, "must be at most 64 characters"));
+        }
+        if !first.is_ascii_alphanumeric() {
+            return Err(DomainError::invalid(
+                WHAT,
+                "must start with a letter or digit",
+            ));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            return Err(DomainError::invalid(
+                WHAT,
+                "may only contain letters, digits, '_', '.' and '-'",
+            ));
+        }
+        Ok(Username(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+string_newtype!(Username);
+
+/// A project's short name, the second half of an SBG project id `owner/slug`.
+///
+/// 1..=64 characters of `[a-z0-9_-]`, starting with `[a-z0-9]`: lowercase so that it is stable
+/// in URLs, and unique per owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        const WHAT: &str = "project short name";
+        let Some(first) = s.bytes().next() else {
+            return Err(DomainError::invalid(WHAT, "must not be empty"));
+        };
+        if s.len() > MAX_HANDLE_LEN {
+            return Err(DomainError::invalid(WHAT, "must be at most 64 characters"));
+        }
+        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+            return Err(DomainError::invalid(
+                WHAT,
+                "must start with a lowercase letter or digit",
+            ));
+        }
+        if !s.bytes().all(is_slug_byte) {
+            return Err(DomainError::invalid(
+                WHAT,
+                "may only contain lowercase letters, digits, '_' and '-'",
+            ));
+        }
+        Ok(Slug(s.to_owned()))
+    }
+
+    /// Derives a slug from a free-form project name, as SBG does when a project is created
+    /// with a name only: lowercase, every run of other characters becomes one `-`, leading and
+    /// trailing separators are trimmed, at most 64 characters, and `project` if nothing is left.
+    pub fn from_name(name: &str) -> Slug {
+        let mut out = String::with_capacity(name.len().min(MAX_HANDLE_LEN));
+        let mut in_run = false;
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+                out.push(c);
+                in_run = false;
+            } else if !in_run {
+                out.push('-');
+                in_run = true;
+            }
+        }
+        // A slug may not start with '_' either, so leading underscores go with the dashes.
+        let trimmed = out.trim_start_matches(['-', '_']).trim_end_matches('-');
+        let truncated = trimmed[..trimmed.len().min(MAX_HANDLE_LEN)].trim_end_matches('-');
+        if truncated.is_empty() {
+            Slug("project".to_owned())
+        } else {
+            Slug(truncated.to_owned())
+        }
+    }
+
+    /// `slug-n`, for making a slug unique per owner (`slug`, `slug-2`, `slug-3`, ...). The base
+    /// is shortened when needed so that the result stays within 64 characters.
+    pub fn with_suffix(&self, n: u32) -> Slug {
+        let suffix = format!("-{n}");
+        let keep = self.0.len().min(MAX_HANDLE_LEN - suffix.len());
+        // The first character is alphanumeric, so the base never becomes empty.
+        let base = self.0[..keep].trim_end_matches('-');
+        Slug(format!("{base}{suffix}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_slug_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+}
+
+string_newtype!(Slug);
+
+/// An SBG project id, `owner/slug`: the project's owner and its short name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SbgProjectId {
+    owner: Username,
+    slug: Slug,
+    /// `owner/slug`, kept so that `as_str` can hand out a `&str`.
+    full: String,
+}
+
+impl SbgProjectId {
+    pub fn new(owner: Username, slug: Slug) -> Self {
+        let full = format!("{owner}/{slug}");
+        SbgProjectId { owner, slug, full }
+    }
+
+    /// Parses `owner/slug`, with exactly one `/`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let mut parts = s.split('/');
+        let (Some(owner), Some(slug), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(DomainError::invalid(
+                "project id",
+                "expected 'owner/short-name'",
+            ));
+        };
+        Ok(SbgProjectId::new(
+            Username::parse(owner)?,
+            Slug::parse(slug)?,
+        ))
+    }
+
+    pub fn owner(&self) -> &Username {
+        &self.owner
+    }
+
+    pub fn slug(&self) -> &Slug {
+        &self.slug
+    }
+
+    /// `owner/slug`.
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+}
+
+string_newtype!(SbgProjectId);
+
+/// The DNAnexus `billTo` of a user's own projects: `user-<username>`.
+pub fn bill_to_for_user(user: &Username) -> String {
+    format!("user-{user}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dx_class_round_trips() {
+        for c in DxClass::ALL {
+            assert_eq!(c.as_str().parse::<DxClass>(), Ok(c));
+        }
+        assert!("database".parse::<DxClass>().is_err());
+        assert!("File".parse::<DxClass>().is_err());
+        assert!(DxClass::File.is_data_object() && !DxClass::File.is_container());
+        assert!(DxClass::Container.is_container() && !DxClass::Project.is_data_object());
+        assert!(!DxClass::Job.is_data_object() && !DxClass::Job.is_container());
+    }
+
+    #[test]
+    fn dx_id_accepts_any_alphanumeric_24() {
+        let id = DxId::parse("project-123456789012345678901234").unwrap();
+        assert_eq!(id.class(), DxClass::Project);
+        assert_eq!(id.as_str(), "project-123456789012345678901234");
+        assert_eq!(id.to_string(), id.as_str());
+        let id: DxId = "file-aAzZ09aAzZ09aAzZ09aAzZ09".parse().unwrap();
+        assert_eq!(id.class(), DxClass::File);
+    }
+
+    #[test]
+    fn dx_id_refuses_bad_input() {
+        for bad in [
+            "",
+            "file",
+            "file-",
+            "file-12345678901234567890123",   // 23
+            "file-1234567890123456789012345", // 25
+            "file-12345678901234567890123_",
+            "file-12345678901234567890123é",
+            "File-123456789012345678901234",
+            "database-123456789012345678901234",
+            "user-123456789012345678901234",
+            "org-123456789012345678901234",
+            "None",
+            "file--12345678901234567890123",
+        ] {
+            assert!(DxId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn dx_id_generate_uses_the_dx_alphabet() {
+        for class in DxClass::ALL.into_iter().filter(|c| c.has_random_ids()) {
+            let id = DxId::generate(class);
+            assert_eq!(id.class(), class);
+            assert_eq!(DxId::parse(id.as_str()), Ok(id.clone()));
+            let rest = id.as_str().strip_prefix(&format!("{class}-")).unwrap();
+            assert_eq!(rest.len(), 24);
+            assert!(rest.bytes().all(|b| DX_ALPHABET.contains(&b)));
+        }
+        assert_ne!(DxId::generate(DxClass::File), DxId::generate(DxClass::File));
+    }
+
+    #[test]
+    #[should_panic(expected = "no random ids")]
+    fn dx_id_generate_refuses_users() {
+        DxId::generate(DxClass::User);
+    }
+
+    #[test]
+    fn dx_id_serde_is_the_string() {
+        let id = DxId::parse("record-B2b1QKQ0Fv9K1pQjXkJ8fF0x").unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"record-B2b1QKQ0Fv9K1pQjXkJ8fF0x\"");
+        assert_eq!(serde_json::from_str::<DxId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<DxId>("\"user-alice\"").is_err());
+    }
+
+    #[test]
+    fn sbg_id() {
+        let id = SbgId::parse("567890abc9b0307bc0414164").unwrap();
+        assert_eq!(id.as_str(), "567890abc9b0307bc0414164");
+        for bad in [
+            "",
+            "567890abc9b0307bc041416",
+            "567890abc9b0307bc04141645",
+            "567890ABC9B0307BC0414164",
+            "567890abc9b0307bc041416g",
+            "567890abc9b0307bc041416 ",
+        ] {
+            assert!(SbgId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let g = SbgId::generate();
+        assert_eq!(SbgId::parse(g.as_str()), Ok(g.clone()));
+        assert_ne!(g, SbgId::generate());
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<SbgId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<SbgId>("\"ABC\"").is_err());
+    }
+
+    #[test]
+    fn username() {
+        for ok in [
+            "a",
+            "rfranklin",
+            "R.Franklin_2-x",
+            "9lives",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(Username::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "_a",
+            ".a",
+            "-a",
+            "a b",
+            "a/b",
+            "é",
+            "a\0",
+            &"a".repeat(65),
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_ne!(
+            Username::parse("Bob").unwrap(),
+            Username::parse("bob").unwrap()
+        );
+        assert_eq!(
+            bill_to_for_user(&Username::parse("bob").unwrap()),
+            "user-bob"
+        );
+    }
+
+    #[test]
+    fn slug_parse() {
+        for ok in ["a", "my-project_2", "0x", &"a".repeat(64)] {
+            assert_eq!(Slug::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "-a",
+            "_a",
+            "A",
+            "my project",
+            "a.b",
+            "a/b",
+            &"a".repeat(65),
+        ] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn slug_from_name() {
+        let cases = [
+            ("My Project", "my-project"),
+            ("  My -- Project!! ", "my-project"),
+            ("snake_case_name", "snake_case_name"),
+            ("__hidden", "hidden"),
+            ("Ünïcode Ωmega", "n-code-mega"),
+            ("", "project"),
+            ("!!!", "project"),
+            ("___", "project"),
+        ];
+        for (name, slug) in cases {
+            assert_eq!(Slug::from_name(name).as_str(), slug, "from {name:?}");
+        }
+        let long = format!("{}-{}", "a".repeat(63), "b".repeat(10));
+        assert_eq!(Slug::from_name(&long).as_str(), "a".repeat(63));
+        for name in ["x", "Hello World", &"é-".repeat(100), &"Ab ".repeat(50)] {
+            let s = Slug::from_name(name);
+            assert_eq!(Slug::parse(s.as_str()), Ok(s.clone()));
+        }
+    }
+
+    #[test]
+    fn slug_with_suffix() {
+        let s = Slug::parse("proj").unwrap();
+        assert_eq!(s.with_suffix(2).as_str(), "proj-2");
+        assert_eq!(s.with_suffix(17).as_str(), "proj-17");
+        let long = Slug::parse(&"a".repeat(64)).unwrap();
+        let suffixed = long.with_suffix(123);
+        assert_eq!(suffixed.as_str(), format!("{}-123", "a".repeat(60)));
+        assert_eq!(Slug::parse(suffixed.as_str()), Ok(suffixed.clone()));
+        let dashy = Slug::parse(&format!("{}-b", "a".repeat(61))).unwrap();
+        assert_eq!(
+            dashy.with_suffix(10).as_str(),
+            format!("{}-10", "a".repeat(61))
+        );
+        let max = Slug::parse("a").unwrap().with_suffix(u32::MAX);
+        assert_eq!(Slug::parse(max.as_str()), Ok(max.clone()));
+    }
+
+    #[test]
+    fn sbg_project_id() {
+        let id = SbgProjectId::parse("rfranklin/roundtrip-dest").unwrap();
+        assert_eq!(id.owner().as_str(), "rfranklin");
+        assert_eq!(id.slug().as_str(), "roundtrip-dest");
+        assert_eq!(id.to_string(), "rfranklin/roundtrip-dest");
+        assert_eq!(
+            id,
+            SbgProjectId::new(
+                Username::parse("rfranklin").unwrap(),
+                Slug::parse("roundtrip-dest").unwrap()
+            )
+        );
+        for bad in ["", "rfranklin", "/x", "a/", "a/b/c", "a/B", "_a/b", "a//b"] {
+            assert!(SbgProjectId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"rfranklin/roundtrip-dest\"");
+        assert_eq!(serde_json::from_str::<SbgProjectId>(&json).unwrap(), id);
+    }
+}

@@ -1,0 +1,14 @@
+//! Ferry's domain: entities, ids, permission rules and naming rules.
+//!
+//! Pure code: nothing here knows of Diesel, actix or HTTP. Request fields are parsed into the
+//! newtypes of this crate at the API boundary, so a value of one of these types is always valid.
+
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod name;
+pub mod naming;
+pub mod path;
+pub mod permission;
+
+pub use error::DomainError;
