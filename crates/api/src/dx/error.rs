@@ -1,0 +1,133 @@
+//! Errors in the DNAnexus dialect: `{"error": {"type", "message"}}` with a 4xx status.
+//!
+//! dxpy maps `type` to an exception class by name. It retries 5xx a few times and 503 and 429
+//! forever, so a deterministic error must never be a 5xx.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use ferry_store::StoreError;
+use serde_json::json;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DxErrorType {
+    InvalidInput,
+    InvalidAuthentication,
+    PermissionDenied,
+    ResourceNotFound,
+    InvalidState,
+    InvalidType,
+    SpendingLimitExceeded,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl DxErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "InvalidInput",
+            Self::InvalidAuthentication => "InvalidAuthentication",
+            Self::PermissionDenied => "PermissionDenied",
+            Self::ResourceNotFound => "ResourceNotFound",
+            Self::InvalidState => "InvalidState",
+            Self::InvalidType => "InvalidType",
+            Self::SpendingLimitExceeded => "SpendingLimitExceeded",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InternalError => "InternalError",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidInput | Self::InvalidType => StatusCode::BAD_REQUEST,
+            Self::InvalidAuthentication => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied | Self::SpendingLimitExceeded => StatusCode::FORBIDDEN,
+            Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::InvalidState => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DxError {
+    pub kind: DxErrorType,
+    pub message: String,
+}
+
+impl DxError {
+    pub fn new(kind: DxErrorType, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(DxErrorType::ResourceNotFound, message)
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": {"type": self.kind.as_str(), "message": self.message}})
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        self.error_response()
+    }
+}
+
+impl fmt::Display for DxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+impl ResponseError for DxError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.kind == DxErrorType::ServiceUnavailable {
+            // dxpy waits Retry-After seconds between its endless 503 retries.
+            response.insert_header(("Retry-After", "5"));
+        }
+        response.json(self.body())
+    }
+}
+
+impl From<StoreError> for DxError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::new(
+                    DxErrorType::ServiceUnavailable,
+                    "The service is temporarily unavailable",
+                )
+            }
+            other => {
+                tracing::error!(error = ?other, "unexpected store error");
+                Self::new(DxErrorType::InternalError, "Internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_an_error_object_with_type_and_message() {
+        let body = DxError::resource_not_found("no such thing").body();
+        assert_eq!(body["error"]["type"], "ResourceNotFound");
+        assert_eq!(body["error"]["message"], "no such thing");
+        assert_eq!(
+            DxErrorType::ResourceNotFound.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Ferry's HTTP layer: one actix-web application that speaks two dialects over one store.
+//!
+//! - `sbg`: the Seven Bridges / CAVATICA v2 API under `/v2`.
+//! - `dx`: the DNAnexus API, `POST /{id}/{method}` at the root.
+//!
+//! Each dialect parses its own JSON into domain types, calls the store through [`db::run`], and
+//! renders its own JSON, errors included. Nothing here holds a database connection across an
+//! `.await`: blocking Diesel work runs in `web::block`, one closure per unit of work.
+
+mod auth;
+mod config;
+mod db;
+pub mod dx;
+mod health;
+mod request_log;
+pub mod sbg;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpRequest, HttpResponse, middleware::from_fn, web};
+use ferry_store::Store;
+use std::sync::Arc;
+
+pub use config::ApiConfig;
+
+/// What every handler can reach: the store and the configuration.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application, shared by the server and the in-process tests.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = config::cors(&state.config);
+    App::new()
+        .app_data(web::Data::new(state))
+        .wrap(cors)
+        .wrap(from_fn(request_log::log_request))
+        .configure(health::routes)
+        .service(sbg::scope())
+        .default_service(web::to(unknown_route))
+}
+
+/// Unknown routes answer JSON in the dialect their path belongs to: SDKs turn a non-JSON error
+/// body into an unhelpful exception.
+async fn unknown_route(req: HttpRequest) -> HttpResponse {
+    if sbg::owns_path(req.path()) {
+        sbg::SbgError::route_not_found().into_response()
+    } else {
+        dx::DxError::resource_not_found(format!("unknown route {}", req.path())).into_response()
+    }
+}

@@ -1,0 +1,189 @@
+//! Ferry's entities as the rest of the program sees them: parsed, typed, and free of storage
+//! details. The store converts its rows into these; the API renders them in either dialect.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::DomainError;
+use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
+use crate::path::FolderPath;
+use crate::permission::Permissions;
+
+/// A person who can hold tokens and be a member of projects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: Username,
+    pub name: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who pays for a project: SBG `billing_group`, DNAnexus `billTo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingGroup {
+    pub id: i64,
+    /// The SBG billing group id.
+    pub uuid: String,
+    pub name: String,
+    pub owner_user_id: i64,
+    /// The DNAnexus `billTo`: `user-<username>` for a personal group.
+    pub bill_to: String,
+    pub spending_limit_cents: Option<i64>,
+    pub spent_cents: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token, without its secret: the store keeps only a digest of that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: Option<String>,
+    /// The secret's last four characters, so a user can tell their tokens apart.
+    pub last4: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A project (DNAnexus data container), known by both its DNAnexus and its SBG id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: i64,
+    pub dx_id: DxId,
+    /// `owner/slug`.
+    pub sbg_id: SbgProjectId,
+    pub owner_user_id: i64,
+    pub name: String,
+    pub description: String,
+    pub region: String,
+    pub billing_group_id: i64,
+    pub restricted: bool,
+    pub protected: bool,
+    pub contains_phi: bool,
+    /// Until when a third party sponsors the storage of this project's objects.
+    pub sponsored_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// A user's membership of a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub project_id: i64,
+    pub user_id: i64,
+    pub username: Username,
+    pub permissions: Permissions,
+}
+
+/// A folder of a project. Every project has a root folder, `/`, the only one without a parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: i64,
+    /// The SBG id: SBG shows folders as files of type `folder`.
+    pub sbg_id: SbgId,
+    pub project_id: i64,
+    pub parent_id: Option<i64>,
+    pub path: FolderPath,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// The life cycle of a data object: DNAnexus objects are written while open and immutable once
+/// closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectState {
+    Open,
+    Closing,
+    Closed,
+}
+
+impl ObjectState {
+    /// The wire and storage spelling: `open`, `closing`, `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectState::Open => "open",
+            ObjectState::Closing => "closing",
+            ObjectState::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for ObjectState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ObjectState {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(ObjectState::Open),
+            "closing" => Ok(ObjectState::Closing),
+            "closed" => Ok(ObjectState::Closed),
+            _ => Err(DomainError::invalid(
+                "object state",
+                format!("unknown state '{s}'"),
+            )),
+        }
+    }
+}
+
+/// A data object: its identity and everything that is the same in every project holding it.
+/// A DNAnexus clone shares one object; an SBG copy makes a new one over the same content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub id: i64,
+    pub dx_id: DxId,
+    pub class: DxClass,
+    pub state: ObjectState,
+    pub hidden: bool,
+    pub details: Value,
+    pub types: Vec<String>,
+    pub size: i64,
+    /// The SHA-256 (hex) under which the content store keeps the bytes; `None` for objects
+    /// without content (records, open files).
+    pub content_sha256: Option<String>,
+    pub md5: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by_user_id: i64,
+    pub modified_at: DateTime<Utc>,
+}
+
+/// An object placed in a project: what a project "contains", with the per-project metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub id: i64,
+    /// The SBG file id: each project's copy of a file has its own.
+    pub sbg_id: SbgId,
+    pub object_id: i64,
+    pub project_id: i64,
+    pub folder_id: i64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub properties: Map<String, Value>,
+    /// SBG metadata.
+    pub metadata: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_state_round_trips_and_refuses_unknown() {
+        for state in [ObjectState::Open, ObjectState::Closing, ObjectState::Closed] {
+            assert_eq!(state.as_str().parse::<ObjectState>(), Ok(state));
+        }
+        assert!("Closed".parse::<ObjectState>().is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! Flags and environment variables. Every flag has an `FERRY_*` twin; the README lists them.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Copies and clones data between projects, speaking the CAVATICA and DNAnexus APIs."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Database: sqlite://PATH (the embedded default) or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        env = "FERRY_DATABASE_URL",
+        default_value = "sqlite://ferry.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Where file contents live, addressed by SHA-256.
+    #[arg(
+        long,
+        env = "FERRY_DATA_DIR",
+        default_value = "ferry-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Database connections per process.
+    #[arg(long, env = "FERRY_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    pub db_pool_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log lines as JSON objects (`json`) or as text (`text`). Filter with RUST_LOG.
+    #[arg(long, env = "FERRY_LOG_FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending migrations and print their names.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Absolute base URL used in every href (default: http://<bind>).
+    #[arg(long, env = "FERRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Comma-separated origins allowed to call the API from a browser (`*` for any).
+    #[arg(long, env = "FERRY_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "FERRY_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// Create a demo user with two projects and a few files (once), and print a token for it.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a personal billing group; prints a new API token alone on one line.
+    Create {
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create another token for a user; prints it alone on one line.
+    Create {
+        username: String,
+        #[arg(long)]
+        label: Option<String>,
+        /// Days until the token expires (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        expires_in: Option<u32>,
+    },
+    /// List a user's tokens (never their secrets).
+    List { username: String },
+    /// Revoke one of a user's tokens by the id `token list` shows.
+    Revoke { username: String, token_id: i64 },
+}
+
+/// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.
+pub fn exit_on_parse_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("ferry: {first} (see ferry --help)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `ferry serve` and `ferry migrate`.
+
+use crate::Failure;
+use crate::cli::{ServeArgs, StoreArgs};
+use crate::demo;
+use actix_web::HttpServer;
+use ferry_api::{ApiConfig, AppState};
+use ferry_store::Store;
+use std::net::TcpListener;
+
+/// Opens the configured store; any problem here is a setup failure (exit 2).
+pub fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
+    Store::open(&args.database_url, &args.data_dir, args.db_pool_size)
+        .map_err(|e| Failure::Setup(format!("cannot open the database: {e}")))
+}
+
+fn migrate_store(store: &Store) -> Result<Vec<String>, Failure> {
+    store
+        .migrate()
+        .map_err(|e| Failure::Setup(format!("cannot migrate the database: {e}")))
+}
+
+pub fn migrate(args: &StoreArgs) -> Result<(), Failure> {
+    let store = open_store(args)?;
+    let applied = migrate_store(&store)?;
+    if applied.is_empty() {
+        println!("no pending migrations");
+    }
+    for name in applied {
+        println!("applied {name}");
+    }
+    Ok(())
+}
+
+pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
+    let listener = TcpListener::bind(&args.bind)
+        .map_err(|e| Failure::Setup(format!("cannot listen on {}: {e}", args.bind)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Setup(format!("cannot listen on {}: {e}", args.bind)))?;
+    let store = open_store(store_args)?;
+    for name in migrate_store(&store)? {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    if args.demo {
+        demo::ensure(&store, &public_url).map_err(Failure::Work)?;
+    }
+    let mut config = ApiConfig::new(&public_url);
+    config.cors_origins = args.cors_origins.clone();
+    let state = AppState::new(store, config);
+
+    tracing::info!(address = %local, public_url = %public_url, backend = ?state.store.backend(), "ferry listening");
+    let mut server = HttpServer::new(move || ferry_api::app(state.clone()))
+        // In-flight requests get this long to finish after SIGTERM or SIGINT.
+        .shutdown_timeout(30);
+    if let Some(workers) = args.http_workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|e| Failure::Setup(format!("cannot listen on {local}: {e}")))?;
+    actix_web::rt::System::new()
+        .block_on(server.run())
+        .map_err(|e| Failure::Work(format!("server stopped: {e}")))?;
+    tracing::info!("ferry stopped");
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the real `ferry` binary: CLI, server start-up, health, auth, logs, shutdown.
+//! Each test runs on every backend `TestDb::all()` yields (SQLite, and PostgreSQL when configured).
+
+mod cli;
+mod server;
+mod support;

@@ -1,0 +1,167 @@
+//! The server: health, auth on the SBG dialect, JSON errors, request ids, logs and shutdown.
+
+use crate::support::{Server, client, create_user};
+use ferry_testkit::TestDb;
+use serde_json::Value;
+
+#[test]
+fn health_and_readiness_answer_json() {
+    for db in TestDb::all() {
+        let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+        let http = client();
+        let health: Value = http
+            .get(server.url("/healthz"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+        let ready = http.get(server.url("/readyz")).send().unwrap();
+        assert_eq!(ready.status(), 200);
+        let ready: Value = ready.json().unwrap();
+        assert_eq!(ready["status"], "ready");
+    }
+}
+
+#[test]
+fn tokens_authenticate_and_bad_ones_get_90001() {
+    for db in TestDb::all() {
+        let token = create_user(db.url(), db.data_dir(), "carol");
+        let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+        let http = client();
+        let me = http
+            .get(server.url("/v2/user"))
+            .header("X-SBG-Auth-Token", &token)
+            .send()
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        assert!(me.headers().contains_key("x-request-id"));
+        let me: Value = me.json().unwrap();
+        assert_eq!(me["username"], "carol");
+        assert_eq!(me["href"], server.url("/v2/users/carol"));
+
+        let bearer = http
+            .get(server.url("/v2/user"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(bearer.status(), 200);
+
+        for bad in [None, Some("0123456789abcdef0123456789abcdef"), Some("")] {
+            let mut request = http.get(server.url("/v2/user"));
+            if let Some(bad) = bad {
+                request = request.header("X-SBG-Auth-Token", bad);
+            }
+            let response = request.send().unwrap();
+            assert_eq!(response.status(), 401);
+            let body: Value = response.json().unwrap();
+            assert_eq!(body["code"], 90001);
+            assert_eq!(body["status"], 401);
+        }
+    }
+}
+
+#[test]
+fn unknown_routes_answer_json_in_their_dialect() {
+    let db = TestDb::sqlite();
+    let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+    let http = client();
+    let sbg = http.get(server.url("/v2/no/such/route")).send().unwrap();
+    assert_eq!(sbg.status(), 404);
+    assert!(sbg.headers().contains_key("x-request-id"));
+    let body: Value = sbg.json().unwrap();
+    assert_eq!(body["status"], 404);
+    assert!(body["code"].is_u64());
+    let dx = http
+        .post(server.url("/None/describe"))
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(dx.status(), 404);
+    let body: Value = dx.json().unwrap();
+    assert_eq!(body["error"]["type"], "ResourceNotFound");
+}
+
+#[test]
+fn json_logs_carry_the_request_fields_and_never_the_token() {
+    let db = TestDb::sqlite();
+    let token = create_user(db.url(), db.data_dir(), "dave");
+    let mut server = Server::start(
+        db.url(),
+        db.data_dir(),
+        &[],
+        &[("FERRY_LOG_FORMAT", "json")],
+    );
+    let response = client()
+        .get(server.url("/v2/user?secret=1"))
+        .header("X-SBG-Auth-Token", &token)
+        .send()
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(server.terminate().success());
+    let log = server.take_stderr();
+    assert!(!log.contains(&token), "the token leaked into the log");
+    let line: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no log line for request {request_id} in {log}"));
+    let span = &line["span"];
+    assert_eq!(span["method"], "GET");
+    assert_eq!(span["path"], "/v2/user");
+    assert_eq!(span["user"], "dave");
+    assert_eq!(span["status"], 200);
+    assert!(span["latency_ms"].is_string() || span["latency_ms"].is_number());
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let db = TestDb::sqlite();
+    let mut server = Server::start(db.url(), db.data_dir(), &[], &[]);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn demo_prints_a_curl_line_that_works_and_seeds_once() {
+    for db in TestDb::all() {
+        let mut first = Server::start(db.url(), db.data_dir(), &["--demo"], &[]);
+        assert!(first.terminate().success());
+        let out = first.take_stdout();
+        let curl = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Try: "))
+            .unwrap_or_else(|| panic!("no curl line in {out}"))
+            .to_owned();
+        drop(first);
+
+        let mut second = Server::start(db.url(), db.data_dir(), &["--demo"], &[]);
+        let second_out = {
+            // The curl line printed by this start must work against this server.
+            let pid_out = second.child.stdout.take().expect("stdout");
+            let mut reader = std::io::BufReader::new(pid_out);
+            let mut line = String::new();
+            let mut curl_now = None;
+            while std::io::BufRead::read_line(&mut reader, &mut line).unwrap() > 0 {
+                if let Some(c) = line.strip_prefix("Try: ") {
+                    curl_now = Some(c.trim().to_owned());
+                    break;
+                }
+                line.clear();
+            }
+            curl_now.expect("a curl line on the second start")
+        };
+        assert_ne!(curl, second_out, "each start prints a fresh token");
+        let output = std::process::Command::new("bash")
+            .args(["-c", &format!("{second_out} --fail")])
+            .output()
+            .expect("bash runs curl");
+        assert!(output.status.success(), "curl failed: {output:?}");
+        let body: Value = serde_json::from_slice(&output.stdout).expect("JSON from curl");
+        assert_eq!(body["username"], "demo");
+        assert!(second.terminate().success());
+    }
+}

@@ -1,0 +1,98 @@
+//! Billing groups: SBG `billing_group`, DNAnexus `billTo`. Every user has a personal one.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ferry_domain::ids::bill_to_for_user;
+use ferry_domain::model::{BillingGroup, User};
+
+use crate::convert::{from_db_time, now};
+use crate::db::DbConnection;
+use crate::error::StoreError;
+use crate::schema::billing_groups;
+use crate::users;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = billing_groups, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct BillingGroupRow {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub owner_user_id: i64,
+    pub bill_to: String,
+    pub spending_limit_cents: Option<i64>,
+    pub spent_cents: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl From<BillingGroupRow> for BillingGroup {
+    fn from(row: BillingGroupRow) -> BillingGroup {
+        BillingGroup {
+            id: row.id,
+            uuid: row.uuid,
+            name: row.name,
+            owner_user_id: row.owner_user_id,
+            bill_to: row.bill_to,
+            spending_limit_cents: row.spending_limit_cents,
+            spent_cents: row.spent_cents,
+            created_at: from_db_time(row.created_at),
+        }
+    }
+}
+
+/// Creates the user's personal group, billed to `user-<username>`, without a spending limit.
+pub(crate) fn create_personal(
+    conn: &mut DbConnection,
+    owner: &User,
+) -> Result<BillingGroup, StoreError> {
+    let row: BillingGroupRow = diesel::insert_into(billing_groups::table)
+        .values((
+            billing_groups::uuid.eq(uuid::Uuid::new_v4().to_string()),
+            billing_groups::name.eq(format!("{}'s billing group", owner.username)),
+            billing_groups::owner_user_id.eq(owner.id),
+            billing_groups::bill_to.eq(bill_to_for_user(&owner.username)),
+            billing_groups::created_at.eq(now()),
+        ))
+        .returning(billing_groups::all_columns)
+        .get_result(conn)?;
+    Ok(row.into())
+}
+
+/// The groups the user may bill to: those they own.
+pub fn list_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> Result<Vec<BillingGroup>, StoreError> {
+    let rows = billing_groups::table
+        .filter(billing_groups::owner_user_id.eq(user_id))
+        .order(billing_groups::id)
+        .select(BillingGroupRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(BillingGroup::from).collect())
+}
+
+/// The group with this SBG id, if the user owns it.
+pub fn get_by_uuid(
+    conn: &mut DbConnection,
+    user_id: i64,
+    uuid: &str,
+) -> Result<Option<BillingGroup>, StoreError> {
+    let row = billing_groups::table
+        .filter(billing_groups::uuid.eq(uuid))
+        .filter(billing_groups::owner_user_id.eq(user_id))
+        .select(BillingGroupRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(BillingGroup::from))
+}
+
+/// The user's personal group, billed to `user-<username>`; `NotFound` if there is no such
+/// user.
+pub fn personal(conn: &mut DbConnection, user_id: i64) -> Result<BillingGroup, StoreError> {
+    let owner = users::get(conn, user_id)?;
+    let row = billing_groups::table
+        .filter(billing_groups::bill_to.eq(bill_to_for_user(&owner.username)))
+        .filter(billing_groups::owner_user_id.eq(owner.id))
+        .select(BillingGroupRow::as_select())
+        .first(conn)?;
+    Ok(row.into())
+}

@@ -1,0 +1,22 @@
+//! Ferry's store: the database (SQLite or PostgreSQL, chosen by the URL) behind one Diesel
+//! `MultiConnection`, the repositories over it, and the content store for file bytes.
+//!
+//! Repository functions take `&mut DbConnection`, so they run alike inside or outside a
+//! caller's transaction; those that write several rows open their own (a savepoint when
+//! nested). They return domain entities, never rows.
+
+pub mod billing;
+pub mod content;
+mod convert;
+pub mod db;
+pub mod error;
+pub mod files;
+pub mod folders;
+pub mod projects;
+pub mod schema;
+pub mod tokens;
+pub mod users;
+
+pub use content::{ContentInfo, ContentStore};
+pub use db::{Backend, DbConnection, DbManager, Store, redact_url, write_transaction};
+pub use error::StoreError;

@@ -1,0 +1,204 @@
+//! The one Diesel schema for both backends, kept by hand in step with `migrations/sqlite` and
+//! `migrations/postgres`. Only types that both backends map alike: ids are `BigInt`, times are
+//! UTC `Timestamp`s, JSON is `Text`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    billing_groups (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Text,
+        owner_user_id -> BigInt,
+        bill_to -> Text,
+        spending_limit_cents -> Nullable<BigInt>,
+        spent_cents -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        secret_sha256 -> Text,
+        label -> Nullable<Text>,
+        last4 -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        dx_id -> Text,
+        owner_user_id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        region -> Text,
+        billing_group_id -> BigInt,
+        restricted -> Bool,
+        protected -> Bool,
+        contains_phi -> Bool,
+        sponsored_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> BigInt,
+        user_id -> BigInt,
+        level -> SmallInt,
+        can_copy -> Bool,
+        can_execute -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    folders (id) {
+        id -> BigInt,
+        sbg_id -> Text,
+        project_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        path -> Text,
+        path_digest -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    objects (id) {
+        id -> BigInt,
+        dx_id -> Text,
+        class -> Text,
+        state -> Text,
+        hidden -> Bool,
+        details -> Text,
+        types -> Text,
+        size -> BigInt,
+        content_sha256 -> Nullable<Text>,
+        md5 -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by_user_id -> BigInt,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    object_links (object_id, target_dx_id) {
+        object_id -> BigInt,
+        target_dx_id -> Text,
+    }
+}
+
+diesel::table! {
+    placements (id) {
+        id -> BigInt,
+        sbg_id -> Text,
+        object_id -> BigInt,
+        project_id -> BigInt,
+        folder_id -> BigInt,
+        name -> Text,
+        name_stem -> Text,
+        tags -> Text,
+        properties -> Text,
+        metadata -> Text,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        user_id -> BigInt,
+        state -> Text,
+        total_items -> BigInt,
+        completed_items -> BigInt,
+        failed_items -> BigInt,
+        outcome -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_items (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        seq -> BigInt,
+        chunk -> BigInt,
+        request -> Text,
+        state -> Text,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        result_placement_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        request_id -> Nullable<Text>,
+        user_id -> Nullable<BigInt>,
+        token_label -> Nullable<Text>,
+        action -> Text,
+        target -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(billing_groups -> users (owner_user_id));
+diesel::joinable!(tokens -> users (user_id));
+diesel::joinable!(projects -> users (owner_user_id));
+diesel::joinable!(projects -> billing_groups (billing_group_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(folders -> projects (project_id));
+diesel::joinable!(objects -> users (created_by_user_id));
+diesel::joinable!(object_links -> objects (object_id));
+diesel::joinable!(placements -> objects (object_id));
+diesel::joinable!(placements -> projects (project_id));
+diesel::joinable!(placements -> folders (folder_id));
+diesel::joinable!(jobs -> users (user_id));
+diesel::joinable!(job_items -> jobs (job_id));
+diesel::joinable!(job_items -> placements (result_placement_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    billing_groups,
+    tokens,
+    projects,
+    project_members,
+    folders,
+    objects,
+    object_links,
+    placements,
+    jobs,
+    job_items,
+    audit_events,
+);

@@ -1,0 +1,101 @@
+//! Users. Creating one also creates their personal billing group.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ferry_domain::ids::Username;
+use ferry_domain::model::User;
+
+use crate::billing;
+use crate::convert::{corrupt, from_db_time, now};
+use crate::db::DbConnection;
+use crate::error::StoreError;
+use crate::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<User, StoreError> {
+        Ok(User {
+            id: row.id,
+            username: Username::parse(&row.username).map_err(|e| corrupt("users", row.id, e))?,
+            name: row.name,
+            email: row.email,
+            created_at: from_db_time(row.created_at),
+        })
+    }
+}
+
+/// Creates a user and their personal billing group. A taken username is a `Conflict`.
+pub fn create(
+    conn: &mut DbConnection,
+    username: &Username,
+    name: &str,
+    email: Option<&str>,
+) -> Result<User, StoreError> {
+    let created = conn.transaction(|conn| {
+        let row: UserRow = diesel::insert_into(users::table)
+            .values((
+                users::username.eq(username.as_str()),
+                users::name.eq(name),
+                users::email.eq(email),
+                users::created_at.eq(now()),
+            ))
+            .returning(users::all_columns)
+            .get_result(conn)?;
+        let user = User::try_from(row)?;
+        billing::create_personal(conn, &user)?;
+        Ok(user)
+    });
+    created.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("user '{username}' already exists"))
+        }
+        e => e,
+    })
+}
+
+pub fn find_by_username(
+    conn: &mut DbConnection,
+    username: &Username,
+) -> Result<Option<User>, StoreError> {
+    users::table
+        .filter(users::username.eq(username.as_str()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// The user with this id; `NotFound` if there is none.
+pub fn get(conn: &mut DbConnection, id: i64) -> Result<User, StoreError> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Serialises writers that read-then-write rows owned by this user (their project slugs). On
+/// PostgreSQL, locks the user's row until the end of the transaction; on SQLite, the write
+/// transaction ([`crate::db::write_transaction`]) already holds the database's write lock.
+pub(crate) fn lock(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+    if let DbConnection::Pg(pg) = conn {
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<i64>(pg)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Repository tests. Each runs on SQLite, and on PostgreSQL too when
+//! `FERRY_TEST_POSTGRES_URL` is set (see `ferry_testkit::TestDb`).
+
+mod content;
+mod files;
+mod folders;
+mod migrations;
+mod open;
+mod projects;
+mod tokens;
+mod users;

@@ -1,0 +1,101 @@
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use ferry_store::DbConnection;
+use ferry_testkit::TestDb;
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Tables, indexes and sequences of the current database or schema, leaving out Diesel's
+/// own bookkeeping.
+fn relations(conn: &mut DbConnection) -> Vec<String> {
+    let names = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '\\_\\_diesel%' ESCAPE '\\' ORDER BY name",
+        )
+        .load::<Name>(c),
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT relname::text AS name FROM pg_class \
+             WHERE relnamespace = current_schema()::regnamespace \
+             AND relname NOT LIKE '\\_\\_diesel%' ORDER BY relname",
+        )
+        .load::<Name>(c),
+    };
+    names
+        .expect("list relations")
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
+#[test]
+fn down_drops_everything_and_up_reports_each_migration_once() {
+    for db in TestDb::all() {
+        let mut conn = db.store().conn().unwrap();
+        assert!(
+            relations(&mut conn).contains(&"placements".to_owned()),
+            "{:?}",
+            db.backend()
+        );
+        match &mut *conn {
+            DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|_| ()),
+            DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES).map(|_| ()),
+        }
+        .unwrap();
+        assert_eq!(
+            relations(&mut conn),
+            Vec::<String>::new(),
+            "{:?}",
+            db.backend()
+        );
+        drop(conn);
+
+        assert_eq!(
+            db.store().migrate().unwrap(),
+            vec!["2026-11-24-000001_initial".to_owned()]
+        );
+        assert_eq!(db.store().migrate().unwrap(), Vec::<String>::new());
+        ferry_testkit::user(db.store(), "alice");
+    }
+}
+
+#[test]
+fn both_dialects_create_the_same_tables() {
+    let tables = |db: &TestDb| {
+        let mut conn = db.store().conn().unwrap();
+        let mut names = relations(&mut conn);
+        // Index names are dialect-specific (implicit ones especially); tables are not.
+        names.retain(|n| !n.contains("_key") && !n.contains("pkey") && !n.contains("_seq"));
+        names
+    };
+    // Both backends whatever FERRY_TEST_BACKEND says: the point is to compare them.
+    let all: Vec<TestDb> = std::iter::once(TestDb::sqlite())
+        .chain(TestDb::postgres())
+        .collect();
+    let expected = tables(&all[0]);
+    for table in [
+        "users",
+        "tokens",
+        "projects",
+        "folders",
+        "objects",
+        "placements",
+        "jobs",
+    ] {
+        assert!(
+            expected.contains(&table.to_owned()),
+            "{table} missing in {expected:?}"
+        );
+    }
+    for db in &all[1..] {
+        assert_eq!(tables(db), expected);
+    }
+}

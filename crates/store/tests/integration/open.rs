@@ -1,0 +1,77 @@
+use std::time::{Duration, Instant};
+
+use ferry_store::{Backend, Store, StoreError};
+
+fn open_error(url: &str, data_dir: &std::path::Path) -> StoreError {
+    Store::open(url, data_dir, 2).expect_err(url)
+}
+
+#[test]
+fn unknown_schemes_are_refused_without_creating_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for url in [
+        "mysql://root@localhost/ferry",
+        "ferry.db",
+        "file:ferry.db",
+        "sqlite:ferry.db",
+        "",
+    ] {
+        assert!(
+            matches!(open_error(url, &data), StoreError::Invalid(_)),
+            "{url}"
+        );
+    }
+    assert!(!std::path::Path::new("ferry.db").exists());
+    assert!(!data.exists(), "nothing is created for a refused URL");
+}
+
+#[test]
+fn a_sqlite_file_in_a_missing_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let url = format!("sqlite://{}/ferry.db", missing.display());
+    let error = open_error(&url, &dir.path().join("data"));
+    assert!(matches!(error, StoreError::Invalid(_)), "{error}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_sqlite_store_opens_its_file_and_content_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let absolute = dir.path().join("abs.db");
+    let store = Store::open(&format!("sqlite://{}", absolute.display()), dir.path(), 2).unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.ping().unwrap();
+    assert!(absolute.exists());
+    assert!(dir.path().join("tmp").is_dir() && dir.path().join("sha256").is_dir());
+}
+
+#[test]
+fn an_unreachable_postgres_fails_fast_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let error = open_error("postgres://postgres:hunter2@127.0.0.1:1/x", dir.path());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
+    let message = format!("{error} {error:?}");
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(
+        message.contains("127.0.0.1"),
+        "the message names the server: {message}"
+    );
+}
+
+#[test]
+fn a_zero_pool_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/f.db", dir.path().display());
+    assert!(matches!(
+        Store::open(&url, dir.path(), 0),
+        Err(StoreError::Invalid(_))
+    ));
+}
