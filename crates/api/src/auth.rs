@@ -36,7 +36,7 @@ pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, St
     let state = req
         .app_data::<actix_web::web::Data<AppState>>()
         .expect("AppState is registered by ferry_api::app");
-    let found = db::run(&state.store, move |conn| {
+    let found = db::run(&state.store, move |conn| -> Result<_, StoreError> {
         tokens::authenticate(conn, &secret, chrono::Utc::now())
     })
     .await?;

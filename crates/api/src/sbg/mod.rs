@@ -4,7 +4,15 @@
 //! `X-Total-Matching-Query`, every error is `{status, code, message, more_info}`, and the bodies
 //! the SDK sends with GET (`null`) and DELETE (`{}`) are ignored.
 
+mod billing;
+mod bulk;
+mod copy;
 mod error;
+mod files;
+mod listing;
+mod members;
+mod projects;
+mod rate_limit;
 mod users;
 
 use crate::AppState;
@@ -34,6 +42,18 @@ pub(crate) fn scope() -> Scope {
             .into()
         }))
         .configure(users::routes)
+        .configure(billing::routes)
+        .configure(projects::routes)
+        .configure(members::routes)
+        .configure(files::routes)
+        .configure(bulk::routes)
+        .configure(copy::routes)
+        .configure(rate_limit::routes)
+}
+
+/// Timestamps as the SDK parses them: `YYYY-MM-DDTHH:MM:SSZ`, never an offset.
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The absolute href of a path under `/v2`.

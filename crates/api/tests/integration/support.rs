@@ -1,0 +1,112 @@
+//! Driving the application in-process: a context per backend and a request helper that returns
+//! status, headers and the JSON body.
+
+use actix_web::http::{Method, StatusCode, header::HeaderMap};
+use actix_web::test;
+use ferry_api::{ApiConfig, AppState};
+use ferry_domain::model::User;
+use ferry_store::tokens;
+use ferry_testkit::TestDb;
+use serde_json::Value;
+
+pub const PUBLIC_URL: &str = "http://ferry.test";
+
+/// One backend's database and the application state over it.
+pub struct Ctx {
+    pub db: TestDb,
+    pub state: AppState,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    /// The `X-Total-Matching-Query` header as a number.
+    pub fn total(&self) -> i64 {
+        self.headers
+            .get("x-total-matching-query")
+            .expect("X-Total-Matching-Query on a list")
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Ctx {
+    /// A context for every configured backend.
+    pub fn all() -> Vec<Ctx> {
+        TestDb::all().into_iter().map(Ctx::new).collect()
+    }
+
+    pub fn new(db: TestDb) -> Ctx {
+        let state = AppState::new(db.store().clone(), ApiConfig::new(PUBLIC_URL));
+        Ctx { db, state }
+    }
+
+    /// A new user and a token for it.
+    pub fn user(&self, username: &str) -> (User, String) {
+        let user = ferry_testkit::user(self.db.store(), username);
+        let mut conn = self.db.store().conn().unwrap();
+        let (_, secret) = tokens::create(&mut conn, user.id, Some("test"), None).unwrap();
+        (user, secret)
+    }
+
+    /// Sends one request with an optional SBG token and JSON body.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let app = test::init_service(ferry_api::app(self.state.clone())).await;
+        let mut request = test::TestRequest::default().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.insert_header(("X-SBG-Auth-Token", token));
+        }
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply { status, headers, json }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+}
+
+/// Asserts an SBG error: HTTP status, numeric code, and the four-field shape.
+#[track_caller]
+pub fn assert_sbg_error(reply: &Reply, status: u16, code: u64) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
+    assert_eq!(reply.json["status"], status, "body: {}", reply.json);
+    assert_eq!(reply.json["code"], code, "body: {}", reply.json);
+    assert!(reply.json["message"].is_string(), "body: {}", reply.json);
+    assert!(reply.json["more_info"].is_string(), "body: {}", reply.json);
+}
