@@ -20,5 +20,9 @@ where
         work(&mut conn)
     })
     .await
-    .map_err(|_| E::from(StoreError::Unavailable("the blocking pool is shut down".into())))?
+    .map_err(|_| {
+        E::from(StoreError::Unavailable(
+            "the blocking pool is shut down".into(),
+        ))
+    })?
 }

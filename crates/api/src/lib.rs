@@ -12,6 +12,7 @@ mod config;
 mod db;
 pub mod dx;
 mod health;
+pub mod jobs_worker;
 mod request_log;
 pub mod sbg;
 
@@ -23,11 +24,15 @@ use std::sync::Arc;
 
 pub use config::ApiConfig;
 
-/// What every handler can reach: the store and the configuration.
+/// What every handler can reach: the store, the configuration, and the key that signs download
+/// links.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
+    pub(crate) download_key: sbg::DownloadKey,
+    /// Requests per token in the current rate-limit window, shared by the workers.
+    pub(crate) rate_limits: Arc<sbg::RateLimits>,
 }
 
 impl AppState {
@@ -35,6 +40,8 @@ impl AppState {
         Self {
             store,
             config: Arc::new(config),
+            download_key: sbg::DownloadKey::random(),
+            rate_limits: Arc::default(),
         }
     }
 }
@@ -52,12 +59,13 @@ pub fn app(
     >,
 > {
     let cors = config::cors(&state.config);
+    let sbg = sbg::scope(&state.config);
     App::new()
         .app_data(web::Data::new(state))
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
-        .service(sbg::scope())
+        .service(sbg)
         .default_service(web::to(unknown_route))
 }
 

@@ -68,6 +68,10 @@ pub struct Project {
     pub contains_phi: bool,
     /// Until when a third party sponsors the storage of this project's objects.
     pub sponsored_until: Option<DateTime<Utc>>,
+    /// SBG project tags.
+    pub tags: Vec<String>,
+    /// SBG project settings, kept as the client sent them (`locked`, `intermediate_files`, ...).
+    pub settings: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
 }
@@ -173,6 +177,26 @@ pub struct Placement {
     pub metadata: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
+}
+
+/// A file as the SBG dialect shows it: the placement and its object, with the SBG ids of the
+/// project and of the folder holding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileView {
+    pub placement: Placement,
+    pub object: Object,
+    pub project: SbgProjectId,
+    /// The folder holding the file: the project's root folder for a top-level file.
+    pub parent: SbgId,
+}
+
+/// A folder as the SBG dialect shows it, a file of type `folder`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderView {
+    pub folder: Folder,
+    pub project: SbgProjectId,
+    /// The SBG id of the folder holding this one; `None` for the project's root folder.
+    pub parent: Option<SbgId>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Flags and environment variables. Every flag has an `FERRY_*` twin; the README lists them.
 
+use crate::job::JobCommand;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,11 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Start and follow async copy jobs.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Import local files and directories into a project; prints `<file id>\t<path>` per file.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +86,12 @@ pub struct ServeArgs {
     /// Create a demo user with two projects and a few files (once), and print a token for it.
     #[arg(long)]
     pub demo: bool,
+    /// Async job worker threads in this process (0: leave the jobs to other processes).
+    #[arg(long, env = "FERRY_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Days a finished async job is kept before the workers purge it.
+    #[arg(long, env = "FERRY_JOB_RETENTION_DAYS", default_value_t = 90)]
+    pub job_retention_days: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +121,25 @@ pub enum TokenCommand {
     List { username: String },
     /// Revoke one of a user's tokens by the id `token list` shows.
     Revoke { username: String, token_id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The user the files are imported as: a member of the project with write permission.
+    #[arg(long)]
+    pub user: String,
+    /// The destination project, OWNER/SHORT-NAME.
+    #[arg(long)]
+    pub project: String,
+    /// The destination folder, created if missing.
+    #[arg(long, default_value = "/")]
+    pub folder: String,
+    /// Give a file whose name is taken the first free `N_name` instead of failing.
+    #[arg(long)]
+    pub rename: bool,
+    /// Files and directories; a directory becomes a folder of that name with its whole tree.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.

@@ -2,6 +2,8 @@
 
 mod cli;
 mod demo;
+mod import;
+mod job;
 mod serve;
 mod telemetry;
 mod users;
@@ -44,6 +46,8 @@ fn main() -> ExitCode {
         Command::Migrate => serve::migrate(&cli.store),
         Command::User(command) => users::user(&cli.store, command),
         Command::Token(command) => users::token(&cli.store, command),
+        Command::Job(command) => job::run(&cli.store, command),
+        Command::Import(args) => import::run(&cli.store, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ use crate::Failure;
 use crate::cli::{ServeArgs, StoreArgs};
 use crate::demo;
 use actix_web::HttpServer;
+use ferry_api::jobs_worker::{JobSettings, JobWorkers};
 use ferry_api::{ApiConfig, AppState};
 use ferry_store::Store;
 use std::net::TcpListener;
@@ -49,6 +50,12 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
     if args.demo {
         demo::ensure(&store, &public_url).map_err(Failure::Work)?;
     }
+    let settings = JobSettings {
+        workers: args.job_workers,
+        retention: chrono::TimeDelta::days(i64::from(args.job_retention_days)),
+    };
+    let workers = JobWorkers::start(&store, settings)
+        .map_err(|e| Failure::Setup(format!("cannot start the job workers: {e}")))?;
     let mut config = ApiConfig::new(&public_url);
     config.cors_origins = args.cors_origins.clone();
     let state = AppState::new(store, config);
@@ -63,9 +70,10 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
     let server = server
         .listen(listener)
         .map_err(|e| Failure::Setup(format!("cannot listen on {local}: {e}")))?;
-    actix_web::rt::System::new()
-        .block_on(server.run())
-        .map_err(|e| Failure::Work(format!("server stopped: {e}")))?;
+    let served = actix_web::rt::System::new().block_on(server.run());
+    // The chunks being worked commit (or roll back) before the process exits.
+    workers.stop();
+    served.map_err(|e| Failure::Work(format!("server stopped: {e}")))?;
     tracing::info!("ferry stopped");
     Ok(())
 }

@@ -57,17 +57,23 @@ pub(crate) fn create_personal(
     Ok(row.into())
 }
 
-/// The groups the user may bill to: those they own.
+/// One page of the groups the user may bill to (those they own), oldest first, and the number
+/// of such groups in all pages.
 pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-) -> Result<Vec<BillingGroup>, StoreError> {
-    let rows = billing_groups::table
-        .filter(billing_groups::owner_user_id.eq(user_id))
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<BillingGroup>, i64), StoreError> {
+    let owned = billing_groups::table.filter(billing_groups::owner_user_id.eq(user_id));
+    let total = owned.count().get_result(conn)?;
+    let rows = owned
         .order(billing_groups::id)
+        .offset(offset)
+        .limit(limit)
         .select(BillingGroupRow::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(BillingGroup::from).collect())
+    Ok((rows.into_iter().map(BillingGroup::from).collect(), total))
 }
 
 /// The group with this SBG id, if the user owns it.

@@ -39,3 +39,16 @@ pub(crate) fn from_json<T: DeserializeOwned>(
 /// A JSON column's value for new rows that have no entries yet.
 pub(crate) const EMPTY_JSON_OBJECT: &str = "{}";
 pub(crate) const EMPTY_JSON_ARRAY: &str = "[]";
+
+/// Escapes the `LIKE` wildcards `%` and `_`, and the escape character itself, with `\`: use
+/// with `.escape('\\')`.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

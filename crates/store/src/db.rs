@@ -18,6 +18,18 @@ use crate::error::StoreError;
 
 /// One connection to either backend. Portable Diesel queries run on it as they are; code that
 /// needs one backend's SQL matches on the variant.
+/// Runs the same Diesel statement on the concrete connection, for what the MultiConnection's
+/// common subset lacks (multi-row INSERT, `ON CONFLICT`): the two-arm match, written once.
+#[macro_export]
+macro_rules! each_backend {
+    ($conn:expr, |$c:ident| $statement:expr) => {
+        match $conn {
+            $crate::DbConnection::Pg($c) => $statement,
+            $crate::DbConnection::Sqlite($c) => $statement,
+        }
+    };
+}
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Pg(PgConnection),
@@ -342,9 +354,10 @@ fn apply_pending<DB: diesel::backend::Backend>(
 ///
 /// On PostgreSQL this is a plain transaction; code that must serialise writers on a row
 /// locks that row (`SELECT ... FOR UPDATE`).
-pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StoreError>
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
 {
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);

@@ -3,11 +3,18 @@
 //! name, with the SBG file id and the per-project metadata.
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::dsl::{exists, not};
+use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text};
 use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::name_stem;
+use serde_json::{Map, Value};
 
 use crate::content::ContentInfo;
 use crate::convert::{EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, corrupt, from_db_time, from_json, now};
@@ -170,4 +177,111 @@ pub fn get_placement_by_sbg_id(
     found
         .map(|(placement, object)| Ok((placement.try_into()?, object.try_into()?)))
         .transpose()
+}
+
+/// Rows per UPDATE or DELETE statement: five parameters a row stays below both backends'
+/// parameter limits (SQLite 32,766, PostgreSQL 65,535).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// The SBG-visible fields of one placement, as they are to be stored. The name is a `String`:
+/// a name the API did not change is written back as it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacementUpdate {
+    pub placement_id: i64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+}
+
+/// Writes the name, tags and metadata of each placement and stamps it modified: one UPDATE
+/// statement per 1,000 placements, each column set from a `CASE id WHEN ... END` over the rows.
+/// Name rules are the caller's to check (under [`crate::folders::lock`]).
+pub fn update_placements(
+    conn: &mut DbConnection,
+    updates: &[PlacementUpdate],
+) -> Result<(), StoreError> {
+    let now = now();
+    for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+        let ids: Vec<i64> = chunk.iter().map(|u| u.placement_id).collect();
+        let column = |value: fn(&PlacementUpdate) -> String| {
+            TextById(chunk.iter().map(|u| (u.placement_id, value(u))).collect())
+        };
+        diesel::update(placements::table.filter(placements::id.eq_any(&ids)))
+            .set((
+                placements::name.eq(column(|u| u.name.clone())),
+                placements::name_stem.eq(column(|u| name_stem(&u.name).to_owned())),
+                placements::tags.eq(column(|u| to_json(&u.tags))),
+                placements::metadata.eq(column(|u| to_json(&u.metadata))),
+                placements::modified_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("tags and metadata serialise")
+}
+
+/// `CASE placements.id WHEN $1 THEN $2 ... END`: a text value per placement, so that one UPDATE
+/// writes a different value to each row.
+#[derive(Debug, Clone)]
+struct TextById(Vec<(i64, String)>);
+
+impl Expression for TextById {
+    type SqlType = Text;
+}
+
+impl AppearsOnTable<placements::table> for TextById {}
+
+impl ValidGrouping<()> for TextById {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for TextById {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for TextById
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+    placements::id: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("CASE ");
+        placements::id.walk_ast(out.reborrow())?;
+        for (id, value) in &self.0 {
+            out.push_sql(" WHEN ");
+            out.push_bind_param::<BigInt, _>(id)?;
+            out.push_sql(" THEN ");
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(" END");
+        Ok(())
+    }
+}
+
+/// Deletes the placements, then the objects that no project holds any more (their links go
+/// with them). Two statements per 1,000 placements. The content stays in the content store,
+/// which other objects may share.
+pub fn delete_placements(conn: &mut DbConnection, placement_ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in placement_ids.chunks(ROWS_PER_STATEMENT) {
+        let object_ids: Vec<i64> =
+            diesel::delete(placements::table.filter(placements::id.eq_any(chunk)))
+                .returning(placements::object_id)
+                .get_results(conn)?;
+        let still_placed = placements::table
+            .filter(placements::object_id.eq(objects::id))
+            .select(placements::id);
+        diesel::delete(
+            objects::table
+                .filter(objects::id.eq_any(&object_ids))
+                .filter(not(exists(still_placed))),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! unique per project through a SHA-256 of the path (see the migration), which is how every
 //! lookup by path goes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,7 +14,10 @@ use sha2::{Digest, Sha256};
 use crate::convert::{corrupt, from_db_time, now};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::schema::folders;
+use crate::schema::{folders, placements};
+
+/// Ids per query: below SQLite's historical limit of 999 parameters.
+const IDS_PER_QUERY: usize = 900;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = folders, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
@@ -52,7 +55,7 @@ impl TryFrom<FolderRow> for Folder {
 }
 
 /// The key that makes a path unique in its project: hex SHA-256 of the normalised path.
-fn path_digest(path: &FolderPath) -> String {
+pub(crate) fn path_digest(path: &FolderPath) -> String {
     hex::encode(Sha256::digest(path.as_str().as_bytes()))
 }
 
@@ -167,4 +170,140 @@ pub fn get_by_sbg_id(
         .optional()?
         .map(Folder::try_from)
         .transpose()
+}
+
+/// Serialises changes to the names in these folders, and to their contents, until the end of
+/// the transaction; returns the ids of those that still exist. On PostgreSQL, locks the rows in
+/// id order (so that two lockers never deadlock); on SQLite, the write transaction
+/// ([`crate::db::write_transaction`]) already holds the database's write lock.
+pub fn lock(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+    let mut locked = HashSet::with_capacity(folder_ids.len());
+    for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+        let query = folders::table
+            .filter(folders::id.eq_any(chunk))
+            .select(folders::id)
+            .order(folders::id);
+        let ids: Vec<i64> = match conn {
+            DbConnection::Pg(pg) => query.for_update().load(pg)?,
+            DbConnection::Sqlite(_) => query.load(conn)?,
+        };
+        locked.extend(ids);
+    }
+    Ok(locked)
+}
+
+/// [`lock`] for a change to the files and folders with these SBG ids: locks the folders named
+/// and the folders holding the files named, without reading them first, so that what the
+/// caller then reads cannot change under it.
+pub fn lock_around(conn: &mut DbConnection, sbg_ids: &[SbgId]) -> Result<(), StoreError> {
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(());
+    };
+    for chunk in sbg_ids.chunks(IDS_PER_QUERY) {
+        let chunk: Vec<&str> = chunk.iter().map(SbgId::as_str).collect();
+        let holding_files = placements::table
+            .filter(placements::sbg_id.eq_any(&chunk))
+            .select(placements::folder_id);
+        folders::table
+            .filter(
+                folders::sbg_id
+                    .eq_any(&chunk)
+                    .or(folders::id.eq_any(holding_files)),
+            )
+            .select(folders::id)
+            .order(folders::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+/// Of the `(folder id, name)` pairs wanted, those whose name a sub-folder or a file other than
+/// the placements `except` already has in that folder. SBG names files and sub-folders in one
+/// namespace. Two queries per 900 pairs.
+pub fn names_taken(
+    conn: &mut DbConnection,
+    wanted: &[(i64, &str)],
+    except: &[i64],
+) -> Result<HashSet<(i64, String)>, StoreError> {
+    let wanted_set: HashSet<(i64, &str)> = wanted.iter().copied().collect();
+    let mut taken = HashSet::new();
+    for chunk in wanted.chunks(IDS_PER_QUERY / 2) {
+        let folder_ids: Vec<i64> = chunk.iter().map(|(folder, _)| *folder).collect();
+        let names: Vec<&str> = chunk.iter().map(|(_, name)| *name).collect();
+        let files: Vec<(i64, String)> = placements::table
+            .filter(placements::folder_id.eq_any(&folder_ids))
+            .filter(placements::name.eq_any(&names))
+            .filter(placements::id.ne_all(except))
+            .select((placements::folder_id, placements::name))
+            .load(conn)?;
+        let subfolders: Vec<(Option<i64>, String)> = folders::table
+            .filter(folders::parent_id.eq_any(&folder_ids))
+            .filter(folders::name.eq_any(&names))
+            .select((folders::parent_id, folders::name))
+            .load(conn)?;
+        let subfolders = subfolders
+            .into_iter()
+            .filter_map(|(parent, name)| parent.map(|parent| (parent, name)));
+        // The queries match any wanted folder with any wanted name: keep the wanted pairs.
+        taken.extend(
+            files
+                .into_iter()
+                .chain(subfolders)
+                .filter(|(folder, name)| wanted_set.contains(&(*folder, name.as_str()))),
+        );
+    }
+    Ok(taken)
+}
+
+/// Creates the sub-folder `path` of `parent`. The caller has checked, under [`lock`], that no
+/// file has its name; a folder of that name fails the insert with [`StoreError::Conflict`].
+pub fn create_child(
+    conn: &mut DbConnection,
+    parent: &Folder,
+    path: &FolderPath,
+) -> Result<Folder, StoreError> {
+    debug_assert_eq!(path.parent().as_ref(), Some(&parent.path), "not a child");
+    conn.transaction(|conn| insert(conn, parent.project_id, Some(parent.id), path))?
+        .try_into()
+}
+
+/// Of these folders, those holding a file or a sub-folder other than the placements
+/// `except_files` and the folders `except_folders` (which are going too). Two queries per 900
+/// folders.
+pub fn non_empty(
+    conn: &mut DbConnection,
+    folder_ids: &[i64],
+    except_files: &[i64],
+    except_folders: &[i64],
+) -> Result<HashSet<i64>, StoreError> {
+    let mut non_empty = HashSet::new();
+    for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+        let with_files: Vec<i64> = placements::table
+            .filter(placements::folder_id.eq_any(chunk))
+            .filter(placements::id.ne_all(except_files))
+            .select(placements::folder_id)
+            .distinct()
+            .load(conn)?;
+        let with_folders: Vec<Option<i64>> = folders::table
+            .filter(folders::parent_id.eq_any(chunk))
+            .filter(folders::id.ne_all(except_folders))
+            .select(folders::parent_id)
+            .distinct()
+            .load(conn)?;
+        non_empty.extend(
+            with_files
+                .into_iter()
+                .chain(with_folders.into_iter().flatten()),
+        );
+    }
+    Ok(non_empty)
+}
+
+/// Deletes the folders, with whatever they still hold. One statement per 900 folders.
+pub fn delete(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in folder_ids.chunks(IDS_PER_QUERY) {
+        diesel::delete(folders::table.filter(folders::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
 }

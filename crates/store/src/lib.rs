@@ -8,14 +8,19 @@
 pub mod billing;
 pub mod content;
 mod convert;
+pub mod copy;
 pub mod db;
 pub mod error;
 pub mod files;
 pub mod folders;
+pub mod jobs;
+pub mod members;
+pub mod names;
 pub mod projects;
 pub mod schema;
 pub mod tokens;
 pub mod users;
+pub mod views;
 
 pub use content::{ContentInfo, ContentStore};
 pub use db::{Backend, DbConnection, DbManager, Store, redact_url, write_transaction};

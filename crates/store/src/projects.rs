@@ -6,15 +6,17 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use ferry_domain::ids::{DxClass, DxId, SbgProjectId, Slug, Username};
+use ferry_domain::ids::{DxClass, DxId, SbgId, SbgProjectId, Slug, Username};
 use ferry_domain::model::{Folder, Project, User};
 use ferry_domain::path::FolderPath;
-use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::permission::Permissions;
+use serde_json::{Map, Value};
 
-use crate::convert::{corrupt, from_db_time, now};
+use crate::convert::{corrupt, escape_like, from_db_time, from_json, now};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::schema::{project_members, projects, users};
+use crate::members::{self, PermissionsRow};
+use crate::schema::{billing_groups, folders as folder_rows, project_members, projects, users};
 use crate::{folders, users as user_repo};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -34,6 +36,8 @@ pub(crate) struct ProjectRow {
     pub sponsored_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub modified_at: NaiveDateTime,
+    pub tags: String,
+    pub settings: String,
 }
 
 /// A project row with its owner's username, which the SBG id is made of. Selecting it needs a
@@ -68,15 +72,25 @@ impl TryFrom<ProjectRecord> for Project {
             protected: row.protected,
             contains_phi: row.contains_phi,
             sponsored_until: row.sponsored_until.map(from_db_time),
+            tags: from_json("projects", row.id, &row.tags)?,
+            settings: from_json("projects", row.id, &row.settings)?,
             created_at: from_db_time(row.created_at),
             modified_at: from_db_time(row.modified_at),
         })
     }
 }
 
-/// Creates a project owned by `owner`, with its root folder and the owner as its
-/// administrator. The slug comes from the name, made unique among the owner's projects
-/// (`my-project`, `my-project-2`, ...).
+/// What a new project is made of, besides its owner.
+#[derive(Debug, Clone, Copy)]
+pub struct NewProject<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub billing_group_id: i64,
+    pub tags: &'a [String],
+    pub settings: &'a Map<String, Value>,
+}
+
+/// Creates a project without tags or settings; see [`create_with`].
 pub fn create(
     conn: &mut DbConnection,
     owner: &User,
@@ -84,32 +98,61 @@ pub fn create(
     description: &str,
     billing_group_id: i64,
 ) -> Result<Project, StoreError> {
+    let settings = Map::new();
+    let new = NewProject {
+        name,
+        description,
+        billing_group_id,
+        tags: &[],
+        settings: &settings,
+    };
+    create_with(conn, owner, &new)
+}
+
+/// Creates a project owned by `owner`, with its root folder and the owner as its
+/// administrator. The slug comes from the name, made unique among the owner's projects
+/// (`my-project`, `my-project-2`, ...).
+pub fn create_with(
+    conn: &mut DbConnection,
+    owner: &User,
+    new: &NewProject<'_>,
+) -> Result<Project, StoreError> {
     write_transaction(conn, |conn| {
         // Two concurrent creations by one owner would otherwise pick the same free slug.
         user_repo::lock(conn, owner.id)?;
-        let slug = free_slug(conn, owner.id, &Slug::from_name(name))?;
+        let slug = free_slug(conn, owner.id, &Slug::from_name(new.name))?;
         let now = now();
         let row: ProjectRow = diesel::insert_into(projects::table)
             .values((
                 projects::dx_id.eq(DxId::generate(DxClass::Project).as_str()),
                 projects::owner_user_id.eq(owner.id),
                 projects::slug.eq(slug.as_str()),
-                projects::name.eq(name),
-                projects::description.eq(description),
-                projects::billing_group_id.eq(billing_group_id),
+                projects::name.eq(new.name),
+                projects::description.eq(new.description),
+                projects::billing_group_id.eq(new.billing_group_id),
+                projects::tags.eq(tags_json(new.tags)),
+                projects::settings.eq(settings_json(new.settings)),
                 projects::created_at.eq(now),
                 projects::modified_at.eq(now),
             ))
             .returning(projects::all_columns)
             .get_result(conn)?;
         folders::insert(conn, row.id, None, &FolderPath::root())?;
-        add_member(conn, row.id, owner.id, Permissions::owner())?;
+        members::add(conn, row.id, owner.id, Permissions::owner())?;
         ProjectRecord {
             project: row,
             owner: owner.username.to_string(),
         }
         .try_into()
     })
+}
+
+fn tags_json(tags: &[String]) -> String {
+    Value::from(tags).to_string()
+}
+
+fn settings_json(settings: &Map<String, Value>) -> String {
+    Value::Object(settings.clone()).to_string()
 }
 
 /// The first of `base`, `base-2`, `base-3`, ... that none of the owner's projects uses.
@@ -138,37 +181,6 @@ fn free_slug(conn: &mut DbConnection, owner_id: i64, base: &Slug) -> Result<Slug
         .ok_or_else(|| StoreError::Conflict(format!("no free short name for '{base}'")))
 }
 
-/// Escapes the LIKE wildcards `%` and `_` (and the escape character) with `\`.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-pub(crate) fn add_member(
-    conn: &mut DbConnection,
-    project_id: i64,
-    user_id: i64,
-    permissions: Permissions,
-) -> Result<(), StoreError> {
-    diesel::insert_into(project_members::table)
-        .values((
-            project_members::project_id.eq(project_id),
-            project_members::user_id.eq(user_id),
-            project_members::level.eq(permissions.level.as_i16()),
-            project_members::can_copy.eq(permissions.copy),
-            project_members::can_execute.eq(permissions.execute),
-            project_members::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
 pub fn get_by_sbg_id(
     conn: &mut DbConnection,
     sbg_id: &SbgProjectId,
@@ -195,41 +207,129 @@ pub fn get_by_dx_id(conn: &mut DbConnection, dx_id: &DxId) -> Result<Option<Proj
         .transpose()
 }
 
-/// One page of the projects the user is a member of, oldest first, optionally only those
-/// named exactly `name_filter`, and the number of such projects in all pages.
-pub fn list_for_user(
+/// A project as one of its members sees it: with their permissions, and with the SBG ids of
+/// its billing group and root folder, which the SBG dialect shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisibleProject {
+    pub project: Project,
+    /// The member's permissions.
+    pub permissions: Permissions,
+    pub billing_group_uuid: String,
+    pub root_folder: SbgId,
+}
+
+/// The columns of a [`VisibleProject`]: a project joined with its owner, the member's
+/// permissions, its billing group and its root folder.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct VisibleProjectRow {
+    #[diesel(embed)]
+    record: ProjectRecord,
+    #[diesel(embed)]
+    permissions: PermissionsRow,
+    #[diesel(select_expression = billing_groups::uuid)]
+    billing_group_uuid: String,
+    #[diesel(select_expression = folder_rows::sbg_id)]
+    root_folder: String,
+}
+
+impl TryFrom<VisibleProjectRow> for VisibleProject {
+    type Error = StoreError;
+
+    fn try_from(row: VisibleProjectRow) -> Result<VisibleProject, StoreError> {
+        let root_folder = SbgId::parse(&row.root_folder).map_err(|e| {
+            corrupt(
+                "projects",
+                row.record.project.id,
+                format!("root folder: {e}"),
+            )
+        })?;
+        Ok(VisibleProject {
+            project: row.record.try_into()?,
+            permissions: row.permissions.try_into()?,
+            billing_group_uuid: row.billing_group_uuid,
+            root_folder,
+        })
+    }
+}
+
+/// Which of a member's projects to list; `None` matches any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProjectFilter<'a> {
+    /// Exactly this name.
+    pub name: Option<&'a str>,
+    /// Owned by this user.
+    pub owner: Option<&'a Username>,
+}
+
+/// The project `sbg_id` names, if the user is a member of it: `None` alike when it does not
+/// exist and when they are not a member.
+pub fn find_for_member(
     conn: &mut DbConnection,
     user_id: i64,
-    name_filter: Option<&str>,
+    sbg_id: &SbgProjectId,
+) -> Result<Option<VisibleProject>, StoreError> {
+    visible_to(user_id)
+        .filter(users::username.eq(sbg_id.owner().as_str()))
+        .filter(projects::slug.eq(sbg_id.slug().as_str()))
+        .select(VisibleProjectRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(VisibleProject::try_from)
+        .transpose()
+}
+
+/// One page of the projects the user is a member of that pass `filter`, oldest first, and the
+/// number of such projects in all pages.
+pub fn list_for_member(
+    conn: &mut DbConnection,
+    user_id: i64,
+    filter: ProjectFilter<'_>,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<Project>, i64), StoreError> {
-    let membership = project_members::table.on(project_members::project_id
-        .eq(projects::id)
-        .and(project_members::user_id.eq(user_id)));
-    let mut count = projects::table
-        .inner_join(membership)
-        .select(count_star())
-        .into_boxed();
-    let mut page = projects::table
-        .inner_join(users::table)
-        .inner_join(membership)
-        .select(ProjectRecord::as_select())
+) -> Result<(Vec<VisibleProject>, i64), StoreError> {
+    let mut count = visible_to(user_id).select(count_star()).into_boxed();
+    let mut page = visible_to(user_id)
+        .select(VisibleProjectRow::as_select())
         .order(projects::id)
         .offset(offset)
         .limit(limit)
         .into_boxed();
-    if let Some(name) = name_filter {
+    if let Some(name) = filter.name {
         count = count.filter(projects::name.eq(name));
         page = page.filter(projects::name.eq(name));
+    }
+    if let Some(owner) = filter.owner {
+        count = count.filter(users::username.eq(owner.as_str()));
+        page = page.filter(users::username.eq(owner.as_str()));
     }
     let total = count.get_result(conn)?;
     let projects = page
         .load(conn)?
         .into_iter()
-        .map(Project::try_from)
+        .map(VisibleProject::try_from)
         .collect::<Result<_, _>>()?;
     Ok((projects, total))
+}
+
+/// The projects the user is a member of, joined with what a [`VisibleProjectRow`] reads:
+/// their owner, the user's membership, their billing group and their root folder (the only
+/// folder without a parent).
+#[diesel::dsl::auto_type]
+fn visible_to(user_id: i64) -> _ {
+    projects::table
+        .inner_join(users::table)
+        .inner_join(
+            project_members::table.on(project_members::project_id
+                .eq(projects::id)
+                .and(project_members::user_id.eq(user_id))),
+        )
+        .inner_join(billing_groups::table.on(billing_groups::id.eq(projects::billing_group_id)))
+        .inner_join(
+            folder_rows::table.on(folder_rows::project_id
+                .eq(projects::id)
+                .and(folder_rows::parent_id.is_null())),
+        )
 }
 
 /// The user's permissions in the project; `None` if they are not a member.
@@ -238,25 +338,88 @@ pub fn membership(
     project_id: i64,
     user_id: i64,
 ) -> Result<Option<Permissions>, StoreError> {
-    let row: Option<(i16, bool, bool)> = project_members::table
+    project_members::table
         .find((project_id, user_id))
-        .select((
-            project_members::level,
-            project_members::can_copy,
-            project_members::can_execute,
-        ))
+        .select(PermissionsRow::as_select())
         .first(conn)
-        .optional()?;
-    row.map(|(level, copy, execute)| {
-        let level = Level::from_i16(level)
-            .map_err(|e| corrupt("project_members", format!("({project_id}, {user_id})"), e))?;
-        Ok(Permissions {
-            level,
-            copy,
-            execute,
-        })
-    })
-    .transpose()
+        .optional()?
+        .map(Permissions::try_from)
+        .transpose()
+}
+
+/// The fields an update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub billing_group_id: Option<i64>,
+    pub tags: Option<Vec<String>>,
+    /// Replaces all the settings.
+    pub settings: Option<Map<String, Value>>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = projects)]
+struct ProjectChangeset<'a> {
+    name: Option<&'a str>,
+    description: Option<&'a str>,
+    billing_group_id: Option<i64>,
+    tags: Option<String>,
+    settings: Option<String>,
+    modified_at: NaiveDateTime,
+}
+
+/// Applies `changes` to the project and marks it modified; `NotFound` if there is no such
+/// project.
+pub fn update(
+    conn: &mut DbConnection,
+    project_id: i64,
+    changes: &ProjectChanges,
+) -> Result<(), StoreError> {
+    let changeset = ProjectChangeset {
+        name: changes.name.as_deref(),
+        description: changes.description.as_deref(),
+        billing_group_id: changes.billing_group_id,
+        tags: changes.tags.as_deref().map(tags_json),
+        settings: changes.settings.as_ref().map(settings_json),
+        modified_at: now(),
+    };
+    let updated = diesel::update(projects::table.find(project_id))
+        .set(changeset)
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes the project with its members, folders and placements (by cascade); the objects
+/// stay, placed elsewhere or nowhere. `NotFound` if there is no such project.
+pub fn delete(conn: &mut DbConnection, project_id: i64) -> Result<(), StoreError> {
+    let deleted = diesel::delete(projects::table.find(project_id)).execute(conn)?;
+    if deleted == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Serialises writers that read-then-write a project's members or fields (the last
+/// administrator rule). On PostgreSQL, locks the project's row, if there is one, until the end
+/// of the transaction; on SQLite, the write transaction ([`write_transaction`]) already holds
+/// the database's write lock. Call it before reading what the write depends on.
+pub fn lock(conn: &mut DbConnection, sbg_id: &SbgProjectId) -> Result<(), StoreError> {
+    if let DbConnection::Pg(pg) = conn {
+        let owner = users::table
+            .filter(users::username.eq(sbg_id.owner().as_str()))
+            .select(users::id);
+        projects::table
+            .filter(projects::owner_user_id.eq_any(owner))
+            .filter(projects::slug.eq(sbg_id.slug().as_str()))
+            .select(projects::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
 }
 
 /// The project's root folder, `/`.

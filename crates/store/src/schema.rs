@@ -55,6 +55,8 @@ diesel::table! {
         sponsored_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        tags -> Text,
+        settings -> Text,
     }
 }
 
@@ -131,15 +133,34 @@ diesel::table! {
         public_id -> Text,
         kind -> Text,
         user_id -> BigInt,
-        state -> Text,
+        request_items -> BigInt,
+        unresolved_items -> BigInt,
         total_items -> BigInt,
         completed_items -> BigInt,
         failed_items -> BigInt,
+        cancelled_items -> BigInt,
         outcome -> Nullable<Text>,
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
+        cancel_requested_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
-        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_chunks (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        kind -> Text,
+        state -> Text,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        attempts -> BigInt,
+        source_folder -> Nullable<Text>,
+        target_folder -> Nullable<Text>,
+        after_folder_id -> BigInt,
+        after_placement_id -> BigInt,
+        folders_listed -> Bool,
     }
 }
 
@@ -147,14 +168,20 @@ diesel::table! {
     job_items (id) {
         id -> BigInt,
         job_id -> BigInt,
-        seq -> BigInt,
-        chunk -> BigInt,
-        request -> Text,
+        chunk_id -> BigInt,
+        request_index -> Nullable<BigInt>,
+        kind -> Nullable<Text>,
+        source_id -> Text,
+        source_name -> Nullable<Text>,
+        target -> Text,
+        name -> Nullable<Text>,
         state -> Text,
-        claimed_by -> Nullable<Text>,
-        claimed_until -> Nullable<Timestamp>,
-        outcome -> Nullable<Text>,
-        result_placement_id -> Nullable<BigInt>,
+        result_id -> Nullable<Text>,
+        result_name -> Nullable<Text>,
+        error_status -> Nullable<Integer>,
+        error_code -> Nullable<BigInt>,
+        error_message -> Nullable<Text>,
+        worked_by -> Nullable<Text>,
     }
 }
 
@@ -185,8 +212,9 @@ diesel::joinable!(placements -> objects (object_id));
 diesel::joinable!(placements -> projects (project_id));
 diesel::joinable!(placements -> folders (folder_id));
 diesel::joinable!(jobs -> users (user_id));
+diesel::joinable!(job_chunks -> jobs (job_id));
 diesel::joinable!(job_items -> jobs (job_id));
-diesel::joinable!(job_items -> placements (result_placement_id));
+diesel::joinable!(job_items -> job_chunks (chunk_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -199,6 +227,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     object_links,
     placements,
     jobs,
+    job_chunks,
     job_items,
     audit_events,
 );

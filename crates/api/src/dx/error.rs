@@ -116,6 +116,12 @@ impl From<StoreError> for DxError {
     }
 }
 
+impl From<diesel::result::Error> for DxError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

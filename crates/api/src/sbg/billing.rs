@@ -1,5 +1,90 @@
-//! Not written yet.
+//! `GET /billing/groups` and `GET /billing/groups/{id}`: the groups the caller may bill
+//! projects to, which are those they own.
 
-use actix_web::web;
+use super::listing::{PageQuery, envelope};
+use super::{SbgCaller, SbgError, href, resource};
+use crate::{AppState, db};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use ferry_domain::ids::Username;
+use ferry_domain::model::BillingGroup;
+use ferry_store::billing;
+use serde_json::{Value, json};
 
-pub(crate) fn routes(_cfg: &mut web::ServiceConfig) {}
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource(&["/billing/groups", "/billing/groups/"]).get(list))
+        .service(resource(&["/billing/groups/{id}"]).get(get));
+}
+
+/// 404 (4002): a group that does not exist or that the caller does not own.
+pub(super) fn not_found() -> SbgError {
+    SbgError::new(
+        StatusCode::NOT_FOUND,
+        4002,
+        "Requested billing group/invoice does not exist.",
+    )
+}
+
+/// The canonical spelling of a billing group id (lowercase, hyphenated), as stored; `None` if
+/// it is not a UUID, so it names no group.
+pub(super) fn canonical_id(id: &str) -> Option<String> {
+    uuid::Uuid::parse_str(id).ok().map(|id| id.to_string())
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, SbgError> {
+    let page = query.into_inner().page()?;
+    let user_id = caller.0.user.id;
+    let (groups, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+        Ok(billing::list_for_user(
+            conn,
+            user_id,
+            page.offset,
+            page.limit,
+        )?)
+    })
+    .await?;
+    let owner = &caller.0.user.username;
+    let items = groups
+        .iter()
+        .map(|group| render(&state, group, owner))
+        .collect();
+    Ok(envelope(
+        &href(&state, "/billing/groups"),
+        &[],
+        page,
+        items,
+        total,
+    ))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, SbgError> {
+    let id = canonical_id(&id).ok_or_else(not_found)?;
+    let user_id = caller.0.user.id;
+    let group = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+        billing::get_by_uuid(conn, user_id, &id)?.ok_or_else(not_found)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&state, &group, &caller.0.user.username)))
+}
+
+/// Ferry does not charge: every group is a regular, enabled one with nothing to pay.
+fn render(state: &AppState, group: &BillingGroup, owner: &Username) -> Value {
+    json!({
+        "href": href(state, &format!("/billing/groups/{}", group.uuid)),
+        "id": group.uuid,
+        "owner": owner.as_str(),
+        "name": group.name,
+        "type": "regular",
+        "pending": false,
+        "disabled": false,
+        "balance": {"currency": "USD", "amount": "0.00"},
+    })
+}

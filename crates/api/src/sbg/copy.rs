@@ -1,5 +1,334 @@
-//! Not written yet.
+//! Copies: `POST /files/{id}/actions/copy` (one file, optional name) and `POST /action/files/copy`
+//! (a batch of up to 1,000 files into a project's root, per-file results).
+//!
+//! A failed entry of the batch is the SBG error object of that file, so a client tells entries
+//! apart by `status`: the string `"OK"` for a copy, the HTTP status (an integer) otherwise:
+//! `{"status": 404, "code": 5002, "message": "Requested file does not exist.", "more_info": …}`.
 
-use actix_web::web;
+use super::files::{file_not_found, parse_file_id, render_file};
+use super::{SbgCaller, SbgError};
+use crate::{AppState, db};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use ferry_domain::ids::{SbgId, SbgProjectId};
+use ferry_domain::model::{FileView, Folder};
+use ferry_domain::name::FileName;
+use ferry_domain::permission::Permissions;
+use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
+use ferry_store::{DbConnection, projects, views, write_transaction};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
+use validator::Validate;
 
-pub(crate) fn routes(_cfg: &mut web::ServiceConfig) {}
+/// CAVATICA stops at 100; larger batches belong to the async endpoint.
+const MAX_BATCH: u64 = 1_000;
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/files/{id}/actions/copy", web::post().to(copy_one))
+        .route("/action/files/copy", web::post().to(copy_batch));
+}
+
+#[derive(Debug, Deserialize)]
+struct CopyOneBody {
+    project: Option<String>,
+    parent: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+struct CopyBatchBody {
+    project: Option<String>,
+    #[validate(length(min = 1, max = MAX_BATCH))]
+    file_ids: Vec<String>,
+}
+
+/// Where a copy goes, as the request names it.
+pub(crate) enum Target {
+    Project(SbgProjectId),
+    Folder(SbgId),
+}
+
+/// Why one file was not copied.
+fn folder_refused() -> SbgError {
+    SbgError::new(
+        StatusCode::BAD_REQUEST,
+        5018,
+        "Copying folders is not supported by this call; use POST /v2/async/files/copy.",
+    )
+}
+
+pub(crate) fn copy_refused() -> SbgError {
+    SbgError::new(
+        StatusCode::FORBIDDEN,
+        5014,
+        "Insufficient privileges to copy the requested file.",
+    )
+}
+
+pub(crate) fn name_too_long(name: &str) -> SbgError {
+    SbgError::new(
+        StatusCode::BAD_REQUEST,
+        5024,
+        format!(
+            "Invalid name parameter: the copy would be named {name:?}, longer than 255 characters."
+        ),
+    )
+}
+
+fn parse_project(raw: &str) -> Result<SbgProjectId, SbgError> {
+    SbgProjectId::parse(raw).map_err(|_| {
+        SbgError::new(
+            StatusCode::BAD_REQUEST,
+            3012,
+            "Malformed project id. Expecting `owner/project`.",
+        )
+    })
+}
+
+impl Target {
+    pub(crate) fn parse(project: Option<&str>, parent: Option<&str>) -> Result<Target, SbgError> {
+        match (
+            project.filter(|p| !p.is_empty()),
+            parent.filter(|p| !p.is_empty()),
+        ) {
+            (Some(_), Some(_)) => Err(SbgError::new(
+                StatusCode::BAD_REQUEST,
+                5031,
+                "Providing both `parent` and `project` is not allowed.",
+            )),
+            (None, None) => Err(SbgError::new(
+                StatusCode::BAD_REQUEST,
+                5029,
+                "Missing `parent` or `project` field.",
+            )),
+            (Some(project), None) => parse_project(project).map(Target::Project),
+            (None, Some(parent)) => SbgId::parse(parent)
+                .map(Target::Folder)
+                .map_err(|_| destination_not_found()),
+        }
+    }
+}
+
+fn destination_not_found() -> SbgError {
+    SbgError::new(
+        StatusCode::NOT_FOUND,
+        5026,
+        "Destination folder is not found.",
+    )
+}
+
+fn project_not_found() -> SbgError {
+    SbgError::new(
+        StatusCode::NOT_FOUND,
+        3002,
+        "Requested project or member does not exist.",
+    )
+}
+
+/// The destination project and folder, if the caller may write there. A project or folder the
+/// caller cannot see is reported as missing.
+pub(crate) fn destination(
+    conn: &mut DbConnection,
+    user_id: i64,
+    target: &Target,
+) -> Result<(SbgProjectId, Folder), SbgError> {
+    let (project, folder, permissions) = match target {
+        Target::Project(id) => {
+            let project = projects::get_by_sbg_id(conn, id)?.ok_or_else(project_not_found)?;
+            let permissions =
+                projects::membership(conn, project.id, user_id)?.ok_or_else(project_not_found)?;
+            let root = projects::root_folder(conn, project.id)?;
+            (project.sbg_id, root, permissions)
+        }
+        Target::Folder(id) => {
+            let (view, permissions) =
+                views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
+                    .pop()
+                    .ok_or_else(destination_not_found)?;
+            (view.project, view.folder, permissions)
+        }
+    };
+    if !permissions.can_write() {
+        return Err(SbgError::new(
+            StatusCode::FORBIDDEN,
+            3001,
+            "Not enough privileges to write to the destination project.",
+        ));
+    }
+    Ok((project, folder))
+}
+
+/// The requested sources: those the caller may copy, and why each other one cannot be copied.
+struct Sources {
+    copyable: HashMap<SbgId, FileView>,
+    refused: HashMap<SbgId, SbgError>,
+}
+
+fn sources(conn: &mut DbConnection, user_id: i64, ids: &[SbgId]) -> Result<Sources, SbgError> {
+    let mut copyable = HashMap::new();
+    let mut refused = HashMap::new();
+    for (view, permissions) in views::files_by_sbg_ids(conn, user_id, ids)? {
+        if can_copy(&permissions) {
+            copyable.insert(view.placement.sbg_id.clone(), view);
+        } else {
+            refused.insert(view.placement.sbg_id.clone(), copy_refused());
+        }
+    }
+    let unresolved: Vec<SbgId> = ids
+        .iter()
+        .filter(|id| !copyable.contains_key(*id) && !refused.contains_key(*id))
+        .cloned()
+        .collect();
+    let folders: HashSet<SbgId> = views::folders_by_sbg_ids(conn, user_id, &unresolved)?
+        .into_iter()
+        .map(|(view, _)| view.folder.sbg_id)
+        .collect();
+    for id in unresolved {
+        let reason = if folders.contains(&id) {
+            folder_refused()
+        } else {
+            file_not_found()
+        };
+        refused.insert(id, reason);
+    }
+    Ok(Sources { copyable, refused })
+}
+
+/// Copying needs read and copy permission on the source.
+pub(crate) fn can_copy(permissions: &Permissions) -> bool {
+    permissions.can_read() && permissions.can_copy()
+}
+
+async fn copy_one(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    id: web::Path<String>,
+    body: web::Json<CopyOneBody>,
+) -> Result<HttpResponse, SbgError> {
+    let source = parse_file_id(&id)?;
+    let body = body.into_inner();
+    let target = Target::parse(body.project.as_deref(), body.parent.as_deref())?;
+    let name = body
+        .name
+        .filter(|n| !n.is_empty())
+        .map(FileName::parse)
+        .transpose()
+        .map_err(|e| {
+            SbgError::new(
+                StatusCode::BAD_REQUEST,
+                5024,
+                format!("Invalid name parameter: {e}"),
+            )
+        })?;
+    let user_id = caller.0.user.id;
+    let copied = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            let (project, folder) = destination(conn, user_id, &target)?;
+            let Sources {
+                mut copyable,
+                mut refused,
+            } = sources(conn, user_id, std::slice::from_ref(&source))?;
+            if let Some(reason) = refused.remove(&source) {
+                return Err(reason);
+            }
+            let view = copyable.remove(&source).ok_or_else(file_not_found)?;
+            let item = CopyItem {
+                source: &view,
+                name: name.as_ref(),
+            };
+            let to = Destination {
+                project: &project,
+                folder: &folder,
+            };
+            match copy_files(conn, user_id, to, &[item])?.pop() {
+                Some(CopyResult::Copied(view)) => Ok(*view),
+                Some(CopyResult::NameTooLong(name)) => Err(name_too_long(&name)),
+                None => Err(SbgError::internal()),
+            }
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render_file(&state, &copied)))
+}
+
+async fn copy_batch(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    body: web::Json<CopyBatchBody>,
+) -> Result<HttpResponse, SbgError> {
+    let body = body.into_inner();
+    body.validate().map_err(|_| {
+        if body.file_ids.is_empty() {
+            SbgError::bad_request("file_ids must list at least one file.")
+        } else {
+            SbgError::bad_request(format!(
+                "file_ids lists {} files; this call copies at most {MAX_BATCH}. \
+                 Use POST /v2/async/files/copy for larger batches.",
+                body.file_ids.len()
+            ))
+        }
+    })?;
+    let project = parse_project(body.project.as_deref().unwrap_or_default())?;
+    // A file listed twice is copied once; the response keeps the order of first mention.
+    let mut seen = HashSet::new();
+    let requested: Vec<String> = body
+        .file_ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    let user_id = caller.0.user.id;
+    let response = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            let (project, folder) = destination(conn, user_id, &Target::Project(project))?;
+            let ids: Vec<SbgId> = requested
+                .iter()
+                .filter_map(|id| SbgId::parse(id).ok())
+                .collect();
+            let Sources {
+                copyable,
+                mut refused,
+            } = sources(conn, user_id, &ids)?;
+            let to_copy: Vec<&FileView> = ids.iter().filter_map(|id| copyable.get(id)).collect();
+            let items: Vec<CopyItem<'_>> = to_copy
+                .iter()
+                .map(|view| CopyItem {
+                    source: view,
+                    name: None,
+                })
+                .collect();
+            let to = Destination {
+                project: &project,
+                folder: &folder,
+            };
+            let results = copy_files(conn, user_id, to, &items)?;
+            let mut copied: HashMap<SbgId, Value> = HashMap::new();
+            for (source, result) in to_copy.iter().zip(results) {
+                let source = source.placement.sbg_id.clone();
+                let entry = match result {
+                    CopyResult::Copied(view) => json!({
+                        "status": "OK",
+                        "new_file_id": view.placement.sbg_id.as_str(),
+                        "new_file_name": view.placement.name,
+                    }),
+                    CopyResult::NameTooLong(name) => name_too_long(&name).body(),
+                };
+                copied.insert(source, entry);
+            }
+            let mut response = Map::new();
+            for raw in requested {
+                let entry = match SbgId::parse(&raw) {
+                    Ok(id) => copied
+                        .remove(&id)
+                        .or_else(|| refused.remove(&id).map(|e| e.body()))
+                        .unwrap_or_else(|| file_not_found().body()),
+                    Err(_) => file_not_found().body(),
+                };
+                response.insert(raw, entry);
+            }
+            Ok::<_, SbgError>(Value::Object(response))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -109,6 +109,12 @@ impl From<StoreError> for SbgError {
     }
 }
 
+impl From<diesel::result::Error> for SbgError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,27 +108,70 @@ mod tests {
     #[actix_web::test]
     async fn next_only_while_items_remain_and_href_reproduces_the_page() {
         let filters = vec![("project".to_owned(), "o/p q".to_owned())];
-        let page = Page { offset: 2, limit: 2 };
-        let (total, json) = body(envelope("http://h/v2/files", &filters, page, vec![json!(1), json!(2)], 5)).await;
+        let page = Page {
+            offset: 2,
+            limit: 2,
+        };
+        let (total, json) = body(envelope(
+            "http://h/v2/files",
+            &filters,
+            page,
+            vec![json!(1), json!(2)],
+            5,
+        ))
+        .await;
         assert_eq!(total.as_deref(), Some("5"));
-        assert_eq!(json["href"], "http://h/v2/files?project=o%2Fp+q&offset=2&limit=2");
+        assert_eq!(
+            json["href"],
+            "http://h/v2/files?project=o%2Fp+q&offset=2&limit=2"
+        );
         assert_eq!(json["links"][0]["rel"], "next");
-        assert_eq!(json["links"][0]["href"], "http://h/v2/files?project=o%2Fp+q&offset=4&limit=2");
+        assert_eq!(
+            json["links"][0]["href"],
+            "http://h/v2/files?project=o%2Fp+q&offset=4&limit=2"
+        );
         assert_eq!(json["links"][1]["rel"], "prev");
 
-        let last = Page { offset: 4, limit: 2 };
-        let (_, json) = body(envelope("http://h/v2/files", &filters, last, vec![json!(5)], 5)).await;
-        let rels: Vec<_> = json["links"].as_array().unwrap().iter().map(|l| l["rel"].clone()).collect();
+        let last = Page {
+            offset: 4,
+            limit: 2,
+        };
+        let (_, json) = body(envelope(
+            "http://h/v2/files",
+            &filters,
+            last,
+            vec![json!(5)],
+            5,
+        ))
+        .await;
+        let rels: Vec<_> = json["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rel"].clone())
+            .collect();
         assert!(!rels.contains(&json!("next")));
     }
 
     #[test]
     fn limits_are_checked() {
         let page = |offset, limit| PageQuery { offset, limit }.page();
-        assert_eq!(page(None, None).unwrap(), Page { offset: 0, limit: 50 });
+        assert_eq!(
+            page(None, None).unwrap(),
+            Page {
+                offset: 0,
+                limit: 50
+            }
+        );
         assert!(page(None, Some(101)).is_err());
         assert!(page(None, Some(0)).is_err());
         assert!(page(Some(-1), None).is_err());
-        assert_eq!(page(Some(3), Some(100)).unwrap(), Page { offset: 3, limit: 100 });
+        assert_eq!(
+            page(Some(3), Some(100)).unwrap(),
+            Page {
+                offset: 3,
+                limit: 100
+            }
+        );
     }
 }

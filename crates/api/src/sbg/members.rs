@@ -1,5 +1,320 @@
-//! Not written yet.
+//! Project members: `/projects/{owner}/{slug}/members[/{username}[/permissions]]`.
+//!
+//! Every member may list and read the members; adding, changing and removing them takes
+//! ADMINISTER. A project keeps at least one administrator: removing or demoting the last one
+//! is a 409. Permissions map to stored levels through [`Permissions::from_sbg`], so `read` is
+//! implied by membership and `admin` brings `write`, `copy` and `execute` with it.
 
-use actix_web::web;
+use super::listing::{PageQuery, envelope};
+use super::projects::{administered_project, not_found, project_id};
+use super::{SbgCaller, SbgError, href, resource, visible_project};
+use crate::{AppState, db};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use ferry_domain::ids::{SbgProjectId, Username};
+use ferry_domain::model::User;
+use ferry_domain::permission::{Permissions, SbgPermissions};
+use ferry_store::projects::VisibleProject;
+use ferry_store::{DbConnection, members, projects, users, write_transaction};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-pub(crate) fn routes(_cfg: &mut web::ServiceConfig) {}
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource(&[
+            "/projects/{owner}/{slug}/members",
+            "/projects/{owner}/{slug}/members/",
+        ])
+        .get(list)
+        .post(add),
+    )
+    .service(
+        resource(&["/projects/{owner}/{slug}/members/{username}"])
+            .get(get)
+            .patch(update)
+            .delete(remove),
+    )
+    .service(
+        resource(&["/projects/{owner}/{slug}/members/{username}/permissions"])
+            .patch(update_permissions),
+    );
+}
+
+/// SBG permission flags as a request sends them: only the keys to set.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionsChange {
+    read: Option<bool>,
+    write: Option<bool>,
+    copy: Option<bool>,
+    execute: Option<bool>,
+    admin: Option<bool>,
+}
+
+impl PermissionsChange {
+    /// `current` with the keys sent replaced, as stored permissions.
+    fn applied_to(self, current: SbgPermissions) -> Permissions {
+        Permissions::from_sbg(&SbgPermissions {
+            read: self.read.unwrap_or(current.read),
+            write: self.write.unwrap_or(current.write),
+            copy: self.copy.unwrap_or(current.copy),
+            execute: self.execute.unwrap_or(current.execute),
+            admin: self.admin.unwrap_or(current.admin),
+        })
+    }
+}
+
+/// What a new member has before the keys sent are applied: read only.
+const READ_ONLY: SbgPermissions = SbgPermissions {
+    read: true,
+    write: false,
+    copy: false,
+    execute: false,
+    admin: false,
+};
+
+/// 400 (3011): a request that must carry permissions but has none.
+fn permissions_required() -> SbgError {
+    SbgError::new(
+        StatusCode::BAD_REQUEST,
+        3011,
+        "Project permissions must not be null or an empty value.",
+    )
+}
+
+/// The member in a `.../members/{username}` path. A name that is no username names no member.
+fn member_name(username: &str) -> Result<Username, SbgError> {
+    Username::parse(username).map_err(|_| not_found())
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let page = query.into_inner().page()?;
+    let user_id = caller.0.user.id;
+    let project = id.clone();
+    let (found, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+        let visible = visible_project(conn, user_id, &project)?;
+        Ok(members::list(
+            conn,
+            visible.project.id,
+            page.offset,
+            page.limit,
+        )?)
+    })
+    .await?;
+    let items = found
+        .iter()
+        .map(|(user, permissions)| render(&state, &id, user, *permissions))
+        .collect();
+    let base = href(&state, &format!("/projects/{id}/members"));
+    Ok(envelope(&base, &[], page, items, total))
+}
+
+/// `POST .../members`: `{"username", "type"?: "USER", "permissions"}`. Teams, divisions and
+/// invitations by e-mail do not exist in Ferry.
+#[derive(Debug, Deserialize)]
+struct AddMember {
+    username: Option<String>,
+    email: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    permissions: Option<PermissionsChange>,
+}
+
+async fn add(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+    body: web::Json<AddMember>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let AddMember {
+        username,
+        email,
+        kind,
+        permissions,
+    } = body.into_inner();
+    if let Some(kind) = kind.filter(|kind| kind != "USER") {
+        return Err(SbgError::bad_request(format!(
+            "Member type '{kind}' is not supported: only USER members can be added."
+        )));
+    }
+    let username = match (username, email) {
+        (Some(username), _) => {
+            Username::parse(&username).map_err(|e| SbgError::bad_request(format!("{e}.")))?
+        }
+        (None, Some(_)) => {
+            return Err(SbgError::bad_request(
+                "Adding members by e-mail is not supported: give their username.",
+            ));
+        }
+        (None, None) => {
+            return Err(SbgError::new(
+                StatusCode::BAD_REQUEST,
+                3005,
+                "Member username must not be null or empty string.",
+            ));
+        }
+    };
+    let permissions = permissions
+        .ok_or_else(permissions_required)?
+        .applied_to(READ_ONLY);
+    let user_id = caller.0.user.id;
+    let project = id.clone();
+    let added = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let visible = administered_project(conn, user_id, &project)?;
+            let user = users::find_by_username(conn, &username)?.ok_or_else(not_found)?;
+            if projects::membership(conn, visible.project.id, user.id)?.is_some() {
+                return Err(SbgError::new(
+                    StatusCode::CONFLICT,
+                    3003,
+                    format!("Requested project/member already exists: '{username}' is a member."),
+                ));
+            }
+            members::add(conn, visible.project.id, user.id, permissions)?;
+            Ok(user)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(render(&state, &id, &added, permissions)))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let username = member_name(&path.2)?;
+    let user_id = caller.0.user.id;
+    let project = id.clone();
+    let (user, permissions) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+        let visible = visible_project(conn, user_id, &project)?;
+        members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&state, &id, &user, permissions)))
+}
+
+/// `PATCH .../members/{username}`: `{"permissions": {...}}`, the keys to change.
+#[derive(Debug, Deserialize)]
+struct UpdateMember {
+    permissions: Option<PermissionsChange>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String, String)>,
+    body: web::Json<UpdateMember>,
+) -> Result<HttpResponse, SbgError> {
+    let change = body
+        .into_inner()
+        .permissions
+        .ok_or_else(permissions_required)?;
+    let (id, user, permissions) = change_permissions(&state, &caller, &path, change).await?;
+    Ok(HttpResponse::Ok().json(render(&state, &id, &user, permissions)))
+}
+
+/// `PATCH .../members/{username}/permissions`: the keys to change; answers the permissions.
+async fn update_permissions(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String, String)>,
+    body: web::Json<PermissionsChange>,
+) -> Result<HttpResponse, SbgError> {
+    let (_, _, permissions) = change_permissions(&state, &caller, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(permissions.to_sbg()))
+}
+
+/// Applies `change` to the member in `path`'s permissions, and returns the project id, the
+/// member and their new permissions.
+async fn change_permissions(
+    state: &AppState,
+    caller: &SbgCaller,
+    path: &(String, String, String),
+    change: PermissionsChange,
+) -> Result<(SbgProjectId, User, Permissions), SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let username = member_name(&path.2)?;
+    let user_id = caller.0.user.id;
+    let project = id.clone();
+    let (user, permissions) = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let visible = administered_project(conn, user_id, &project)?;
+            let (user, current) =
+                members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+            let permissions = change.applied_to(current.to_sbg());
+            if !permissions.can_admin() {
+                keep_an_administrator(conn, &visible, &user)?;
+            }
+            members::set_permissions(conn, visible.project.id, user.id, permissions)?;
+            Ok((user, permissions))
+        })
+    })
+    .await?;
+    Ok((id, user, permissions))
+}
+
+async fn remove(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let username = member_name(&path.2)?;
+    let user_id = caller.0.user.id;
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let visible = administered_project(conn, user_id, &id)?;
+            let (user, _) =
+                members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+            keep_an_administrator(conn, &visible, &user)?;
+            Ok(members::remove(conn, visible.project.id, user.id)?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// 409 if `member` is the project's last administrator, who may be neither removed nor
+/// demoted.
+fn keep_an_administrator(
+    conn: &mut DbConnection,
+    project: &VisibleProject,
+    member: &User,
+) -> Result<(), SbgError> {
+    if members::is_last_administrator(conn, project.project.id, member.id)? {
+        return Err(SbgError::new(
+            StatusCode::CONFLICT,
+            90007,
+            format!(
+                "'{}' is the last administrator of {}: make another member an administrator first.",
+                member.username, project.project.sbg_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn render(
+    state: &AppState,
+    project: &SbgProjectId,
+    user: &User,
+    permissions: Permissions,
+) -> Value {
+    json!({
+        "href": href(state, &format!("/projects/{project}/members/{}", user.username)),
+        "id": user.username.as_str(),
+        "username": user.username.as_str(),
+        "email": user.email,
+        "type": "USER",
+        "permissions": permissions.to_sbg(),
+    })
+}

@@ -4,25 +4,37 @@
 //! `X-Total-Matching-Query`, every error is `{status, code, message, more_info}`, and the bodies
 //! the SDK sends with GET (`null`) and DELETE (`{}`) are ignored.
 
+mod async_jobs;
 mod billing;
 mod bulk;
 mod copy;
 mod error;
 mod files;
+mod job_copy;
 mod listing;
 mod members;
 mod projects;
 mod rate_limit;
 mod users;
 
-use crate::AppState;
 use crate::auth::{Caller, authenticate};
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, Scope, web};
+use crate::{ApiConfig, AppState};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::JsonPayloadError;
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Resource, Scope, web};
+use ferry_domain::ids::SbgProjectId;
+use ferry_store::projects::{self as project_repo, VisibleProject};
+use ferry_store::{DbConnection, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 
 pub use error::SbgError;
+pub(crate) use files::DownloadKey;
+pub(crate) use job_copy::work_chunk as work_job_chunk;
+pub(crate) use rate_limit::RateLimits;
 
 pub(crate) const PREFIX: &str = "/v2";
 
@@ -31,16 +43,51 @@ pub(crate) fn owns_path(path: &str) -> bool {
     path == PREFIX || path.starts_with("/v2/")
 }
 
-pub(crate) fn scope() -> Scope {
+/// Bodies that cannot be read as the handler's JSON: too large (413), not JSON (415), or not
+/// of the expected shape (400).
+fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let error = match e {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => SbgError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            90000,
+            format!("The request body is larger than {limit} bytes."),
+        ),
+        JsonPayloadError::ContentType => SbgError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            90008,
+            "Unsupported Media Type: send application/json.",
+        ),
+        other => SbgError::new(
+            StatusCode::BAD_REQUEST,
+            90009,
+            format!("An error occurred during the decoding of the request content: {other}"),
+        ),
+    };
+    error.into()
+}
+
+pub(crate) fn scope(
+    config: &ApiConfig,
+) -> Scope<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody + use<>>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
     web::scope(PREFIX)
-        .app_data(web::JsonConfig::default().error_handler(|e, _| {
-            SbgError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                90009,
-                format!("An error occurred during the decoding of the request content: {e}"),
-            )
-            .into()
+        .app_data(
+            web::JsonConfig::default()
+                .limit(config.max_body_bytes)
+                .error_handler(json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            SbgError::bad_request(format!("Malformed query string: {e}.")).into()
         }))
+        .wrap(from_fn(rate_limit::report))
         .configure(users::routes)
         .configure(billing::routes)
         .configure(projects::routes)
@@ -48,6 +95,7 @@ pub(crate) fn scope() -> Scope {
         .configure(files::routes)
         .configure(bulk::routes)
         .configure(copy::routes)
+        .configure(async_jobs::routes)
         .configure(rate_limit::routes)
 }
 
@@ -61,6 +109,43 @@ pub(crate) fn href(state: &AppState, path: &str) -> String {
     format!("{}{PREFIX}{path}", state.config.public_url)
 }
 
+/// A resource at `paths` (one or more) whose unsupported methods answer a JSON 405 (90006):
+/// actix's own answer has no body, and the SDK only raises typed errors for JSON ones.
+pub(crate) fn resource(paths: &[&str]) -> Resource {
+    web::resource(paths.to_vec()).default_service(web::to(|| async {
+        HttpResponse::from_error(SbgError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            90006,
+            "Method not allowed.",
+        ))
+    }))
+}
+
+/// The project `id` names, as the user sees it: 404 (3002) when it does not exist and, alike,
+/// when they are not a member, so that a project's existence is never revealed.
+pub(crate) fn visible_project(
+    conn: &mut DbConnection,
+    user_id: i64,
+    id: &SbgProjectId,
+) -> Result<VisibleProject, SbgError> {
+    project_repo::find_for_member(conn, user_id, id)?.ok_or_else(projects::not_found)
+}
+
+/// The outcome of authenticating a request, kept in its extensions.
+#[derive(Clone)]
+struct Authenticated(Option<Caller>);
+
+/// The request's caller, authenticated once however many ask: the rate-limit middleware, then
+/// the [`SbgCaller`] extractor. A store failure is not kept, so the next asker tries again.
+pub(crate) async fn request_caller(req: &HttpRequest) -> Result<Option<Caller>, StoreError> {
+    if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>() {
+        return Ok(caller.clone());
+    }
+    let caller = authenticate(req).await?;
+    req.extensions_mut().insert(Authenticated(caller.clone()));
+    Ok(caller)
+}
+
 /// An authenticated SBG caller; a missing, unknown, revoked or expired token is a 401 (90001).
 #[derive(Debug)]
 pub struct SbgCaller(pub Caller);
@@ -72,7 +157,7 @@ impl FromRequest for SbgCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            authenticate(&req)
+            request_caller(&req)
                 .await?
                 .map(SbgCaller)
                 .ok_or_else(SbgError::unauthorized)

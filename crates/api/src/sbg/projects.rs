@@ -1,5 +1,327 @@
-//! Not written yet.
+//! Projects: list (`GET /projects`, `/projects/`, `/projects/{owner}`), create, get, update and
+//! delete (`/projects/{owner}/{slug}`).
+//!
+//! A caller sees the projects they are a member of; any other answers 404 (3002) exactly like
+//! a missing one, so that a project's existence is never revealed. Changing or deleting a
+//! project takes ADMINISTER (else 403, 3001).
 
-use actix_web::web;
+use super::listing::{PageQuery, envelope};
+use super::{SbgCaller, SbgError, billing, href, resource, timestamp, visible_project};
+use crate::{AppState, db};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use ferry_domain::ids::{SbgProjectId, Slug, Username};
+use ferry_domain::model::{BillingGroup, User};
+use ferry_store::projects::{NewProject, ProjectChanges, ProjectFilter, VisibleProject};
+use ferry_store::{DbConnection, billing as billing_repo, projects, write_transaction};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-pub(crate) fn routes(_cfg: &mut web::ServiceConfig) {}
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource(&["/projects", "/projects/"])
+            .get(list)
+            .post(create),
+    )
+    .service(resource(&["/projects/{owner}"]).get(list_owned))
+    .service(
+        resource(&["/projects/{owner}/{slug}"])
+            .get(get)
+            .patch(update)
+            .delete(delete),
+    );
+}
+
+/// 404 (3002): a project or member that does not exist, or that the caller may not see.
+pub(super) fn not_found() -> SbgError {
+    SbgError::new(
+        StatusCode::NOT_FOUND,
+        3002,
+        "Requested project or member does not exist.",
+    )
+}
+
+/// The project `id` names, for a change by the user: locked for the rest of the transaction
+/// (see [`projects::lock`]), 404 (3002) unless they are a member and 403 (3001) unless they
+/// administer it.
+pub(super) fn administered_project(
+    conn: &mut DbConnection,
+    user_id: i64,
+    id: &SbgProjectId,
+) -> Result<VisibleProject, SbgError> {
+    projects::lock(conn, id)?;
+    let visible = visible_project(conn, user_id, id)?;
+    if !visible.permissions.can_admin() {
+        return Err(SbgError::new(
+            StatusCode::FORBIDDEN,
+            3001,
+            "Not enough privileges to access the requested project/member.",
+        ));
+    }
+    Ok(visible)
+}
+
+/// The project id of a `/projects/{owner}/{slug}` path; 400 (3012) if it is not one.
+pub(super) fn project_id(owner: &str, slug: &str) -> Result<SbgProjectId, SbgError> {
+    let malformed = |e| {
+        SbgError::new(
+            StatusCode::BAD_REQUEST,
+            3012,
+            format!("Malformed project id. Expecting `owner/project`: {e}."),
+        )
+    };
+    let owner = Username::parse(owner).map_err(malformed)?;
+    let slug = Slug::parse(slug).map_err(malformed)?;
+    Ok(SbgProjectId::new(owner, slug))
+}
+
+/// The exact-name filter of a project list.
+#[derive(Debug, Deserialize)]
+struct NameQuery {
+    name: Option<String>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    page: web::Query<PageQuery>,
+    name: web::Query<NameQuery>,
+) -> Result<HttpResponse, SbgError> {
+    list_page(state, caller, None, page.into_inner(), name.into_inner()).await
+}
+
+async fn list_owned(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    owner: web::Path<String>,
+    page: web::Query<PageQuery>,
+    name: web::Query<NameQuery>,
+) -> Result<HttpResponse, SbgError> {
+    let owner = Username::parse(&owner).map_err(|e| SbgError::bad_request(format!("{e}.")))?;
+    list_page(
+        state,
+        caller,
+        Some(owner),
+        page.into_inner(),
+        name.into_inner(),
+    )
+    .await
+}
+
+/// One page of the caller's projects, those of `owner` only if given.
+async fn list_page(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    owner: Option<Username>,
+    page: PageQuery,
+    NameQuery { name }: NameQuery,
+) -> Result<HttpResponse, SbgError> {
+    let page = page.page()?;
+    let base = match &owner {
+        Some(owner) => href(&state, &format!("/projects/{owner}")),
+        None => href(&state, "/projects"),
+    };
+    let filters: Vec<(String, String)> = name
+        .iter()
+        .map(|n| ("name".to_owned(), n.clone()))
+        .collect();
+    let user_id = caller.0.user.id;
+    let (found, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+        let filter = ProjectFilter {
+            name: name.as_deref(),
+            owner: owner.as_ref(),
+        };
+        Ok(projects::list_for_member(
+            conn,
+            user_id,
+            filter,
+            page.offset,
+            page.limit,
+        )?)
+    })
+    .await?;
+    let items = found.iter().map(|p| render(&state, p)).collect();
+    Ok(envelope(&base, &filters, page, items, total))
+}
+
+/// `POST /projects`. `null` counts as absent for every optional key (older SDKs send
+/// `"billing_group": null`).
+#[derive(Debug, Deserialize)]
+struct CreateProject {
+    name: Option<String>,
+    billing_group: Option<String>,
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+    settings: Option<Map<String, Value>>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    body: web::Json<CreateProject>,
+) -> Result<HttpResponse, SbgError> {
+    let body = body.into_inner();
+    let name = project_name(body.name)?;
+    let billing_group = body
+        .billing_group
+        .map(|id| billing_group_id(&id))
+        .transpose()?;
+    let owner = caller.0.user;
+    let created = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let group = match &billing_group {
+                Some(id) => owned_billing_group(conn, &owner, id)?,
+                None => billing_repo::personal(conn, owner.id)?,
+            };
+            let new = NewProject {
+                name: &name,
+                description: body.description.as_deref().unwrap_or_default(),
+                billing_group_id: group.id,
+                tags: body.tags.as_deref().unwrap_or_default(),
+                settings: &body.settings.unwrap_or_default(),
+            };
+            let project = projects::create_with(conn, &owner, &new)?;
+            visible_project(conn, owner.id, &project.sbg_id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(render(&state, &created)))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let user_id = caller.0.user.id;
+    let project = db::run(&state.store, move |conn| {
+        visible_project(conn, user_id, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&state, &project)))
+}
+
+/// `PATCH /projects/{owner}/{slug}`: only the keys sent change. `settings` holds the changed
+/// settings only (that is what the SDK sends), merged into the stored ones; `tags` replaces
+/// the tags. The short name, and so the id, stays when the name changes.
+#[derive(Debug, Deserialize)]
+struct UpdateProject {
+    name: Option<String>,
+    billing_group: Option<String>,
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+    settings: Option<Map<String, Value>>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+    body: web::Json<UpdateProject>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let body = body.into_inner();
+    let name = body.name.map(|name| project_name(Some(name))).transpose()?;
+    let billing_group = body
+        .billing_group
+        .map(|id| billing_group_id(&id))
+        .transpose()?;
+    let user = caller.0.user;
+    let updated = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let current = administered_project(conn, user.id, &id)?;
+            let billing_group_id = match &billing_group {
+                Some(group) => Some(owned_billing_group(conn, &user, group)?.id),
+                None => None,
+            };
+            let settings = body.settings.map(|changed| {
+                let mut settings = current.project.settings.clone();
+                settings.extend(changed);
+                settings
+            });
+            let changes = ProjectChanges {
+                name,
+                description: body.description,
+                billing_group_id,
+                tags: body.tags,
+                settings,
+            };
+            projects::update(conn, current.project.id, &changes)?;
+            visible_project(conn, user.id, &id)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(&state, &updated)))
+}
+
+/// `DELETE /projects/{owner}/{slug}`: the members, folders and placements go with the project;
+/// the objects stay for the other projects that hold them.
+async fn delete(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, SbgError> {
+    let id = project_id(&path.0, &path.1)?;
+    let user_id = caller.0.user.id;
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let project = administered_project(conn, user_id, &id)?;
+            Ok(projects::delete(conn, project.project.id)?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A project name: 400 (3007) when missing or blank.
+fn project_name(name: Option<String>) -> Result<String, SbgError> {
+    name.filter(|name| !name.trim().is_empty()).ok_or_else(|| {
+        SbgError::new(
+            StatusCode::BAD_REQUEST,
+            3007,
+            "Project name must not be null or empty string.",
+        )
+    })
+}
+
+/// A `billing_group` given in a body: 400 unless it is a UUID.
+fn billing_group_id(id: &str) -> Result<String, SbgError> {
+    billing::canonical_id(id).ok_or_else(|| {
+        SbgError::bad_request(format!(
+            "billing_group '{id}' is not a billing group id (a UUID)."
+        ))
+    })
+}
+
+/// The billing group with this id if the user owns it; 404 (4002) otherwise, as a project may
+/// only be billed to a group its creator or administrator owns.
+fn owned_billing_group(
+    conn: &mut DbConnection,
+    user: &User,
+    id: &str,
+) -> Result<BillingGroup, SbgError> {
+    billing_repo::get_by_uuid(conn, user.id, id)?.ok_or_else(billing::not_found)
+}
+
+/// Every key is present, so the SDK never refetches; `type` is always `v2` and
+/// `billing_group` always a UUID, as the SDK validates both.
+fn render(state: &AppState, visible: &VisibleProject) -> Value {
+    let project = &visible.project;
+    json!({
+        "href": href(state, &format!("/projects/{}", project.sbg_id)),
+        "id": project.sbg_id.as_str(),
+        "name": project.name,
+        "billing_group": visible.billing_group_uuid,
+        "description": project.description,
+        "type": "v2",
+        "tags": project.tags,
+        "settings": project.settings,
+        "root_folder": visible.root_folder.as_str(),
+        "created_by": project.sbg_id.owner().as_str(),
+        "created_on": timestamp(project.created_at),
+        "modified_on": timestamp(project.modified_at),
+        "category": "PRIVATE",
+        "permissions": visible.permissions.to_sbg(),
+    })
+}

@@ -58,7 +58,13 @@ impl Ctx {
     }
 
     /// Sends one request with an optional SBG token and JSON body.
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let app = test::init_service(ferry_api::app(self.state.clone())).await;
         let mut request = test::TestRequest::default().method(method).uri(path);
         if let Some(token) = token {
@@ -74,10 +80,15 @@ impl Ctx {
         let json = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes))
+            })
         };
-        Reply { status, headers, json }
+        Reply {
+            status,
+            headers,
+            json,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -89,7 +100,8 @@ impl Ctx {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(Method::PATCH, path, Some(token), Some(body)).await
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {

@@ -2,5 +2,7 @@
 //! Each test runs on every backend `TestDb::all()` yields (SQLite, and PostgreSQL when configured).
 
 mod cli;
+mod copy;
+mod import;
 mod server;
 mod support;

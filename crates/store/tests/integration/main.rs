@@ -2,6 +2,7 @@
 //! `FERRY_TEST_POSTGRES_URL` is set (see `ferry_testkit::TestDb`).
 
 mod content;
+mod copy;
 mod files;
 mod folders;
 mod migrations;
@@ -9,3 +10,4 @@ mod open;
 mod projects;
 mod tokens;
 mod users;
+mod views;

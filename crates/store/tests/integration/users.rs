@@ -29,7 +29,9 @@ fn create_find_and_refuse_a_duplicate() {
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         // The failed creation left no second billing group behind.
         assert_eq!(
-            billing::list_for_user(&mut conn, created.id).unwrap().len(),
+            billing::list_for_user(&mut conn, created.id, 0, 10)
+                .unwrap()
+                .1,
             1
         );
     }
@@ -54,8 +56,8 @@ fn each_user_gets_a_personal_billing_group_only_they_can_use() {
         );
 
         assert_eq!(
-            billing::list_for_user(&mut conn, alice.id).unwrap(),
-            vec![personal.clone()]
+            billing::list_for_user(&mut conn, alice.id, 0, 10).unwrap(),
+            (vec![personal.clone()], 1)
         );
         assert_eq!(
             billing::get_by_uuid(&mut conn, alice.id, &personal.uuid).unwrap(),

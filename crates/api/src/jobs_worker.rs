@@ -1,0 +1,204 @@
+//! The job workers: plain threads that claim chunks of async jobs and work them, started by
+//! `ferry serve` and stopped on shutdown. Any process on the database may work any job: a
+//! worker claims one chunk at a time under a lease ([`LEASE`]) and works it in one transaction
+//! (`sbg::job_copy`), so a chunk whose worker died is taken over once the lease lapses.
+//!
+//! An idle worker polls the database, every 200 ms at first and backing off to once a second,
+//! and purges the jobs that finished more than the retention period ago, at most once a minute
+//! per process.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::Utc;
+use ferry_store::{Backend, Store, jobs};
+
+use crate::sbg::{SbgError, work_job_chunk};
+
+/// How long a claim holds: it covers the moment between the claim and the transaction that
+/// works the chunk, which then holds the chunk's row (PostgreSQL) or the write lock (SQLite).
+/// A chunk claimed by a process that died is taken over after this long.
+pub const LEASE: Duration = Duration::from_secs(10);
+const IDLE_FIRST: Duration = Duration::from_millis(200);
+const IDLE_MAX: Duration = Duration::from_secs(1);
+const PURGE_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+/// Expired jobs deleted per purge, so that one purge stays a short transaction.
+const PURGE_BATCH: i64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSettings {
+    /// Worker threads in this process; 0 leaves the work to other processes.
+    pub workers: usize,
+    /// How long a finished job is kept.
+    pub retention: chrono::TimeDelta,
+}
+
+/// The running workers of this process.
+#[derive(Debug)]
+pub struct JobWorkers {
+    stop: Arc<Stop>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The stop signal, which also wakes idle workers at once.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    /// Waits up to `timeout`; true if the workers are to stop.
+    fn wait(&self, timeout: Duration) -> bool {
+        let stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let (stopped, _) = self
+            .wake
+            .wait_timeout_while(stopped, timeout, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        *stopped
+    }
+
+    fn is_set(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
+    }
+}
+
+impl JobWorkers {
+    /// Starts `settings.workers` workers named `<pid>-<random>/<n>`, the name each claim and
+    /// each item records.
+    pub fn start(
+        store: &Store,
+        settings: JobSettings,
+    ) -> Result<JobWorkers, ferry_store::StoreError> {
+        if store.backend() == Backend::Sqlite {
+            // One process works a SQLite database: any claim left is from its previous run.
+            let released = jobs::release_claims(&mut *store.conn()?)?;
+            if released > 0 {
+                tracing::info!(
+                    chunks = released,
+                    "resuming chunks claimed before a restart"
+                );
+            }
+        }
+        let process = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        let stop = Arc::new(Stop::default());
+        let last_purge = Arc::new(AtomicI64::new(0));
+        let threads = (1..=settings.workers)
+            .map(|n| {
+                let worker = Worker {
+                    name: format!("{process}/{n}"),
+                    store: store.clone(),
+                    retention: settings.retention,
+                    stop: stop.clone(),
+                    last_purge: last_purge.clone(),
+                };
+                std::thread::Builder::new()
+                    .name(format!("job-worker-{n}"))
+                    .spawn(move || worker.run())
+            })
+            .collect::<Result<_, _>>()?;
+        tracing::info!(workers = settings.workers, process = %process, "job workers started");
+        Ok(JobWorkers { stop, threads })
+    }
+
+    /// Stops the workers once their current chunk is committed, and waits for them.
+    pub fn stop(self) {
+        self.stop.set();
+        for thread in self.threads {
+            if thread.join().is_err() {
+                tracing::error!("a job worker panicked");
+            }
+        }
+    }
+}
+
+struct Worker {
+    name: String,
+    store: Store,
+    retention: chrono::TimeDelta,
+    stop: Arc<Stop>,
+    /// When a worker of this process last purged, in epoch seconds.
+    last_purge: Arc<AtomicI64>,
+}
+
+impl Worker {
+    fn run(self) {
+        let mut idle = IDLE_FIRST;
+        while !self.stop.is_set() {
+            // A panic is a bug in one chunk: the chunk is retried after its lease, and given up
+            // after a few attempts; the worker carries on with the next one.
+            let worked =
+                std::panic::catch_unwind(AssertUnwindSafe(|| work_one(&self.store, &self.name)))
+                    .unwrap_or_else(|_| Err(SbgError::internal()));
+            match worked {
+                Ok(true) => idle = IDLE_FIRST,
+                Ok(false) => {
+                    self.purge_if_due();
+                    if self.stop.wait(idle) {
+                        break;
+                    }
+                    idle = (idle * 2).min(IDLE_MAX);
+                }
+                Err(error) => {
+                    tracing::warn!(worker = %self.name, %error, "job chunk failed; retried after its lease");
+                    if self.stop.wait(IDLE_MAX) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn purge_if_due(&self) {
+        let now = Utc::now();
+        let last = self.last_purge.load(Ordering::Relaxed);
+        if now.timestamp() - last < PURGE_EVERY.num_seconds()
+            || self
+                .last_purge
+                .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let purged = self.store.conn().and_then(|mut conn| {
+            jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)
+        });
+        match purged {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(jobs = count, "purged expired jobs"),
+            Err(error) => tracing::warn!(%error, "purging expired jobs failed"),
+        }
+    }
+}
+
+/// Claims one chunk and works it; false if there was none to claim.
+pub fn work_one(store: &Store, worker: &str) -> Result<bool, SbgError> {
+    let mut conn = store.conn()?;
+    let Some(chunk_id) = jobs::claim(&mut conn, worker, LEASE)? else {
+        return Ok(false);
+    };
+    work_job_chunk(&mut conn, worker, chunk_id)?;
+    Ok(true)
+}
+
+/// Works chunks until none is left to claim; returns how many. For tests and tools that run
+/// jobs without the background workers.
+pub fn run_until_idle(store: &Store, worker: &str) -> Result<usize, SbgError> {
+    let mut worked = 0;
+    while work_one(store, worker)? {
+        worked += 1;
+    }
+    Ok(worked)
+}

@@ -1,0 +1,446 @@
+//! Working one chunk of an async copy job (`async_jobs.rs`) with the rules of the synchronous
+//! copies (`copy.rs`): copy permission on the source, write permission on the destination, the
+//! same per-item errors, the `N_name` rule. Runs on a job worker (`crate::jobs_worker`), in one
+//! write transaction per chunk: the copies and the items' outcomes commit together.
+//!
+//! A folder is copied with its structure: the folder is created in the destination (or merged
+//! into the destination's folder of that name), and its contents become a folder chunk of the
+//! job, worked a batch at a time. Only what existed when the job was submitted is copied, so
+//! that a job never copies its own copies.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use ferry_domain::ids::{SbgId, SbgProjectId};
+use ferry_domain::model::{FileView, Folder, FolderView};
+use ferry_domain::permission::Permissions;
+use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
+use ferry_store::jobs::{
+    self, CHUNK_ITEMS, ChunkReport, ChunkWork, Claimed, FolderCopy, FolderUnit, ItemError,
+    ItemKind, ItemOutcome, NewUnit, RequestItem, Worked,
+};
+use ferry_store::{DbConnection, folders, views, write_transaction};
+
+use super::SbgError;
+use super::copy::{Target, can_copy, copy_refused, destination, name_too_long};
+use super::files::file_not_found;
+
+/// Claims of one chunk after which its items are failed instead of tried again: a chunk that
+/// keeps failing (or keeps killing its worker) must not hold its job up for ever.
+pub(crate) const MAX_ATTEMPTS: i64 = 5;
+
+fn root_folder_refused() -> SbgError {
+    SbgError::bad_request("Copying the project root folder is not allowed.")
+}
+
+fn into_itself() -> SbgError {
+    SbgError::new(
+        StatusCode::BAD_REQUEST,
+        10229,
+        "Cannot copy a folder into itself or below itself, nor merge it into itself.",
+    )
+}
+
+fn folder_name_refused(reason: &str) -> SbgError {
+    SbgError::new(
+        StatusCode::BAD_REQUEST,
+        5024,
+        format!("Invalid name parameter: {reason}."),
+    )
+}
+
+fn gave_up() -> SbgError {
+    SbgError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        90010,
+        format!("Copying this item failed {MAX_ATTEMPTS} times; Ferry gave up on it."),
+    )
+}
+
+fn failed(error: &SbgError) -> ItemOutcome {
+    ItemOutcome::Failed(ItemError {
+        status: error.status.as_u16(),
+        code: error.code,
+        message: error.message.clone(),
+    })
+}
+
+/// A destination that could not be resolved is the item's failure, but an outage or a bug is
+/// the chunk's: it is rolled back and tried again.
+fn item_error(error: SbgError) -> Result<SbgError, SbgError> {
+    if error.status.is_server_error() {
+        Err(error)
+    } else {
+        Ok(error)
+    }
+}
+
+/// Works chunk `chunk_id` if `worker` still holds its claim, in one write transaction.
+pub(crate) fn work_chunk(
+    conn: &mut DbConnection,
+    worker: &str,
+    chunk_id: i64,
+) -> Result<(), SbgError> {
+    write_transaction(conn, |conn| {
+        let Some(claimed) = jobs::lock_claimed(conn, chunk_id, worker)? else {
+            return Ok(());
+        };
+        let report = if claimed.job.cancel_requested {
+            ChunkReport::Cancelled
+        } else {
+            match &claimed.work {
+                ChunkWork::Requests(items) => work_requests(conn, &claimed, items)?,
+                ChunkWork::Folder(unit) => work_folder(conn, &claimed, unit)?,
+            }
+        };
+        jobs::complete(conn, &claimed, worker, &report)?;
+        Ok(())
+    })
+}
+
+/// What a request item turned out to be, once looked up.
+enum Source<'a> {
+    File(&'a FileView),
+    Folder(&'a FolderView),
+}
+
+/// Resolves the chunk's request items, then copies folders, then files, one destination
+/// folder at a time.
+fn work_requests(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    items: &[RequestItem],
+) -> Result<ChunkReport, SbgError> {
+    if claimed.attempts > MAX_ATTEMPTS {
+        let worked = items
+            .iter()
+            .map(|_| Worked {
+                kind: None,
+                source_name: None,
+                outcome: failed(&gave_up()),
+            })
+            .collect();
+        return Ok(ChunkReport::Requests {
+            worked,
+            units: Vec::new(),
+        });
+    }
+    let user_id = claimed.job.user_id;
+    let ids: Vec<SbgId> = items.iter().map(|item| item.copy.source.clone()).collect();
+    let files: HashMap<SbgId, (FileView, Permissions)> =
+        views::files_by_sbg_ids(conn, user_id, &ids)?
+            .into_iter()
+            .map(|(view, permissions)| (view.placement.sbg_id.clone(), (view, permissions)))
+            .collect();
+    let others: Vec<SbgId> = ids
+        .iter()
+        .filter(|id| !files.contains_key(*id))
+        .cloned()
+        .collect();
+    let folders_found: HashMap<SbgId, (FolderView, Permissions)> =
+        views::folders_by_sbg_ids(conn, user_id, &others)?
+            .into_iter()
+            .map(|(view, permissions)| (view.folder.sbg_id.clone(), (view, permissions)))
+            .collect();
+    let mut destinations: HashMap<&jobs::Target, Result<(SbgProjectId, Folder), SbgError>> =
+        HashMap::new();
+    for item in items {
+        if !destinations.contains_key(&item.copy.to) {
+            let target = match &item.copy.to {
+                jobs::Target::Project(project) => Target::Project(project.clone()),
+                jobs::Target::Folder(folder) => Target::Folder(folder.clone()),
+            };
+            let resolved = match destination(conn, user_id, &target) {
+                Ok(found) => Ok(found),
+                Err(error) => Err(item_error(error)?),
+            };
+            destinations.insert(&item.copy.to, resolved);
+        }
+    }
+
+    // What each item is, and its outcome: refusals now, copies below.
+    let mut sources: Vec<(Option<ItemKind>, Option<String>)> = Vec::with_capacity(items.len());
+    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
+    // Per destination folder id: the destination and the items going there.
+    let mut folder_groups: BTreeMap<i64, (&SbgProjectId, &Folder, Vec<usize>)> = BTreeMap::new();
+    let mut file_groups: BTreeMap<i64, (&SbgProjectId, &Folder, Vec<usize>)> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let found = match (
+            files.get(&item.copy.source),
+            folders_found.get(&item.copy.source),
+        ) {
+            (Some((view, permissions)), _) => Some((Source::File(view), permissions)),
+            (None, Some((view, permissions))) => Some((Source::Folder(view), permissions)),
+            (None, None) => None,
+        };
+        let Some((source, permissions)) = found else {
+            sources.push((None, None));
+            outcomes[i] = Some(failed(&file_not_found()));
+            continue;
+        };
+        sources.push(match source {
+            Source::File(view) => (Some(ItemKind::File), Some(view.placement.name.clone())),
+            Source::Folder(view) => (Some(ItemKind::Folder), Some(folder_name(view))),
+        });
+        let refusal = match (&source, &destinations[&item.copy.to]) {
+            _ if !can_copy(permissions) => Some(copy_refused()),
+            (_, Err(error)) => Some(error.clone()),
+            (Source::Folder(view), _) if view.folder.parent_id.is_none() => {
+                Some(root_folder_refused())
+            }
+            (Source::Folder(view), Ok((_, to))) if is_within(to, &view.folder) => {
+                Some(into_itself())
+            }
+            (Source::File(_), Ok((project, to))) => {
+                let group = file_groups
+                    .entry(to.id)
+                    .or_insert_with(|| (project, to, Vec::new()));
+                group.2.push(i);
+                None
+            }
+            (Source::Folder(_), Ok((project, to))) => {
+                let group = folder_groups
+                    .entry(to.id)
+                    .or_insert_with(|| (project, to, Vec::new()));
+                group.2.push(i);
+                None
+            }
+        };
+        outcomes[i] = refusal.as_ref().map(failed);
+    }
+
+    // Every destination locked up front, in id order, so that two chunks never deadlock.
+    let locked: Vec<i64> = folder_groups
+        .keys()
+        .chain(file_groups.keys())
+        .copied()
+        .collect();
+    folders::lock(conn, &locked)?;
+    let mut units = Vec::new();
+    // Folders first, so that files copied beside them find their names taken.
+    for (_, to, positions) in folder_groups.values() {
+        let wanted: Vec<&str> = positions
+            .iter()
+            .map(|&i| match &items[i].copy.name {
+                Some(name) => name.as_str(),
+                None => sources[i].1.as_deref().unwrap_or_default(),
+            })
+            .collect();
+        let copies = jobs::copy_folders(conn, to, &wanted)?;
+        for (&i, copy) in positions.iter().zip(copies) {
+            let (source, _) = &folders_found[&items[i].copy.source];
+            outcomes[i] = Some(folder_outcome(source, copy, &mut units));
+        }
+    }
+    for (project, to, positions) in file_groups.values() {
+        let copy_items: Vec<CopyItem<'_>> = positions
+            .iter()
+            .map(|&i| CopyItem {
+                source: &files[&items[i].copy.source].0,
+                name: items[i].copy.name.as_ref(),
+            })
+            .collect();
+        let to = Destination {
+            project,
+            folder: to,
+        };
+        let copies = copy_files(conn, user_id, to, &copy_items)?;
+        for (&i, copy) in positions.iter().zip(copies) {
+            outcomes[i] = Some(file_outcome(copy));
+        }
+    }
+    let worked = sources
+        .into_iter()
+        .zip(outcomes)
+        .map(|((kind, source_name), outcome)| {
+            let outcome = outcome.ok_or_else(SbgError::internal)?;
+            Ok(Worked {
+                kind,
+                source_name,
+                outcome,
+            })
+        })
+        .collect::<Result<_, SbgError>>()?;
+    Ok(ChunkReport::Requests { worked, units })
+}
+
+/// Copies the next batch of a folder chunk's entries: sub-folders (whose contents become
+/// folder chunks), then files.
+fn work_folder(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    unit: &FolderUnit,
+) -> Result<ChunkReport, SbgError> {
+    let user_id = claimed.job.user_id;
+    let Some((source, permissions)) =
+        views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(&unit.source))?.pop()
+    else {
+        // The source folder is gone, or the caller no longer sees it: nothing is left to copy.
+        let mut cursor = unit.cursor;
+        cursor.folders_listed = true;
+        cursor.done = true;
+        return Ok(ChunkReport::Folder {
+            entries: Vec::new(),
+            units: Vec::new(),
+            cursor,
+        });
+    };
+    let refusal = if claimed.attempts > MAX_ATTEMPTS {
+        Some(gave_up())
+    } else if !can_copy(&permissions) {
+        Some(copy_refused())
+    } else {
+        None
+    };
+    let to = match refusal {
+        Some(refusal) => Err(refusal),
+        None => match destination(conn, user_id, &Target::Folder(unit.target.clone())) {
+            Ok(to) => Ok(to),
+            Err(error) => Err(item_error(error)?),
+        },
+    };
+    let created_before = claimed.job.created_at;
+    let batch = jobs::next_batch(
+        conn,
+        source.folder.id,
+        unit.cursor,
+        created_before,
+        CHUNK_ITEMS,
+    )?;
+    let mut by_id: HashMap<SbgId, FileView> = views::files_by_sbg_ids(conn, user_id, &batch.files)?
+        .into_iter()
+        .map(|(view, _)| (view.placement.sbg_id.clone(), view))
+        .collect();
+    let files: Vec<FileView> = batch
+        .files
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .collect();
+    let subfolders: Vec<FolderView> = batch
+        .folders
+        .into_iter()
+        .map(|folder| FolderView {
+            folder,
+            project: source.project.clone(),
+            parent: Some(source.folder.sbg_id.clone()),
+        })
+        .collect();
+
+    let mut entries = Vec::with_capacity(subfolders.len() + files.len());
+    let entry = |kind, source_name: String, outcome| Worked {
+        kind: Some(kind),
+        source_name: Some(source_name),
+        outcome,
+    };
+    let (project, to) = match to {
+        Ok(to) => to,
+        Err(refusal) => {
+            for view in &subfolders {
+                let worked = entry(ItemKind::Folder, folder_name(view), failed(&refusal));
+                entries.push((view.folder.sbg_id.clone(), worked));
+            }
+            for file in &files {
+                let worked = entry(
+                    ItemKind::File,
+                    file.placement.name.clone(),
+                    failed(&refusal),
+                );
+                entries.push((file.placement.sbg_id.clone(), worked));
+            }
+            return Ok(ChunkReport::Folder {
+                entries,
+                units: Vec::new(),
+                cursor: batch.cursor,
+            });
+        }
+    };
+    let mut units = Vec::new();
+    let names: Vec<&str> = subfolders
+        .iter()
+        .map(|view| view.folder.path.name().unwrap_or_default())
+        .collect();
+    let copies = jobs::copy_folders(conn, &to, &names)?;
+    for (view, copy) in subfolders.iter().zip(copies) {
+        let worked = entry(
+            ItemKind::Folder,
+            folder_name(view),
+            folder_outcome(view, copy, &mut units),
+        );
+        entries.push((view.folder.sbg_id.clone(), worked));
+    }
+    let copy_items: Vec<CopyItem<'_>> = files
+        .iter()
+        .map(|source| CopyItem { source, name: None })
+        .collect();
+    let copies = copy_files(
+        conn,
+        user_id,
+        Destination {
+            project: &project,
+            folder: &to,
+        },
+        &copy_items,
+    )?;
+    for (file, copy) in files.iter().zip(copies) {
+        let worked = entry(
+            ItemKind::File,
+            file.placement.name.clone(),
+            file_outcome(copy),
+        );
+        entries.push((file.placement.sbg_id.clone(), worked));
+    }
+    Ok(ChunkReport::Folder {
+        entries,
+        units,
+        cursor: batch.cursor,
+    })
+}
+
+/// The name SBG shows for a folder: the root folder is named after its project.
+fn folder_name(view: &FolderView) -> String {
+    view.folder
+        .path
+        .name()
+        .unwrap_or_else(|| view.project.slug().as_str())
+        .to_owned()
+}
+
+/// Whether copying into `to` would put a folder inside (or onto) `source` itself.
+fn is_within(to: &Folder, source: &Folder) -> bool {
+    to.project_id == source.project_id && to.path.is_within(&source.path)
+}
+
+/// The outcome of a copied folder; a folder to fill adds a folder chunk to `units`.
+fn folder_outcome(source: &FolderView, copy: FolderCopy, units: &mut Vec<NewUnit>) -> ItemOutcome {
+    let (folder, merged) = match copy {
+        FolderCopy::Created(folder) => (folder, false),
+        // Merging a folder into itself would copy each of its files beside itself.
+        FolderCopy::Merged(folder) if folder.id == source.folder.id => {
+            return failed(&into_itself());
+        }
+        FolderCopy::Merged(folder) => (folder, true),
+        FolderCopy::Refused(reason) => return failed(&folder_name_refused(&reason)),
+    };
+    units.push(NewUnit {
+        source_id: source.folder.id,
+        source: source.folder.sbg_id.clone(),
+        target: folder.sbg_id.clone(),
+    });
+    let id = folder.sbg_id;
+    let name = folder.path.name().unwrap_or_default().to_owned();
+    if merged {
+        ItemOutcome::Merged { id, name }
+    } else {
+        ItemOutcome::Copied { id, name }
+    }
+}
+
+fn file_outcome(copy: CopyResult) -> ItemOutcome {
+    match copy {
+        CopyResult::Copied(view) => ItemOutcome::Copied {
+            id: view.placement.sbg_id,
+            name: view.placement.name,
+        },
+        CopyResult::NameTooLong(name) => failed(&name_too_long(&name)),
+    }
+}

@@ -1,0 +1,471 @@
+//! The SBG dialect's read model: files and folders with the SBG ids of their project and parent
+//! and the caller's permissions, and folder listings.
+//!
+//! Only what the caller can see is returned: every query joins the caller's membership of the
+//! project, so an item of a project the caller is not a member of is indistinguishable from one
+//! that does not exist. Each loader is one query per 900 ids.
+
+use std::collections::BTreeMap;
+
+use diesel::dsl::count_star;
+use diesel::expression::{ValidGrouping, is_aggregate};
+use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{Bool, Text};
+use ferry_domain::ids::{SbgId, SbgProjectId, Slug, Username};
+use ferry_domain::model::{FileView, Folder, FolderView};
+use ferry_domain::permission::Permissions;
+use serde_json::{Map, Value};
+
+use crate::convert::{corrupt, escape_like, from_json};
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::StoreError;
+use crate::files::{ObjectRow, PlacementRow};
+use crate::folders::FolderRow;
+use crate::members::PermissionsRow;
+use crate::schema::{folders, objects, placements, project_members, projects, users};
+
+/// Ids per query: below SQLite's historical limit of 999 parameters.
+const IDS_PER_QUERY: usize = 900;
+
+/// The files with these SBG ids that `user_id` can see, with the user's permissions in their
+/// project, in no particular order. Ids of folders, of unknown files and of files in other
+/// projects are left out.
+pub fn files_by_sbg_ids(
+    conn: &mut DbConnection,
+    user_id: i64,
+    ids: &[SbgId],
+) -> Result<Vec<(FileView, Permissions)>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let chunk: Vec<&str> = chunk.iter().map(SbgId::as_str).collect();
+        found.extend(load_files(conn, user_id, FileScope::SbgIds(&chunk))?);
+    }
+    Ok(found)
+}
+
+/// The folders with these SBG ids that `user_id` can see, with the user's permissions in their
+/// project, in no particular order.
+pub fn folders_by_sbg_ids(
+    conn: &mut DbConnection,
+    user_id: i64,
+    ids: &[SbgId],
+) -> Result<Vec<(FolderView, Permissions)>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let chunk: Vec<&str> = chunk.iter().map(SbgId::as_str).collect();
+        found.extend(load_folders(conn, user_id, FolderScope::SbgIds(&chunk))?);
+    }
+    Ok(found)
+}
+
+/// The root folder of the project, if `user_id` is a member of it.
+pub fn root_folder(
+    conn: &mut DbConnection,
+    user_id: i64,
+    project: &SbgProjectId,
+) -> Result<Option<(FolderView, Permissions)>, StoreError> {
+    Ok(load_folders(conn, user_id, FolderScope::Root(project))?.pop())
+}
+
+/// What a folder listing keeps. Repeating a parameter means "any of these", different
+/// parameters must all match; an empty filter keeps everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Exact names.
+    pub names: Vec<String>,
+    pub tags: Vec<String>,
+    /// Per metadata key, the values accepted. A value matches as text: `1` matches the number 1.
+    pub metadata: BTreeMap<String, Vec<String>>,
+    /// Per origin key (`task`), the values accepted. Nothing in Ferry is produced by a task, so
+    /// any origin filter keeps nothing.
+    pub origin: BTreeMap<String, Vec<String>>,
+}
+
+impl ListFilter {
+    /// Folders have no tags, metadata or origin: filtering on any of them leaves them out.
+    fn keeps_folders(&self) -> bool {
+        self.tags.is_empty() && self.metadata.is_empty() && self.origin.is_empty()
+    }
+
+    /// Whether the filter looks into the JSON columns, which SQL can only narrow down.
+    fn reads_json(&self) -> bool {
+        !self.keeps_folders()
+    }
+
+    /// The exact test of what SQL narrowed down. Names were matched in SQL, and no file has an
+    /// origin.
+    fn keeps_file(&self, tags: &[String], metadata: &Map<String, Value>) -> bool {
+        let tag_ok = self.tags.is_empty() || self.tags.iter().any(|t| tags.contains(t));
+        let metadata_ok = self.metadata.iter().all(|(key, accepted)| {
+            metadata
+                .get(key)
+                .and_then(metadata_text)
+                .is_some_and(|text| accepted.contains(&text))
+        });
+        tag_ok && metadata_ok
+    }
+}
+
+/// A metadata value as the text a query compares it with; values are scalars.
+fn metadata_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// One page of a folder's contents: sub-folders first (by name), then files (by name, then id),
+/// paginated across both, and how many items match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub folders: Vec<FolderView>,
+    pub files: Vec<FileView>,
+    pub total: i64,
+}
+
+/// Lists the direct children of `folder` that match `filter`, for a member of its project.
+///
+/// A constant number of queries. Filters on tags and metadata are narrowed in SQL with `LIKE`
+/// on the stored JSON and decided here, reading only the candidates' ids and JSON columns.
+pub fn list_folder(
+    conn: &mut DbConnection,
+    user_id: i64,
+    folder: &Folder,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Listing, StoreError> {
+    let folder_total = if filter.keeps_folders() {
+        let mut count = folders::table
+            .filter(folders::parent_id.eq(folder.id))
+            .select(count_star())
+            .into_boxed();
+        if !filter.names.is_empty() {
+            count = count.filter(folders::name.eq_any(&filter.names));
+        }
+        count.get_result(conn)?
+    } else {
+        0
+    };
+    let folders = if offset < folder_total {
+        let scope = FolderScope::Children {
+            parent_id: folder.id,
+            names: &filter.names,
+            offset,
+            limit,
+        };
+        load_folders(conn, user_id, scope)?
+            .into_iter()
+            .map(|(view, _)| view)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let file_offset = (offset - folder_total).max(0);
+    let file_limit = limit - i64::try_from(folders.len()).unwrap_or(limit);
+    let (files, file_total) = if filter.reads_json() {
+        list_files_by_json(conn, user_id, folder.id, filter, file_offset, file_limit)?
+    } else {
+        list_files_by_name(
+            conn,
+            user_id,
+            folder.id,
+            &filter.names,
+            file_offset,
+            file_limit,
+        )?
+    };
+    Ok(Listing {
+        folders,
+        files,
+        total: folder_total + file_total,
+    })
+}
+
+/// Files filtered by name only: counted and paginated in SQL.
+fn list_files_by_name(
+    conn: &mut DbConnection,
+    user_id: i64,
+    folder_id: i64,
+    names: &[String],
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<FileView>, i64), StoreError> {
+    let mut count = placements::table
+        .filter(placements::folder_id.eq(folder_id))
+        .select(count_star())
+        .into_boxed();
+    if !names.is_empty() {
+        count = count.filter(placements::name.eq_any(names));
+    }
+    let total = count.get_result(conn)?;
+    if limit <= 0 || offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    let scope = FileScope::FolderPage {
+        folder_id,
+        names,
+        offset,
+        limit,
+    };
+    let files = load_files(conn, user_id, scope)?;
+    Ok((files.into_iter().map(|(view, _)| view).collect(), total))
+}
+
+/// Files filtered on tags or metadata: SQL returns the candidates' ids in listing order, a
+/// superset of the matches; the exact test runs here, then the page is loaded by id.
+fn list_files_by_json(
+    conn: &mut DbConnection,
+    user_id: i64,
+    folder_id: i64,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<FileView>, i64), StoreError> {
+    if !filter.origin.is_empty() {
+        // Nothing is produced by a task.
+        return Ok((Vec::new(), 0));
+    }
+    let mut candidates = placements::table
+        .filter(placements::folder_id.eq(folder_id))
+        .select((placements::id, placements::tags, placements::metadata))
+        .order((placements::name, placements::id))
+        .into_boxed();
+    if !filter.names.is_empty() {
+        candidates = candidates.filter(placements::name.eq_any(&filter.names));
+    }
+    // The JSON is written by serde_json, so a tag or a key appears in it as its JSON string.
+    // `LIKE` may also match elsewhere (and ignores case on SQLite): it only narrows.
+    if let Some(any_tag) = filter
+        .tags
+        .iter()
+        .map(|tag| json_contains(placements::tags, tag))
+        .reduce(|a, b| Box::new(a.or(b)))
+    {
+        candidates = candidates.filter(any_tag);
+    }
+    for key in filter.metadata.keys() {
+        candidates = candidates.filter(json_contains(placements::metadata, key));
+    }
+    let mut matching = Vec::new();
+    for (id, tags, metadata) in candidates.load::<(i64, String, String)>(conn)? {
+        let tags: Vec<String> = from_json("placements", id, &tags)?;
+        let metadata: Map<String, Value> = from_json("placements", id, &metadata)?;
+        if filter.keeps_file(&tags, &metadata) {
+            matching.push(id);
+        }
+    }
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(matching.len());
+    let end = start
+        .saturating_add(usize::try_from(limit.max(0)).unwrap_or(0))
+        .min(matching.len());
+    let page = &matching[start..end];
+    if page.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let mut by_id: BTreeMap<i64, FileView> =
+        load_files(conn, user_id, FileScope::PlacementIds(page))?
+            .into_iter()
+            .map(|(view, _)| (view.placement.id, view))
+            .collect();
+    let files = page.iter().filter_map(|id| by_id.remove(id)).collect();
+    Ok((files, total))
+}
+
+type JsonTest = Box<dyn BoxableExpression<placements::table, MultiBackend, SqlType = Bool>>;
+
+/// `column LIKE '%"text"%'`: the JSON text holds `text` as a string somewhere.
+fn json_contains<C>(column: C, text: &str) -> JsonTest
+where
+    C: Column<Table = placements::table, SqlType = Text>
+        + TextExpressionMethods
+        + SelectableExpression<placements::table>
+        + ValidGrouping<(), IsAggregate = is_aggregate::No>
+        + QueryFragment<MultiBackend>
+        + Send
+        + 'static,
+{
+    let quoted = serde_json::to_string(text).expect("a string serialises");
+    Box::new(
+        column
+            .like(format!("%{}%", escape_like(&quoted)))
+            .escape('\\'),
+    )
+}
+
+/// Which files [`load_files`] reads.
+enum FileScope<'a> {
+    SbgIds(&'a [&'a str]),
+    PlacementIds(&'a [i64]),
+    /// One page of a folder's files, by name then id.
+    FolderPage {
+        folder_id: i64,
+        names: &'a [String],
+        offset: i64,
+        limit: i64,
+    },
+}
+
+/// A placement with its object, the SBG ids of its project (owner, slug) and folder, and the
+/// caller's membership.
+type FileRecord = (
+    PlacementRow,
+    ObjectRow,
+    String,
+    String,
+    String,
+    PermissionsRow,
+);
+
+/// One query: placements with their object, project, owner, folder and the caller's membership.
+fn load_files(
+    conn: &mut DbConnection,
+    user_id: i64,
+    scope: FileScope<'_>,
+) -> Result<Vec<(FileView, Permissions)>, StoreError> {
+    let membership = project_members::table.on(project_members::project_id
+        .eq(placements::project_id)
+        .and(project_members::user_id.eq(user_id)));
+    let mut query = placements::table
+        .inner_join(objects::table)
+        .inner_join(folders::table)
+        .inner_join(projects::table.inner_join(users::table))
+        .inner_join(membership)
+        .select((
+            PlacementRow::as_select(),
+            ObjectRow::as_select(),
+            users::username,
+            projects::slug,
+            folders::sbg_id,
+            PermissionsRow::as_select(),
+        ))
+        .into_boxed();
+    query = match scope {
+        FileScope::SbgIds(ids) => query.filter(placements::sbg_id.eq_any(ids)),
+        FileScope::PlacementIds(ids) => query.filter(placements::id.eq_any(ids)),
+        FileScope::FolderPage {
+            folder_id,
+            names,
+            offset,
+            limit,
+        } => {
+            query = query.filter(placements::folder_id.eq(folder_id));
+            if !names.is_empty() {
+                query = query.filter(placements::name.eq_any(names));
+            }
+            query
+                .order((placements::name, placements::id))
+                .offset(offset)
+                .limit(limit)
+        }
+    };
+    query
+        .load::<FileRecord>(conn)?
+        .into_iter()
+        .map(|(placement, object, owner, slug, parent, membership)| {
+            let id = placement.id;
+            let bad = |e| corrupt("placements", id, e);
+            let view = FileView {
+                project: project_id(&owner, &slug).map_err(bad)?,
+                parent: SbgId::parse(&parent).map_err(bad)?,
+                placement: placement.try_into()?,
+                object: object.try_into()?,
+            };
+            Ok((view, membership.try_into()?))
+        })
+        .collect()
+}
+
+/// Which folders [`load_folders`] reads.
+enum FolderScope<'a> {
+    SbgIds(&'a [&'a str]),
+    Root(&'a SbgProjectId),
+    /// One page of a folder's sub-folders, by name.
+    Children {
+        parent_id: i64,
+        names: &'a [String],
+        offset: i64,
+        limit: i64,
+    },
+}
+
+/// A folder with the SBG ids of its project (owner, slug) and parent, and the caller's
+/// membership.
+type FolderRecord = (FolderRow, String, String, Option<String>, PermissionsRow);
+
+/// One query: folders with their project, owner, parent and the caller's membership.
+fn load_folders(
+    conn: &mut DbConnection,
+    user_id: i64,
+    scope: FolderScope<'_>,
+) -> Result<Vec<(FolderView, Permissions)>, StoreError> {
+    let parents = diesel::alias!(folders as parents);
+    let membership = project_members::table.on(project_members::project_id
+        .eq(folders::project_id)
+        .and(project_members::user_id.eq(user_id)));
+    let mut query = folders::table
+        .inner_join(projects::table.inner_join(users::table))
+        .inner_join(membership)
+        .left_join(parents.on(folders::parent_id.eq(parents.field(folders::id).nullable())))
+        .select((
+            FolderRow::as_select(),
+            users::username,
+            projects::slug,
+            parents.field(folders::sbg_id).nullable(),
+            PermissionsRow::as_select(),
+        ))
+        .into_boxed();
+    query = match scope {
+        FolderScope::SbgIds(ids) => query.filter(folders::sbg_id.eq_any(ids)),
+        FolderScope::Root(project) => query
+            .filter(users::username.eq(project.owner().as_str()))
+            .filter(projects::slug.eq(project.slug().as_str()))
+            .filter(folders::parent_id.is_null()),
+        FolderScope::Children {
+            parent_id,
+            names,
+            offset,
+            limit,
+        } => {
+            query = query.filter(folders::parent_id.eq(parent_id));
+            if !names.is_empty() {
+                query = query.filter(folders::name.eq_any(names));
+            }
+            query
+                .order((folders::name, folders::id))
+                .offset(offset)
+                .limit(limit)
+        }
+    };
+    query
+        .load::<FolderRecord>(conn)?
+        .into_iter()
+        .map(|(folder, owner, slug, parent, membership)| {
+            let id = folder.id;
+            let bad = |e| corrupt("folders", id, e);
+            let view = FolderView {
+                project: project_id(&owner, &slug).map_err(bad)?,
+                parent: parent
+                    .as_deref()
+                    .map(SbgId::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                folder: folder.try_into()?,
+            };
+            Ok((view, membership.try_into()?))
+        })
+        .collect()
+}
+
+fn project_id(owner: &str, slug: &str) -> Result<SbgProjectId, ferry_domain::DomainError> {
+    Ok(SbgProjectId::new(
+        Username::parse(owner)?,
+        Slug::parse(slug)?,
+    ))
+}

@@ -1,0 +1,2 @@
+ALTER TABLE projects DROP COLUMN settings;
+ALTER TABLE projects DROP COLUMN tags;
