@@ -66,6 +66,7 @@ pub fn app(
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
         .service(sbg)
+        .configure(dx::routes)
         .default_service(web::to(unknown_route))
 }
 

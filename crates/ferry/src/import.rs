@@ -185,7 +185,7 @@ fn writable_project(
 
 /// The name each file of the plan gets, in plan order, given what the project holds now.
 ///
-/// Reads only, and locks the existing folders it reads (`names::lock_folder`), so that in a
+/// Reads only, and locks the existing folders it reads (`folders::lock`), so that in a
 /// transaction the answer holds until commit. A file whose name is taken in its folder (by a
 /// file or a sub-folder there, or by a file or directory of this import) gets the `N_name` rule
 /// with `rename`, and is a clash without it. A new folder whose name a file already has is
@@ -358,25 +358,27 @@ fn register(
         for path in &plan.folders {
             placed.insert(path, folders::ensure_path(conn, project.id, path)?);
         }
-        plan.files
-            .iter()
-            .zip(names)
-            .zip(contents)
-            .map(|((file, name), content)| {
-                let (_, placement) = files::create_closed_file(
-                    conn,
-                    user.id,
-                    project.id,
-                    &placed[&file.folder],
-                    &name,
-                    content,
-                )?;
-                Ok(format!(
+        // One batch per destination folder: a constant number of statements per folder.
+        let mut by_folder: HashMap<&FolderPath, Vec<usize>> = HashMap::new();
+        for (i, file) in plan.files.iter().enumerate() {
+            by_folder.entry(&file.folder).or_default().push(i);
+        }
+        let mut lines = vec![String::new(); plan.files.len()];
+        for (folder, indices) in by_folder {
+            let batch: Vec<(FileName, ContentInfo)> = indices
+                .iter()
+                .map(|&i| (names[i].clone(), contents[i].clone()))
+                .collect();
+            let created =
+                files::create_closed_files(conn, user.id, project.id, &placed[folder], &batch)?;
+            for (&i, (_, placement)) in indices.iter().zip(created) {
+                lines[i] = format!(
                     "{}\t{}",
                     placement.sbg_id,
-                    display_path(&file.folder, name.as_str())
-                ))
-            })
-            .collect()
+                    display_path(folder, names[i].as_str())
+                );
+            }
+        }
+        Ok(lines)
     })
 }

@@ -3,13 +3,16 @@
 //! (tokens, applied migrations) that scripts capture.
 
 use crate::cli::LogArgs;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(args: &LogArgs) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::stderr().is_terminal());
     let installed = if args.log_format == "json" {
         builder
             .json()

@@ -4,28 +4,22 @@
 //!
 //! The cost is a constant number of statements whatever the batch size (per 1,000 files): lock
 //! the folder, read the names that can collide, read the sources' links, then one multi-row
-//! INSERT … RETURNING each for objects, links and placements. Multi-row INSERTs are outside the
-//! MultiConnection's common subset, so each runs on the concrete connection (`each_backend!`).
+//! INSERT each for objects, links and placements (`placing::insert_placed`).
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use ferry_domain::ids::{DxId, SbgId, SbgProjectId};
+use ferry_domain::ids::SbgProjectId;
 use ferry_domain::model::{FileView, Folder};
 use ferry_domain::name::FileName;
-use ferry_domain::naming::{allocate_names, name_stem};
+use ferry_domain::naming::allocate_names;
 
-use crate::convert::now;
 use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
-use crate::files::{ObjectRow, PlacementRow};
-use crate::schema::{object_links, objects, placements};
+use crate::placing::{ObjectSpec, PlacementSpec, ROWS_PER_INSERT, insert_placed};
+use crate::schema::object_links;
 use crate::{folders, names};
-
-/// Rows per multi-row INSERT: 13 columns x 1,000 rows stays below both backends' parameter
-/// limits (SQLite 32,766, PostgreSQL 65,535).
-const ROWS_PER_INSERT: usize = 1_000;
 
 /// One file to copy, with the name wanted for the copy (its own name if none is given).
 #[derive(Debug, Clone, Copy)]
@@ -47,41 +41,6 @@ pub enum CopyResult {
 pub struct Destination<'a> {
     pub project: &'a SbgProjectId,
     pub folder: &'a Folder,
-}
-
-/// `treat_none_as_default_value = false` writes NULL for `None`: with a DEFAULT in the rows,
-/// Diesel would run a SQLite batch as one INSERT per row.
-#[derive(Insertable)]
-#[diesel(table_name = objects, treat_none_as_default_value = false)]
-struct NewObject<'a> {
-    dx_id: String,
-    class: &'a str,
-    state: &'a str,
-    hidden: bool,
-    details: String,
-    types: String,
-    size: i64,
-    content_sha256: Option<&'a str>,
-    md5: Option<&'a str>,
-    created_at: chrono::NaiveDateTime,
-    created_by_user_id: i64,
-    modified_at: chrono::NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = placements, treat_none_as_default_value = false)]
-struct NewPlacement<'a> {
-    sbg_id: String,
-    object_id: i64,
-    project_id: i64,
-    folder_id: i64,
-    name: &'a str,
-    name_stem: &'a str,
-    tags: String,
-    properties: String,
-    metadata: String,
-    created_at: chrono::NaiveDateTime,
-    modified_at: chrono::NaiveDateTime,
 }
 
 /// Copies `items` into `to`, as user `user_id`. The caller has checked every permission; run
@@ -133,112 +92,64 @@ fn insert_copies(
     items: &[CopyItem<'_>],
     names: &[(usize, FileName)],
 ) -> Result<Vec<(usize, FileView)>, StoreError> {
-    let now = now();
-    let mut created = Vec::with_capacity(names.len());
-    for chunk in names.chunks(ROWS_PER_INSERT) {
-        let new_objects: Vec<NewObject<'_>> = chunk
-            .iter()
-            .map(|(i, _)| {
-                let object = &items[*i].source.object;
-                NewObject {
-                    dx_id: DxId::generate(object.class).to_string(),
-                    class: object.class.as_str(),
-                    state: object.state.as_str(),
-                    hidden: object.hidden,
-                    details: object.details.to_string(),
-                    types: serde_json::Value::from(object.types.clone()).to_string(),
-                    size: object.size,
-                    content_sha256: object.content_sha256.as_deref(),
-                    md5: object.md5.as_deref(),
-                    created_at: now,
-                    created_by_user_id: user_id,
-                    modified_at: now,
-                }
-            })
-            .collect();
-        let dx_ids: Vec<&str> = new_objects.iter().map(|o| o.dx_id.as_str()).collect();
-        let inserted: Vec<ObjectRow> =
-            each_backend!(conn, |c| diesel::insert_into(objects::table)
-                .values(&new_objects)
-                .returning(ObjectRow::as_returning())
-                .get_results(c))?;
-        let mut object_by_dx_id: HashMap<String, ObjectRow> = inserted
-            .into_iter()
-            .map(|row| (row.dx_id.clone(), row))
-            .collect();
-        let object_rows: Vec<ObjectRow> = dx_ids
-            .iter()
-            .map(|dx_id| {
-                object_by_dx_id
-                    .remove(*dx_id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("object {dx_id} not inserted")))
-            })
-            .collect::<Result<_, _>>()?;
-
-        copy_links(
-            conn,
-            chunk.iter().map(|(i, _)| items[*i].source.object.id),
-            &object_rows,
-        )?;
-
-        let new_placements: Vec<NewPlacement<'_>> = chunk
-            .iter()
-            .zip(&object_rows)
-            .map(|((i, name), object)| {
-                let source = &items[*i].source.placement;
-                NewPlacement {
-                    sbg_id: SbgId::generate().to_string(),
-                    object_id: object.id,
-                    project_id: to.folder.project_id,
-                    folder_id: to.folder.id,
-                    name: name.as_str(),
-                    name_stem: name_stem(name.as_str()),
-                    tags: serde_json::Value::from(source.tags.clone()).to_string(),
-                    properties: serde_json::Value::Object(source.properties.clone()).to_string(),
-                    metadata: serde_json::Value::Object(source.metadata.clone()).to_string(),
-                    created_at: now,
-                    modified_at: now,
-                }
-            })
-            .collect();
-        let inserted: Vec<PlacementRow> =
-            each_backend!(conn, |c| diesel::insert_into(placements::table)
-                .values(&new_placements)
-                .returning(PlacementRow::as_returning())
-                .get_results(c))?;
-        let mut placement_by_object: HashMap<i64, PlacementRow> = inserted
-            .into_iter()
-            .map(|row| (row.object_id, row))
-            .collect();
-        for ((i, _), object) in chunk.iter().zip(object_rows) {
-            let placement = placement_by_object.remove(&object.id).ok_or_else(|| {
-                StoreError::Corrupt(format!("placement of object {} not returned", object.dx_id))
-            })?;
-            created.push((
-                *i,
-                FileView {
-                    placement: placement.try_into()?,
-                    object: object.try_into()?,
-                    project: to.project.clone(),
-                    parent: to.folder.sbg_id.clone(),
-                },
-            ));
-        }
-    }
-    Ok(created)
+    let specs: Vec<(ObjectSpec<'_>, PlacementSpec<'_>)> = names
+        .iter()
+        .map(|(i, name)| {
+            let FileView { object, placement, .. } = items[*i].source;
+            let object = ObjectSpec {
+                class: object.class,
+                state: object.state,
+                hidden: object.hidden,
+                details: object.details.to_string(),
+                types: serde_json::Value::from(object.types.clone()).to_string(),
+                size: object.size,
+                content_sha256: object.content_sha256.as_deref(),
+                md5: object.md5.as_deref(),
+                created_by: user_id,
+            };
+            let placement = PlacementSpec {
+                project_id: to.folder.project_id,
+                folder_id: to.folder.id,
+                name: name.as_str(),
+                tags: serde_json::Value::from(placement.tags.clone()).to_string(),
+                properties: serde_json::Value::Object(placement.properties.clone()).to_string(),
+                metadata: serde_json::Value::Object(placement.metadata.clone()).to_string(),
+            };
+            (object, placement)
+        })
+        .collect();
+    let rows = insert_placed(conn, &specs)?;
+    copy_links(
+        conn,
+        names.iter().map(|(i, _)| items[*i].source.object.id),
+        rows.iter().map(|(object, _)| object.id),
+    )?;
+    names
+        .iter()
+        .zip(rows)
+        .map(|((i, _), (object, placement))| {
+            let view = FileView {
+                placement: placement.try_into()?,
+                object: object.try_into()?,
+                project: to.project.clone(),
+                parent: to.folder.sbg_id.clone(),
+            };
+            Ok((*i, view))
+        })
+        .collect()
 }
 
 /// Gives each new object the links of its source (details keep their `$dnanexus_link`s), in
 /// one read and one multi-row INSERT.
-fn copy_links(
+pub(crate) fn copy_links(
     conn: &mut DbConnection,
     sources: impl Iterator<Item = i64>,
-    copies: &[ObjectRow],
+    copies: impl Iterator<Item = i64>,
 ) -> Result<(), StoreError> {
     // One source may be copied more than once in a batch (to different destinations later).
     let mut copies_of: HashMap<i64, Vec<i64>> = HashMap::new();
     for (source, copy) in sources.zip(copies) {
-        copies_of.entry(source).or_default().push(copy.id);
+        copies_of.entry(source).or_default().push(copy);
     }
     let source_ids: Vec<i64> = copies_of.keys().copied().collect();
     let links: Vec<(i64, String)> = object_links::table

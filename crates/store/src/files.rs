@@ -17,6 +17,7 @@ use ferry_domain::naming::name_stem;
 use serde_json::{Map, Value};
 
 use crate::content::ContentInfo;
+use crate::placing::{ObjectSpec, PlacementSpec, insert_placed};
 use crate::convert::{EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, corrupt, from_db_time, from_json, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
@@ -118,48 +119,56 @@ pub fn create_closed_file(
     name: &FileName,
     content: &ContentInfo,
 ) -> Result<(Object, Placement), StoreError> {
-    let size = i64::try_from(content.size)
-        .map_err(|_| StoreError::Invalid(format!("file of {} bytes is too large", content.size)))?;
+    create_closed_files(conn, created_by, project_id, folder, &[(name.clone(), content.clone())])?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("no file was created".to_owned()))
+}
+
+/// [`create_closed_file`] for many files in one folder, with a constant number of statements.
+pub fn create_closed_files(
+    conn: &mut DbConnection,
+    created_by: i64,
+    project_id: i64,
+    folder: &Folder,
+    files: &[(FileName, ContentInfo)],
+) -> Result<Vec<(Object, Placement)>, StoreError> {
     debug_assert_eq!(
         folder.project_id, project_id,
         "the folder is in another project"
     );
+    let specs = files
+        .iter()
+        .map(|(name, content)| {
+            let size = i64::try_from(content.size).map_err(|_| {
+                StoreError::Invalid(format!("file of {} bytes is too large", content.size))
+            })?;
+            let object = ObjectSpec {
+                class: DxClass::File,
+                state: ObjectState::Closed,
+                hidden: false,
+                details: EMPTY_JSON_OBJECT.to_owned(),
+                types: EMPTY_JSON_ARRAY.to_owned(),
+                size,
+                content_sha256: Some(&content.sha256),
+                md5: Some(&content.md5),
+                created_by,
+            };
+            let placement = PlacementSpec {
+                project_id,
+                folder_id: folder.id,
+                name: name.as_str(),
+                tags: EMPTY_JSON_ARRAY.to_owned(),
+                properties: EMPTY_JSON_OBJECT.to_owned(),
+                metadata: EMPTY_JSON_OBJECT.to_owned(),
+            };
+            Ok((object, placement))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     conn.transaction(|conn| {
-        let now = now();
-        let object: ObjectRow = diesel::insert_into(objects::table)
-            .values((
-                objects::dx_id.eq(DxId::generate(DxClass::File).as_str()),
-                objects::class.eq(DxClass::File.as_str()),
-                objects::state.eq(ObjectState::Closed.as_str()),
-                objects::hidden.eq(false),
-                objects::details.eq(EMPTY_JSON_OBJECT),
-                objects::types.eq(EMPTY_JSON_ARRAY),
-                objects::size.eq(size),
-                objects::content_sha256.eq(&content.sha256),
-                objects::md5.eq(&content.md5),
-                objects::created_at.eq(now),
-                objects::created_by_user_id.eq(created_by),
-                objects::modified_at.eq(now),
-            ))
-            .returning(objects::all_columns)
-            .get_result(conn)?;
-        let placement: PlacementRow = diesel::insert_into(placements::table)
-            .values((
-                placements::sbg_id.eq(SbgId::generate().as_str()),
-                placements::object_id.eq(object.id),
-                placements::project_id.eq(project_id),
-                placements::folder_id.eq(folder.id),
-                placements::name.eq(name.as_str()),
-                placements::name_stem.eq(name_stem(name.as_str())),
-                placements::tags.eq(EMPTY_JSON_ARRAY),
-                placements::properties.eq(EMPTY_JSON_OBJECT),
-                placements::metadata.eq(EMPTY_JSON_OBJECT),
-                placements::created_at.eq(now),
-                placements::modified_at.eq(now),
-            ))
-            .returning(placements::all_columns)
-            .get_result(conn)?;
-        Ok((object.try_into()?, placement.try_into()?))
+        insert_placed(conn, &specs)?
+            .into_iter()
+            .map(|(object, placement)| Ok((object.try_into()?, placement.try_into()?)))
+            .collect()
     })
 }
 

@@ -16,6 +16,7 @@ pub mod folders;
 pub mod jobs;
 pub mod members;
 pub mod names;
+mod placing;
 pub mod projects;
 pub mod schema;
 pub mod tokens;

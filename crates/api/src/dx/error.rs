@@ -11,7 +11,10 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DxErrorType {
+    MalformedJSON,
     InvalidInput,
+    /// A body over the size limit: dxpy knows no such type, so it is named `InvalidInput`.
+    PayloadTooLarge,
     InvalidAuthentication,
     PermissionDenied,
     ResourceNotFound,
@@ -25,7 +28,8 @@ pub enum DxErrorType {
 impl DxErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::InvalidInput => "InvalidInput",
+            Self::MalformedJSON => "MalformedJSON",
+            Self::InvalidInput | Self::PayloadTooLarge => "InvalidInput",
             Self::InvalidAuthentication => "InvalidAuthentication",
             Self::PermissionDenied => "PermissionDenied",
             Self::ResourceNotFound => "ResourceNotFound",
@@ -39,11 +43,14 @@ impl DxErrorType {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::InvalidInput | Self::InvalidType => StatusCode::BAD_REQUEST,
+            Self::MalformedJSON => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidInput | Self::InvalidState | Self::InvalidType => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::InvalidAuthentication => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied | Self::SpendingLimitExceeded => StatusCode::FORBIDDEN,
             Self::ResourceNotFound => StatusCode::NOT_FOUND,
-            Self::InvalidState => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }

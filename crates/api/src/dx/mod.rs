@@ -1,5 +1,129 @@
-//! The DNAnexus dialect: `POST /{id-or-class}/{method}`.
+//! The DNAnexus dialect: `POST /{id-or-class}/{method}`, a JSON object in and out.
+//!
+//! Contract: `shared/reference/dx-api.md`. Dispatch is on the path's first segment: `system`, a
+//! class (`/record/new`), or an entity id (`/project-xxxx/clone`), so `container-…` and
+//! `project-…` reach the same methods. Unknown keys in the input are ignored, responses are
+//! never compressed, and every error is `{"error": {"type", "message"}}` with a 4xx (5xx only for
+//! outages and bugs: dxpy retries them, 503 forever).
 
 mod error;
 
+use crate::AppState;
+use crate::auth::{Caller, authenticate};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use ferry_domain::ids::{DxClass, DxId};
+use serde_json::Value;
+
 pub use error::{DxError, DxErrorType};
+
+/// What the path's first segment names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `/system/{method}`.
+    System,
+    /// `/{class}/new`, e.g. `/record/new`.
+    Class(DxClass),
+    /// `/{class}-{id}/{method}`.
+    Entity(DxId),
+}
+
+impl Target {
+    fn parse(segment: &str) -> Result<Target, DxError> {
+        if segment == "system" {
+            return Ok(Target::System);
+        }
+        if let Ok(class) = segment.parse::<DxClass>() {
+            return Ok(Target::Class(class));
+        }
+        DxId::parse(segment)
+            .map(Target::Entity)
+            .map_err(|_| DxError::resource_not_found(format!("The entity {segment} could not be found")))
+    }
+}
+
+/// One call: who makes it, on what, with which input.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub caller: Caller,
+    pub target: Target,
+    pub method: String,
+    pub input: Value,
+}
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/{target}/{method}", web::post().to(dispatch));
+}
+
+async fn dispatch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, DxError> {
+    let (target, method) = path.into_inner();
+    let body = read_body(payload, state.config.max_body_bytes).await?;
+    let caller = authenticate(&req).await?.ok_or_else(|| {
+        DxError::new(
+            DxErrorType::InvalidAuthentication,
+            "The token could not be found",
+        )
+    })?;
+    let call = Call {
+        caller,
+        target: Target::parse(&target)?,
+        input: parse_input(&method, &body)?,
+        method,
+    };
+    let output = route(&state, call).await?;
+    Ok(HttpResponse::Ok().json(output))
+}
+
+/// The whole body, refusing (413, in this dialect's shape) one larger than `limit`.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, DxError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            DxError::new(DxErrorType::MalformedJSON, format!("The body could not be read: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(DxError::new(
+                DxErrorType::PayloadTooLarge,
+                format!("The request body is larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The body as JSON: `{}` when empty. Only `setDetails` takes a non-object (the details value).
+fn parse_input(method: &str, body: &[u8]) -> Result<Value, DxError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    let input: Value = serde_json::from_slice(body).map_err(|e| {
+        DxError::new(DxErrorType::MalformedJSON, format!("The input could not be parsed as JSON: {e}"))
+    })?;
+    if !input.is_object() && method != "setDetails" {
+        return Err(DxError::new(
+            DxErrorType::InvalidInput,
+            "The input must be a JSON object",
+        ));
+    }
+    Ok(input)
+}
+
+/// The method table. Each arm hands the call to the module that owns that method.
+async fn route(_state: &AppState, call: Call) -> Result<Value, DxError> {
+    Err(DxError::resource_not_found(format!(
+        "The route /{}/{} could not be found",
+        match &call.target {
+            Target::System => "system".to_owned(),
+            Target::Class(class) => class.as_str().to_owned(),
+            Target::Entity(id) => id.to_string(),
+        },
+        call.method
+    )))
+}
