@@ -1,33 +1,9 @@
 //! `POST /v2/files/{id}/actions/copy` and `POST /v2/action/files/copy`.
 
 use crate::support::{Ctx, assert_sbg_error};
-use ferry_domain::model::{Project, User};
-use ferry_domain::name::FileName;
-use ferry_domain::path::FolderPath;
-use ferry_store::{files, folders, projects};
+use ferry_domain::model::Project;
+use ferry_store::projects;
 use serde_json::{Value, json};
-
-/// A closed file in `folder` of `project`; returns its SBG id.
-fn seed_file(ctx: &Ctx, user: &User, project: &Project, folder: &str, name: &str) -> String {
-    let store = ctx.db.store();
-    let content = store.content().put_bytes(name.as_bytes()).unwrap();
-    let mut conn = store.conn().unwrap();
-    let folder =
-        folders::ensure_path(&mut conn, project.id, &FolderPath::parse(folder).unwrap()).unwrap();
-    let name = FileName::parse(name).unwrap();
-    let (_, placement) =
-        files::create_closed_file(&mut conn, user.id, project.id, &folder, &name, &content)
-            .unwrap();
-    placement.sbg_id.to_string()
-}
-
-fn folder_id(ctx: &Ctx, project: &Project, path: &str) -> String {
-    let mut conn = ctx.db.store().conn().unwrap();
-    folders::ensure_path(&mut conn, project.id, &FolderPath::parse(path).unwrap())
-        .unwrap()
-        .sbg_id
-        .to_string()
-}
 
 /// The names of the files at the root of a project, through the listing.
 async fn root_names(ctx: &Ctx, token: &str, project: &Project) -> Vec<String> {
@@ -55,7 +31,7 @@ async fn a_single_copy_gets_a_new_id_and_keeps_the_name_unless_taken() {
         let (alice, token) = ctx.user("alice");
         let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
         let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let file = seed_file(&ctx, &alice, &source, "/", "sorted.bam");
+        let file = ctx.seed_file(&alice, &source, "/", "sorted.bam", b"sorted.bam");
         let path = format!("/v2/files/{file}/actions/copy");
 
         let first = ctx
@@ -94,7 +70,7 @@ async fn a_single_copy_gets_a_new_id_and_keeps_the_name_unless_taken() {
             .await;
         assert_eq!(renamed.json["name"], "renamed.bam");
 
-        let folder = folder_id(&ctx, &target, "/sub");
+        let folder = ctx.folder_id(&target, "/sub");
         let into_folder = ctx
             .post(&path, &token, json!({"parent": folder, "name": "x.bam"}))
             .await;
@@ -117,8 +93,8 @@ async fn single_copy_errors_are_sbg_errors_and_write_nothing() {
         let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
         let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
         let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
-        let file = seed_file(&ctx, &alice, &source, "/", "a.txt");
-        let folder = folder_id(&ctx, &source, "/dir");
+        let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
+        let folder = ctx.folder_id(&source, "/dir");
         let path = format!("/v2/files/{file}/actions/copy");
         let to_target = json!({"project": target.sbg_id.as_str()});
 
@@ -180,10 +156,10 @@ async fn a_batch_copies_each_file_once_renames_collisions_and_reports_failures()
         let (alice, token) = ctx.user("alice");
         let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
         let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let a = seed_file(&ctx, &alice, &source, "/", "a.txt");
-        let b = seed_file(&ctx, &alice, &source, "/deep", "a.txt");
-        let c = seed_file(&ctx, &alice, &source, "/", "c.txt");
-        let folder = folder_id(&ctx, &source, "/deep");
+        let a = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
+        let b = ctx.seed_file(&alice, &source, "/deep", "a.txt", b"a.txt");
+        let c = ctx.seed_file(&alice, &source, "/", "c.txt", b"c.txt");
+        let folder = ctx.folder_id(&source, "/deep");
         let unknown = "0123456789abcdef01234567";
         let body = json!({
             "project": target.sbg_id.as_str(),
@@ -243,7 +219,7 @@ async fn batch_request_errors_are_refused_whole() {
         let (bob, _) = ctx.user("bob");
         let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
         let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
-        let file = seed_file(&ctx, &alice, &source, "/", "a.txt");
+        let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
         let url = "/v2/action/files/copy";
         let project = source.sbg_id.as_str();
 
@@ -312,7 +288,7 @@ async fn copy_needs_copy_permission_on_the_source_and_write_on_the_destination()
         let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
         let readonly = ferry_testkit::project(ctx.db.store(), &alice, "Read only");
         let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
-        let file = seed_file(&ctx, &alice, &source, "/", "a.txt");
+        let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
         {
             let mut conn = ctx.db.store().conn().unwrap();
             let no_copy = Permissions {

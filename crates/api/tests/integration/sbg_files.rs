@@ -5,42 +5,10 @@ use crate::support::{Ctx, PUBLIC_URL, Reply, assert_sbg_error};
 use actix_web::http::Method;
 use diesel::prelude::*;
 use ferry_domain::model::{Project, User};
-use ferry_domain::name::FileName;
-use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::schema::objects;
-use ferry_store::{files, folders, members, projects};
+use ferry_store::{members, projects};
 use serde_json::{Value, json};
-
-/// A closed file holding `bytes` in `folder` of `project`; returns its SBG id.
-fn seed_file(
-    ctx: &Ctx,
-    user: &User,
-    project: &Project,
-    folder: &str,
-    name: &str,
-    bytes: &[u8],
-) -> String {
-    let store = ctx.db.store();
-    let content = store.content().put_bytes(bytes).unwrap();
-    let mut conn = store.conn().unwrap();
-    let folder =
-        folders::ensure_path(&mut conn, project.id, &FolderPath::parse(folder).unwrap()).unwrap();
-    let name = FileName::parse(name).unwrap();
-    let (_, placement) =
-        files::create_closed_file(&mut conn, user.id, project.id, &folder, &name, &content)
-            .unwrap();
-    placement.sbg_id.to_string()
-}
-
-/// The folder at `path`, created if need be; returns its SBG id.
-fn folder_id(ctx: &Ctx, project: &Project, path: &str) -> String {
-    let mut conn = ctx.db.store().conn().unwrap();
-    folders::ensure_path(&mut conn, project.id, &FolderPath::parse(path).unwrap())
-        .unwrap()
-        .sbg_id
-        .to_string()
-}
 
 fn root_id(ctx: &Ctx, project: &Project) -> String {
     let mut conn = ctx.db.store().conn().unwrap();
@@ -117,7 +85,7 @@ async fn a_file_and_a_folder_render_every_field() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Reads");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"ACGT");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"ACGT");
         let root = root_id(&ctx, &project);
 
         let reply = ctx.get(&format!("/v2/files/{file}"), &token).await;
@@ -171,7 +139,7 @@ async fn a_file_and_a_folder_render_every_field() {
         assert_eq!(reply.json["size"], Value::Null);
         assert_eq!(reply.json["name"], project.sbg_id.slug().as_str());
 
-        let sub = folder_id(&ctx, &project, "/runs");
+        let sub = ctx.folder_id(&project, "/runs");
         let reply = ctx.get(&format!("/v2/files/{sub}"), &token).await;
         assert_eq!(reply.json["name"], "runs");
         assert_eq!(reply.json["parent"], root.as_str());
@@ -196,8 +164,8 @@ async fn unknown_malformed_and_foreign_ids_are_all_not_found() {
         let (alice, _) = ctx.user("alice");
         let (_, mallory) = ctx.user("mallory");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Private");
-        let file = seed_file(&ctx, &alice, &project, "/", "secret.vcf", b"x");
-        let folder = folder_id(&ctx, &project, "/hidden");
+        let file = ctx.seed_file(&alice, &project, "/", "secret.vcf", b"x");
+        let folder = ctx.folder_id(&project, "/hidden");
         for id in [
             file.as_str(),
             folder.as_str(),
@@ -231,11 +199,11 @@ async fn a_listing_shows_folders_first_then_files_by_name_across_pages() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Big");
         for name in ["c.bam", "a.bam", "b.bam"] {
-            seed_file(&ctx, &alice, &project, "/", name, name.as_bytes());
+            ctx.seed_file(&alice, &project, "/", name, name.as_bytes());
         }
-        folder_id(&ctx, &project, "/zeta");
-        folder_id(&ctx, &project, "/alpha");
-        seed_file(&ctx, &alice, &project, "/alpha", "inner.bam", b"i");
+        ctx.folder_id(&project, "/zeta");
+        ctx.folder_id(&project, "/alpha");
+        ctx.seed_file(&alice, &project, "/alpha", "inner.bam", b"i");
         let expected = ["alpha", "zeta", "a.bam", "b.bam", "c.bam"];
 
         let path = format!(
@@ -276,7 +244,7 @@ async fn a_listing_shows_folders_first_then_files_by_name_across_pages() {
         assert_eq!(names(&trailing), expected);
 
         // By parent, and through /files/{id}/list: the same listing of one folder.
-        let alpha = folder_id(&ctx, &project, "/alpha");
+        let alpha = ctx.folder_id(&project, "/alpha");
         let by_parent = ctx.get(&format!("/v2/files?parent={alpha}"), &token).await;
         assert_eq!(names(&by_parent), ["inner.bam"]);
         assert_eq!(by_parent.json["items"][0]["parent"], alpha.as_str());
@@ -307,7 +275,7 @@ async fn listing_errors() {
         let (alice, token) = ctx.user("alice");
         let (_, mallory) = ctx.user("mallory");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Mine");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
         let root = root_id(&ctx, &project);
         let id = project.sbg_id.as_str();
 
@@ -367,10 +335,10 @@ async fn listings_filter_by_name_tag_and_metadata() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Filtered");
-        let one = seed_file(&ctx, &alice, &project, "/", "one.bam", b"1");
-        let two = seed_file(&ctx, &alice, &project, "/", "two words.bam", b"2");
-        let three = seed_file(&ctx, &alice, &project, "/", "three.bam", b"3");
-        folder_id(&ctx, &project, "/one.bam.d");
+        let one = ctx.seed_file(&alice, &project, "/", "one.bam", b"1");
+        let two = ctx.seed_file(&alice, &project, "/", "two words.bam", b"2");
+        let three = ctx.seed_file(&alice, &project, "/", "three.bam", b"3");
+        ctx.folder_id(&project, "/one.bam.d");
         for (id, tags, metadata) in [
             (
                 &one,
@@ -447,9 +415,9 @@ async fn patch_renames_and_sets_tags_and_metadata() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Edits");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
-        seed_file(&ctx, &alice, &project, "/", "taken.bam", b"t");
-        folder_id(&ctx, &project, "/dir");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+        ctx.seed_file(&alice, &project, "/", "taken.bam", b"t");
+        ctx.folder_id(&project, "/dir");
         let path = format!("/v2/files/{file}");
 
         let reply = ctx.patch(&path, &token, json!({"name": "new.bam"})).await;
@@ -516,7 +484,7 @@ async fn patch_renames_and_sets_tags_and_metadata() {
             400,
             90009,
         );
-        let folder = folder_id(&ctx, &project, "/dir");
+        let folder = ctx.folder_id(&project, "/dir");
         assert_sbg_error(
             &ctx.patch(
                 &format!("/v2/files/{folder}"),
@@ -571,7 +539,7 @@ async fn metadata_is_replaced_by_put_and_merged_by_patch() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Meta");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
         let path = format!("/v2/files/{file}/metadata");
 
         assert_eq!(ctx.get(&path, &token).await.json, json!({}));
@@ -624,7 +592,7 @@ async fn metadata_is_replaced_by_put_and_merged_by_patch() {
             90009,
         );
 
-        let folder = folder_id(&ctx, &project, "/dir");
+        let folder = ctx.folder_id(&project, "/dir");
         assert_eq!(
             ctx.get(&format!("/v2/files/{folder}/metadata"), &token)
                 .await
@@ -666,7 +634,7 @@ async fn tags_are_replaced_by_put() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Tags");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
         let path = format!("/v2/files/{file}/tags");
 
         let reply = ctx.put(&path, &token, json!(["x", "y"])).await;
@@ -708,10 +676,10 @@ async fn delete_removes_files_and_empty_folders_only() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Deletes");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
-        let inner = seed_file(&ctx, &alice, &project, "/full", "inner.bam", b"i");
-        let full = folder_id(&ctx, &project, "/full");
-        let empty = folder_id(&ctx, &project, "/empty");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+        let inner = ctx.seed_file(&alice, &project, "/full", "inner.bam", b"i");
+        let full = ctx.folder_id(&project, "/full");
+        let empty = ctx.folder_id(&project, "/empty");
         let root = root_id(&ctx, &project);
         let (viewer, viewer_token) = ctx.user("viewer");
         add_member(&ctx, &project, &viewer, Level::View);
@@ -831,7 +799,7 @@ async fn folders_are_created_under_a_project_or_a_folder() {
             409,
             5030,
         );
-        seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
+        ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
         assert_sbg_error(
             &ctx.post("/v2/files", &token, folder("a.bam")).await,
             409,
@@ -904,7 +872,7 @@ async fn folders_are_created_under_a_project_or_a_folder() {
         );
         let unknown = json!({"name": "x", "type": "folder", "parent": "000000000000000000000000"});
         assert_sbg_error(&ctx.post("/v2/files", &token, unknown).await, 404, 5026);
-        let file = seed_file(&ctx, &alice, &project, "/", "b.bam", b"b");
+        let file = ctx.seed_file(&alice, &project, "/", "b.bam", b"b");
         assert_sbg_error(
             &ctx.post(
                 "/v2/files",
@@ -961,7 +929,7 @@ async fn a_download_link_serves_the_bytes_without_a_token() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Downloads");
         let bytes: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
-        let file = seed_file(&ctx, &alice, &project, "/", "big.bin", &bytes);
+        let file = ctx.seed_file(&alice, &project, "/", "big.bin", &bytes);
 
         let reply = ctx
             .get(&format!("/v2/files/{file}/download_info"), &token)
@@ -998,7 +966,7 @@ async fn a_download_link_serves_the_bytes_without_a_token() {
             403,
             90002,
         );
-        let other = seed_file(&ctx, &alice, &project, "/", "other.bin", b"o");
+        let other = ctx.seed_file(&alice, &project, "/", "other.bin", b"o");
         let token_part = url.split_once("token=").unwrap().1;
         assert_sbg_error(
             &anonymous_get(
@@ -1010,7 +978,7 @@ async fn a_download_link_serves_the_bytes_without_a_token() {
             90002,
         );
 
-        let folder = folder_id(&ctx, &project, "/dir");
+        let folder = ctx.folder_id(&project, "/dir");
         assert_sbg_error(
             &ctx.get(&format!("/v2/files/{folder}/download_info"), &token)
                 .await,
@@ -1042,9 +1010,9 @@ async fn bulk_get_answers_each_id_in_order() {
         let (bob, _) = ctx.user("bob");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Bulk");
         let foreign = ferry_testkit::project(ctx.db.store(), &bob, "Foreign");
-        let file = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
-        let folder = folder_id(&ctx, &project, "/dir");
-        let hidden = seed_file(&ctx, &bob, &foreign, "/", "b.bam", b"b");
+        let file = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+        let folder = ctx.folder_id(&project, "/dir");
+        let hidden = ctx.seed_file(&bob, &foreign, "/", "b.bam", b"b");
 
         let ids = json!([
             file,
@@ -1101,10 +1069,10 @@ async fn bulk_update_replaces_and_bulk_edit_merges() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Bulk");
-        let a = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
-        let b = seed_file(&ctx, &alice, &project, "/", "b.bam", b"b");
-        seed_file(&ctx, &alice, &project, "/", "taken.bam", b"t");
-        let folder = folder_id(&ctx, &project, "/dir");
+        let a = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+        let b = ctx.seed_file(&alice, &project, "/", "b.bam", b"b");
+        ctx.seed_file(&alice, &project, "/", "taken.bam", b"t");
+        let folder = ctx.folder_id(&project, "/dir");
         for id in [&a, &b] {
             ctx.patch(
                 &format!("/v2/files/{id}"),
@@ -1226,13 +1194,13 @@ async fn bulk_delete_deletes_what_it_may_and_says_why_not_for_the_rest() {
     for ctx in Ctx::all() {
         let (alice, token) = ctx.user("alice");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Bulk");
-        let a = seed_file(&ctx, &alice, &project, "/", "a.bam", b"a");
-        let inner = seed_file(&ctx, &alice, &project, "/gone", "inner.bam", b"i");
-        let gone = folder_id(&ctx, &project, "/gone");
+        let a = ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+        let inner = ctx.seed_file(&alice, &project, "/gone", "inner.bam", b"i");
+        let gone = ctx.folder_id(&project, "/gone");
         // /kept/sub holds a file that stays, so neither /kept/sub nor /kept can go.
-        seed_file(&ctx, &alice, &project, "/kept/sub", "stays.bam", b"s");
-        let kept = folder_id(&ctx, &project, "/kept");
-        let sub = folder_id(&ctx, &project, "/kept/sub");
+        ctx.seed_file(&alice, &project, "/kept/sub", "stays.bam", b"s");
+        let kept = ctx.folder_id(&project, "/kept");
+        let sub = ctx.folder_id(&project, "/kept/sub");
         let root = root_id(&ctx, &project);
 
         let ids = json!([a, gone, inner, kept, sub, root, "000000000000000000000000"]);

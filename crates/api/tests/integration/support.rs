@@ -4,8 +4,10 @@
 use actix_web::http::{Method, StatusCode, header::HeaderMap};
 use actix_web::test;
 use ferry_api::{ApiConfig, AppState};
-use ferry_domain::model::User;
-use ferry_store::tokens;
+use ferry_domain::model::{Project, User};
+use ferry_domain::name::FileName;
+use ferry_domain::path::FolderPath;
+use ferry_store::{files, folders, tokens};
 use ferry_testkit::TestDb;
 use serde_json::Value;
 
@@ -55,6 +57,37 @@ impl Ctx {
         let mut conn = self.db.store().conn().unwrap();
         let (_, secret) = tokens::create(&mut conn, user.id, Some("test"), None).unwrap();
         (user, secret)
+    }
+
+    /// A closed file holding `bytes` in `folder` of `project`; returns its SBG id.
+    pub fn seed_file(
+        &self,
+        user: &User,
+        project: &Project,
+        folder: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> String {
+        let store = self.db.store();
+        let content = store.content().put_bytes(bytes).unwrap();
+        let mut conn = store.conn().unwrap();
+        let folder =
+            folders::ensure_path(&mut conn, project.id, &FolderPath::parse(folder).unwrap())
+                .unwrap();
+        let name = FileName::parse(name).unwrap();
+        let (_, placement) =
+            files::create_closed_file(&mut conn, user.id, project.id, &folder, &name, &content)
+                .unwrap();
+        placement.sbg_id.to_string()
+    }
+
+    /// The folder at `path`, created if need be; returns its SBG id.
+    pub fn folder_id(&self, project: &Project, path: &str) -> String {
+        let mut conn = self.db.store().conn().unwrap();
+        folders::ensure_path(&mut conn, project.id, &FolderPath::parse(path).unwrap())
+            .unwrap()
+            .sbg_id
+            .to_string()
     }
 
     /// Sends one request with an optional SBG token and JSON body.
