@@ -344,6 +344,9 @@ fn apply_pending<DB: diesel::backend::Backend>(
     Ok(applied)
 }
 
+/// The queue of this process's SQLite writers; see [`write_transaction`].
+static SQLITE_WRITERS: parking_lot::FairMutex<()> = parking_lot::FairMutex::new(());
+
 /// Runs `f` in a transaction that may read and then write, on either backend.
 ///
 /// On SQLite the outermost transaction starts with `BEGIN IMMEDIATE`, taking the write lock
@@ -351,6 +354,12 @@ fn apply_pending<DB: diesel::backend::Backend>(
 /// SQLITE_BUSY when it then tries to write, since another writer may have committed in
 /// between. Nested calls become savepoints, as with `Connection::transaction`; callers that
 /// will write should therefore open the outermost transaction with this function.
+///
+/// SQLite's own wait for the write lock is a busy handler that sleeps and retries, which is
+/// unfair: a job worker that commits a chunk and begins the next one at once can keep an HTTP
+/// writer waiting for seconds. So the writers of this process also queue, first come first
+/// served, on [`SQLITE_WRITERS`] before `BEGIN IMMEDIATE`. One queue serves every SQLite database
+/// of the process: a server has one, and tests only lose a little parallelism.
 ///
 /// On PostgreSQL this is a plain transaction; code that must serialise writers on a row
 /// locks that row (`SELECT ... FOR UPDATE`).
@@ -367,6 +376,7 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
+    let _turn = SQLITE_WRITERS.lock();
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     // From here on the multi-connection's transaction manager forwards to the SQLite one,
     // which now counts the transaction opened above.

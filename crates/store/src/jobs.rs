@@ -520,8 +520,8 @@ pub fn submit(
             ))
             .returning(jobs::id)
             .get_result(conn)?;
-        let mut index = 0_i64;
-        for chunk in requests.chunks(CHUNK_ITEMS) {
+        let firsts = (0_i64..).step_by(CHUNK_ITEMS);
+        for (first, chunk) in firsts.zip(requests.chunks(CHUNK_ITEMS)) {
             let chunk_id: i64 = diesel::insert_into(job_chunks::table)
                 .values((
                     job_chunks::job_id.eq(job_id),
@@ -532,10 +532,8 @@ pub fn submit(
                 .get_result(conn)?;
             let rows: Vec<NewItem<'_>> = chunk
                 .iter()
-                .map(|copy| {
-                    index += 1;
-                    NewItem::new(job_id, chunk_id, Some(index - 1), copy)
-                })
+                .zip(first..)
+                .map(|(copy, index)| NewItem::new(job_id, chunk_id, Some(index), copy))
                 .collect();
             each_backend!(conn, |c| diesel::insert_into(job_items::table)
                 .values(&rows)
@@ -715,7 +713,7 @@ pub enum ChunkWork {
 pub struct Claimed {
     pub chunk_id: i64,
     pub job: Job,
-    /// Claims of this chunk so far, this one included.
+    /// Claims of this chunk since it last committed, this one included.
     pub attempts: i64,
     pub work: ChunkWork,
 }
@@ -1001,9 +999,12 @@ pub fn complete(
         chunk_state = CANCELLED;
     }
     let chunk = job_chunks::table.find(claimed.chunk_id);
+    // `attempts` counts the claims since the last commit: a folder chunk is claimed once per
+    // batch, and only claims that never committed must add up to giving up.
     let released = (
         job_chunks::state.eq(chunk_state),
         job_chunks::claimed_until.eq(None::<NaiveDateTime>),
+        job_chunks::attempts.eq(0),
     );
     match cursor {
         Some(next) => diesel::update(chunk)

@@ -930,7 +930,7 @@ fn malformed_project_id() -> SbgError {
 
 /// A folder name as SBG allows it: 1 to 255 of `[A-Za-z0-9_.-]`, not starting with `__`, and
 /// not `.` or `..`.
-fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgError> {
+pub(crate) fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgError> {
     let name = parse_file_name(raw.unwrap_or_default())?;
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if !name.as_str().chars().all(allowed) {

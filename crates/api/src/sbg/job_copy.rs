@@ -23,7 +23,7 @@ use ferry_store::{DbConnection, folders, views, write_transaction};
 
 use super::SbgError;
 use super::copy::{Target, can_copy, copy_refused, destination, name_too_long};
-use super::files::file_not_found;
+use super::files::{file_not_found, parse_folder_name};
 
 /// Claims of one chunk after which its items are failed instead of tried again: a chunk that
 /// keeps failing (or keeps killing its worker) must not hold its job up for ever.
@@ -182,12 +182,18 @@ fn work_requests(
             Source::File(view) => (Some(ItemKind::File), Some(view.placement.name.clone())),
             Source::Folder(view) => (Some(ItemKind::Folder), Some(folder_name(view))),
         });
+        // A folder's new name follows the rule of folders made with `POST /files`.
+        let bad_folder_name = match (&source, &item.copy.name) {
+            (Source::Folder(_), Some(name)) => parse_folder_name(Some(name.to_string())).err(),
+            _ => None,
+        };
         let refusal = match (&source, &destinations[&item.copy.to]) {
             _ if !can_copy(permissions) => Some(copy_refused()),
             (_, Err(error)) => Some(error.clone()),
             (Source::Folder(view), _) if view.folder.parent_id.is_none() => {
                 Some(root_folder_refused())
             }
+            _ if bad_folder_name.is_some() => bad_folder_name,
             (Source::Folder(view), Ok((_, to))) if is_within(to, &view.folder) => {
                 Some(into_itself())
             }

@@ -7,10 +7,8 @@ use std::time::Duration;
 use crate::support::{Ctx, PUBLIC_URL, assert_sbg_error};
 use ferry_api::jobs_worker::{LEASE, run_until_idle, work_one};
 use ferry_domain::model::{Project, User};
-use ferry_domain::name::FileName;
-use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
-use ferry_store::{files, folders, jobs, members};
+use ferry_store::{jobs, members};
 use serde_json::{Value, json};
 
 const WORKER: &str = "test-worker";
@@ -23,30 +21,10 @@ fn seed_files(
     folder: &str,
     names: &[&str],
 ) -> Vec<String> {
-    let store = ctx.db.store();
-    let content = store.content().put_bytes(b"async bytes\n").unwrap();
-    let mut conn = store.conn().unwrap();
-    let folder =
-        folders::ensure_path(&mut conn, project.id, &FolderPath::parse(folder).unwrap()).unwrap();
     names
         .iter()
-        .map(|name| {
-            let name = FileName::parse(*name).unwrap();
-            let (_, placement) =
-                files::create_closed_file(&mut conn, user.id, project.id, &folder, &name, &content)
-                    .unwrap();
-            placement.sbg_id.to_string()
-        })
+        .map(|name| ctx.seed_file(user, project, folder, name, b"async bytes\n"))
         .collect()
-}
-
-/// The SBG id of the folder at `path`, created if missing.
-fn folder_id(ctx: &Ctx, project: &Project, path: &str) -> String {
-    let mut conn = ctx.db.store().conn().unwrap();
-    folders::ensure_path(&mut conn, project.id, &FolderPath::parse(path).unwrap())
-        .unwrap()
-        .sbg_id
-        .to_string()
 }
 
 fn numbered(prefix: &str, count: usize) -> Vec<String> {
@@ -369,10 +347,10 @@ async fn items_that_cannot_be_copied_fail_alone() {
         let good = seed_files(&ctx, &alice, &source, "/", &["good.txt", "also.txt"]);
         let secret = seed_files(&ctx, &bob, &hidden, "/", &["secret.txt"]).remove(0);
         let uncopyable = seed_files(&ctx, &bob, &no_copy, "/", &["locked.txt"]).remove(0);
-        let data = folder_id(&ctx, &source, "/data");
+        let data = ctx.folder_id(&source, "/data");
         seed_files(&ctx, &alice, &source, "/data/sub", &["deep.txt"]);
-        let sub = folder_id(&ctx, &source, "/data/sub");
-        let root = folder_id(&ctx, &source, "/");
+        let sub = ctx.folder_id(&source, "/data/sub");
+        let root = ctx.folder_id(&source, "/");
         let to = target.sbg_id.as_str();
         let items = json!([
             {"file": good[0], "project": to},
@@ -385,7 +363,8 @@ async fn items_that_cannot_be_copied_fail_alone() {
             {"file": data, "parent": sub},
             {"file": data, "project": source.sbg_id.as_str()},
             {"file": data, "project": source.sbg_id.as_str(), "name": "data-copy"},
-            {"file": good[1], "parent": folder_id(&ctx, &target, "/inbox"), "name": "renamed.txt"},
+            {"file": good[1], "parent": ctx.folder_id(&target, "/inbox"), "name": "renamed.txt"},
+            {"file": data, "project": to, "name": "no spaces in folder names"},
         ]);
         let id = submit(&ctx, &token, items).await["id"]
             .as_str()
@@ -415,7 +394,8 @@ async fn items_that_cannot_be_copied_fail_alone() {
                 (404, 5002),
                 (400, 90000),
                 (400, 10229),
-                (400, 10229)
+                (400, 10229),
+                (400, 5024)
             ]
         );
         assert_eq!(result[0]["resource"]["name"], "good.txt");
@@ -428,9 +408,9 @@ async fn items_that_cannot_be_copied_fail_alone() {
                 done["completed_files"].as_i64(),
                 done["failed_files"].as_i64()
             ),
-            (Some(5), Some(8))
+            (Some(5), Some(9))
         );
-        assert_eq!(done["total_files"], 13);
+        assert_eq!(done["total_files"], 14);
         let copy = contents(
             &ctx,
             &token,
@@ -466,13 +446,13 @@ async fn a_folder_tree_three_levels_deep_is_copied_merged_and_renamed() {
             "/data/sub/deeper",
             &["d.txt", "e.txt"],
         );
-        folder_id(&ctx, &source, "/data/empty");
-        let data = folder_id(&ctx, &source, "/data");
+        ctx.folder_id(&source, "/data/empty");
+        let data = ctx.folder_id(&source, "/data");
         // The target already has /data (merged into) holding a.txt (the copy becomes 1_a.txt),
         // /data/sub (merged into) and a file named `empty` (the folder becomes 1_empty).
         seed_files(&ctx, &alice, &target, "/data", &["a.txt", "empty"]);
-        let target_sub = folder_id(&ctx, &target, "/data/sub");
-        let target_data = folder_id(&ctx, &target, "/data");
+        let target_sub = ctx.folder_id(&target, "/data/sub");
+        let target_data = ctx.folder_id(&target, "/data");
 
         let submitted = submit(
             &ctx,
@@ -657,8 +637,8 @@ async fn the_items_endpoint_pages_through_every_outcome() {
         let files = seed_files(&ctx, &alice, &source, "/", &["x.txt", "y.txt"]);
         seed_files(&ctx, &alice, &source, "/tree", &["in.txt"]);
         seed_files(&ctx, &alice, &target, "/", &["y.txt"]);
-        folder_id(&ctx, &target, "/tree");
-        let tree = folder_id(&ctx, &source, "/tree");
+        ctx.folder_id(&target, "/tree");
+        let tree = ctx.folder_id(&source, "/tree");
         let to = target.sbg_id.as_str();
         let items = json!([
             {"file": files[0], "project": to},

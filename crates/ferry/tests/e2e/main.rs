@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `ferry` binary: CLI, server start-up, health, auth, logs, shutdown.
 //! Each test runs on every backend `TestDb::all()` yields (SQLite, and PostgreSQL when configured).
 
+mod async_jobs;
 mod cli;
 mod copy;
 mod import;

@@ -72,8 +72,10 @@ fn unknown_routes_answer_json_in_their_dialect() {
     let body: Value = sbg.json().unwrap();
     assert_eq!(body["status"], 404);
     assert!(body["code"].is_u64());
+    let token = create_user(db.url(), db.data_dir(), "erin");
     let dx = http
         .post(server.url("/None/describe"))
+        .bearer_auth(&token)
         .body("{}")
         .send()
         .unwrap();

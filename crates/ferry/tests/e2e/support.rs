@@ -51,10 +51,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A running `ferry serve`, killed on drop.
+/// A running `ferry serve`, killed on drop. Its log (stderr) is drained by a thread as it is
+/// written, so a chatty server never blocks on a full pipe.
 pub struct Server {
     pub child: Child,
     pub base: String,
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Server {
@@ -79,10 +81,18 @@ impl Server {
         for (key, value) in envs {
             command.env(key, value);
         }
-        let child = command.spawn().expect("ferry serve starts");
+        let mut child = command.spawn().expect("ferry serve starts");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let log = std::thread::spawn(move || {
+            let mut log = String::new();
+            // The server may die mid-line (kill -9): keep what arrived.
+            let _ = stderr.read_to_string(&mut log);
+            log
+        });
         let mut server = Server {
             child,
             base: format!("http://{bind}"),
+            log: Some(log),
         };
         server.wait_until_healthy();
         server
@@ -137,11 +147,10 @@ impl Server {
 
     /// Everything the server wrote to stderr (its log); call after it has exited.
     pub fn take_stderr(&mut self) -> String {
-        let mut log = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            err.read_to_string(&mut log).expect("read stderr");
-        }
-        log
+        self.log
+            .take()
+            .map(|log| log.join().expect("the log reader thread"))
+            .unwrap_or_default()
     }
 
     /// Everything the server wrote to stdout; call after it has exited.
