@@ -33,6 +33,8 @@ pub struct AppState {
     pub(crate) download_key: sbg::DownloadKey,
     /// Requests per token in the current rate-limit window, shared by the workers.
     pub(crate) rate_limits: Arc<sbg::RateLimits>,
+    /// Signs the DNAnexus upload and download URLs with the key all processes share.
+    pub(crate) dx_signing_key: dx::SigningKey,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             config: Arc::new(config),
             download_key: sbg::DownloadKey::random(),
             rate_limits: Arc::default(),
+            dx_signing_key: dx::SigningKey::default(),
         }
     }
 }

@@ -3,8 +3,11 @@
 //! Pure code: nothing here knows of Diesel, actix or HTTP. Request fields are parsed into the
 //! newtypes of this crate at the API boundary, so a value of one of these types is always valid.
 
+pub mod clone;
 pub mod error;
+pub mod glob;
 pub mod ids;
+pub mod links;
 pub mod model;
 pub mod name;
 pub mod naming;

@@ -95,7 +95,9 @@ fn insert_copies(
     let specs: Vec<(ObjectSpec<'_>, PlacementSpec<'_>)> = names
         .iter()
         .map(|(i, name)| {
-            let FileView { object, placement, .. } = items[*i].source;
+            let FileView {
+                object, placement, ..
+            } = items[*i].source;
             let object = ObjectSpec {
                 class: object.class,
                 state: object.state,

@@ -17,10 +17,10 @@ use ferry_domain::naming::name_stem;
 use serde_json::{Map, Value};
 
 use crate::content::ContentInfo;
-use crate::placing::{ObjectSpec, PlacementSpec, insert_placed};
 use crate::convert::{EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, corrupt, from_db_time, from_json, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
+use crate::placing::{ObjectSpec, PlacementSpec, insert_placed};
 use crate::schema::{objects, placements};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -119,9 +119,15 @@ pub fn create_closed_file(
     name: &FileName,
     content: &ContentInfo,
 ) -> Result<(Object, Placement), StoreError> {
-    create_closed_files(conn, created_by, project_id, folder, &[(name.clone(), content.clone())])?
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt("no file was created".to_owned()))
+    create_closed_files(
+        conn,
+        created_by,
+        project_id,
+        folder,
+        &[(name.clone(), content.clone())],
+    )?
+    .pop()
+    .ok_or_else(|| StoreError::Corrupt("no file was created".to_owned()))
 }
 
 /// [`create_closed_file`] for many files in one folder, with a constant number of statements.

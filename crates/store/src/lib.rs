@@ -6,20 +6,29 @@
 //! nested). They return domain entities, never rows.
 
 pub mod billing;
+mod case;
+pub mod clone;
+pub mod containers;
 pub mod content;
 mod convert;
 pub mod copy;
 pub mod db;
+pub mod dx_folders;
 pub mod error;
 pub mod files;
 pub mod folders;
 pub mod jobs;
 pub mod members;
 pub mod names;
+pub mod nonces;
+pub mod objects;
 mod placing;
 pub mod projects;
 pub mod schema;
+pub mod secrets;
+pub mod sponsorship;
 pub mod tokens;
+pub mod uploads;
 pub mod users;
 pub mod views;
 

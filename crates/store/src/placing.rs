@@ -116,7 +116,12 @@ pub(crate) fn insert_placed(
             .values(&new_objects)
             .returning(ObjectRow::as_returning())
             .get_results(c))?;
-        let object_rows = in_order(rows, &new_objects, |row| row.dx_id.clone(), |new| &new.dx_id)?;
+        let object_rows = in_order(
+            rows,
+            &new_objects,
+            |row| row.dx_id.clone(),
+            |new| &new.dx_id,
+        )?;
 
         let placed: Vec<(i64, &PlacementSpec<'_>)> = chunk
             .iter()
@@ -154,15 +159,17 @@ pub(crate) fn insert_placements(
                 modified_at: now,
             })
             .collect();
-        let rows: Vec<PlacementRow> = each_backend!(conn, |c| diesel::insert_into(
-            placements::table
-        )
-        .values(&new_placements)
-        .returning(PlacementRow::as_returning())
-        .get_results(c))?;
-        inserted.extend(in_order(rows, &new_placements, |row| row.sbg_id.clone(), |new| {
-            &new.sbg_id
-        })?);
+        let rows: Vec<PlacementRow> =
+            each_backend!(conn, |c| diesel::insert_into(placements::table)
+                .values(&new_placements)
+                .returning(PlacementRow::as_returning())
+                .get_results(c))?;
+        inserted.extend(in_order(
+            rows,
+            &new_placements,
+            |row| row.sbg_id.clone(),
+            |new| &new.sbg_id,
+        )?);
     }
     Ok(inserted)
 }

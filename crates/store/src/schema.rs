@@ -199,6 +199,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    project_summaries (project_id) {
+        project_id -> BigInt,
+        summary -> Text,
+    }
+}
+
+diesel::table! {
+    object_class_fields (object_id) {
+        object_id -> BigInt,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    upload_parts (object_id, part_index) {
+        object_id -> BigInt,
+        part_index -> Integer,
+        size -> BigInt,
+        md5 -> Text,
+        content_sha256 -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nonces (user_id, nonce) {
+        user_id -> BigInt,
+        nonce -> Text,
+        request_sha256 -> Text,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sponsored_objects (object_id) {
+        object_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(billing_groups -> users (owner_user_id));
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(projects -> users (owner_user_id));
@@ -211,10 +261,15 @@ diesel::joinable!(object_links -> objects (object_id));
 diesel::joinable!(placements -> objects (object_id));
 diesel::joinable!(placements -> projects (project_id));
 diesel::joinable!(placements -> folders (folder_id));
+diesel::joinable!(sponsored_objects -> objects (object_id));
 diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(job_chunks -> jobs (job_id));
 diesel::joinable!(job_items -> jobs (job_id));
 diesel::joinable!(job_items -> job_chunks (chunk_id));
+diesel::joinable!(project_summaries -> projects (project_id));
+diesel::joinable!(object_class_fields -> objects (object_id));
+diesel::joinable!(upload_parts -> objects (object_id));
+diesel::joinable!(nonces -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -230,4 +285,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_chunks,
     job_items,
     audit_events,
+    project_summaries,
+    object_class_fields,
+    upload_parts,
+    nonces,
+    server_secrets,
+    sponsored_objects,
 );

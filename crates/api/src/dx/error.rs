@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use ferry_domain::DomainError;
 use ferry_store::StoreError;
 use serde_json::json;
 use std::fmt;
@@ -61,6 +62,8 @@ impl DxErrorType {
 pub struct DxError {
     pub kind: DxErrorType,
     pub message: String,
+    /// Shown as `error.details` when set (dxpy prints it after the message).
+    pub details: Option<serde_json::Value>,
 }
 
 impl DxError {
@@ -68,15 +71,43 @@ impl DxError {
         Self {
             kind,
             message: message.into(),
+            details: None,
         }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     pub fn resource_not_found(message: impl Into<String>) -> Self {
         Self::new(DxErrorType::ResourceNotFound, message)
     }
 
+    /// An entity that does not exist or that the caller may not see: the two are never told
+    /// apart, so that existence is not revealed.
+    pub fn entity_not_found(id: impl fmt::Display) -> Self {
+        Self::resource_not_found(format!("The entity {id} could not be found"))
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(DxErrorType::InvalidInput, message)
+    }
+
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        Self::new(DxErrorType::InvalidState, message)
+    }
+
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::new(DxErrorType::PermissionDenied, message)
+    }
+
     pub fn body(&self) -> serde_json::Value {
-        json!({"error": {"type": self.kind.as_str(), "message": self.message}})
+        let mut error = json!({"type": self.kind.as_str(), "message": self.message});
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
     }
 
     pub fn into_response(self) -> HttpResponse {
@@ -120,6 +151,20 @@ impl From<StoreError> for DxError {
                 Self::new(DxErrorType::InternalError, "Internal error")
             }
         }
+    }
+}
+
+/// A value that did not parse into its domain type: the input is wrong.
+impl From<DomainError> for DxError {
+    fn from(e: DomainError) -> Self {
+        Self::invalid_input(e.to_string())
+    }
+}
+
+/// Reading or writing file content failed: like any store failure, the caller cannot fix it.
+impl From<std::io::Error> for DxError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e).into()
     }
 }
 

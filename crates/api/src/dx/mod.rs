@@ -6,17 +6,27 @@
 //! never compressed, and every error is `{"error": {"type", "message"}}` with a 4xx (5xx only for
 //! outages and bugs: dxpy retries them, 503 forever).
 
+mod access;
+mod clone;
+mod describe;
 mod error;
+mod folders;
+mod input;
+mod objects;
+mod projects;
+mod system;
+mod upload;
 
 use crate::AppState;
 use crate::auth::{Caller, authenticate};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use ferry_domain::ids::{DxClass, DxId};
+use futures_util::StreamExt;
 use serde_json::Value;
 
 pub use error::{DxError, DxErrorType};
+pub(crate) use upload::SigningKey;
 
 /// What the path's first segment names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +47,9 @@ impl Target {
         if let Ok(class) = segment.parse::<DxClass>() {
             return Ok(Target::Class(class));
         }
-        DxId::parse(segment)
-            .map(Target::Entity)
-            .map_err(|_| DxError::resource_not_found(format!("The entity {segment} could not be found")))
+        DxId::parse(segment).map(Target::Entity).map_err(|_| {
+            DxError::resource_not_found(format!("The entity {segment} could not be found"))
+        })
     }
 }
 
@@ -53,7 +63,8 @@ pub(crate) struct Call {
 }
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/{target}/{method}", web::post().to(dispatch));
+    cfg.configure(upload::routes)
+        .route("/{target}/{method}", web::post().to(dispatch));
 }
 
 async fn dispatch(
@@ -85,7 +96,10 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, DxE
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            DxError::new(DxErrorType::MalformedJSON, format!("The body could not be read: {e}"))
+            DxError::new(
+                DxErrorType::MalformedJSON,
+                format!("The body could not be read: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(DxError::new(
@@ -104,7 +118,10 @@ fn parse_input(method: &str, body: &[u8]) -> Result<Value, DxError> {
         return Ok(Value::Object(serde_json::Map::new()));
     }
     let input: Value = serde_json::from_slice(body).map_err(|e| {
-        DxError::new(DxErrorType::MalformedJSON, format!("The input could not be parsed as JSON: {e}"))
+        DxError::new(
+            DxErrorType::MalformedJSON,
+            format!("The input could not be parsed as JSON: {e}"),
+        )
     })?;
     if !input.is_object() && method != "setDetails" {
         return Err(DxError::new(
@@ -116,14 +133,63 @@ fn parse_input(method: &str, body: &[u8]) -> Result<Value, DxError> {
 }
 
 /// The method table. Each arm hands the call to the module that owns that method.
-async fn route(_state: &AppState, call: Call) -> Result<Value, DxError> {
-    Err(DxError::resource_not_found(format!(
-        "The route /{}/{} could not be found",
-        match &call.target {
-            Target::System => "system".to_owned(),
-            Target::Class(class) => class.as_str().to_owned(),
-            Target::Entity(id) => id.to_string(),
+async fn route(state: &AppState, call: Call) -> Result<Value, DxError> {
+    let target = call.target.clone();
+    match (target, call.method.as_str()) {
+        (Target::System, "whoami") => Ok(system::whoami(&call)),
+        (Target::System, "findProjects") => system::find_projects(state, call).await,
+        (Target::System, "findDataObjects") => system::find_data_objects(state, call).await,
+        (Target::System, "describeDataObjects") => system::describe_data_objects(state, call).await,
+        (Target::Class(DxClass::Project), "new") => projects::new(state, call).await,
+        (Target::Class(class), "new") if class.is_data_object() => {
+            objects::new(state, class, call).await
+        }
+        (Target::Entity(id), method) if id.class().is_container() => match method {
+            "describe" => projects::describe(state, call, id).await,
+            "update" => projects::update(state, call, id).await,
+            "destroy" => projects::destroy(state, call, id).await,
+            "invite" => projects::invite(state, call, id).await,
+            "decreasePermissions" => projects::decrease_permissions(state, call, id).await,
+            "leave" => projects::leave(state, call, id).await,
+            "newFolder" => folders::new_folder(state, call, id).await,
+            "listFolder" => folders::list_folder(state, call, id).await,
+            "removeFolder" => folders::remove_folder(state, call, id).await,
+            "move" => folders::move_items(state, call, id).await,
+            "renameFolder" => folders::rename_folder(state, call, id).await,
+            "removeObjects" => folders::remove_objects(state, call, id).await,
+            "clone" => clone::clone(state, call, id).await,
+            "updateSponsorship" => clone::update_sponsorship(state, call, id).await,
+            _ => Err(route_not_found(&call)),
         },
+        (Target::Entity(id), method) if id.class().is_data_object() => match method {
+            "describe" => objects::describe(state, call, id).await,
+            "close" => objects::close(state, call, id).await,
+            "getDetails" => objects::get_details(state, call, id).await,
+            "setDetails" => objects::set_details(state, call, id).await,
+            "setVisibility" => objects::set_visibility(state, call, id).await,
+            "rename" => objects::rename(state, call, id).await,
+            "addTags" => objects::add_tags(state, call, id).await,
+            "removeTags" => objects::remove_tags(state, call, id).await,
+            "setProperties" => objects::set_properties(state, call, id).await,
+            "addTypes" => objects::add_types(state, call, id).await,
+            "removeTypes" => objects::remove_types(state, call, id).await,
+            "upload" if id.class() == DxClass::File => upload::upload(state, call, id).await,
+            "download" if id.class() == DxClass::File => upload::download(state, call, id).await,
+            "listProjects" => clone::list_projects(state, call, id).await,
+            _ => Err(route_not_found(&call)),
+        },
+        _ => Err(route_not_found(&call)),
+    }
+}
+
+fn route_not_found(call: &Call) -> DxError {
+    let target = match &call.target {
+        Target::System => "system".to_owned(),
+        Target::Class(class) => class.as_str().to_owned(),
+        Target::Entity(id) => id.to_string(),
+    };
+    DxError::resource_not_found(format!(
+        "The route /{target}/{} could not be found",
         call.method
-    )))
+    ))
 }

@@ -2,6 +2,8 @@
 //! `TestDb::all()` yields. One test binary, one module per area.
 
 mod cors;
+mod dx_clone;
+mod dx_objects;
 mod sbg_async;
 mod sbg_copy;
 mod sbg_files;

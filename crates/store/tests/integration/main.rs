@@ -1,11 +1,13 @@
 //! Repository tests. Each runs on SQLite, and on PostgreSQL too when
 //! `FERRY_TEST_POSTGRES_URL` is set (see `ferry_testkit::TestDb`).
 
+mod clone;
 mod content;
 mod copy;
 mod files;
 mod folders;
 mod migrations;
+mod objects;
 mod open;
 mod projects;
 mod tokens;

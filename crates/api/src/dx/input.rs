@@ -1,0 +1,152 @@
+//! Reading a call's input: the JSON object becomes a typed struct of domain values. Unknown keys
+//! are ignored (dxpy sends deprecated ones); a known key of the wrong shape is `InvalidInput`.
+
+use std::collections::BTreeMap;
+
+use ferry_domain::glob::Glob;
+use ferry_domain::ids::DxId;
+use ferry_domain::name::FileName;
+use ferry_store::objects::NameFilter;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::DxError;
+
+/// The input as `T`.
+pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, DxError> {
+    serde_json::from_value(input).map_err(|e| DxError::invalid_input(format!("Invalid input: {e}")))
+}
+
+/// What a `describe` shows: with `fields`, `id` and the fields set to true (plus the default
+/// ones if `defaultFields`); without, the default fields plus those the legacy flags add.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DescribeOptions {
+    pub fields: Option<BTreeMap<String, bool>>,
+    #[serde(default)]
+    pub default_fields: bool,
+    #[serde(default)]
+    pub details: bool,
+    #[serde(default)]
+    pub properties: bool,
+    #[serde(default)]
+    pub folders: bool,
+}
+
+impl DescribeOptions {
+    /// Whether `field`, shown by default or not, is wanted.
+    pub(crate) fn wants(&self, field: &str, by_default: bool) -> bool {
+        let flagged = match field {
+            "details" => self.details,
+            "properties" => self.properties,
+            "folders" => self.folders,
+            _ => false,
+        };
+        match &self.fields {
+            Some(fields) => {
+                fields.get(field).copied().unwrap_or(false)
+                    || flagged
+                    || (self.default_fields && by_default)
+            }
+            None => by_default || flagged,
+        }
+    }
+
+    /// Keeps `id` and the wanted entries of `all` (name, shown by default, value).
+    pub(crate) fn select(&self, all: Vec<(&str, bool, Value)>) -> Value {
+        let described: Map<String, Value> = all
+            .into_iter()
+            .filter(|(field, by_default, _)| *field == "id" || self.wants(field, *by_default))
+            .map(|(field, _, value)| (field.to_owned(), value))
+            .collect();
+        Value::Object(described)
+    }
+}
+
+/// `describe` in a listing or a search: `false` (the default), `true`, or describe options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum DescribeRequest {
+    Flag(bool),
+    Options(DescribeOptions),
+}
+
+impl Default for DescribeRequest {
+    fn default() -> Self {
+        DescribeRequest::Flag(false)
+    }
+}
+
+impl DescribeRequest {
+    /// The options to describe with, if describing at all.
+    pub(crate) fn options(&self) -> Option<DescribeOptions> {
+        match self {
+            DescribeRequest::Flag(false) => None,
+            DescribeRequest::Flag(true) => Some(DescribeOptions::default()),
+            DescribeRequest::Options(options) => Some(options.clone()),
+        }
+    }
+}
+
+/// A search's `name`: an exact string, `{"glob": ...}`, or `{"regexp": ...}` (refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum NameQuery {
+    Exact(String),
+    Pattern {
+        glob: Option<String>,
+        regexp: Option<String>,
+    },
+}
+
+impl NameQuery {
+    pub(crate) fn filter(self) -> Result<NameFilter, DxError> {
+        match self {
+            NameQuery::Exact(name) => Ok(NameFilter::Exact(name)),
+            NameQuery::Pattern {
+                glob: Some(glob), ..
+            } => Ok(NameFilter::Glob(Glob::new(&glob))),
+            NameQuery::Pattern {
+                regexp: Some(_), ..
+            } => Err(DxError::invalid_input(
+                "name: regular expressions are not supported; use a glob",
+            )),
+            NameQuery::Pattern { .. } => Err(DxError::invalid_input(
+                "name must be a string or {\"glob\": ...}",
+            )),
+        }
+    }
+}
+
+/// A name given to an object: a valid file name, so that the SBG dialect can show it.
+pub(crate) fn object_name(name: String) -> Result<FileName, DxError> {
+    Ok(FileName::parse(name)?)
+}
+
+/// `[id, ...]` or `[{"id", "project"?}, ...]`: objects named in a bulk call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ObjectRef {
+    Id(DxId),
+    Scoped {
+        id: DxId,
+        project: Option<DxId>,
+        describe: Option<DescribeRequest>,
+    },
+}
+
+impl ObjectRef {
+    pub(crate) fn id(&self) -> &DxId {
+        match self {
+            ObjectRef::Id(id) | ObjectRef::Scoped { id, .. } => id,
+        }
+    }
+
+    pub(crate) fn project(&self) -> Option<&DxId> {
+        match self {
+            ObjectRef::Id(_) => None,
+            ObjectRef::Scoped { project, .. } => project.as_ref(),
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! Data objects: `/{record,file,applet,workflow}/new` and the methods every data object has
+//! (dx-api.md §5.12–§5.16): describe, close, details, visibility, types (while open), and the
+//! per-project name, tags and properties (any time).
+//!
+//! A creation that carries a `nonce` is idempotent: the same nonce with the same input answers
+//! the first response again; with another input it is `InvalidInput`.
+
+use ferry_domain::ids::{DxClass, DxId};
+use ferry_domain::links::check_links;
+use ferry_domain::model::ObjectState;
+use ferry_domain::path::FolderPath;
+use ferry_domain::permission::Level;
+use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
+use ferry_store::uploads::{self, UploadedPart};
+use ferry_store::{DbConnection, StoreError, folders, nonces, write_transaction};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::access::{ProjectHint, container, object_copy, require};
+use super::describe::{self, ObjectExtras, class_field_names, wants_parts};
+use super::input::{DescribeOptions, object_name, parse};
+use super::upload;
+use super::{Call, DxError};
+use crate::{AppState, db};
+
+/// Longest nonce accepted: dxpy's are 64 hex digits and a timestamp.
+const MAX_NONCE_BYTES: usize = 128;
+
+/// The keys every data object class takes on creation.
+#[derive(Debug, Deserialize)]
+struct NewObjectInput {
+    project: DxId,
+    #[serde(default = "FolderPath::root")]
+    folder: FolderPath,
+    #[serde(default)]
+    parents: bool,
+    name: Option<String>,
+    #[serde(default = "empty_details")]
+    details: Value,
+    #[serde(default)]
+    hidden: bool,
+    #[serde(default)]
+    types: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    properties: Map<String, Value>,
+    /// Records only: create it closed.
+    #[serde(default)]
+    close: bool,
+    nonce: Option<String>,
+}
+
+fn empty_details() -> Value {
+    json!({})
+}
+
+/// The fields of the class that the input gives, kept for `describe`.
+fn class_fields(class: DxClass, input: &Map<String, Value>) -> Result<Map<String, Value>, DxError> {
+    let keys = class_field_names(class);
+    let fields: Map<String, Value> = keys
+        .iter()
+        .filter_map(|key| {
+            input
+                .get(*key)
+                .map(|value| ((*key).to_owned(), value.clone()))
+        })
+        .collect();
+    if class == DxClass::Applet {
+        for required in ["runSpec", "dxapi"] {
+            if !fields.contains_key(required) {
+                return Err(DxError::invalid_input(format!(
+                    "{required} is required to create an applet"
+                )));
+            }
+        }
+        if !fields["runSpec"].is_object() {
+            return Err(DxError::invalid_input("runSpec must be an object"));
+        }
+    }
+    if let Some(media) = fields.get("media")
+        && !media.is_string()
+    {
+        return Err(DxError::invalid_input("media must be a string"));
+    }
+    Ok(fields)
+}
+
+/// Properties are `{string: string}`.
+fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
+    match properties.iter().find(|(_, value)| !value.is_string()) {
+        Some((key, _)) => Err(DxError::invalid_input(format!(
+            "the property {key} must have a string value"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `/{class}/new`: a record (open, or closed with `close`), a file (open until its parts are
+/// uploaded and it is closed), an applet (closed at once) or a workflow (open).
+pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<Value, DxError> {
+    let raw = call.input.as_object().cloned().unwrap_or_default();
+    let request_sha256 = hex::encode(Sha256::digest(format!("{class}\n{}", call.input)));
+    let input: NewObjectInput = parse(call.input)?;
+    let fields = class_fields(class, &raw)?;
+    if !input.details.is_object() && !input.details.is_array() {
+        return Err(DxError::invalid_input(
+            "details must be an object or an array",
+        ));
+    }
+    check_links(&input.details)?;
+    checked_properties(&input.properties)?;
+    let name = input.name.map(object_name).transpose()?;
+    if let Some(nonce) = &input.nonce
+        && (nonce.is_empty() || nonce.len() > MAX_NONCE_BYTES)
+    {
+        return Err(DxError::invalid_input(format!(
+            "nonce must be 1 to {MAX_NONCE_BYTES} bytes long"
+        )));
+    }
+    let state_on_creation = match class {
+        DxClass::Applet => ObjectState::Closed,
+        DxClass::Record if input.close => ObjectState::Closed,
+        _ => ObjectState::Open,
+    };
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<Value, DxError> {
+            let nonce = input.nonce.as_deref();
+            if let Some(nonce) = nonce
+                && let Some(used) = nonces::find(conn, user_id, nonce)?
+            {
+                return replay(used, &request_sha256);
+            }
+            let container = container(conn, user_id, &input.project, Level::Upload)?;
+            let folder = match folders::get_by_path(conn, container.project.id, &input.folder)? {
+                Some(folder) => folder,
+                None if input.parents => {
+                    folders::ensure_path(conn, container.project.id, &input.folder)?
+                }
+                None => {
+                    return Err(DxError::resource_not_found(format!(
+                        "The folder {} could not be found in {}",
+                        input.folder, input.project
+                    )));
+                }
+            };
+            if let Some(nonce) = nonce {
+                match nonces::reserve(conn, user_id, nonce, &request_sha256) {
+                    // Another request with this nonce committed meanwhile.
+                    Err(StoreError::Conflict(_)) => {
+                        let used =
+                            nonces::find(conn, user_id, nonce)?.ok_or(StoreError::NotFound)?;
+                        return replay(used, &request_sha256);
+                    }
+                    reserved => reserved?,
+                }
+            }
+            let new = NewDataObject {
+                class,
+                project_id: container.project.id,
+                folder: &folder,
+                name: name.as_ref().map_or("", |name| name.as_str()),
+                details: input.details,
+                hidden: input.hidden,
+                types: input.types,
+                tags: input.tags,
+                properties: input.properties,
+                state: state_on_creation,
+                created_by: user_id,
+            };
+            let (object, _) = objects::create_with_class_fields(conn, &new, &fields)?;
+            let response = json!({ "id": object.dx_id });
+            if let Some(nonce) = nonce {
+                nonces::record_response(conn, user_id, nonce, &response)?;
+            }
+            Ok(response)
+        })
+    })
+    .await
+}
+
+/// The answer to a nonce used before: its response if the input is the same.
+fn replay(used: nonces::UsedNonce, request_sha256: &str) -> Result<Value, DxError> {
+    if used.request_sha256 != request_sha256 {
+        return Err(DxError::invalid_input(
+            "Nonce was reused for an earlier API request that had a different input",
+        ));
+    }
+    Ok(used.response)
+}
+
+#[derive(Debug, Deserialize)]
+struct DescribeInput {
+    project: Option<DxId>,
+    #[serde(flatten)]
+    options: DescribeOptions,
+}
+
+/// `/class-xxxx/describe`: the copy in `project` if the caller sees it there, else another
+/// copy they see (and its project in `"project"`).
+pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: DescribeInput = parse(call.input)?;
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        let copy = object_copy(
+            conn,
+            user_id,
+            &id,
+            ProjectHint::Prefer(input.project.as_ref()),
+        )?;
+        let with_parts = wants_parts([&input.options]);
+        let extras = ObjectExtras::load(conn, [&copy], with_parts)?;
+        Ok(describe::object(&copy, &extras, &input.options))
+    })
+    .await
+}
+
+/// The project a change names, if any.
+#[derive(Debug, Deserialize)]
+struct ProjectInput {
+    project: Option<DxId>,
+}
+
+/// The copy a change works on, for a caller holding `needed` in its project; locks the object
+/// first, so that what is read stays true until the change commits.
+fn copy_to_change(
+    conn: &mut DbConnection,
+    user_id: i64,
+    id: &DxId,
+    project: Option<&DxId>,
+    needed: Level,
+) -> Result<ObjectCopy, DxError> {
+    objects::lock(conn, id)?;
+    let copy = object_copy(conn, user_id, id, ProjectHint::Exactly(project))?;
+    require(copy.level, needed, &copy.project)?;
+    Ok(copy)
+}
+
+fn not_open(id: &DxId) -> DxError {
+    DxError::invalid_state(format!("{id} is not in the open state"))
+}
+
+/// `/class-xxxx/close`: UPLOAD. A file's uploaded parts become its content; every class is
+/// closed at once. Closing a closed object changes nothing.
+pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: ProjectInput = parse(call.input)?;
+    let user_id = call.caller.user.id;
+    let store = state.store.clone();
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        let project = input.project.as_ref();
+        // A file's content is put together before the write transaction, so that a large file
+        // does not hold the write lock; parts uploaded meanwhile are noticed below.
+        let copy = object_copy(conn, user_id, &id, ProjectHint::Exactly(project))?;
+        let is_open_file =
+            copy.object.class == DxClass::File && copy.object.state == ObjectState::Open;
+        let prepared = if is_open_file {
+            let parts = file_parts(conn, copy.object.id)?;
+            let content = upload::assemble(&store, &parts)?;
+            Some((parts, content))
+        } else {
+            None
+        };
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let copy = copy_to_change(conn, user_id, &id, project, Level::Upload)?;
+            if copy.object.state != ObjectState::Open {
+                return Ok(());
+            }
+            let content = match (copy.object.class, prepared) {
+                (DxClass::File, prepared) => {
+                    let parts = file_parts(conn, copy.object.id)?;
+                    let content = match prepared {
+                        Some((assembled, content)) if assembled == parts => content,
+                        _ => upload::assemble(&store, &parts)?,
+                    };
+                    uploads::delete(conn, copy.object.id)?;
+                    Some(content)
+                }
+                _ => None,
+            };
+            objects::close(conn, copy.object.id, content.as_ref())?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// The uploaded parts of an open file, in index order.
+fn file_parts(conn: &mut DbConnection, object_id: i64) -> Result<Vec<UploadedPart>, DxError> {
+    Ok(uploads::parts(conn, &[object_id])?
+        .remove(&object_id)
+        .unwrap_or_default())
+}
+
+/// `/class-xxxx/getDetails`: the details, as they were set.
+pub(crate) async fn get_details(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: ProjectInput = parse(call.input)?;
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        let copy = object_copy(
+            conn,
+            user_id,
+            &id,
+            ProjectHint::Prefer(input.project.as_ref()),
+        )?;
+        Ok(copy.object.details)
+    })
+    .await
+}
+
+/// Applies a change to what belongs to the object (not the copy), while it is open: UPLOAD.
+async fn change_open_object(
+    state: &AppState,
+    call_user: i64,
+    id: DxId,
+    change: impl FnOnce(&ObjectCopy) -> Result<OpenObjectChange, DxError> + Send + 'static,
+) -> Result<Value, DxError> {
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let copy = copy_to_change(conn, call_user, &id, None, Level::Upload)?;
+            if copy.object.state != ObjectState::Open {
+                return Err(not_open(&id));
+            }
+            let change = change(&copy)?;
+            if !objects::change_open(conn, copy.object.id, &change)? {
+                return Err(not_open(&id));
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// `/class-xxxx/setDetails`: the body is the new details (an object or an array); its links
+/// are read again.
+pub(crate) async fn set_details(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let details = call.input;
+    if !details.is_object() && !details.is_array() {
+        return Err(DxError::invalid_input(
+            "details must be an object or an array",
+        ));
+    }
+    check_links(&details)?;
+    change_open_object(state, call.caller.user.id, id, move |_| {
+        Ok(OpenObjectChange::Details(details))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct VisibilityInput {
+    hidden: bool,
+}
+
+/// `/class-xxxx/setVisibility`.
+pub(crate) async fn set_visibility(
+    state: &AppState,
+    call: Call,
+    id: DxId,
+) -> Result<Value, DxError> {
+    let input: VisibilityInput = parse(call.input)?;
+    change_open_object(state, call.caller.user.id, id, move |_| {
+        Ok(OpenObjectChange::Hidden(input.hidden))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct TypesInput {
+    types: Vec<String>,
+}
+
+/// `/class-xxxx/addTypes`: types already there stay once.
+pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: TypesInput = parse(call.input)?;
+    change_open_object(state, call.caller.user.id, id, move |copy| {
+        let mut types = copy.object.types.clone();
+        types.extend(input.types);
+        Ok(OpenObjectChange::Types(deduplicated(types)))
+    })
+    .await
+}
+
+/// `/class-xxxx/removeTypes`: types not there are ignored.
+pub(crate) async fn remove_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: TypesInput = parse(call.input)?;
+    change_open_object(state, call.caller.user.id, id, move |copy| {
+        let mut types = copy.object.types.clone();
+        types.retain(|kept| !input.types.contains(kept));
+        Ok(OpenObjectChange::Types(types))
+    })
+    .await
+}
+
+/// The strings in their first order, each once.
+fn deduplicated(strings: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    strings
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect()
+}
+
+/// Applies a change to one copy's name, tags or properties: UPLOAD in its project, open or
+/// closed.
+async fn change_copy(
+    state: &AppState,
+    call_user: i64,
+    id: DxId,
+    project: Option<DxId>,
+    change: impl FnOnce(&ObjectCopy, &mut DbConnection) -> Result<(), DxError> + Send + 'static,
+) -> Result<Value, DxError> {
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let copy = copy_to_change(conn, call_user, &id, project.as_ref(), Level::Upload)?;
+            change(&copy, conn)
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+#[derive(Debug, Deserialize)]
+struct RenameInput {
+    project: Option<DxId>,
+    name: String,
+}
+
+/// `/class-xxxx/rename`: the name of the copy in `project`.
+pub(crate) async fn rename(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: RenameInput = parse(call.input)?;
+    let name = object_name(input.name)?;
+    change_copy(
+        state,
+        call.caller.user.id,
+        id,
+        input.project,
+        move |copy, conn| {
+            let changes = CopyChanges {
+                name: Some(name.as_str()),
+                ..CopyChanges::default()
+            };
+            Ok(objects::change_copy(conn, copy.placement.id, changes)?)
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct TagsInput {
+    project: Option<DxId>,
+    tags: Vec<String>,
+}
+
+/// `/class-xxxx/addTags`: tags already there stay once.
+pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: TagsInput = parse(call.input)?;
+    change_copy(
+        state,
+        call.caller.user.id,
+        id,
+        input.project,
+        move |copy, conn| {
+            let mut tags = copy.placement.tags.clone();
+            tags.extend(input.tags);
+            let tags = deduplicated(tags);
+            let changes = CopyChanges {
+                tags: Some(&tags),
+                ..CopyChanges::default()
+            };
+            Ok(objects::change_copy(conn, copy.placement.id, changes)?)
+        },
+    )
+    .await
+}
+
+/// `/class-xxxx/removeTags`: tags not there are ignored.
+pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: TagsInput = parse(call.input)?;
+    change_copy(
+        state,
+        call.caller.user.id,
+        id,
+        input.project,
+        move |copy, conn| {
+            let mut tags = copy.placement.tags.clone();
+            tags.retain(|kept| !input.tags.contains(kept));
+            let changes = CopyChanges {
+                tags: Some(&tags),
+                ..CopyChanges::default()
+            };
+            Ok(objects::change_copy(conn, copy.placement.id, changes)?)
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct PropertiesInput {
+    project: Option<DxId>,
+    properties: Map<String, Value>,
+}
+
+/// `/class-xxxx/setProperties`: `{key: string}` sets, `{key: null}` removes.
+pub(crate) async fn set_properties(
+    state: &AppState,
+    call: Call,
+    id: DxId,
+) -> Result<Value, DxError> {
+    let input: PropertiesInput = parse(call.input)?;
+    if let Some((key, _)) = input
+        .properties
+        .iter()
+        .find(|(_, value)| !value.is_string() && !value.is_null())
+    {
+        return Err(DxError::invalid_input(format!(
+            "the property {key} must be set to a string or null"
+        )));
+    }
+    change_copy(
+        state,
+        call.caller.user.id,
+        id,
+        input.project,
+        move |copy, conn| {
+            let mut properties = copy.placement.properties.clone();
+            for (key, value) in input.properties {
+                if value.is_null() {
+                    properties.remove(&key);
+                } else {
+                    properties.insert(key, value);
+                }
+            }
+            let changes = CopyChanges {
+                properties: Some(&properties),
+                ..CopyChanges::default()
+            };
+            Ok(objects::change_copy(conn, copy.placement.id, changes)?)
+        },
+    )
+    .await
+}

@@ -1,0 +1,334 @@
+//! Projects: `/project/new` and `/project-xxxx/{describe, update, destroy, invite,
+//! decreasePermissions, leave}` (dx-api.md §5.2–§5.6). A project made here is the same row the
+//! SBG dialect lists, with a short name made from its name.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ferry_domain::ids::{DxId, Username};
+use ferry_domain::permission::{Level, Permissions};
+use ferry_store::containers::{self, ContainerChanges};
+use ferry_store::projects::{self, NewProject, ProjectChanges};
+use ferry_store::{billing as billing_repo, dx_folders, members, users, write_transaction};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::access::{Container, container};
+use super::describe;
+use super::input::{DescribeOptions, parse};
+use super::{Call, DxError};
+use crate::{AppState, db};
+
+/// Where projects are when `region` is not given.
+const DEFAULT_REGION: &str = "aws:us-east-1";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewProjectInput {
+    name: Option<String>,
+    summary: Option<String>,
+    description: Option<String>,
+    bill_to: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    restricted: bool,
+    #[serde(default)]
+    protected: bool,
+    #[serde(default, rename = "containsPHI")]
+    contains_phi: bool,
+    tags: Option<Vec<String>>,
+}
+
+/// `/project/new`: the caller becomes the only member, with ADMINISTER.
+pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> {
+    let input: NewProjectInput = parse(call.input)?;
+    let name = project_name(input.name)?;
+    let region = input.region.map(region).transpose()?;
+    let owner = call.caller.user;
+    let id = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<DxId, DxError> {
+            let billing_group = match &input.bill_to {
+                Some(bill_to) => containers::billing_group_by_bill_to(conn, owner.id, bill_to)?
+                    .ok_or_else(|| {
+                        DxError::permission_denied(format!("You may not bill to {bill_to}"))
+                    })?,
+                None => billing_repo::personal(conn, owner.id)?,
+            };
+            let new = NewProject {
+                name: &name,
+                description: input.description.as_deref().unwrap_or_default(),
+                billing_group_id: billing_group.id,
+                tags: input.tags.as_deref().unwrap_or_default(),
+                settings: &Map::new(),
+            };
+            let project = projects::create_with(conn, &owner, &new)?;
+            let changes = ContainerChanges {
+                summary: input.summary.as_deref().filter(|s| !s.is_empty()),
+                region: Some(region.as_deref().unwrap_or(DEFAULT_REGION)),
+                restricted: Some(input.restricted),
+                protected: Some(input.protected),
+                contains_phi: Some(input.contains_phi),
+            };
+            containers::change(conn, project.id, changes)?;
+            Ok(project.dx_id)
+        })
+    })
+    .await?;
+    Ok(json!({ "id": id }))
+}
+
+fn project_name(name: Option<String>) -> Result<String, DxError> {
+    name.filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| DxError::invalid_input("name must be a non-empty string"))
+}
+
+/// A region, `<cloud>:<place>` such as `aws:us-east-1`.
+fn region(region: String) -> Result<String, DxError> {
+    let valid = region.split_once(':').is_some_and(|(cloud, place)| {
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        word(cloud) && word(place)
+    });
+    if !valid {
+        return Err(DxError::invalid_input(format!(
+            "region '{region}' is not of the form <cloud>:<place>, such as aws:us-east-1"
+        )));
+    }
+    Ok(region)
+}
+
+/// `/project-xxxx/describe` (and `/container-xxxx/describe`).
+pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let options: DescribeOptions = parse(call.input)?;
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        let Container { project, level } = container(conn, user_id, &id, Level::View)?;
+        Ok(describe::project(conn, &project, level, &options)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateInput {
+    name: Option<String>,
+    summary: Option<String>,
+    description: Option<String>,
+    restricted: Option<bool>,
+    protected: Option<bool>,
+    #[serde(rename = "containsPHI")]
+    contains_phi: Option<bool>,
+}
+
+/// `/project-xxxx/update`: ADMINISTER; keys not given stay as they are. `containsPHI` can be
+/// set but never unset, as on DNAnexus.
+pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: UpdateInput = parse(call.input)?;
+    let name = input
+        .name
+        .map(|name| project_name(Some(name)))
+        .transpose()?;
+    let user_id = call.caller.user.id;
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
+            if input.contains_phi == Some(false) && project.contains_phi {
+                return Err(DxError::invalid_input(
+                    "containsPHI cannot be unset once it is set",
+                ));
+            }
+            let changes = ProjectChanges {
+                name,
+                description: input.description,
+                ..ProjectChanges::default()
+            };
+            projects::update(conn, project.id, &changes)?;
+            let flags = ContainerChanges {
+                summary: input.summary.as_deref(),
+                region: None,
+                restricted: input.restricted,
+                protected: input.protected,
+                contains_phi: input.contains_phi,
+            };
+            containers::change(conn, project.id, flags)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// `/project-xxxx/destroy`: ADMINISTER. The project goes with its folders and copies; objects
+/// no other project holds go too.
+pub(crate) async fn destroy(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let user_id = call.caller.user.id;
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
+            // Emptying the root first also deletes the objects no other project holds.
+            let root = projects::root_folder(conn, project.id)?;
+            dx_folders::remove_tree(conn, &root)?;
+            projects::delete(conn, project.id)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// A member named in an input: `user-<username>`. Orgs, emails and PUBLIC are not members
+/// Ferry knows.
+fn member_name(invitee: &str) -> Result<Username, DxError> {
+    let username = invitee.strip_prefix("user-").ok_or_else(|| {
+        DxError::invalid_input(format!(
+            "'{invitee}' is not a user id (user-<username>); only users can be members"
+        ))
+    })?;
+    Username::parse(username).map_err(|_| DxError::entity_not_found(invitee))
+}
+
+/// What a DNAnexus level grants in the SBG dialect too: anyone who can view can copy (the
+/// DNAnexus clone needs VIEW only), and CONTRIBUTE and up can run.
+fn dx_permissions(level: Level) -> Permissions {
+    Permissions {
+        level,
+        copy: true,
+        execute: level >= Level::Contribute,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InviteInput {
+    invitee: String,
+    level: Level,
+}
+
+/// `/project-xxxx/invite`: ADMINISTER. A member already at that level or above is left as is.
+pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: InviteInput = parse(call.input)?;
+    let username = member_name(&input.invitee)?;
+    let user_id = call.caller.user.id;
+    let output = json!({ "id": input.invitee, "state": "member" });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
+            projects::lock(conn, &project.sbg_id)?;
+            let invitee = users::find_by_username(conn, &username)?
+                .ok_or_else(|| DxError::entity_not_found(&input.invitee))?;
+            match members::get(conn, project.id, &username)? {
+                None => members::add(conn, project.id, invitee.id, dx_permissions(input.level))?,
+                Some((_, current)) if current.level < input.level => {
+                    members::set_permissions(
+                        conn,
+                        project.id,
+                        invitee.id,
+                        dx_permissions(input.level),
+                    )?;
+                }
+                Some(_) => {}
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// `/project-xxxx/decreasePermissions`: `{"user-x": level | null}`, null revoking. Lowering
+/// another member takes ADMINISTER; anyone may lower themselves. A project keeps an
+/// administrator. Users who are not members are skipped: they hold nothing to lower.
+pub(crate) async fn decrease_permissions(
+    state: &AppState,
+    call: Call,
+    id: DxId,
+) -> Result<Value, DxError> {
+    let input: BTreeMap<String, Option<Level>> = parse(call.input)?;
+    let changes = input
+        .into_iter()
+        .map(|(member, level)| Ok((member_name(&member)?, member, level)))
+        .collect::<Result<Vec<_>, DxError>>()?;
+    let caller = call.caller.user;
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let Container { project, level } = container(conn, caller.id, &id, Level::View)?;
+            projects::lock(conn, &project.sbg_id)?;
+            let current: HashMap<Username, (i64, Level)> =
+                members::list(conn, project.id, 0, i64::MAX)?
+                    .0
+                    .into_iter()
+                    .map(|(user, permissions)| (user.username, (user.id, permissions.level)))
+                    .collect();
+            let mut lowered = Vec::with_capacity(changes.len());
+            for (username, member, new_level) in &changes {
+                if *username != caller.username && level < Level::Administer {
+                    return Err(DxError::permission_denied(format!(
+                        "ADMINISTER permission is required in {id} to change {member}"
+                    )));
+                }
+                let Some(&(user_id, level)) = current.get(username) else {
+                    continue;
+                };
+                if new_level.is_some_and(|new| new > level) {
+                    return Err(DxError::invalid_input(format!(
+                        "{member} has {level}: decreasePermissions cannot raise it"
+                    )));
+                }
+                lowered.push((user_id, *new_level));
+            }
+            let administrators_left = current
+                .values()
+                .filter(|(user_id, level)| {
+                    let after = lowered
+                        .iter()
+                        .find(|(lowered_id, _)| lowered_id == user_id)
+                        .map_or(Some(*level), |(_, new_level)| *new_level);
+                    after == Some(Level::Administer)
+                })
+                .count();
+            if administrators_left == 0 {
+                return Err(DxError::invalid_state(format!(
+                    "{id} would be left without an administrator"
+                )));
+            }
+            for (user_id, new_level) in lowered {
+                match new_level {
+                    Some(new) => {
+                        members::set_permissions(conn, project.id, user_id, dx_permissions(new))?
+                    }
+                    None => members::remove(conn, project.id, user_id)?,
+                }
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}
+
+/// `/project-xxxx/leave`: any member, except the last administrator.
+pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let caller_id = call.caller.user.id;
+    let output = json!({ "id": id });
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<(), DxError> {
+            let Container { project, level } = container(conn, caller_id, &id, Level::View)?;
+            projects::lock(conn, &project.sbg_id)?;
+            if level == Level::Administer
+                && members::is_last_administrator(conn, project.id, caller_id)?
+            {
+                return Err(DxError::invalid_state(format!(
+                    "You are the last administrator of {id}: destroy it instead"
+                )));
+            }
+            members::remove(conn, project.id, caller_id)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(output)
+}

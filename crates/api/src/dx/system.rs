@@ -1,0 +1,294 @@
+//! `/system/{whoami, findProjects, findDataObjects, describeDataObjects}` (dx-api.md §5.1,
+//! §5.17). Searches page with `limit` and `starting`: `next` is what to send as `starting` for
+//! the next page, `null` after the last.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ferry_domain::ids::{DxClass, DxId};
+use ferry_domain::path::FolderPath;
+use ferry_domain::permission::Level;
+use ferry_store::containers::{self, ProjectSearch};
+use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch};
+use ferry_store::projects;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::access::{ProjectHint, container, pick_copy};
+use super::describe::{self, ObjectExtras, user_id, wants_parts};
+use super::input::{DescribeOptions, DescribeRequest, NameQuery, ObjectRef, parse};
+use super::{Call, DxError};
+use crate::{AppState, db};
+
+/// The most results one page holds, and the default.
+const MAX_PAGE: usize = 1_000;
+
+/// `/system/whoami`: `{"id": "user-<username>"}`.
+pub(crate) fn whoami(call: &Call) -> Value {
+    json!({ "id": user_id(&call.caller.user.username) })
+}
+
+fn page_size(limit: Option<usize>) -> Result<usize, DxError> {
+    match limit {
+        None => Ok(MAX_PAGE),
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+        Some(_) => Err(DxError::invalid_input(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        ))),
+    }
+}
+
+fn name_filter(name: Option<NameQuery>) -> Result<Option<NameFilter>, DxError> {
+    name.map(NameQuery::filter).transpose()
+}
+
+#[derive(Debug, Deserialize)]
+struct FindProjectsInput {
+    name: Option<NameQuery>,
+    level: Option<Level>,
+    #[serde(default)]
+    describe: DescribeRequest,
+    limit: Option<usize>,
+    starting: Option<DxId>,
+}
+
+/// `/system/findProjects`: the caller's projects, oldest first.
+pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value, DxError> {
+    let input: FindProjectsInput = parse(call.input)?;
+    let limit = page_size(input.limit)?;
+    let name = name_filter(input.name)?;
+    let describe_options = input.describe.options();
+    let user = call.caller.user;
+    db::run(&state.store, move |conn| {
+        let starting = match &input.starting {
+            Some(id) => Some(
+                projects::get_by_dx_id(conn, id)?
+                    .ok_or_else(|| DxError::invalid_input(format!("starting: unknown {id}")))?
+                    .id,
+            ),
+            None => None,
+        };
+        let search = ProjectSearch {
+            name: name.as_ref(),
+            level: input.level,
+            starting,
+            limit,
+        };
+        let (found, next) = containers::find(conn, user.id, &search)?;
+        let mut results = Vec::with_capacity(found.len());
+        for (project, permissions) in &found {
+            let mut result = json!({
+                "id": project.dx_id,
+                "level": permissions.level.as_str(),
+                "permissionSources": [user_id(&user.username)],
+                "public": false,
+            });
+            if let Some(options) = &describe_options {
+                result["describe"] = describe::project(conn, project, permissions.level, options)?;
+            }
+            results.push(result);
+        }
+        Ok(json!({ "results": results, "next": next }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct Scope {
+    project: DxId,
+    #[serde(default = "FolderPath::root")]
+    folder: FolderPath,
+    #[serde(default = "recurse_by_default")]
+    recurse: bool,
+}
+
+fn recurse_by_default() -> bool {
+    true
+}
+
+/// `visibility`: which objects a search keeps.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Visibility {
+    Hidden,
+    #[default]
+    Visible,
+    Either,
+}
+
+/// Where a page of `findDataObjects` starts: the `next` of the previous page.
+#[derive(Debug, Deserialize)]
+struct Starting {
+    project: DxId,
+    id: DxId,
+}
+
+#[derive(Debug, Deserialize)]
+struct FindDataObjectsInput {
+    scope: Option<Scope>,
+    name: Option<NameQuery>,
+    class: Option<String>,
+    #[serde(default)]
+    visibility: Visibility,
+    #[serde(default)]
+    describe: DescribeRequest,
+    limit: Option<usize>,
+    starting: Option<Starting>,
+}
+
+/// `/system/findDataObjects`: the copies the caller can see that match, one result per copy,
+/// in the order they were placed.
+pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
+    let input: FindDataObjectsInput = parse(call.input)?;
+    let limit = page_size(input.limit)?;
+    let name = name_filter(input.name)?;
+    let class = input
+        .class
+        .map(|class| {
+            class
+                .parse::<DxClass>()
+                .ok()
+                .filter(|class| class.is_data_object())
+                .ok_or_else(|| DxError::invalid_input(format!("class: unknown class '{class}'")))
+        })
+        .transpose()?;
+    let hidden = match input.visibility {
+        Visibility::Hidden => Some(true),
+        Visibility::Visible => Some(false),
+        Visibility::Either => None,
+    };
+    let describe_options = input.describe.options();
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        let project_id = match &input.scope {
+            Some(scope) => Some(
+                container(conn, user_id, &scope.project, Level::View)?
+                    .project
+                    .id,
+            ),
+            None => None,
+        };
+        let starting = match &input.starting {
+            Some(starting) => Some(
+                objects::placement_id(conn, &starting.project, &starting.id)?
+                    .ok_or_else(|| DxError::invalid_input("starting: no such object"))?,
+            ),
+            None => None,
+        };
+        let search = ObjectSearch {
+            project_id,
+            folder: input
+                .scope
+                .as_ref()
+                .map(|scope| (&scope.folder, scope.recurse)),
+            name: name.as_ref(),
+            class,
+            hidden,
+            starting,
+            limit,
+        };
+        let (found, next) = objects::find(conn, user_id, &search)?;
+        let next = match next {
+            Some(next) => objects::visible_copies(conn, user_id, CopyScope::Placements(&[next]))?
+                .pop()
+                .map(|copy| json!({"project": copy.project, "id": copy.object.dx_id})),
+            None => None,
+        };
+        let extras = match &describe_options {
+            Some(options) => ObjectExtras::load(conn, &found, wants_parts([options]))?,
+            None => ObjectExtras::default(),
+        };
+        let results: Vec<Value> = found
+            .iter()
+            .map(|copy| {
+                let mut result = json!({"project": copy.project, "id": copy.object.dx_id});
+                if let Some(options) = &describe_options {
+                    result["describe"] = describe::object(copy, &extras, options);
+                }
+                result
+            })
+            .collect();
+        Ok(json!({ "results": results, "next": next }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeDataObjectsInput {
+    objects: Vec<ObjectRef>,
+    #[serde(default)]
+    class_describe_options: BTreeMap<String, DescribeOptions>,
+}
+
+/// `/system/describeDataObjects`: one result per requested object, in order:
+/// `{"describe": …}`, or `{"error": …}` for one the caller cannot see. Each object is
+/// described with its own options, else those of its class (or `"*"`) in
+/// `classDescribeOptions`.
+pub(crate) async fn describe_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
+    let input: DescribeDataObjectsInput = parse(call.input)?;
+    let user_id = call.caller.user.id;
+    db::run(&state.store, move |conn| {
+        let ids: Vec<DxId> = input
+            .objects
+            .iter()
+            .map(|object| object.id().clone())
+            .collect();
+        let scope = CopyScope::Objects {
+            ids: &ids,
+            project_id: None,
+        };
+        let mut copies_of: HashMap<DxId, Vec<ObjectCopy>> = HashMap::new();
+        for copy in objects::visible_copies(conn, user_id, scope)? {
+            copies_of
+                .entry(copy.object.dx_id.clone())
+                .or_default()
+                .push(copy);
+        }
+        let chosen: Vec<Option<(ObjectCopy, DescribeOptions)>> = input
+            .objects
+            .iter()
+            .map(|object| {
+                let copies = copies_of.get(object.id()).cloned().unwrap_or_default();
+                let copy = pick_copy(copies, ProjectHint::Prefer(object.project()))?;
+                let options = describe_options_for(object, &copy, &input.class_describe_options);
+                Some((copy, options))
+            })
+            .collect();
+        let described = chosen.iter().flatten();
+        let with_parts = wants_parts(described.clone().map(|(_, options)| options));
+        let extras = ObjectExtras::load(conn, described.map(|(copy, _)| copy), with_parts)?;
+        let results: Vec<Value> = input
+            .objects
+            .iter()
+            .zip(&chosen)
+            .map(|(object, chosen)| match chosen {
+                Some((copy, options)) => {
+                    json!({"describe": describe::object(copy, &extras, options)})
+                }
+                None => json!({"error": DxError::entity_not_found(object.id()).body()["error"]}),
+            })
+            .collect();
+        Ok(json!({ "results": results }))
+    })
+    .await
+}
+
+/// The options one object is described with: its own, else its class's, else `"*"`'s.
+fn describe_options_for(
+    object: &ObjectRef,
+    copy: &ObjectCopy,
+    by_class: &BTreeMap<String, DescribeOptions>,
+) -> DescribeOptions {
+    if let ObjectRef::Scoped {
+        describe: Some(DescribeRequest::Options(options)),
+        ..
+    } = object
+    {
+        return options.clone();
+    }
+    by_class
+        .get(copy.object.class.as_str())
+        .or_else(|| by_class.get("*"))
+        .cloned()
+        .unwrap_or_default()
+}

@@ -1,0 +1,564 @@
+//! File bytes: `/file-xxxx/upload` hands out a URL for one part, `PUT` to it stores the part,
+//! `close` concatenates the parts in index order; `/file-xxxx/download` hands out a URL that
+//! `GET` serves, with `Range` support (dx-api.md §1.6, §8.2).
+//!
+//! The URLs carry no token: each is signed (HMAC-SHA256) for one file (and one part), with an
+//! expiry, under a key kept in the database, so that every `ferry serve` process sharing it
+//! accepts the URLs any of them signed, and restarts do not break them.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, OnceLock};
+
+use actix_web::body::SizedStream;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use ferry_domain::ids::{DxClass, DxId};
+use ferry_domain::model::ObjectState;
+use ferry_domain::permission::Level;
+use ferry_store::uploads::{self, UploadedPart};
+use ferry_store::{ContentInfo, Store, StoreError, objects, secrets};
+use futures_util::StreamExt;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::access::{ProjectHint, object_copy, require};
+use super::input::parse;
+use super::{Call, DxError, DxErrorType};
+use crate::{AppState, db};
+
+/// The largest part: what one PUT may carry, held in memory while it is stored.
+const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_PARTS: u64 = 10_000;
+
+/// How long an upload URL works, in seconds.
+const UPLOAD_URL_SECONDS: i64 = 60 * 60;
+/// How long a download URL works unless the caller asks for less or more (at most a week).
+const DOWNLOAD_URL_SECONDS: i64 = 24 * 60 * 60;
+const MAX_DOWNLOAD_URL_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+/// The name of the signing key among the server secrets.
+const SIGNING_KEY_NAME: &str = "dx_url_signing_key";
+
+/// The two routes the URLs lead to. Three segments, so that they never meet the two of the
+/// method route `/{target}/{method}`.
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/upload/{id}/{index}", web::put().to(put_part))
+        .route("/download/{id}/{name}", web::get().to(download_bytes));
+}
+
+/// What dxpy reads before writing any file (`fileUploadParameters`): parts of 1 byte to 16 MiB,
+/// and an empty last part allowed.
+pub(crate) fn upload_parameters() -> Value {
+    json!({
+        "maximumPartSize": MAX_PART_BYTES,
+        "minimumPartSize": 1,
+        "maximumFileSize": MAX_PART_BYTES * MAX_PARTS,
+        "maximumNumParts": MAX_PARTS,
+        "emptyLastPartAllowed": true,
+    })
+}
+
+/// The key that signs upload and download URLs: read from the database (made there on first
+/// use) once per process.
+#[derive(Clone, Default)]
+pub(crate) struct SigningKey(Arc<OnceLock<Vec<u8>>>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    async fn get(&self, store: &Store) -> Result<&[u8], DxError> {
+        if let Some(key) = self.0.get() {
+            return Ok(key);
+        }
+        let key = db::run(store, |conn| -> Result<_, DxError> {
+            let stored = secrets::get_or_create(conn, SIGNING_KEY_NAME, || {
+                hex::encode(rand::random::<[u8; 32]>())
+            })?;
+            hex::decode(&stored).map_err(|e| {
+                StoreError::Corrupt(format!("server secret {SIGNING_KEY_NAME}: {e}")).into()
+            })
+        })
+        .await?;
+        Ok(self.0.get_or_init(|| key))
+    }
+}
+
+/// What a URL is signed for.
+enum Signed<'a> {
+    Part {
+        file: &'a DxId,
+        index: u32,
+        size: Option<u64>,
+        md5: Option<&'a str>,
+    },
+    Download {
+        file: &'a DxId,
+    },
+}
+
+impl Signed<'_> {
+    fn mac(&self, key: &[u8], expires: i64) -> Hmac<Sha256> {
+        let message = match self {
+            Signed::Part {
+                file,
+                index,
+                size,
+                md5,
+            } => format!(
+                "upload\n{file}\n{index}\n{}\n{}\n{expires}",
+                size.map(|size| size.to_string()).unwrap_or_default(),
+                md5.unwrap_or_default()
+            ),
+            Signed::Download { file } => format!("download\n{file}\n{expires}"),
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(message.as_bytes());
+        mac
+    }
+
+    fn sign(&self, key: &[u8], expires: i64) -> String {
+        hex::encode(self.mac(key, expires).finalize().into_bytes())
+    }
+
+    /// Whether `signature` was made by `key` for this, and `expires` (unix seconds) is ahead.
+    /// The signature is compared in constant time.
+    fn verify(&self, key: &[u8], expires: i64, signature: &str) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        Utc::now().timestamp() <= expires && self.mac(key, expires).verify_slice(&signature).is_ok()
+    }
+}
+
+fn invalid_url() -> DxError {
+    DxError::permission_denied("The URL is invalid or has expired")
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadInput {
+    #[serde(default = "first_part")]
+    index: u32,
+    size: Option<u64>,
+    md5: Option<String>,
+}
+
+fn first_part() -> u32 {
+    1
+}
+
+/// `/file-xxxx/upload`: `{url, headers, expires}` for one part of an open file; UPLOAD.
+pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: UploadInput = parse(call.input)?;
+    if !(1..=MAX_PARTS).contains(&u64::from(input.index)) {
+        return Err(DxError::invalid_input(format!(
+            "index must be between 1 and {MAX_PARTS}"
+        )));
+    }
+    if input.size.is_some_and(|size| size > MAX_PART_BYTES) {
+        return Err(DxError::invalid_input(format!(
+            "a part is at most {MAX_PART_BYTES} bytes"
+        )));
+    }
+    let md5 = input.md5.map(|md5| md5.to_ascii_lowercase());
+    if md5
+        .as_deref()
+        .is_some_and(|md5| md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(DxError::invalid_input("md5 must be 32 hex digits"));
+    }
+    let user_id = call.caller.user.id;
+    let file = id.clone();
+    db::run(&state.store, move |conn| -> Result<(), DxError> {
+        let copy = object_copy(conn, user_id, &file, ProjectHint::Exactly(None))?;
+        require(copy.level, Level::Upload, &copy.project)?;
+        if copy.object.state != ObjectState::Open {
+            return Err(DxError::invalid_state(format!(
+                "{file} is not in the open state"
+            )));
+        }
+        Ok(())
+    })
+    .await?;
+    let key = state.dx_signing_key.get(&state.store).await?;
+    let expires = Utc::now().timestamp() + UPLOAD_URL_SECONDS;
+    let signed = Signed::Part {
+        file: &id,
+        index: input.index,
+        size: input.size,
+        md5: md5.as_deref(),
+    };
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("expires", &expires.to_string());
+    if let Some(size) = input.size {
+        query.append_pair("size", &size.to_string());
+    }
+    if let Some(md5) = &md5 {
+        query.append_pair("md5", md5);
+    }
+    query.append_pair("signature", &signed.sign(key, expires));
+    let url = format!(
+        "{}/upload/{id}/{}?{}",
+        state.config.public_url,
+        input.index,
+        query.finish()
+    );
+    Ok(json!({
+        "url": url,
+        "headers": {"content-type": "application/octet-stream"},
+        "expires": expires * 1000,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PartQuery {
+    expires: i64,
+    size: Option<u64>,
+    md5: Option<String>,
+    signature: String,
+}
+
+/// `PUT /upload/{file-id}/{index}?…`: stores one part of an open file, authorised by the
+/// signed URL alone. The same part sent again replaces the first.
+async fn put_part(
+    state: web::Data<AppState>,
+    path: web::Path<(String, u32)>,
+    query: web::Query<PartQuery>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, DxError> {
+    let (file, index) = path.into_inner();
+    let query = query.into_inner();
+    let file = DxId::parse(&file).map_err(|_| invalid_url())?;
+    let key = state.dx_signing_key.get(&state.store).await?;
+    let signed = Signed::Part {
+        file: &file,
+        index,
+        size: query.size,
+        md5: query.md5.as_deref(),
+    };
+    if !signed.verify(key, query.expires, &query.signature) {
+        return Err(invalid_url());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| DxError::invalid_input(format!("The part could not be read: {e}")))?;
+        if (body.len() + chunk.len()) as u64 > MAX_PART_BYTES {
+            return Err(DxError::new(
+                DxErrorType::PayloadTooLarge,
+                format!("A part is at most {MAX_PART_BYTES} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if query.size.is_some_and(|size| size != body.len() as u64) {
+        return Err(DxError::invalid_input(format!(
+            "The part has {} bytes, not the size announced",
+            body.len()
+        )));
+    }
+    let store = state.store.clone();
+    db::run(&state.store, move |conn| {
+        let content = store.content().put_bytes(&body)?;
+        if query.md5.as_deref().is_some_and(|md5| md5 != content.md5) {
+            return Err(DxError::invalid_input(
+                "The part's MD5 is not the one announced",
+            ));
+        }
+        ferry_store::write_transaction(conn, |conn| -> Result<(), DxError> {
+            objects::lock(conn, &file)?;
+            let object =
+                objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))?;
+            if object.state != ObjectState::Open {
+                return Err(DxError::invalid_state(format!(
+                    "{file} is not in the open state"
+                )));
+            }
+            let part = UploadedPart {
+                index: i32::try_from(index).map_err(|_| invalid_url())?,
+                size: i64::try_from(content.size).map_err(|_| invalid_url())?,
+                md5: content.md5,
+                content_sha256: content.sha256,
+            };
+            uploads::put(conn, object.id, &part)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// The content of a file made of these parts, in order, stored in the content store (empty
+/// without parts).
+pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentInfo, DxError> {
+    let mut readers: Vec<File> = Vec::with_capacity(parts.len());
+    for part in parts {
+        readers.push(store.content().open(&part.content_sha256)?);
+    }
+    let chained = readers
+        .into_iter()
+        .fold(Box::new(io::empty()) as Box<dyn Read>, |all, part| {
+            Box::new(all.chain(part))
+        });
+    Ok(store.content().put_reader(chained)?)
+}
+
+#[derive(Debug, Deserialize)]
+struct DownloadInput {
+    project: Option<DxId>,
+    duration: Option<i64>,
+}
+
+/// `/file-xxxx/download`: `{url, headers, expires}` for a closed file; with `project`, only
+/// the copy in that project will do.
+pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    let input: DownloadInput = parse(call.input)?;
+    let seconds = input
+        .duration
+        .unwrap_or(DOWNLOAD_URL_SECONDS)
+        .clamp(1, MAX_DOWNLOAD_URL_SECONDS);
+    let user_id = call.caller.user.id;
+    let file = id.clone();
+    let name = db::run(&state.store, move |conn| -> Result<String, DxError> {
+        let copy = object_copy(
+            conn,
+            user_id,
+            &file,
+            ProjectHint::Exactly(input.project.as_ref()),
+        )?;
+        if copy.object.state != ObjectState::Closed {
+            return Err(DxError::invalid_state(format!(
+                "{file} is not in the closed state"
+            )));
+        }
+        Ok(copy.placement.name)
+    })
+    .await?;
+    let key = state.dx_signing_key.get(&state.store).await?;
+    let expires = Utc::now().timestamp() + seconds;
+    let signature = Signed::Download { file: &id }.sign(key, expires);
+    let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let url = format!(
+        "{}/download/{id}/{name}?expires={expires}&signature={signature}",
+        state.config.public_url
+    );
+    Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
+}
+
+#[derive(Debug, Deserialize)]
+struct DownloadQuery {
+    expires: i64,
+    signature: String,
+}
+
+/// Bytes read from the content store per chunk of a download.
+const DOWNLOAD_CHUNK_BYTES: u64 = 256 * 1024;
+
+/// `GET /download/{file-id}/{name}?…`: the file's bytes, authorised by the signed URL alone;
+/// one `Range: bytes=a-b` (or `a-`, or `-n`) gets a 206 with that slice.
+async fn download_bytes(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<DownloadQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, DxError> {
+    let file = DxId::parse(&path.0).map_err(|_| invalid_url())?;
+    let key = state.dx_signing_key.get(&state.store).await?;
+    if file.class() != DxClass::File
+        || !(Signed::Download { file: &file }).verify(key, query.expires, &query.signature)
+    {
+        return Err(invalid_url());
+    }
+    let object = db::run(&state.store, move |conn| -> Result<_, DxError> {
+        objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))
+    })
+    .await?;
+    let sha256 = object
+        .content_sha256
+        .ok_or_else(|| DxError::invalid_state(format!("{} has no content yet", object.dx_id)))?;
+    let size = u64::try_from(object.size).unwrap_or_default();
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_range);
+    let (status, start, len) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(range) => match range.within(size) {
+            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+            None => {
+                return Ok(HttpResponse::RangeNotSatisfiable()
+                    .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                    .finish());
+            }
+        },
+    };
+    let store = state.store.clone();
+    let file = web::block(move || -> io::Result<File> {
+        let mut file = store.content().open(&sha256)?;
+        file.seek(SeekFrom::Start(start))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|_| {
+        DxError::from(StoreError::Unavailable(
+            "the blocking pool is shut down".into(),
+        ))
+    })??;
+    let chunks = futures_util::stream::try_unfold((file, len), |(file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let (file, chunk) = web::block(move || {
+            let mut chunk = Vec::new();
+            let mut file = file;
+            (&mut file)
+                .take(left.min(DOWNLOAD_CHUNK_BYTES))
+                .read_to_end(&mut chunk)?;
+            Ok::<_, io::Error>((file, chunk))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        if chunk.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "stored content is shorter than its size",
+            ));
+        }
+        let left = left - chunk.len() as u64;
+        Ok(Some((Bytes::from(chunk), (file, left))))
+    });
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("application/octet-stream")
+        .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")));
+    if status == StatusCode::PARTIAL_CONTENT {
+        response.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", start + len - 1),
+        ));
+    }
+    Ok(response.body(SizedStream::new(len, Box::pin(chunks))))
+}
+
+/// One byte range of a `Range` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ByteRange {
+    /// `a-b` (`b` inclusive) or `a-`.
+    From(u64, Option<u64>),
+    /// `-n`: the last `n` bytes.
+    Last(u64),
+}
+
+impl ByteRange {
+    /// The first and last byte of the range in content of `size` bytes, if any byte is in it.
+    fn within(self, size: u64) -> Option<(u64, u64)> {
+        match self {
+            ByteRange::From(start, end) if start < size => {
+                Some((start, end.map_or(size - 1, |end| end.min(size - 1))))
+            }
+            ByteRange::Last(n) if n > 0 && size > 0 => Some((size - n.min(size), size - 1)),
+            _ => None,
+        }
+    }
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n`; anything else (several ranges included) is ignored,
+/// as HTTP allows, and the whole content is served.
+fn parse_range(value: &str) -> Option<ByteRange> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = (start.trim(), end.trim());
+    if start.is_empty() {
+        return end.parse().ok().map(ByteRange::Last);
+    }
+    let start = start.parse().ok()?;
+    let end = if end.is_empty() {
+        None
+    } else {
+        Some(end.parse().ok()?)
+    };
+    if end.is_some_and(|end| end < start) {
+        return None;
+    }
+    Some(ByteRange::From(start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_clamp_to_the_content() {
+        assert_eq!(parse_range("bytes=0-4"), Some(ByteRange::From(0, Some(4))));
+        assert_eq!(parse_range("bytes=5-"), Some(ByteRange::From(5, None)));
+        assert_eq!(parse_range("bytes=-3"), Some(ByteRange::Last(3)));
+        for ignored in [
+            "bytes=4-2",
+            "bytes=0-1,3-4",
+            "items=0-1",
+            "bytes=a-b",
+            "bytes=-",
+        ] {
+            assert_eq!(parse_range(ignored), None, "{ignored}");
+        }
+        assert_eq!(ByteRange::From(0, Some(4)).within(12), Some((0, 4)));
+        assert_eq!(ByteRange::From(10, Some(99)).within(12), Some((10, 11)));
+        assert_eq!(ByteRange::From(12, None).within(12), None);
+        assert_eq!(ByteRange::Last(3).within(12), Some((9, 11)));
+        assert_eq!(ByteRange::Last(30).within(12), Some((0, 11)));
+        assert_eq!(ByteRange::Last(0).within(12), None);
+        assert_eq!(ByteRange::From(0, None).within(0), None);
+    }
+
+    #[test]
+    fn signatures_bind_the_file_the_part_and_the_expiry() {
+        let key = [7u8; 32];
+        let file = DxId::generate(DxClass::File);
+        let part = |index, md5| Signed::Part {
+            file: &file,
+            index,
+            size: Some(12),
+            md5,
+        };
+        let expires = Utc::now().timestamp() + 60;
+        let signature = part(1, Some("aa")).sign(&key, expires);
+        assert!(part(1, Some("aa")).verify(&key, expires, &signature));
+        assert!(
+            !part(2, Some("aa")).verify(&key, expires, &signature),
+            "another part"
+        );
+        assert!(
+            !part(1, Some("bb")).verify(&key, expires, &signature),
+            "another md5"
+        );
+        assert!(
+            !part(1, Some("aa")).verify(&key, expires + 1, &signature),
+            "another expiry"
+        );
+        assert!(
+            !part(1, Some("aa")).verify(&[8u8; 32], expires, &signature),
+            "another key"
+        );
+        let download = Signed::Download { file: &file };
+        assert!(
+            !download.verify(&key, expires, &signature),
+            "an upload is no download"
+        );
+        let past = Utc::now().timestamp() - 1;
+        let stale = download.sign(&key, past);
+        assert!(!download.verify(&key, past, &stale), "expired");
+    }
+}

@@ -1,0 +1,198 @@
+//! Projects as DNAnexus data containers: lookups by DNAnexus id for a member, the fields only
+//! the DNAnexus dialect has (summary, flags, region), and the project search.
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use ferry_domain::ids::DxId;
+use ferry_domain::model::{BillingGroup, Project};
+use ferry_domain::permission::{Level, Permissions};
+
+use crate::billing::BillingGroupRow;
+use crate::convert::{corrupt, now};
+use crate::db::DbConnection;
+use crate::each_backend;
+use crate::error::StoreError;
+use crate::members::PermissionsRow;
+use crate::objects::NameFilter;
+use crate::projects::{self as project_repo, ProjectRecord};
+use crate::schema::{billing_groups, project_members, project_summaries, projects, users};
+
+/// The project with this DNAnexus id and the user's permissions in it, if they are a member:
+/// `None` alike when it does not exist and when they are not a member.
+pub fn find_for_member(
+    conn: &mut DbConnection,
+    user_id: i64,
+    dx_id: &DxId,
+) -> Result<Option<(Project, Permissions)>, StoreError> {
+    let Some(project) = project_repo::get_by_dx_id(conn, dx_id)? else {
+        return Ok(None);
+    };
+    Ok(project_repo::membership(conn, project.id, user_id)?
+        .map(|permissions| (project, permissions)))
+}
+
+/// The project's summary; empty when it has none.
+pub fn summary(conn: &mut DbConnection, project_id: i64) -> Result<String, StoreError> {
+    Ok(project_summaries::table
+        .find(project_id)
+        .select(project_summaries::summary)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// The billing group the project is billed to.
+pub fn billing_group(
+    conn: &mut DbConnection,
+    project: &Project,
+) -> Result<BillingGroup, StoreError> {
+    Ok(billing_groups::table
+        .find(project.billing_group_id)
+        .select(BillingGroupRow::as_select())
+        .first(conn)?
+        .into())
+}
+
+/// The billing group with this DNAnexus `billTo`, if the user owns it (a user may only bill
+/// projects to their own groups).
+pub fn billing_group_by_bill_to(
+    conn: &mut DbConnection,
+    owner_user_id: i64,
+    bill_to: &str,
+) -> Result<Option<BillingGroup>, StoreError> {
+    Ok(billing_groups::table
+        .filter(billing_groups::bill_to.eq(bill_to))
+        .filter(billing_groups::owner_user_id.eq(owner_user_id))
+        .select(BillingGroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(BillingGroup::from))
+}
+
+/// The DNAnexus-only fields of a project to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContainerChanges<'a> {
+    pub summary: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub restricted: Option<bool>,
+    pub protected: Option<bool>,
+    pub contains_phi: Option<bool>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = projects)]
+struct FlagsChangeset<'a> {
+    region: Option<&'a str>,
+    restricted: Option<bool>,
+    protected: Option<bool>,
+    contains_phi: Option<bool>,
+    modified_at: chrono::NaiveDateTime,
+}
+
+/// Applies `changes` to the project (stamping it modified): one UPDATE, and one upsert of the
+/// summary when it changes.
+pub fn change(
+    conn: &mut DbConnection,
+    project_id: i64,
+    changes: ContainerChanges<'_>,
+) -> Result<(), StoreError> {
+    diesel::update(projects::table.find(project_id))
+        .set(FlagsChangeset {
+            region: changes.region,
+            restricted: changes.restricted,
+            protected: changes.protected,
+            contains_phi: changes.contains_phi,
+            modified_at: now(),
+        })
+        .execute(conn)?;
+    if let Some(summary) = changes.summary {
+        let row = (
+            project_summaries::project_id.eq(project_id),
+            project_summaries::summary.eq(summary),
+        );
+        each_backend!(conn, |c| diesel::insert_into(project_summaries::table)
+            .values(&row)
+            .on_conflict(project_summaries::project_id)
+            .do_update()
+            .set(project_summaries::summary.eq(excluded(project_summaries::summary)))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Ids per query: below SQLite's historical limit of 999 parameters.
+const IDS_PER_QUERY: usize = 900;
+
+/// What [`find`] looks for among the user's projects.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectSearch<'a> {
+    pub name: Option<&'a NameFilter>,
+    /// At least this level.
+    pub level: Option<Level>,
+    /// The project (row id) to start at: the `next` of the previous page.
+    pub starting: Option<i64>,
+    pub limit: usize,
+}
+
+/// A page of projects with the caller's permissions, and where the next page starts.
+pub type ProjectPage = (Vec<(Project, Permissions)>, Option<DxId>);
+
+/// One page of the user's projects that match, oldest first, with the user's permissions, and
+/// the project the next page starts at. Two queries: the matching ids (all candidates
+/// when a glob needs deciding here, else one page), then the page.
+pub fn find(
+    conn: &mut DbConnection,
+    user_id: i64,
+    search: &ProjectSearch<'_>,
+) -> Result<ProjectPage, StoreError> {
+    let mut query = projects::table
+        .inner_join(project_members::table)
+        .filter(project_members::user_id.eq(user_id))
+        .select((projects::id, projects::name, projects::dx_id))
+        .order(projects::id)
+        .into_boxed();
+    if let Some(level) = search.level {
+        query = query.filter(project_members::level.ge(level.as_i16()));
+    }
+    if let Some(starting) = search.starting {
+        query = query.filter(projects::id.ge(starting));
+    }
+    let wanted = search.limit.saturating_add(1);
+    let page_size = i64::try_from(wanted).unwrap_or(i64::MAX);
+    let candidates: Vec<(i64, String, String)> = match search.name {
+        Some(NameFilter::Exact(name)) => query
+            .filter(projects::name.eq(name))
+            .limit(page_size)
+            .load(conn)?,
+        Some(glob) => query
+            .filter(projects::name.like(glob.like_pattern()).escape('\\'))
+            .load(conn)?,
+        None => query.limit(page_size).load(conn)?,
+    };
+    let mut page: Vec<(i64, String)> = candidates
+        .into_iter()
+        .filter(|(_, name, _)| search.name.is_none_or(|filter| filter.matches(name)))
+        .map(|(id, _, dx_id)| (id, dx_id))
+        .take(wanted)
+        .collect();
+    let next = match (page.len() > search.limit).then(|| page.pop()).flatten() {
+        Some((id, dx_id)) => Some(DxId::parse(&dx_id).map_err(|e| corrupt("projects", id, e))?),
+        None => None,
+    };
+    let page: Vec<i64> = page.into_iter().map(|(id, _)| id).collect();
+    let mut found = Vec::with_capacity(page.len());
+    for chunk in page.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(ProjectRecord, PermissionsRow)> = projects::table
+            .inner_join(users::table)
+            .inner_join(project_members::table)
+            .filter(project_members::user_id.eq(user_id))
+            .filter(projects::id.eq_any(chunk))
+            .order(projects::id)
+            .select((ProjectRecord::as_select(), PermissionsRow::as_select()))
+            .load(conn)?;
+        for (project, permissions) in rows {
+            found.push((project.try_into()?, permissions.try_into()?));
+        }
+    }
+    Ok((found, next))
+}

@@ -1,0 +1,80 @@
+//! The parts of open files, uploaded one by one (DNAnexus `/file-xxxx/upload`). The bytes of a
+//! part are in the content store; closing the file concatenates the parts in index order.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::convert::now;
+use crate::db::DbConnection;
+use crate::each_backend;
+use crate::error::StoreError;
+use crate::schema::upload_parts;
+
+/// Objects per query: below SQLite's historical limit of 999 parameters.
+const IDS_PER_QUERY: usize = 900;
+
+/// One uploaded part of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = upload_parts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct UploadedPart {
+    #[diesel(column_name = part_index)]
+    pub index: i32,
+    pub size: i64,
+    /// Lowercase hex.
+    pub md5: String,
+    /// Where the content store keeps the bytes.
+    pub content_sha256: String,
+}
+
+/// Records part `part.index` of the object, replacing an earlier upload of that index.
+pub fn put(conn: &mut DbConnection, object_id: i64, part: &UploadedPart) -> Result<(), StoreError> {
+    let row = (
+        upload_parts::object_id.eq(object_id),
+        upload_parts::part_index.eq(part.index),
+        upload_parts::size.eq(part.size),
+        upload_parts::md5.eq(&part.md5),
+        upload_parts::content_sha256.eq(&part.content_sha256),
+        upload_parts::uploaded_at.eq(now()),
+    );
+    each_backend!(conn, |c| diesel::insert_into(upload_parts::table)
+        .values(row)
+        .on_conflict((upload_parts::object_id, upload_parts::part_index))
+        .do_update()
+        .set((
+            upload_parts::size.eq(excluded(upload_parts::size)),
+            upload_parts::md5.eq(excluded(upload_parts::md5)),
+            upload_parts::content_sha256.eq(excluded(upload_parts::content_sha256)),
+            upload_parts::uploaded_at.eq(excluded(upload_parts::uploaded_at)),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+/// The parts of these objects, each object's in index order; objects without parts are left
+/// out. One query per 900 objects.
+pub fn parts(
+    conn: &mut DbConnection,
+    object_ids: &[i64],
+) -> Result<HashMap<i64, Vec<UploadedPart>>, StoreError> {
+    let mut found: HashMap<i64, Vec<UploadedPart>> = HashMap::new();
+    for chunk in object_ids.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(i64, UploadedPart)> = upload_parts::table
+            .filter(upload_parts::object_id.eq_any(chunk))
+            .order((upload_parts::object_id, upload_parts::part_index))
+            .select((upload_parts::object_id, UploadedPart::as_select()))
+            .load(conn)?;
+        for (object_id, part) in rows {
+            found.entry(object_id).or_default().push(part);
+        }
+    }
+    Ok(found)
+}
+
+/// Forgets the object's parts, once they are assembled.
+pub fn delete(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError> {
+    diesel::delete(upload_parts::table.filter(upload_parts::object_id.eq(object_id)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+DROP TABLE sponsored_objects;
