@@ -118,14 +118,6 @@ fn destination_not_found() -> SbgError {
     )
 }
 
-fn project_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        3002,
-        "Requested project or member does not exist.",
-    )
-}
-
 /// The destination project and folder, if the caller may write there. A project or folder the
 /// caller cannot see is reported as missing.
 pub(crate) fn destination(
@@ -135,9 +127,10 @@ pub(crate) fn destination(
 ) -> Result<(SbgProjectId, Folder), SbgError> {
     let (project, folder, permissions) = match target {
         Target::Project(id) => {
-            let project = projects::get_by_sbg_id(conn, id)?.ok_or_else(project_not_found)?;
-            let permissions =
-                projects::membership(conn, project.id, user_id)?.ok_or_else(project_not_found)?;
+            let project =
+                projects::get_by_sbg_id(conn, id)?.ok_or_else(super::projects::not_found)?;
+            let permissions = projects::membership(conn, project.id, user_id)?
+                .ok_or_else(super::projects::not_found)?;
             let root = projects::root_folder(conn, project.id)?;
             (project.sbg_id, root, permissions)
         }

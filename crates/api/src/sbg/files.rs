@@ -151,14 +151,6 @@ fn write_refused() -> SbgError {
     )
 }
 
-fn project_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        3002,
-        "Requested project or member does not exist.",
-    )
-}
-
 fn not_a_folder() -> SbgError {
     SbgError::new(
         StatusCode::BAD_REQUEST,
@@ -612,7 +604,7 @@ impl Target {
     ) -> Result<(FolderView, Permissions), SbgError> {
         match self {
             Target::Project(project) => {
-                views::root_folder(conn, user_id, project)?.ok_or_else(project_not_found)
+                views::root_folder(conn, user_id, project)?.ok_or_else(super::projects::not_found)
             }
             Target::Folder(id) => {
                 let ids = std::slice::from_ref(id);
