@@ -8,16 +8,19 @@ them. At the end the server gets SIGTERM and must exit 0, and no token may appea
 """
 
 import dataclasses
+import json
 import os
 import pathlib
 import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
 
+import dxpy
 import pytest
 import sevenbridges as sbg
 
@@ -205,3 +208,32 @@ def source(ferry, api, local_files):
         [f"/{name}" for name in ROOT_FILES] + [f"/reads/{name}" for name in READS_FILES]
     )
     return Source(project=project, ids=ids)
+
+
+# DNAnexus: dxpy and the `dx` CLI of the virtualenv.
+DX = os.path.join(os.path.dirname(sys.executable), "dx")
+
+
+@pytest.fixture(scope="session")
+def dx_env(ferry, alice_token, tmp_path_factory):
+    """dxpy pointed at the server as alice; returns the environment the `dx` CLI needs for the
+    same (and no configuration from the home directory)."""
+    host, port = ferry.base.removeprefix("http://").split(":")
+    dxpy.set_api_server_info(host=host, port=port, protocol="http")
+    context = {"auth_token_type": "Bearer", "auth_token": alice_token}
+    dxpy.set_security_context(context)
+    dxpy.set_workspace_id(None)
+    return {
+        **ferry.env,
+        "DX_APISERVER_PROTOCOL": "http",
+        "DX_APISERVER_HOST": host,
+        "DX_APISERVER_PORT": port,
+        "DX_SECURITY_CONTEXT": json.dumps(context),
+        "DX_USER_CONF_DIR": str(tmp_path_factory.mktemp("dx-config")),
+    }
+
+
+@pytest.fixture(scope="session")
+def as_bob(dx_env, bob_token):
+    """Pass as `auth=as_bob` to call as bob."""
+    return dxpy.DXHTTPOAuth2({"auth_token_type": "Bearer", "auth_token": bob_token})

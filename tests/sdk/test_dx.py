@@ -3,13 +3,12 @@ are in test_dx_clone.py): projects, members, folders, records with hidden linked
 written with dxpy and read back, describe, listFolder, searches, nonces."""
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 
 import dxpy
 import pytest
+from conftest import DX
 from dxpy.exceptions import (
     DXAPIError,
     InvalidAuthentication,
@@ -18,34 +17,6 @@ from dxpy.exceptions import (
     PermissionDenied,
     ResourceNotFound,
 )
-
-DX = os.path.join(os.path.dirname(sys.executable), "dx")
-
-
-@pytest.fixture(scope="module")
-def dx_env(ferry, alice_token, tmp_path_factory):
-    """dxpy pointed at the server as alice; returns the environment the `dx` CLI needs for the
-    same (and no configuration from the home directory)."""
-    host, port = ferry.base.removeprefix("http://").split(":")
-    dxpy.set_api_server_info(host=host, port=port, protocol="http")
-    context = {"auth_token_type": "Bearer", "auth_token": alice_token}
-    dxpy.set_security_context(context)
-    dxpy.set_workspace_id(None)
-    return {
-        **ferry.env,
-        "DX_APISERVER_PROTOCOL": "http",
-        "DX_APISERVER_HOST": host,
-        "DX_APISERVER_PORT": port,
-        "DX_SECURITY_CONTEXT": json.dumps(context),
-        "DX_USER_CONF_DIR": str(tmp_path_factory.mktemp("dx-config")),
-    }
-
-
-@pytest.fixture(scope="module")
-def as_bob(dx_env, bob_token):
-    """Pass as `auth=as_bob` to call as bob."""
-    return dxpy.DXHTTPOAuth2({"auth_token_type": "Bearer", "auth_token": bob_token})
-
 
 def new_project(label="DX"):
     project = dxpy.DXProject()

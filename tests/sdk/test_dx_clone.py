@@ -6,11 +6,8 @@ Project flags, regions and spending limits have no DNAnexus call a project membe
 the tests set them in the database, as an operator would.
 """
 
-import json
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 
@@ -24,32 +21,7 @@ from dxpy.exceptions import (
     SpendingLimitExceeded,
 )
 
-from conftest import psql
-
-DX = os.path.join(os.path.dirname(sys.executable), "dx")
-
-
-@pytest.fixture(scope="module")
-def dx(ferry, alice_token):
-    """dxpy pointed at the server as alice; returns the environment `dx` needs for the same."""
-    host, port = ferry.base.removeprefix("http://").split(":")
-    dxpy.set_api_server_info(host=host, port=port, protocol="http")
-    context = {"auth_token_type": "Bearer", "auth_token": alice_token}
-    dxpy.set_security_context(context)
-    return {
-        **ferry.env,
-        "DX_APISERVER_PROTOCOL": "http",
-        "DX_APISERVER_HOST": host,
-        "DX_APISERVER_PORT": port,
-        "DX_SECURITY_CONTEXT": json.dumps(context),
-    }
-
-
-@pytest.fixture(scope="module")
-def bob(dx, bob_token):
-    """dxpy calls as bob: pass as `auth=bob`."""
-    return dxpy.DXHTTPOAuth2({"auth_token_type": "Bearer", "auth_token": bob_token})
-
+from conftest import DX, psql
 
 @pytest.fixture
 def sql(database_url):
@@ -89,7 +61,7 @@ def described(object_id, project):
     )
 
 
-def test_a_cloned_record_keeps_its_id_and_a_second_clone_reports_it_in_exists(dx):
+def test_a_cloned_record_keeps_its_id_and_a_second_clone_reports_it_in_exists(dx_env):
     source, dest = new_project("Source"), new_project("Dest")
     original = record(source, "first")
 
@@ -109,7 +81,7 @@ def test_a_cloned_record_keeps_its_id_and_a_second_clone_reports_it_in_exists(dx
     assert again == {"id": source, "project": dest, "exists": [original.get_id()]}
 
 
-def test_a_folder_clone_brings_the_hidden_objects_its_visible_objects_link(dx):
+def test_a_folder_clone_brings_the_hidden_objects_its_visible_objects_link(dx_env):
     source, dest = new_project("Source"), new_project("Dest")
     tail = record(source, "tail", folder="/lib", hidden=True)
     middle = record(source, "middle", folder="/data/sub", hidden=True, links=[tail])
@@ -135,29 +107,29 @@ def test_a_folder_clone_brings_the_hidden_objects_its_visible_objects_link(dx):
     assert repeated["exists"] == sorted([head.get_id(), middle.get_id(), tail.get_id()])
 
 
-def test_list_projects_gives_each_visible_project_with_the_callers_level(dx, bob):
+def test_list_projects_gives_each_visible_project_with_the_callers_level(dx_env, as_bob):
     source, dest = new_project("Source"), new_project("Dest")
     original = record(source, "listed")
     original.clone(dest)
     assert original.list_projects() == {source: "ADMINISTER", dest: "ADMINISTER"}
 
     dxpy.api.project_invite(dest, {"invitee": "user-bob", "level": "VIEW"})
-    assert dxpy.api.record_list_projects(original.get_id(), auth=bob) == {dest: "VIEW"}
+    assert dxpy.api.record_list_projects(original.get_id(), auth=as_bob) == {dest: "VIEW"}
     with pytest.raises(ResourceNotFound):
-        dxpy.api.record_list_projects(record(source, "unseen").get_id(), auth=bob)
+        dxpy.api.record_list_projects(record(source, "unseen").get_id(), auth=as_bob)
 
 
-def test_each_permission_denied_case(dx, bob, sql):
+def test_each_permission_denied_case(dx_env, as_bob, sql):
     source, dest = new_project("Source"), new_project("Dest")
     original = record(source, "guarded")
     body = {"objects": [original.get_id()], "project": dest}
 
     with pytest.raises(PermissionDenied, match="VIEW"):
-        dxpy.api.project_clone(source, body, auth=bob)
+        dxpy.api.project_clone(source, body, auth=as_bob)
     dxpy.api.project_invite(source, {"invitee": "user-bob", "level": "VIEW"})
     dxpy.api.project_invite(dest, {"invitee": "user-bob", "level": "VIEW"})
     with pytest.raises(PermissionDenied, match="UPLOAD"):
-        dxpy.api.project_clone(source, body, auth=bob)
+        dxpy.api.project_clone(source, body, auth=as_bob)
 
     for flags, reason in [
         ("restricted = TRUE", "RESTRICTED"),
@@ -174,7 +146,7 @@ def test_each_permission_denied_case(dx, bob, sql):
     assert original.list_projects() == {source: "ADMINISTER"}, "nothing was cloned"
 
 
-def test_each_invalid_state_case(dx, sql):
+def test_each_invalid_state_case(dx_env, sql):
     source, dest = new_project("Source"), new_project("Dest")
     still_open = record(source, "open", close=False)
     with pytest.raises(InvalidState):
@@ -209,7 +181,7 @@ def test_each_invalid_state_case(dx, sql):
     assert platform.clone(dest).get_proj_id() == dest
 
 
-def test_a_destination_at_its_spending_limit(dx, ferry, sql):
+def test_a_destination_at_its_spending_limit(dx_env, ferry, sql):
     dana = dxpy.DXHTTPOAuth2(
         {"auth_token_type": "Bearer", "auth_token": ferry.create_user("dxclone-dana")}
     )
@@ -226,7 +198,7 @@ def test_a_destination_at_its_spending_limit(dx, ferry, sql):
     assert original.list_projects() == {source: "ADMINISTER"}
 
 
-def test_bad_input_is_invalid_input(dx):
+def test_bad_input_is_invalid_input(dx_env):
     source = new_project("Source")
     with pytest.raises(InvalidInput):
         dxpy.api.project_clone(source, {"objects": [""], "project": new_project("Dest")})
@@ -234,7 +206,7 @@ def test_bad_input_is_invalid_input(dx):
         dxpy.api.project_clone(source, {"project": source})
 
 
-def test_dx_cp_clones_into_a_folder_and_reports_what_exists(dx):
+def test_dx_cp_clones_into_a_folder_and_reports_what_exists(dx_env):
     source, dest = new_project("Source"), new_project("Dest")
     original = record(source, "copied.rec", folder="/from")
     dxpy.api.project_new_folder(dest, {"folder": "/to"})
@@ -242,7 +214,7 @@ def test_dx_cp_clones_into_a_folder_and_reports_what_exists(dx):
     def cp():
         return subprocess.run(
             [DX, "cp", f"{source}:/from/copied.rec", f"{dest}:/to"],
-            env=dx,
+            env=dx_env,
             capture_output=True,
             text=True,
             timeout=60,
