@@ -3,19 +3,15 @@
 //! name, with the SBG file id and the per-project metadata.
 
 use chrono::NaiveDateTime;
-use diesel::backend::Backend;
 use diesel::dsl::{exists, not};
-use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text};
 use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::name_stem;
 use serde_json::{Map, Value};
 
+use crate::case::TextById;
 use crate::content::ContentInfo;
 use crate::convert::{EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, corrupt, from_db_time, from_json, now};
 use crate::db::DbConnection;
@@ -218,8 +214,9 @@ pub fn update_placements(
     let now = now();
     for chunk in updates.chunks(ROWS_PER_STATEMENT) {
         let ids: Vec<i64> = chunk.iter().map(|u| u.placement_id).collect();
-        let column = |value: fn(&PlacementUpdate) -> String| {
-            TextById(chunk.iter().map(|u| (u.placement_id, value(u))).collect())
+        let column = |value: fn(&PlacementUpdate) -> String| TextById {
+            column: placements::id,
+            values: chunk.iter().map(|u| (u.placement_id, value(u))).collect(),
         };
         diesel::update(placements::table.filter(placements::id.eq_any(&ids)))
             .set((
@@ -236,47 +233,6 @@ pub fn update_placements(
 
 fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("tags and metadata serialise")
-}
-
-/// `CASE placements.id WHEN $1 THEN $2 ... END`: a text value per placement, so that one UPDATE
-/// writes a different value to each row.
-#[derive(Debug, Clone)]
-struct TextById(Vec<(i64, String)>);
-
-impl Expression for TextById {
-    type SqlType = Text;
-}
-
-impl AppearsOnTable<placements::table> for TextById {}
-
-impl ValidGrouping<()> for TextById {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl QueryId for TextById {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB> QueryFragment<DB> for TextById
-where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
-    i64: ToSql<BigInt, DB>,
-    String: ToSql<Text, DB>,
-    placements::id: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("CASE ");
-        placements::id.walk_ast(out.reborrow())?;
-        for (id, value) in &self.0 {
-            out.push_sql(" WHEN ");
-            out.push_bind_param::<BigInt, _>(id)?;
-            out.push_sql(" THEN ");
-            out.push_bind_param::<Text, _>(value)?;
-        }
-        out.push_sql(" END");
-        Ok(())
-    }
 }
 
 /// Deletes the placements, then the objects that no project holds any more (their links go
