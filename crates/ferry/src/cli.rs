@@ -67,6 +67,10 @@ pub enum Command {
     Job(JobCommand),
     /// Import local files and directories into a project; prints `<file id>\t<path>` per file.
     Import(ImportArgs),
+    /// Measure copy throughput through the HTTP API against the database's floor, on a fresh
+    /// database (a temporary SQLite file, whatever the path of a sqlite:// --database-url, or a
+    /// new schema on the PostgreSQL server of a postgres:// one), and print one table.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +144,13 @@ pub struct ImportArgs {
     /// Files and directories; a directory becomes a folder of that name with its whole tree.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Small sizes, a few seconds: proves the bench runs, says nothing about speed.
+    #[arg(long)]
+    pub smoke: bool,
 }
 
 /// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.

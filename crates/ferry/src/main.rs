@@ -1,5 +1,6 @@
 //! The `ferry` binary: the server and the admin commands around it.
 
+mod bench;
 mod cli;
 mod demo;
 mod import;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Token(command) => users::token(&cli.store, command),
         Command::Job(command) => job::run(&cli.store, command),
         Command::Import(args) => import::run(&cli.store, args),
+        Command::Bench(args) => bench::run(&cli.store, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

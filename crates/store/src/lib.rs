@@ -25,6 +25,7 @@ pub mod objects;
 mod placing;
 pub mod projects;
 pub mod schema;
+pub mod scratch;
 pub mod secrets;
 pub mod sponsorship;
 pub mod tokens;

@@ -17,11 +17,10 @@
 
 use std::path::Path;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use ferry_domain::ids::Username;
 use ferry_domain::model::{Project, User};
+use ferry_store::scratch::ScratchSchema;
 use ferry_store::{Backend, Store, billing, projects, redact_url, users};
-use rand::Rng;
 use tempfile::TempDir;
 
 /// The environment variable naming the PostgreSQL server for tests.
@@ -41,8 +40,9 @@ pub struct TestDb {
     url: String,
     /// Holds the SQLite file (if any) and the content store; deleted on drop.
     _dir: TempDir,
-    /// The PostgreSQL server URL and the schema to drop, on PostgreSQL.
-    pg_schema: Option<(String, String)>,
+    /// On PostgreSQL, the test's own schema, dropped with it (after the store: fields drop in
+    /// order).
+    _pg_schema: Option<ScratchSchema>,
 }
 
 impl TestDb {
@@ -62,21 +62,11 @@ impl TestDb {
         let server = std::env::var(POSTGRES_URL_VAR)
             .ok()
             .filter(|url| !url.is_empty())?;
-        let schema = format!("test_{}", random_lowercase_alnum(16));
-        let mut admin = PgConnection::establish(&server).unwrap_or_else(|e| {
-            panic!(
-                "{POSTGRES_URL_VAR} is set, but {} is unreachable: {e}",
-                redact_url(&server)
-            )
+        let schema = ScratchSchema::create(&server, "test").unwrap_or_else(|e| {
+            panic!("{POSTGRES_URL_VAR} is set, but no test schema could be made: {e}")
         });
-        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .unwrap_or_else(|e| panic!("create schema {schema}: {e}"));
-        // Every connection of the store, the migrations' included, works in the new schema.
-        let separator = if server.contains('?') { '&' } else { '?' };
-        let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
         let dir = tempfile::tempdir().expect("create a temporary directory");
-        Some(TestDb::open(url, dir, Some((server, schema))))
+        Some(TestDb::open(schema.url().to_owned(), dir, Some(schema)))
     }
 
     /// SQLite, and PostgreSQL too when configured: run each repository test on every one.
@@ -86,7 +76,7 @@ impl TestDb {
             .collect()
     }
 
-    fn open(url: String, dir: TempDir, pg_schema: Option<(String, String)>) -> TestDb {
+    fn open(url: String, dir: TempDir, pg_schema: Option<ScratchSchema>) -> TestDb {
         let store = Store::open(&url, &dir.path().join("data"), POOL_SIZE)
             .unwrap_or_else(|e| panic!("open the test store at {}: {e}", redact_url(&url)));
         // Built before migrating, so that the schema is dropped even if migrating panics.
@@ -94,7 +84,7 @@ impl TestDb {
             store,
             url,
             _dir: dir,
-            pg_schema,
+            _pg_schema: pg_schema,
         };
         db.store.migrate().expect("migrate the test database");
         db
@@ -117,33 +107,6 @@ impl TestDb {
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((server, schema)) = &self.pg_schema else {
-            return;
-        };
-        // Best effort: a schema left behind costs disk, not correctness.
-        let dropped = PgConnection::establish(server)
-            .map_err(|e| e.to_string())
-            .and_then(|mut c| {
-                diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .execute(&mut c)
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(e) = dropped {
-            eprintln!("could not drop test schema {schema}: {e}");
-        }
-    }
-}
-
-fn random_lowercase_alnum(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
 }
 
 /// Creates the user `username` (named after it, with an example.com e-mail).
