@@ -15,6 +15,7 @@ mod health;
 pub mod jobs_worker;
 mod request_log;
 pub mod sbg;
+mod signing;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -30,11 +31,10 @@ pub use config::ApiConfig;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
-    pub(crate) download_key: sbg::DownloadKey,
     /// Requests per token in the current rate-limit window, shared by the workers.
     pub(crate) rate_limits: Arc<sbg::RateLimits>,
-    /// Signs the DNAnexus upload and download URLs with the key all processes share.
-    pub(crate) dx_signing_key: dx::SigningKey,
+    /// Signs the URLs that authorise themselves, with the key all processes share.
+    pub(crate) url_signing_key: signing::SharedKey,
 }
 
 impl AppState {
@@ -42,9 +42,8 @@ impl AppState {
         Self {
             store,
             config: Arc::new(config),
-            download_key: sbg::DownloadKey::random(),
             rate_limits: Arc::default(),
-            dx_signing_key: dx::SigningKey::default(),
+            url_signing_key: signing::SharedKey::default(),
         }
     }
 }

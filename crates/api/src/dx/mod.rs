@@ -26,7 +26,6 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 pub use error::{DxError, DxErrorType};
-pub(crate) use upload::SigningKey;
 
 /// What the path's first segment names.
 #[derive(Debug, Clone, PartialEq, Eq)]

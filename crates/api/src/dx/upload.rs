@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::{Arc, OnceLock};
 
 use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
@@ -20,7 +19,7 @@ use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::permission::Level;
 use ferry_store::uploads::{self, UploadedPart};
-use ferry_store::{ContentInfo, Store, StoreError, objects, secrets};
+use ferry_store::{ContentInfo, Store, StoreError, objects};
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -42,9 +41,6 @@ const UPLOAD_URL_SECONDS: i64 = 60 * 60;
 const DOWNLOAD_URL_SECONDS: i64 = 24 * 60 * 60;
 const MAX_DOWNLOAD_URL_SECONDS: i64 = 7 * 24 * 60 * 60;
 
-/// The name of the signing key among the server secrets.
-const SIGNING_KEY_NAME: &str = "dx_url_signing_key";
-
 /// The two routes the URLs lead to. Three segments, so that they never meet the two of the
 /// method route `/{target}/{method}`.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -62,35 +58,6 @@ pub(crate) fn upload_parameters() -> Value {
         "maximumNumParts": MAX_PARTS,
         "emptyLastPartAllowed": true,
     })
-}
-
-/// The key that signs upload and download URLs: read from the database (made there on first
-/// use) once per process.
-#[derive(Clone, Default)]
-pub(crate) struct SigningKey(Arc<OnceLock<Vec<u8>>>);
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKey(..)")
-    }
-}
-
-impl SigningKey {
-    async fn get(&self, store: &Store) -> Result<&[u8], DxError> {
-        if let Some(key) = self.0.get() {
-            return Ok(key);
-        }
-        let key = db::run(store, |conn| -> Result<_, DxError> {
-            let stored = secrets::get_or_create(conn, SIGNING_KEY_NAME, || {
-                hex::encode(rand::random::<[u8; 32]>())
-            })?;
-            hex::decode(&stored).map_err(|e| {
-                StoreError::Corrupt(format!("server secret {SIGNING_KEY_NAME}: {e}")).into()
-            })
-        })
-        .await?;
-        Ok(self.0.get_or_init(|| key))
-    }
 }
 
 /// What a URL is signed for.
@@ -189,7 +156,7 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
         Ok(())
     })
     .await?;
-    let key = state.dx_signing_key.get(&state.store).await?;
+    let key = state.url_signing_key.get(&state.store).await?;
     let expires = Utc::now().timestamp() + UPLOAD_URL_SECONDS;
     let signed = Signed::Part {
         file: &id,
@@ -238,7 +205,7 @@ async fn put_part(
     let (file, index) = path.into_inner();
     let query = query.into_inner();
     let file = DxId::parse(&file).map_err(|_| invalid_url())?;
-    let key = state.dx_signing_key.get(&state.store).await?;
+    let key = state.url_signing_key.get(&state.store).await?;
     let signed = Signed::Part {
         file: &file,
         index,
@@ -343,7 +310,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
         Ok(copy.placement.name)
     })
     .await?;
-    let key = state.dx_signing_key.get(&state.store).await?;
+    let key = state.url_signing_key.get(&state.store).await?;
     let expires = Utc::now().timestamp() + seconds;
     let signature = Signed::Download { file: &id }.sign(key, expires);
     let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
@@ -372,7 +339,7 @@ async fn download_bytes(
     req: HttpRequest,
 ) -> Result<HttpResponse, DxError> {
     let file = DxId::parse(&path.0).map_err(|_| invalid_url())?;
-    let key = state.dx_signing_key.get(&state.store).await?;
+    let key = state.url_signing_key.get(&state.store).await?;
     if file.class() != DxClass::File
         || !(Signed::Download { file: &file }).verify(key, query.expires, &query.signature)
     {

@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
-use std::sync::Arc;
 
 use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
@@ -1003,22 +1002,11 @@ async fn create_folder(
 /// How long a download link works.
 const DOWNLOAD_LINK_SECONDS: i64 = 60 * 60;
 
-/// Signs download links: an HMAC-SHA256 over the file id and the link's expiry, under a random
-/// key made when the process starts.
-#[derive(Clone)]
-pub(crate) struct DownloadKey(Arc<[u8; 32]>);
+/// Signs download links: an HMAC-SHA256 over the file id and the link's expiry, under the key
+/// every process shares (`crate::signing`).
+struct DownloadKey<'a>(&'a [u8]);
 
-impl std::fmt::Debug for DownloadKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DownloadKey(..)")
-    }
-}
-
-impl DownloadKey {
-    pub(crate) fn random() -> Self {
-        DownloadKey(Arc::new(rand::random()))
-    }
-
+impl DownloadKey<'_> {
     /// `<expiry, unix seconds>.<hex signature>`.
     fn sign(&self, id: &SbgId, expires: i64) -> String {
         let signature = self.mac(id, expires).finalize().into_bytes();
@@ -1038,8 +1026,8 @@ impl DownloadKey {
     }
 
     fn mac(&self, id: &SbgId, expires: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.as_slice())
-            .expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.0).expect("HMAC takes keys of any length");
         mac.update(id.as_str().as_bytes());
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());
@@ -1057,9 +1045,8 @@ async fn download_info(
     if let Entry::Folder(_) = load_entry(&state, &caller, id.clone()).await? {
         return Err(SbgError::bad_request("A folder cannot be downloaded."));
     }
-    let token = state
-        .download_key
-        .sign(&id, Utc::now().timestamp() + DOWNLOAD_LINK_SECONDS);
+    let key = state.url_signing_key.get(&state.store).await?;
+    let token = DownloadKey(key).sign(&id, Utc::now().timestamp() + DOWNLOAD_LINK_SECONDS);
     let url = href(&state, &format!("/files/{id}/download?token={token}"));
     Ok(HttpResponse::Ok().json(json!({ "url": url })))
 }
@@ -1077,13 +1064,10 @@ async fn download(
         .find(|(key, _)| key == "token")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
+    let key = DownloadKey(state.url_signing_key.get(&state.store).await?);
     let id = SbgId::parse(&id)
         .ok()
-        .filter(|id| {
-            state
-                .download_key
-                .verify(id, &token, Utc::now().timestamp())
-        })
+        .filter(|id| key.verify(id, &token, Utc::now().timestamp()))
         .ok_or_else(|| {
             SbgError::new(
                 StatusCode::FORBIDDEN,
@@ -1130,13 +1114,14 @@ mod tests {
 
     #[test]
     fn download_tokens_are_bound_to_the_file_the_key_and_the_expiry() {
-        let key = DownloadKey::random();
+        let (bytes, other): ([u8; 32], [u8; 32]) = (rand::random(), rand::random());
+        let key = DownloadKey(&bytes);
         let id = SbgId::generate();
         let token = key.sign(&id, 1_000);
         assert!(key.verify(&id, &token, 1_000));
         assert!(!key.verify(&id, &token, 1_001), "expired");
         assert!(!key.verify(&SbgId::generate(), &token, 0), "another file");
-        assert!(!DownloadKey::random().verify(&id, &token, 0), "another key");
+        assert!(!DownloadKey(&other).verify(&id, &token, 0), "another key");
         let (_, signature) = token.split_once('.').unwrap();
         assert!(
             !key.verify(&id, &format!("2000.{signature}"), 0),

@@ -32,7 +32,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use error::SbgError;
-pub(crate) use files::DownloadKey;
 pub(crate) use job_copy::work_chunk as work_job_chunk;
 pub(crate) use rate_limit::RateLimits;
 

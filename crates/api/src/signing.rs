@@ -1,0 +1,38 @@
+//! The key that signs the URLs which authorise themselves (SBG download links, DNAnexus upload
+//! and download URLs). It is made once and kept in the database (`server_secrets`), so that every
+//! `ferry serve` process on the database accepts every URL, across restarts.
+
+use crate::db;
+use ferry_store::{Store, StoreError, secrets};
+use std::sync::{Arc, OnceLock};
+
+/// The name of the key among the server secrets.
+const URL_SIGNING_KEY_NAME: &str = "url_signing_key";
+
+/// The key, read from the database (made there on first use) once per process.
+#[derive(Clone, Default)]
+pub(crate) struct SharedKey(Arc<OnceLock<Vec<u8>>>);
+
+impl std::fmt::Debug for SharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedKey(..)")
+    }
+}
+
+impl SharedKey {
+    pub(crate) async fn get(&self, store: &Store) -> Result<&[u8], StoreError> {
+        if let Some(key) = self.0.get() {
+            return Ok(key);
+        }
+        let key = db::run(store, |conn| -> Result<_, StoreError> {
+            let stored = secrets::get_or_create(conn, URL_SIGNING_KEY_NAME, || {
+                hex::encode(rand::random::<[u8; 32]>())
+            })?;
+            hex::decode(&stored).map_err(|e| {
+                StoreError::Corrupt(format!("server secret {URL_SIGNING_KEY_NAME}: {e}"))
+            })
+        })
+        .await?;
+        Ok(self.0.get_or_init(|| key))
+    }
+}
