@@ -167,3 +167,48 @@ fn demo_prints_a_curl_line_that_works_and_seeds_once() {
         assert!(second.terminate().success());
     }
 }
+
+#[test]
+fn a_download_link_works_on_another_process_after_a_restart() {
+    for db in TestDb::all() {
+        let token = create_user(db.url(), db.data_dir(), "fay");
+        let file_id = {
+            use ferry_domain::ids::Username;
+            use ferry_domain::name::FileName;
+            use ferry_store::{files, projects, users};
+            let store = db.store();
+            let mut conn = store.conn().unwrap();
+            let fay = users::find_by_username(&mut conn, &Username::parse("fay").unwrap())
+                .unwrap()
+                .unwrap();
+            let project = ferry_testkit::project(store, &fay, "Links");
+            let root = projects::root_folder(&mut conn, project.id).unwrap();
+            let content = store.content().put_bytes(b"linked bytes\n").unwrap();
+            let name = FileName::parse("l.txt").unwrap();
+            let (_, placement) =
+                files::create_closed_file(&mut conn, fay.id, project.id, &root, &name, &content)
+                    .unwrap();
+            placement.sbg_id.to_string()
+        };
+        let mut first = Server::start(db.url(), db.data_dir(), &[], &[]);
+        let info: Value = client()
+            .get(first.url(&format!("/v2/files/{file_id}/download_info")))
+            .header("X-SBG-Auth-Token", &token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let link = info["url"].as_str().expect("a download url").to_owned();
+        assert!(first.terminate().success());
+
+        let second = Server::start(db.url(), db.data_dir(), &[], &[]);
+        // The link names the first server's address; ask the second one for the same path.
+        let path = link
+            .split_once("/v2/")
+            .map(|(_, p)| format!("/v2/{p}"))
+            .unwrap();
+        let bytes = client().get(second.url(&path)).send().unwrap();
+        assert_eq!(bytes.status(), 200);
+        assert_eq!(bytes.bytes().unwrap().as_ref(), b"linked bytes\n");
+    }
+}
