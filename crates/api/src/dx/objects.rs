@@ -460,28 +460,28 @@ struct TagsInput {
 
 /// `/class-xxxx/addTags`: tags already there stay once.
 pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    let input: TagsInput = parse(call.input)?;
-    change_copy(
-        state,
-        call.caller.user.id,
-        id,
-        input.project,
-        move |copy, conn| {
-            let mut tags = copy.placement.tags.clone();
-            tags.extend(input.tags);
-            let tags = deduplicated(tags);
-            let changes = CopyChanges {
-                tags: Some(&tags),
-                ..CopyChanges::default()
-            };
-            Ok(objects::change_copy(conn, copy.placement.id, changes)?)
-        },
-    )
+    change_tags(state, call, id, |tags, given| {
+        tags.extend(given);
+        *tags = deduplicated(std::mem::take(tags));
+    })
     .await
 }
 
 /// `/class-xxxx/removeTags`: tags not there are ignored.
 pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
+    change_tags(state, call, id, |tags, given| {
+        tags.retain(|kept| !given.contains(kept));
+    })
+    .await
+}
+
+/// Sets a copy's tags to what `edit` makes of its current tags and the tags given.
+async fn change_tags(
+    state: &AppState,
+    call: Call,
+    id: DxId,
+    edit: fn(&mut Vec<String>, Vec<String>),
+) -> Result<Value, DxError> {
     let input: TagsInput = parse(call.input)?;
     change_copy(
         state,
@@ -490,7 +490,7 @@ pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Resul
         input.project,
         move |copy, conn| {
             let mut tags = copy.placement.tags.clone();
-            tags.retain(|kept| !input.tags.contains(kept));
+            edit(&mut tags, input.tags);
             let changes = CopyChanges {
                 tags: Some(&tags),
                 ..CopyChanges::default()
