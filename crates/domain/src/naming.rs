@@ -7,6 +7,73 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// The names taken in a destination folder, as [`allocate_names`] needs them.
+///
+/// Besides single names it holds, per base name `w`, a count `n` meaning that `1_w` through
+/// `n_w` are all taken. A folder where `w` was copied a hundred times then costs the store one
+/// aggregate row instead of a hundred names (`store::names::taken_in_folder`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TakenNames {
+    names: HashSet<String>,
+    numbered: HashMap<String, u64>,
+}
+
+impl TakenNames {
+    /// Whether `name` is taken, one by one or as part of a numbered run.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.contains(name)
+            || numbered_parts(name)
+                .is_some_and(|(k, base)| self.numbered.get(base).is_some_and(|&n| k <= n))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.numbered.values().all(|&through| through == 0)
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>) {
+        self.names.insert(name.into());
+    }
+
+    /// Records that `1_<base>` through `<through>_<base>` are all taken.
+    pub fn insert_numbered(&mut self, base: impl Into<String>, through: u64) {
+        let run = self.numbered.entry(base.into()).or_default();
+        *run = (*run).max(through);
+    }
+
+    /// The k of the longest run `1_<base>` … `k_<base>` known to be taken (0 if none).
+    fn numbered_through(&self, base: &str) -> u64 {
+        self.numbered.get(base).copied().unwrap_or(0)
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for TakenNames {
+    fn from_iter<I: IntoIterator<Item = S>>(names: I) -> Self {
+        let mut taken = TakenNames::default();
+        taken.extend(names);
+        taken
+    }
+}
+
+impl<S: Into<String>> Extend<S> for TakenNames {
+    fn extend<I: IntoIterator<Item = S>>(&mut self, names: I) {
+        self.names.extend(names.into_iter().map(Into::into));
+    }
+}
+
+/// `k_<base>` split into `(k, base)` when `k` is written the way [`allocate_names`] writes it
+/// (decimal, no leading zero, at least 1). `01_a` is not `1_a`, so it never blocks one.
+pub fn numbered_parts(name: &str) -> Option<(u64, &str)> {
+    let base = name_stem(name);
+    if base.len() == name.len() {
+        return None;
+    }
+    let digits = &name[..name.len() - base.len() - 1];
+    if digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok().map(|k| (k, base))
+}
+
 /// Allocates destination names for a batch of files copied into one folder.
 ///
 /// `wanted` are the names the files want, in order; `taken` are the names already in the
@@ -26,35 +93,36 @@ use std::collections::{HashMap, HashSet};
 /// Lengths are not checked: a renamed name may be longer than a valid file name (255
 /// characters). The caller decides what to do with it.
 ///
-/// Cost: O(n + m) hash operations for n wanted and m taken names. Each base name has a cursor,
-/// the next `k` to try, that only moves forward; every `k_<name>` skipped is a taken or
-/// allocated name belonging to exactly one base, so the skips total at most n + m.
-pub fn allocate_names<S, T>(wanted: &[S], taken: impl IntoIterator<Item = T>) -> Vec<String>
-where
-    S: AsRef<str>,
-    T: AsRef<str>,
-{
-    let mut used: HashSet<String> = taken.into_iter().map(|t| t.as_ref().to_owned()).collect();
+/// Cost: O(n + m) hash operations for n wanted and m single taken names, whatever the length
+/// of the numbered runs. Each base name has a cursor, the next `k` to try, that starts after
+/// its run and only moves forward; every `k_<name>` skipped is a taken or allocated name
+/// belonging to exactly one base, so the skips total at most n + m.
+pub fn allocate_names<S: AsRef<str>>(wanted: &[S], taken: &TakenNames) -> Vec<String> {
+    let mut allocated: HashSet<String> = HashSet::with_capacity(wanted.len());
+    let is_used =
+        |name: &str, allocated: &HashSet<String>| allocated.contains(name) || taken.contains(name);
     // The next k to try per base name. Every k below the cursor is known to be used, and used
     // names are never freed, so the cursor stays valid for the whole call.
     let mut next_k: HashMap<&str, u64> = HashMap::new();
     let mut out = Vec::with_capacity(wanted.len());
     for w in wanted {
         let w = w.as_ref();
-        if !used.contains(w) {
-            used.insert(w.to_owned());
+        if !is_used(w, &allocated) {
+            allocated.insert(w.to_owned());
             out.push(w.to_owned());
             continue;
         }
-        let k = next_k.entry(w).or_insert(1);
+        let k = next_k
+            .entry(w)
+            .or_insert_with(|| taken.numbered_through(w) + 1);
         let name = loop {
             let candidate = format!("{k}_{w}");
             *k += 1;
-            if !used.contains(&candidate) {
+            if !is_used(&candidate, &allocated) {
                 break candidate;
             }
         };
-        used.insert(name.clone());
+        allocated.insert(name.clone());
         out.push(name);
     }
     out
@@ -85,56 +153,78 @@ mod tests {
 
     const NONE: [&str; 0] = [];
 
+    /// `allocate_names` over single taken names.
+    fn allocate<S: AsRef<str>, T: Into<String>>(
+        wanted: &[S],
+        taken: impl IntoIterator<Item = T>,
+    ) -> Vec<String> {
+        allocate_names(wanted, &taken.into_iter().collect())
+    }
+
+    #[test]
+    fn a_numbered_run_counts_as_its_names() {
+        let mut taken: TakenNames = ["a"].into_iter().collect();
+        taken.insert_numbered("a", 3);
+        assert!(taken.contains("3_a") && !taken.contains("4_a") && !taken.contains("03_a"));
+        assert_eq!(allocate_names(&["a", "a"], &taken), ["4_a", "5_a"]);
+        taken.insert("5_a");
+        assert_eq!(allocate_names(&["a", "a"], &taken), ["4_a", "6_a"]);
+    }
+
+    #[test]
+    fn numbered_parts_read_only_canonical_numbers() {
+        assert_eq!(numbered_parts("12_a.txt"), Some((12, "a.txt")));
+        assert_eq!(numbered_parts("1_2_a"), Some((1, "2_a")));
+        assert_eq!(numbered_parts("0_a"), None);
+        assert_eq!(numbered_parts("01_a"), None);
+        assert_eq!(numbered_parts("a"), None);
+        assert_eq!(numbered_parts("99999999999999999999999_a"), None);
+    }
+
     #[test]
     fn example_from_the_docs() {
-        assert_eq!(allocate_names(&["file.ext"], ["file.ext"]), ["1_file.ext"]);
+        assert_eq!(allocate(&["file.ext"], ["file.ext"]), ["1_file.ext"]);
         assert_eq!(
-            allocate_names(&["a.txt", "a.txt", "b"], ["a.txt", "1_a.txt"]),
+            allocate(&["a.txt", "a.txt", "b"], ["a.txt", "1_a.txt"]),
             ["2_a.txt", "3_a.txt", "b"]
         );
     }
 
     #[test]
     fn free_names_are_kept() {
-        assert_eq!(allocate_names(&["a", "b"], NONE), ["a", "b"]);
-        assert_eq!(allocate_names(&["a", "b"], ["c", "1_a"]), ["a", "b"]);
-        assert!(allocate_names(&NONE, ["a"]).is_empty());
+        assert_eq!(allocate(&["a", "b"], NONE), ["a", "b"]);
+        assert_eq!(allocate(&["a", "b"], ["c", "1_a"]), ["a", "b"]);
+        assert!(allocate(&NONE, ["a"]).is_empty());
     }
 
     #[test]
     fn duplicates_within_the_batch() {
-        assert_eq!(allocate_names(&["a", "a", "a"], NONE), ["a", "1_a", "2_a"]);
+        assert_eq!(allocate(&["a", "a", "a"], NONE), ["a", "1_a", "2_a"]);
         // A wanted 1_a that is free is kept, and then the a that follows skips it.
-        assert_eq!(
-            allocate_names(&["a", "1_a", "a"], NONE),
-            ["a", "1_a", "2_a"]
-        );
+        assert_eq!(allocate(&["a", "1_a", "a"], NONE), ["a", "1_a", "2_a"]);
         // An earlier rename takes 1_a, so a wanted 1_a that comes later is renamed.
-        assert_eq!(
-            allocate_names(&["a", "a", "1_a"], NONE),
-            ["a", "1_a", "1_1_a"]
-        );
+        assert_eq!(allocate(&["a", "a", "1_a"], NONE), ["a", "1_a", "1_1_a"]);
     }
 
     #[test]
     fn gaps_are_filled() {
         assert_eq!(
-            allocate_names(&["a", "a", "a"], ["a", "2_a", "4_a"]),
+            allocate(&["a", "a", "a"], ["a", "2_a", "4_a"]),
             ["1_a", "3_a", "5_a"]
         );
     }
 
     #[test]
     fn prefixed_wanted_names_get_a_further_prefix() {
-        assert_eq!(allocate_names(&["1_a"], ["1_a"]), ["1_1_a"]);
-        assert_eq!(allocate_names(&["1_a"], ["1_a", "1_1_a"]), ["2_1_a"]);
+        assert_eq!(allocate(&["1_a"], ["1_a"]), ["1_1_a"]);
+        assert_eq!(allocate(&["1_a"], ["1_a", "1_1_a"]), ["2_1_a"]);
     }
 
     #[test]
     fn works_with_owned_strings() {
         let wanted = vec![String::from("x")];
         let taken = vec![String::from("x")];
-        assert_eq!(allocate_names(&wanted, &taken), ["1_x"]);
+        assert_eq!(allocate(&wanted, &taken), ["1_x"]);
     }
 
     #[test]
@@ -145,7 +235,7 @@ mod tests {
             .chain((1..=N).map(|k| format!("{k}_x.bam")))
             .collect();
         let wanted = vec!["x.bam"; N];
-        let got = allocate_names(&wanted, &taken);
+        let got = allocate(&wanted, &taken);
         assert_eq!(got.len(), N);
         assert_eq!(got[0], format!("{}_x.bam", N + 1));
         assert_eq!(got[N - 1], format!("{}_x.bam", 2 * N));
@@ -192,7 +282,7 @@ mod tests {
             wanted in prop::collection::vec(name(), 0..30),
             taken in prop::collection::hash_set(name(), 0..30),
         ) {
-            let got = allocate_names(&wanted, &taken);
+            let got = allocate(&wanted, &taken);
             prop_assert_eq!(got.len(), wanted.len());
 
             let unique: HashSet<&String> = got.iter().collect();
@@ -216,6 +306,28 @@ mod tests {
             prop_assert_eq!(name_stem(&prefixed), w.as_str());
         }
 
+        /// A run `1_w` … `n_w` given as a count allocates exactly as the same names given
+        /// one by one, whatever else is taken.
+        #[test]
+        fn a_run_is_the_same_as_its_names(
+            wanted in prop::collection::vec(name(), 0..20),
+            taken in prop::collection::hash_set(name(), 0..20),
+            base in "[ab]{1,2}",
+            through in 0u64..6,
+        ) {
+            let mut with_run: TakenNames = taken.iter().cloned().collect();
+            with_run.insert_numbered(base.clone(), through);
+            let one_by_one: TakenNames = taken
+                .iter()
+                .cloned()
+                .chain((1..=through).map(|k| format!("{k}_{base}")))
+                .collect();
+            prop_assert_eq!(
+                allocate_names(&wanted, &with_run),
+                allocate_names(&wanted, &one_by_one)
+            );
+        }
+
         /// Only taken names with `name IN W OR stem IN W` affect the result, which is what
         /// lets the store fetch just those.
         #[test]
@@ -227,7 +339,7 @@ mod tests {
             let relevant = taken
                 .iter()
                 .filter(|t| w.contains(t.as_str()) || w.contains(name_stem(t)));
-            prop_assert_eq!(allocate_names(&wanted, relevant), allocate_names(&wanted, &taken));
+            prop_assert_eq!(allocate(&wanted, relevant), allocate(&wanted, &taken));
         }
     }
 }

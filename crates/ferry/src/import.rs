@@ -10,7 +10,7 @@
 //! imported directory is merged into an existing folder of its name; a file of that name is a
 //! clash, even with `--rename`, which renames files only.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use ferry_domain::ids::{SbgProjectId, Username};
 use ferry_domain::model::{Folder, Project, User};
 use ferry_domain::name::FileName;
-use ferry_domain::naming::allocate_names;
+use ferry_domain::naming::{TakenNames, allocate_names};
 use ferry_domain::path::FolderPath;
 use ferry_store::{
     ContentInfo, DbConnection, Store, StoreError, files, folders, names, projects, users,
@@ -242,13 +242,13 @@ fn resolve_names(
             .map(|path| path.name().expect("a sub-folder has a name"))
             .collect();
         // What the project holds; the sub-folders of the import are added below.
-        let taken: HashSet<String> = match existing.get(folder) {
+        let taken: TakenNames = match existing.get(folder) {
             Some(found) if !(file_names.is_empty() && subfolder_names.is_empty()) => {
                 let wanted: Vec<&str> =
                     file_names.iter().chain(&subfolder_names).copied().collect();
                 names::taken_in_folder(conn, found.id, &wanted)?
             }
-            _ => HashSet::new(),
+            _ => TakenNames::default(),
         };
         for (path, name) in subfolders.iter().zip(&subfolder_names) {
             // Folders are unique by path, so a taken name without a folder there is a file's.
@@ -259,11 +259,9 @@ fn resolve_names(
                 ));
             }
         }
-        let occupied = taken
-            .iter()
-            .map(String::as_str)
-            .chain(subfolder_names.iter().copied());
-        let allocated = allocate_names(&file_names, occupied);
+        let mut occupied = taken.clone();
+        occupied.extend(subfolder_names.iter().copied());
+        let allocated = allocate_names(&file_names, &occupied);
         for ((&index, &wanted), name) in file_indexes.iter().zip(&file_names).zip(allocated) {
             if !rename && name != wanted {
                 let why = if taken.contains(wanted) {

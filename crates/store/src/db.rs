@@ -56,6 +56,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_SETUP: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
+/// Run on every new PostgreSQL connection. Diesel keeps prepared statements, and after five
+/// runs PostgreSQL may switch one to a generic plan, blind to its parameters: for our
+/// `= ANY($1)` lookups with 1 to 1,000 values it chose plans that took seconds on a large
+/// `placements` table (docs/performance.md). A custom plan per execution costs far less.
+const POSTGRES_SETUP: &str = "SET plan_cache_mode = force_custom_plan";
+
 /// Key of the PostgreSQL advisory lock that serialises migrations: several servers may start
 /// at once against one database. Any constant works; this one is "ferry" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x66_65_72_72_79;
@@ -215,7 +221,12 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.target)?)),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.target)?;
+                conn.batch_execute(POSTGRES_SETUP)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 conn.batch_execute(SQLITE_SETUP)
