@@ -1,48 +1,60 @@
 //! The CAVATICA `N_name` rule for name collisions on copy (sbg-api.md §3.7).
 //!
-//! A copied file whose name is taken in the destination folder gets the prefix `k_`, with the
-//! smallest `k >= 1` that makes it free: `file.ext`, then `1_file.ext`, `2_file.ext`, ... The
-//! prefix is never nested: a second collision on `file.ext` gives `2_file.ext`, not
-//! `1_1_file.ext`.
+//! A copied file whose name is taken in the destination folder gets the prefix `k_`, where `k`
+//! is one more than the highest number already used for that name: `file.ext`, then
+//! `1_file.ext`, `2_file.ext`, ... CAVATICA documents "an increment of 1" and says no more;
+//! counting up from the highest means a number is never given twice (a deleted `2_a` is not
+//! reborn as a different file), later copies carry higher numbers, and the store finds the
+//! next number with one index probe per name, however many copies exist. The prefix is never
+//! nested: a second collision on `file.ext` gives `2_file.ext`, not `1_1_file.ext`.
 
 use std::collections::{HashMap, HashSet};
 
-/// The names taken in a destination folder, as [`allocate_names`] needs them.
-///
-/// Besides single names it holds, per base name `w`, a count `n` meaning that `1_w` through
-/// `n_w` are all taken. A folder where `w` was copied a hundred times then costs the store one
-/// aggregate row instead of a hundred names (`store::names::taken_in_folder`).
+/// Longest number in a `k_name` prefix read as such: 18 digits always fit a signed 64-bit
+/// integer. Longer ones all count as [`SATURATED`].
+const MAX_NUMBER_DIGITS: usize = 18;
+
+/// The number of every `k_name` whose `k` has more than 18 digits. The store keeps such names
+/// one by one for [`allocate_names`], which then steps over them.
+pub const SATURATED: u64 = i64::MAX as u64;
+
+/// The names taken in a destination folder, as [`allocate_names`] needs them: the taken names
+/// equal to a wanted name, and per wanted name `w` the highest `k` of a taken `k_w`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TakenNames {
     names: HashSet<String>,
-    numbered: HashMap<String, u64>,
+    highest: HashMap<String, u64>,
 }
 
 impl TakenNames {
-    /// Whether `name` is taken, one by one or as part of a numbered run.
+    /// Whether this exact name is taken.
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains(name)
-            || numbered_parts(name)
-                .is_some_and(|(k, base)| self.numbered.get(base).is_some_and(|&n| k <= n))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.numbered.values().all(|&through| through == 0)
+        self.names.is_empty() && self.highest.is_empty()
     }
 
+    /// Records a taken name; a numbered one raises the highest number of its base.
     pub fn insert(&mut self, name: impl Into<String>) {
-        self.names.insert(name.into());
+        let name = name.into();
+        if let Some((k, base)) = numbered_parts(&name) {
+            self.insert_highest(base, k);
+        }
+        self.names.insert(name);
     }
 
-    /// Records that `1_<base>` through `<through>_<base>` are all taken.
-    pub fn insert_numbered(&mut self, base: impl Into<String>, through: u64) {
-        let run = self.numbered.entry(base.into()).or_default();
-        *run = (*run).max(through);
+    /// Records that `<k>_<base>` is taken, without its name: all `allocate_names` needs of the
+    /// numbered copies of `base`.
+    pub fn insert_highest(&mut self, base: impl Into<String>, k: u64) {
+        let highest = self.highest.entry(base.into()).or_default();
+        *highest = (*highest).max(k);
     }
 
-    /// The k of the longest run `1_<base>` … `k_<base>` known to be taken (0 if none).
-    fn numbered_through(&self, base: &str) -> u64 {
-        self.numbered.get(base).copied().unwrap_or(0)
+    /// The highest `k` of a taken `k_<base>`, 0 if none.
+    pub fn highest(&self, base: &str) -> u64 {
+        self.highest.get(base).copied().unwrap_or(0)
     }
 }
 
@@ -56,12 +68,15 @@ impl<S: Into<String>> FromIterator<S> for TakenNames {
 
 impl<S: Into<String>> Extend<S> for TakenNames {
     fn extend<I: IntoIterator<Item = S>>(&mut self, names: I) {
-        self.names.extend(names.into_iter().map(Into::into));
+        for name in names {
+            self.insert(name);
+        }
     }
 }
 
-/// `k_<base>` split into `(k, base)` when `k` is written the way [`allocate_names`] writes it
-/// (decimal, no leading zero, at least 1). `01_a` is not `1_a`, so it never blocks one.
+/// `k_<base>` split into `(k, base)` when `k` is written the way [`allocate_names`] writes it:
+/// decimal, no leading zero, at least 1; `k` longer than 18 digits is [`SATURATED`]. `01_a` is
+/// not `1_a`, so it holds no number.
 pub fn numbered_parts(name: &str) -> Option<(u64, &str)> {
     let base = name_stem(name);
     if base.len() == name.len() {
@@ -71,56 +86,57 @@ pub fn numbered_parts(name: &str) -> Option<(u64, &str)> {
     if digits.starts_with('0') {
         return None;
     }
+    if digits.len() > MAX_NUMBER_DIGITS {
+        return Some((SATURATED, base));
+    }
     digits.parse().ok().map(|k| (k, base))
+}
+
+/// The `k` of a numbered name `k_<base>` as the store keeps it (`placements.name_number`).
+pub fn name_number(name: &str) -> Option<i64> {
+    numbered_parts(name).map(|(k, _)| i64::try_from(k).unwrap_or(i64::MAX))
 }
 
 /// Allocates destination names for a batch of files copied into one folder.
 ///
-/// `wanted` are the names the files want, in order; `taken` are the names already in the
-/// destination folder. Returns one name per wanted name, in the same order:
+/// `wanted` are the names the files want, in order; `taken` says what the destination folder
+/// holds. Returns one name per wanted name, in the same order:
 ///
 /// - a wanted name that is free is kept;
-/// - a taken one becomes `k_<name>` with the smallest `k >= 1` such that `k_<name>` is free;
+/// - a taken one becomes `k_<name>`, with `k` one more than the highest number of a taken or
+///   already allocated `k_<name>`;
 /// - every name allocated earlier in the call counts as taken for the later ones, so the
-///   results are distinct from each other and from `taken`.
+///   results are distinct from each other and from what is taken.
 ///
-/// For example, with `taken = {a.txt, 1_a.txt}`, `[a.txt, a.txt, b]` gives
-/// `[2_a.txt, 3_a.txt, b]`.
+/// For example, with `{a.txt, 1_a.txt, 3_a.txt}` taken, `[a.txt, a.txt, b]` gives
+/// `[4_a.txt, 5_a.txt, b]`.
 ///
-/// Only `taken` names that equal a wanted name or whose [`name_stem`] is a wanted name can
-/// matter, so the caller may pass just those (one indexed query, see [`name_stem`]).
+/// Only taken names that equal a wanted name or whose [`name_stem`] is a wanted name can
+/// matter, and of the latter only the highest number, so the store fetches just those.
 ///
 /// Lengths are not checked: a renamed name may be longer than a valid file name (255
 /// characters). The caller decides what to do with it.
 ///
-/// Cost: O(n + m) hash operations for n wanted and m single taken names, whatever the length
-/// of the numbered runs. Each base name has a cursor, the next `k` to try, that starts after
-/// its run and only moves forward; every `k_<name>` skipped is a taken or allocated name
-/// belonging to exactly one base, so the skips total at most n + m.
+/// Cost: O(1) hash operations per wanted name (more only past [`SATURATED`]).
 pub fn allocate_names<S: AsRef<str>>(wanted: &[S], taken: &TakenNames) -> Vec<String> {
-    let mut allocated: HashSet<String> = HashSet::with_capacity(wanted.len());
-    let is_used =
-        |name: &str, allocated: &HashSet<String>| allocated.contains(name) || taken.contains(name);
-    // The next k to try per base name. Every k below the cursor is known to be used, and used
-    // names are never freed, so the cursor stays valid for the whole call.
-    let mut next_k: HashMap<&str, u64> = HashMap::new();
+    let mut allocated = TakenNames::default();
     let mut out = Vec::with_capacity(wanted.len());
     for w in wanted {
         let w = w.as_ref();
-        if !is_used(w, &allocated) {
-            allocated.insert(w.to_owned());
-            out.push(w.to_owned());
-            continue;
-        }
-        let k = next_k
-            .entry(w)
-            .or_insert_with(|| taken.numbered_through(w) + 1);
-        let name = loop {
-            let candidate = format!("{k}_{w}");
-            *k += 1;
-            if !is_used(&candidate, &allocated) {
-                break candidate;
+        let is_used = |name: &str| taken.contains(name) || allocated.contains(name);
+        let name = if is_used(w) {
+            // Past the highest number nothing is taken, except names whose numbers saturate,
+            // which `taken` holds one by one.
+            let mut k = taken.highest(w).max(allocated.highest(w)) + 1;
+            loop {
+                let candidate = format!("{k}_{w}");
+                if !is_used(&candidate) {
+                    break candidate;
+                }
+                k += 1;
             }
+        } else {
+            w.to_owned()
         };
         allocated.insert(name.clone());
         out.push(name);
@@ -162,13 +178,30 @@ mod tests {
     }
 
     #[test]
-    fn a_numbered_run_counts_as_its_names() {
+    fn the_highest_number_is_all_that_counts() {
         let mut taken: TakenNames = ["a"].into_iter().collect();
-        taken.insert_numbered("a", 3);
-        assert!(taken.contains("3_a") && !taken.contains("4_a") && !taken.contains("03_a"));
+        taken.insert_highest("a", 3);
+        assert!(!taken.contains("3_a"));
         assert_eq!(allocate_names(&["a", "a"], &taken), ["4_a", "5_a"]);
-        taken.insert("5_a");
-        assert_eq!(allocate_names(&["a", "a"], &taken), ["4_a", "6_a"]);
+    }
+
+    #[test]
+    fn saturated_numbers_are_stepped_over() {
+        let huge = format!("{SATURATED}_a");
+        let past = format!("{}_a", SATURATED + 1);
+        let taken: TakenNames = ["a", "12345678901234567890_a", past.as_str()]
+            .into_iter()
+            .collect();
+        assert_eq!(taken.highest("a"), SATURATED);
+        assert!(!taken.contains(&huge));
+        let got = allocate_names(&["a", "a"], &taken);
+        assert_eq!(
+            got,
+            [
+                format!("{}_a", SATURATED + 2),
+                format!("{}_a", SATURATED + 3)
+            ]
+        );
     }
 
     #[test]
@@ -178,15 +211,20 @@ mod tests {
         assert_eq!(numbered_parts("0_a"), None);
         assert_eq!(numbered_parts("01_a"), None);
         assert_eq!(numbered_parts("a"), None);
-        assert_eq!(numbered_parts("99999999999999999999999_a"), None);
+        assert_eq!(
+            numbered_parts("99999999999999999999999_a"),
+            Some((SATURATED, "a"))
+        );
+        assert_eq!(name_number("99999999999999999999999_a"), Some(i64::MAX));
+        assert_eq!(name_number("7_a"), Some(7));
     }
 
     #[test]
     fn example_from_the_docs() {
         assert_eq!(allocate(&["file.ext"], ["file.ext"]), ["1_file.ext"]);
         assert_eq!(
-            allocate(&["a.txt", "a.txt", "b"], ["a.txt", "1_a.txt"]),
-            ["2_a.txt", "3_a.txt", "b"]
+            allocate(&["a.txt", "a.txt", "b"], ["a.txt", "1_a.txt", "3_a.txt"]),
+            ["4_a.txt", "5_a.txt", "b"]
         );
     }
 
@@ -207,10 +245,11 @@ mod tests {
     }
 
     #[test]
-    fn gaps_are_filled() {
+    fn gaps_are_not_filled() {
+        // A number is never given twice: 1_a and 3_a may have been deleted copies.
         assert_eq!(
             allocate(&["a", "a", "a"], ["a", "2_a", "4_a"]),
-            ["1_a", "3_a", "5_a"]
+            ["5_a", "6_a", "7_a"]
         );
     }
 
@@ -268,12 +307,16 @@ mod tests {
         ]
     }
 
-    /// The smallest k >= 1 with `k_w` outside `used`, by brute force.
-    fn smallest_free(w: &str, used: &HashSet<String>) -> String {
-        (1..)
-            .map(|k| format!("{k}_{w}"))
-            .find(|c| !used.contains(c))
-            .unwrap()
+    /// One past the highest k of a `k_w` in `used`, by brute force.
+    fn next_after_highest(w: &str, used: &HashSet<String>) -> String {
+        let highest = used
+            .iter()
+            .filter_map(|name| numbered_parts(name))
+            .filter(|(_, base)| *base == w)
+            .map(|(k, _)| k)
+            .max()
+            .unwrap_or(0);
+        format!("{}_{w}", highest + 1)
     }
 
     proptest! {
@@ -292,7 +335,7 @@ mod tests {
             for (i, (w, g)) in wanted.iter().zip(&got).enumerate() {
                 prop_assert!(!taken.contains(g), "{} is taken", g);
                 if used.contains(w) {
-                    prop_assert_eq!(g, &smallest_free(w, &used), "wanted[{}] = {}", i, w);
+                    prop_assert_eq!(g, &next_after_highest(w, &used), "wanted[{}] = {}", i, w);
                 } else {
                     prop_assert_eq!(g, w, "free name {} was renamed", w);
                 }
@@ -306,22 +349,21 @@ mod tests {
             prop_assert_eq!(name_stem(&prefixed), w.as_str());
         }
 
-        /// A run `1_w` … `n_w` given as a count allocates exactly as the same names given
-        /// one by one, whatever else is taken.
+        /// The highest number of a base (with the numbered names that are wanted) allocates
+        /// exactly as all the numbered names it stands for, whatever else is taken.
         #[test]
-        fn a_run_is_the_same_as_its_names(
+        fn the_highest_number_stands_for_its_names(
             wanted in prop::collection::vec(name(), 0..20),
             taken in prop::collection::hash_set(name(), 0..20),
             base in "[ab]{1,2}",
-            through in 0u64..6,
+            highest in 1u64..6,
         ) {
+            let numbered: Vec<String> = (1..=highest).map(|k| format!("{k}_{base}")).collect();
+            // As the store gives it: the numbered names that are wanted, and the highest.
             let mut with_run: TakenNames = taken.iter().cloned().collect();
-            with_run.insert_numbered(base.clone(), through);
-            let one_by_one: TakenNames = taken
-                .iter()
-                .cloned()
-                .chain((1..=through).map(|k| format!("{k}_{base}")))
-                .collect();
+            with_run.insert_highest(base.clone(), highest);
+            with_run.extend(numbered.iter().filter(|n| wanted.contains(n)).cloned());
+            let one_by_one: TakenNames = taken.iter().chain(&numbered).cloned().collect();
             prop_assert_eq!(
                 allocate_names(&wanted, &with_run),
                 allocate_names(&wanted, &one_by_one)

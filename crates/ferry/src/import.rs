@@ -252,7 +252,7 @@ fn resolve_names(
         };
         for (path, name) in subfolders.iter().zip(&subfolder_names) {
             // Folders are unique by path, so a taken name without a folder there is a file's.
-            if !existing.contains_key(path) && taken.contains(*name) {
+            if !existing.contains_key(path) && taken.contains(name) {
                 clashes.push(format!(
                     "'{path}' in {} is a file, not a folder",
                     project.sbg_id

@@ -128,9 +128,11 @@ pub fn set_paths(conn: &mut DbConnection, paths: &[(i64, FolderPath)]) -> Result
     let now = now();
     for chunk in paths.chunks(ROWS_PER_UPDATE) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let column = |value: fn(&FolderPath) -> String| TextById {
-            column: folders::id,
-            values: chunk.iter().map(|(id, path)| (*id, value(path))).collect(),
+        let column = |value: fn(&FolderPath) -> String| {
+            TextById::new(
+                folders::id,
+                chunk.iter().map(|(id, path)| (*id, value(path))).collect(),
+            )
         };
         diesel::update(folders::table.filter(folders::id.eq_any(&ids)))
             .set((

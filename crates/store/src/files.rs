@@ -5,13 +5,14 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
 use ferry_domain::name::FileName;
-use ferry_domain::naming::name_stem;
+use ferry_domain::naming::{name_number, name_stem};
 use serde_json::{Map, Value};
 
-use crate::case::TextById;
+use crate::case::{TextById, ValueById};
 use crate::content::ContentInfo;
 use crate::convert::{EMPTY_JSON_ARRAY, EMPTY_JSON_OBJECT, corrupt, from_db_time, from_json, now};
 use crate::db::DbConnection;
@@ -75,6 +76,11 @@ pub(crate) struct PlacementRow {
         reason = "derived from `name`, for queries only; read with all columns"
     )]
     pub name_stem: String,
+    #[expect(
+        dead_code,
+        reason = "derived from `name`, for queries only; read with all columns"
+    )]
+    pub name_number: Option<i64>,
     pub tags: String,
     pub properties: String,
     pub metadata: String,
@@ -214,14 +220,24 @@ pub fn update_placements(
     let now = now();
     for chunk in updates.chunks(ROWS_PER_STATEMENT) {
         let ids: Vec<i64> = chunk.iter().map(|u| u.placement_id).collect();
-        let column = |value: fn(&PlacementUpdate) -> String| TextById {
-            column: placements::id,
-            values: chunk.iter().map(|u| (u.placement_id, value(u))).collect(),
+        let column = |value: fn(&PlacementUpdate) -> String| {
+            TextById::new(
+                placements::id,
+                chunk.iter().map(|u| (u.placement_id, value(u))).collect(),
+            )
         };
+        let numbers: ValueById<_, Nullable<BigInt>, Option<i64>> = ValueById::new(
+            placements::id,
+            chunk
+                .iter()
+                .map(|u| (u.placement_id, name_number(&u.name)))
+                .collect(),
+        );
         diesel::update(placements::table.filter(placements::id.eq_any(&ids)))
             .set((
                 placements::name.eq(column(|u| u.name.clone())),
                 placements::name_stem.eq(column(|u| name_stem(&u.name).to_owned())),
+                placements::name_number.eq(numbers),
                 placements::tags.eq(column(|u| to_json(&u.tags))),
                 placements::metadata.eq(column(|u| to_json(&u.metadata))),
                 placements::modified_at.eq(now),

@@ -1325,7 +1325,7 @@ pub fn copy_folders(
         .map(|name| {
             if existing.contains_key(*name) {
                 Plan::Existing
-            } else if !taken.contains(*name) && first_want.contains_key(name) {
+            } else if !taken.contains(name) && first_want.contains_key(name) {
                 Plan::SameAs(name)
             } else {
                 to_allocate.push(name);

@@ -1,18 +1,16 @@
 //! The names taken in a folder that can collide with a batch of wanted names, for the
 //! CAVATICA `N_name` rule (`ferry_domain::naming::allocate_names`).
 //!
-//! A wanted name `w` can only collide with `w` itself or with `k_w`. Placements keep the name
-//! with one `k_` prefix stripped in `name_stem`, so those are exactly `name IN W OR name_stem IN W`,
-//! both indexed. The `k_w` are not read one by one: per `w` the database counts them and finds
-//! the largest `k`, and when the two agree, `1_w` … `k_w` are all there and travel as one
-//! number. Only a `w` with gaps (a copy deleted or renamed) has its `k_w` names read.
+//! A wanted name `w` can only collide with `w` itself, and a renamed copy of it needs the
+//! highest `k` of a `k_w` in the folder. Placements keep the name with one `k_` prefix
+//! stripped in `name_stem` and that `k` in `name_number`, so the highest is one probe of the
+//! index `(folder_id, name_stem, name_number)` per wanted name, however many copies exist.
 //! Sub-folders share the namespace of files in SBG; they are few, and the ones that can collide
 //! either have a wanted name or start with a digit.
 
-use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable};
-use ferry_domain::naming::TakenNames;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use ferry_domain::naming::{SATURATED, TakenNames};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
@@ -21,16 +19,17 @@ use crate::schema::{folders, placements};
 /// Names per query: twice this many parameters stays far below both backends' limits.
 const NAMES_PER_QUERY: usize = 5_000;
 
-/// `name` is `k_<name_stem>` with `k` written as `allocate_names` writes it: no leading zero,
-/// and short enough for a BIGINT (`name_stem` guarantees the prefix is digits). Portable SQL.
-const NUMBERED: &str = "name <> name_stem AND substr(name, 1, 1) <> '0' \
-                        AND length(name) - length(name_stem) <= 19";
-/// The `k` of such a name.
-const NUMBER: &str = "MAX(CAST(substr(name, 1, length(name) - length(name_stem) - 1) AS BIGINT))";
+#[derive(QueryableByName)]
+struct Highest {
+    #[diesel(sql_type = Text)]
+    base: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    highest: Option<i64>,
+}
 
 /// The names in folder `folder_id` (files and sub-folders) that `allocate_names` must treat
-/// as taken for `wanted`. Costs three queries per 5,000 wanted names, and a fourth when some
-/// wanted name's numbered copies have gaps.
+/// as taken for `wanted`. Costs three queries per 5,000 wanted names, and a fourth when a
+/// wanted name has copies numbered past 18 digits.
 pub fn taken_in_folder(
     conn: &mut DbConnection,
     folder_id: i64,
@@ -38,37 +37,28 @@ pub fn taken_in_folder(
 ) -> Result<TakenNames, StoreError> {
     let mut taken = TakenNames::default();
     for chunk in wanted.chunks(NAMES_PER_QUERY) {
-        let in_folder = placements::folder_id.eq(folder_id);
         let same: Vec<String> = placements::table
-            .filter(in_folder)
+            .filter(placements::folder_id.eq(folder_id))
             .filter(placements::name.eq_any(chunk))
             .select(placements::name)
             .load(conn)?;
         taken.extend(same);
 
-        let runs: Vec<(String, i64, Option<i64>)> = placements::table
-            .filter(in_folder)
-            .filter(placements::name_stem.eq_any(chunk))
-            .filter(sql::<Bool>(NUMBERED))
-            .group_by(placements::name_stem)
-            .select((
-                placements::name_stem,
-                count_star(),
-                sql::<Nullable<BigInt>>(NUMBER),
-            ))
-            .load(conn)?;
-        let mut gapped = Vec::new();
-        for (base, count, largest) in runs {
-            match u64::try_from(count) {
-                Ok(through) if largest == Some(count) => taken.insert_numbered(base, through),
-                _ => gapped.push(base),
+        let mut saturated = Vec::new();
+        for Highest { base, highest } in highest_numbers(conn, folder_id, chunk)? {
+            if let Some(highest) = highest.and_then(|k| u64::try_from(k).ok()) {
+                if highest == SATURATED {
+                    saturated.push(base.clone());
+                }
+                taken.insert_highest(base, highest);
             }
         }
-        if !gapped.is_empty() {
+        if !saturated.is_empty() {
+            // Numbers of more than 18 digits all read as SATURATED: those names one by one.
             let names: Vec<String> = placements::table
-                .filter(in_folder)
-                .filter(placements::name_stem.eq_any(&gapped))
-                .filter(sql::<Bool>(NUMBERED))
+                .filter(placements::folder_id.eq(folder_id))
+                .filter(placements::name_stem.eq_any(&saturated))
+                .filter(placements::name_number.eq(i64::MAX))
                 .select(placements::name)
                 .load(conn)?;
             taken.extend(names);
@@ -86,4 +76,32 @@ pub fn taken_in_folder(
         taken.extend(subfolders);
     }
     Ok(taken)
+}
+
+/// Per wanted name, the highest `name_number` of its numbered copies: a correlated `MAX` that
+/// each backend answers with one index probe. GROUP BY would read every copy instead. The list
+/// of names is a table of its own on each backend: `unnest` of an array, `json_each` of a
+/// JSON array.
+fn highest_numbers(
+    conn: &mut DbConnection,
+    folder_id: i64,
+    bases: &[&str],
+) -> Result<Vec<Highest>, StoreError> {
+    const PER_BASE: &str = "(SELECT MAX(p.name_number) FROM placements p \
+                            WHERE p.folder_id = $1 AND p.name_stem = w.base) AS highest";
+    let rows = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "SELECT w.base, {PER_BASE} FROM unnest($2::text[]) AS w(base)"
+        ))
+        .bind::<BigInt, _>(folder_id)
+        .bind::<diesel::sql_types::Array<Text>, _>(bases)
+        .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT w.base, {PER_BASE} FROM (SELECT value AS base FROM json_each($2)) AS w"
+        ))
+        .bind::<BigInt, _>(folder_id)
+        .bind::<Text, _>(serde_json::to_string(bases).expect("strings serialise"))
+        .load(c)?,
+    };
+    Ok(rows)
 }

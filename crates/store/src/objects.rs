@@ -9,7 +9,7 @@ use ferry_domain::glob::{Glob, Token};
 use ferry_domain::ids::{DxClass, DxId, Username};
 use ferry_domain::links::{bundled_depends, linked_ids};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
-use ferry_domain::naming::name_stem;
+use ferry_domain::naming::{name_number, name_stem};
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use serde_json::{Map, Value};
@@ -553,6 +553,8 @@ pub struct CopyChanges<'a> {
 struct CopyChangeset<'a> {
     name: Option<&'a str>,
     name_stem: Option<&'a str>,
+    /// `Some(None)` clears it: a new name without a number.
+    name_number: Option<Option<i64>>,
     tags: Option<String>,
     properties: Option<String>,
     modified_at: chrono::NaiveDateTime,
@@ -567,6 +569,7 @@ pub fn change_copy(
     let changeset = CopyChangeset {
         name: changes.name,
         name_stem: changes.name.map(name_stem),
+        name_number: changes.name.map(name_number),
         tags: changes.tags.map(|tags| Value::from(tags).to_string()),
         properties: changes
             .properties

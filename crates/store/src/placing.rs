@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::ObjectState;
-use ferry_domain::naming::name_stem;
+use ferry_domain::naming::{name_number, name_stem};
 
 use crate::convert::now;
 use crate::db::DbConnection;
@@ -79,6 +79,7 @@ struct NewPlacement<'a> {
     folder_id: i64,
     name: &'a str,
     name_stem: &'a str,
+    name_number: Option<i64>,
     tags: &'a str,
     properties: &'a str,
     metadata: &'a str,
@@ -152,6 +153,7 @@ pub(crate) fn insert_placements(
                 folder_id: placement.folder_id,
                 name: placement.name,
                 name_stem: name_stem(placement.name),
+                name_number: name_number(placement.name),
                 tags: &placement.tags,
                 properties: &placement.properties,
                 metadata: &placement.metadata,

@@ -119,6 +119,7 @@ diesel::table! {
         folder_id -> BigInt,
         name -> Text,
         name_stem -> Text,
+        name_number -> Nullable<BigInt>,
         tags -> Text,
         properties -> Text,
         metadata -> Text,

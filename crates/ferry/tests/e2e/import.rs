@@ -219,7 +219,7 @@ fn a_clash_is_refused_before_anything_is_written() {
 }
 
 #[test]
-fn rename_gives_the_first_free_n_name() {
+fn rename_gives_the_next_n_name() {
     for db in TestDb::all() {
         let setup = Setup::new(db);
         let a = setup.write("a.txt", "a");

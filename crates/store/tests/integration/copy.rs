@@ -172,39 +172,46 @@ fn a_batch_costs_the_same_number_of_statements_whatever_its_size() {
     }
 }
 
-/// Numbered copies travel as a count when `1_a` … `k_a` are all there, and one by one when a
-/// copy in between was removed; either way the next copy gets the smallest free number.
+/// The next copy of a name is numbered one past the highest number in the folder, gaps or
+/// not; names numbered past 18 digits are read one by one and stepped over.
 #[test]
-fn taken_names_keep_the_smallest_free_number_with_and_without_gaps() {
+fn taken_names_give_the_next_number_past_the_highest() {
     for db in TestDb::all() {
         let alice = ferry_testkit::user(db.store(), "alice");
         let project = ferry_testkit::project(db.store(), &alice, "Names");
         let content = db.store().content().put_bytes(b"x").unwrap();
         let mut conn = db.store().conn().unwrap();
         let root = projects::root_folder(&mut conn, project.id).unwrap();
-        let place = |conn: &mut DbConnection, names: &[&str]| {
-            let names: Vec<(FileName, _)> = names
-                .iter()
-                .map(|n| (FileName::parse(*n).unwrap(), content.clone()))
-                .collect();
-            files::create_closed_files(conn, alice.id, project.id, &root, &names).unwrap();
-        };
-        // A full run of a.txt (01_a.txt is not 1_a.txt and does not break it), and b.txt with
-        // 2_b.txt missing.
-        place(
-            &mut conn,
-            &[
-                "a.txt", "1_a.txt", "2_a.txt", "3_a.txt", "01_a.txt", "b.txt", "1_b.txt", "3_b.txt",
-            ],
-        );
-        let wanted = ["a.txt", "b.txt", "b.txt", "c.txt"];
+        let names: Vec<(FileName, _)> = [
+            "a.txt",
+            "1_a.txt",
+            "2_a.txt",
+            "01_a.txt",
+            "b.txt",
+            "1_b.txt",
+            "3_b.txt",
+            "c.txt",
+            "99999999999999999999_c.txt",
+            "9223372036854775808_c.txt",
+        ]
+        .iter()
+        .map(|n| (FileName::parse(*n).unwrap(), content.clone()))
+        .collect();
+        files::create_closed_files(&mut conn, alice.id, project.id, &root, &names).unwrap();
+        // 1_b.txt is wanted too: taken, so it becomes 1_1_b.txt.
+        let wanted = ["a.txt", "b.txt", "b.txt", "1_b.txt", "c.txt", "d.txt"];
         let taken = ferry_store::names::taken_in_folder(&mut conn, root.id, &wanted).unwrap();
-        assert!(
-            taken.contains("3_a.txt") && taken.contains("3_b.txt") && !taken.contains("2_b.txt")
-        );
+        assert_eq!((taken.highest("a.txt"), taken.highest("b.txt")), (2, 3));
         assert_eq!(
             ferry_domain::naming::allocate_names(&wanted, &taken),
-            ["4_a.txt", "2_b.txt", "4_b.txt", "c.txt"]
+            [
+                "3_a.txt",
+                "4_b.txt",
+                "5_b.txt",
+                "1_1_b.txt",
+                "9223372036854775809_c.txt",
+                "d.txt"
+            ]
         );
     }
 }
