@@ -150,7 +150,12 @@ fn presented_key(headers: &HeaderMap) -> Result<Option<String>, String> {
 /// clients resend the same bytes.
 fn fingerprint(method: &Method, path: &str, query: &str, body: &[u8]) -> String {
     let mut hash = Sha256::new();
-    for part in [method.as_str().as_bytes(), path.as_bytes(), query.as_bytes(), body] {
+    for part in [
+        method.as_str().as_bytes(),
+        path.as_bytes(),
+        query.as_bytes(),
+        body,
+    ] {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part);
     }
@@ -327,7 +332,10 @@ async fn release(state: &AppState, keyed: Keyed, claim_id: String) {
 fn replay(stored: StoredResponse) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = HttpResponse::build(status);
-    res.insert_header((HeaderName::from_static(REPLAYED), HeaderValue::from_static("true")));
+    res.insert_header((
+        HeaderName::from_static(REPLAYED),
+        HeaderValue::from_static("true"),
+    ));
     if let Some(content_type) = stored
         .content_type
         .and_then(|value| HeaderValue::from_str(&value).ok())

@@ -199,7 +199,8 @@ fn held<'a>(
 /// `created_at` index. Returns how many went.
 pub fn prune(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, StoreError> {
     Ok(diesel::delete(
-        idempotency_keys::table.filter(idempotency_keys::created_at.lt(to_db_time(now - RETENTION))),
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(to_db_time(now - RETENTION))),
     )
     .execute(conn)?)
 }

@@ -38,14 +38,12 @@ fn a_key_is_claimed_once_then_answers_its_response_and_refuses_other_requests() 
             Claim::InFlight
         );
         assert_eq!(
-            idempotency::claim(&mut conn, keyed(alice.id, "k", "sha-b"), "c3", LEASE, now)
-                .unwrap(),
+            idempotency::claim(&mut conn, keyed(alice.id, "k", "sha-b"), "c3", LEASE, now).unwrap(),
             Claim::Mismatch
         );
         // Another user's key of the same name is another key.
         assert_eq!(
-            idempotency::claim(&mut conn, keyed(bob.id, "k", "sha-b"), "c4", LEASE, now)
-                .unwrap(),
+            idempotency::claim(&mut conn, keyed(bob.id, "k", "sha-b"), "c4", LEASE, now).unwrap(),
             Claim::Granted
         );
 
