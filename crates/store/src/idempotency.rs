@@ -8,6 +8,7 @@
 //! or release the key.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::convert::to_db_time;
@@ -178,17 +179,17 @@ pub fn release(
     Ok(())
 }
 
-/// The key's row while `claim_id` holds it in flight.
-fn held<'a>(
-    request: KeyedRequest<'a>,
-    claim_id: &'a str,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        diesel::dsl::Find<idempotency_keys::table, (i64, &'a str)>,
-        diesel::dsl::Eq<idempotency_keys::claim, &'a str>,
+/// The query for a key's row while one claim holds it in flight.
+type Held<'a> = dsl::Filter<
+    dsl::Filter<
+        dsl::Find<idempotency_keys::table, (i64, &'a str)>,
+        dsl::Eq<idempotency_keys::claim, &'a str>,
     >,
-    diesel::dsl::Eq<idempotency_keys::state, &'static str>,
-> {
+    dsl::Eq<idempotency_keys::state, &'static str>,
+>;
+
+/// The key's row while `claim_id` holds it in flight.
+fn held<'a>(request: KeyedRequest<'a>, claim_id: &'a str) -> Held<'a> {
     idempotency_keys::table
         .find((request.user_id, request.key))
         .filter(idempotency_keys::claim.eq(claim_id))

@@ -31,6 +31,9 @@ struct Copy {
     body: String,
 }
 
+/// An answer read: status, whether it was a replay, body.
+type Answer = (u16, bool, Value);
+
 /// How one send goes wrong, or not.
 #[derive(Debug, Clone, Copy)]
 enum Send {
@@ -58,7 +61,7 @@ fn raw_request(base: &str, token: &str, copy: &Copy) -> (String, Vec<u8>) {
 }
 
 /// Sends `copy` as `how` says; the answer when one was read.
-fn send(base: &str, token: &str, copy: &Copy, how: Send) -> Option<(u16, bool, Value)> {
+fn send(base: &str, token: &str, copy: &Copy, how: Send) -> Option<Answer> {
     match how {
         Send::HangUpAfterRequest | Send::HangUpMidBody => {
             let (host, bytes) = raw_request(base, token, copy);
@@ -99,7 +102,7 @@ fn send(base: &str, token: &str, copy: &Copy, how: Send) -> Option<(u16, bool, V
     }
 }
 
-fn read(response: reqwest::blocking::Response) -> reqwest::Result<(u16, bool, Value)> {
+fn read(response: reqwest::blocking::Response) -> reqwest::Result<Answer> {
     let status = response.status().as_u16();
     let replayed = response
         .headers()
@@ -184,36 +187,35 @@ fn copies_sent_three_times_with_dropped_connections_land_exactly_once() {
             })
             .collect();
         let base = server.base.clone();
-        let answers: Vec<(Copy, [Send; 3], Vec<Option<(u16, bool, Value)>>)> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..THREADS)
-                    .map(|t| {
-                        let (base, token, plans) = (&base, &token, &plans);
-                        scope.spawn(move || {
-                            plans
-                                .iter()
-                                .skip(t)
-                                .step_by(THREADS)
-                                .map(|(copy, plan)| {
-                                    let answers = plan
-                                        .iter()
-                                        .map(|how| send(base, token, copy, *how))
-                                        .collect();
-                                    (copy.clone(), *plan, answers)
-                                })
-                                .collect::<Vec<_>>()
-                        })
+        let answers: Vec<(Copy, [Send; 3], Vec<Option<Answer>>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (base, token, plans) = (&base, &token, &plans);
+                    scope.spawn(move || {
+                        plans
+                            .iter()
+                            .skip(t)
+                            .step_by(THREADS)
+                            .map(|(copy, plan)| {
+                                let answers = plan
+                                    .iter()
+                                    .map(|how| send(base, token, copy, *how))
+                                    .collect();
+                                (copy.clone(), *plan, answers)
+                            })
+                            .collect::<Vec<_>>()
                     })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|worker| worker.join().unwrap())
-                    .collect()
-            });
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().unwrap())
+                .collect()
+        });
 
         let mut new_ids = BTreeSet::new();
         for (copy, plan, answers) in &answers {
-            let complete: Vec<&(u16, bool, Value)> = answers.iter().flatten().collect();
+            let complete: Vec<&Answer> = answers.iter().flatten().collect();
             let (status, _, last) = complete.last().expect("the third send is answered");
             assert_eq!(*status, 200, "{copy:?} {plan:?}: {last}");
             for (status, _, body) in &complete {
