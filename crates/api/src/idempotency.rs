@@ -11,8 +11,9 @@
 //! rotates its token between retries still meets its own key, and two users never meet. A
 //! request without a valid token is passed on untouched, and its handler answers the 401.
 //!
-//! The handler and the recording of its response run in a task of their own, so a client that
-//! hangs up does not cancel them half-way: its retry then finds the response. What remains
+//! The handler and the recording of its response run in a task of their own. actix keeps
+//! serving a request whose client half-closed the connection, but drops its future when the
+//! connection is reset; the task makes sure the response is recorded either way. What remains
 //! unprotected is a process that dies after the handler commits and before the response is
 //! recorded (see `docs/reliability.md`, "Idempotent retries").
 
@@ -33,6 +34,7 @@ use ferry_store::idempotency::{self, Claim, KeyedRequest, StoredResponse};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
@@ -193,6 +195,7 @@ impl Keyed {
     }
 }
 
+/// The middleware, wrapped around the whole application by `ferry_api::app`.
 pub(crate) async fn idempotent(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -242,9 +245,13 @@ pub(crate) async fn idempotent(
         };
         match claimed {
             Ok(Claim::Granted) => {
-                // Its own task: dropping the connection must not cancel the handler after
-                // it wrote and before its response is recorded.
-                let task = actix_web::rt::spawn(run_and_record(state, keyed, claim_id, req, next));
+                // Its own task, in the request's span: a connection reset drops the request's
+                // future, which must not cancel the handler after it wrote and before its
+                // response is recorded.
+                let task = actix_web::rt::spawn(
+                    run_and_record(state, keyed, claim_id, req, next)
+                        .instrument(tracing::Span::current()),
+                );
                 return task.await.map_err(|e| {
                     tracing::error!(error = %e, "idempotent request task failed");
                     actix_web::error::ErrorInternalServerError("internal error")
