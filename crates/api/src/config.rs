@@ -41,6 +41,7 @@ pub(crate) fn cors(config: &ApiConfig) -> Cors {
             "x-ratelimit-remaining",
             "x-ratelimit-reset",
             "x-request-id",
+            "idempotent-replayed",
         ])
         .max_age(3600);
     for origin in &config.cors_origins {

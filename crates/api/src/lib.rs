@@ -12,6 +12,7 @@ mod config;
 mod db;
 pub mod dx;
 mod health;
+mod idempotency;
 pub mod jobs_worker;
 mod request_log;
 pub mod sbg;
@@ -64,6 +65,7 @@ pub fn app(
     let sbg = sbg::scope(&state.config);
     App::new()
         .app_data(web::Data::new(state))
+        .wrap(from_fn(idempotency::idempotent))
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)

@@ -17,6 +17,7 @@ pub mod dx_folders;
 pub mod error;
 pub mod files;
 pub mod folders;
+pub mod idempotency;
 pub mod jobs;
 pub mod members;
 pub mod names;

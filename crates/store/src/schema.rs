@@ -236,6 +236,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> BigInt,
+        idempotency_key -> Text,
+        request_sha256 -> Text,
+        state -> Text,
+        claim -> Text,
+        claimed_until -> Timestamp,
+        response_status -> Nullable<Integer>,
+        response_content_type -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     server_secrets (name) {
         name -> Text,
         secret -> Text,
@@ -271,6 +286,7 @@ diesel::joinable!(project_summaries -> projects (project_id));
 diesel::joinable!(object_class_fields -> objects (object_id));
 diesel::joinable!(upload_parts -> objects (object_id));
 diesel::joinable!(nonces -> users (user_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -290,6 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     object_class_fields,
     upload_parts,
     nonces,
+    idempotency_keys,
     server_secrets,
     sponsored_objects,
 );

@@ -16,6 +16,9 @@ pub enum DxErrorType {
     InvalidInput,
     /// A body over the size limit: dxpy knows no such type, so it is named `InvalidInput`.
     PayloadTooLarge,
+    /// A bad request header (such as `Idempotency-Key`): the input is fine, the request is not,
+    /// so a 400 named `InvalidInput`.
+    InvalidHeader,
     InvalidAuthentication,
     PermissionDenied,
     ResourceNotFound,
@@ -30,7 +33,7 @@ impl DxErrorType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MalformedJSON => "MalformedJSON",
-            Self::InvalidInput | Self::PayloadTooLarge => "InvalidInput",
+            Self::InvalidInput | Self::PayloadTooLarge | Self::InvalidHeader => "InvalidInput",
             Self::InvalidAuthentication => "InvalidAuthentication",
             Self::PermissionDenied => "PermissionDenied",
             Self::ResourceNotFound => "ResourceNotFound",
@@ -44,7 +47,7 @@ impl DxErrorType {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MalformedJSON => StatusCode::BAD_REQUEST,
+            Self::MalformedJSON | Self::InvalidHeader => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidInput | Self::InvalidState | Self::InvalidType => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -4,6 +4,7 @@
 mod async_jobs;
 mod cli;
 mod copy;
+mod idempotency;
 mod import;
 mod server;
 mod support;

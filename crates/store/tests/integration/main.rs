@@ -6,6 +6,7 @@ mod content;
 mod copy;
 mod files;
 mod folders;
+mod idempotency;
 mod migrations;
 mod objects;
 mod open;

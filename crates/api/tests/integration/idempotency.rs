@@ -1,0 +1,474 @@
+//! `Idempotency-Key` on mutating requests of both dialects.
+
+use crate::support::{Ctx, Reply, assert_sbg_error};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test;
+use diesel::prelude::*;
+use ferry_store::schema::{idempotency_keys, placements};
+use serde_json::{Value, json};
+
+/// How a request authenticates: an SBG token or a DNAnexus bearer token.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Sbg(&'a str),
+    Bearer(&'a str),
+}
+
+/// One request with an optional `Idempotency-Key`; the body is sent as these exact bytes.
+async fn send(
+    ctx: &Ctx,
+    method: Method,
+    path: &str,
+    auth: Auth<'_>,
+    key: Option<&[u8]>,
+    body: &Value,
+) -> Reply {
+    let app = test::init_service(ferry_api::app(ctx.state.clone())).await;
+    let mut request = test::TestRequest::default()
+        .method(method)
+        .uri(path)
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .set_payload(body.to_string());
+    request = match auth {
+        Auth::Sbg(token) => request.insert_header(("X-SBG-Auth-Token", token)),
+        Auth::Bearer(token) => {
+            request.insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+        }
+    };
+    if let Some(key) = key {
+        request = request.insert_header((
+            "Idempotency-Key",
+            header::HeaderValue::from_bytes(key).unwrap(),
+        ));
+    }
+    let response = test::call_service(&app, request.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)));
+    Reply {
+        status,
+        headers,
+        json,
+    }
+}
+
+fn replayed(reply: &Reply) -> bool {
+    reply
+        .headers
+        .get("idempotent-replayed")
+        .is_some_and(|value| value == "true")
+}
+
+fn count_placements(ctx: &Ctx) -> i64 {
+    let mut conn = ctx.db.store().conn().unwrap();
+    placements::table.count().get_result(&mut conn).unwrap()
+}
+
+fn count_keys(ctx: &Ctx) -> i64 {
+    let mut conn = ctx.db.store().conn().unwrap();
+    idempotency_keys::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
+    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
+    assert!(reply.json["error"]["message"].is_string(), "{}", reply.json);
+}
+
+#[actix_web::test]
+async fn an_sbg_replay_returns_the_first_response_and_copies_nothing_more() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let files: Vec<String> = (0..3)
+            .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
+            .collect();
+        let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
+        let single = json!({"project": target.sbg_id.as_str()});
+        let single_path = format!("/v2/files/{}/actions/copy", files[0]);
+        let before = count_placements(&ctx);
+
+        let first = send(
+            &ctx,
+            Method::POST,
+            "/v2/action/files/copy",
+            Auth::Sbg(&token),
+            Some(b"batch-1"),
+            &batch,
+        )
+        .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+        assert!(!replayed(&first));
+        let one = send(
+            &ctx,
+            Method::POST,
+            &single_path,
+            Auth::Sbg(&token),
+            Some(b"single-1"),
+            &single,
+        )
+        .await;
+        assert_eq!(one.status, StatusCode::OK, "{}", one.json);
+        assert_eq!(one.json["name"], "1_f0.bam");
+        assert_eq!(count_placements(&ctx), before + 4, "{:?}", ctx.db.backend());
+
+        for _ in 0..2 {
+            let again = send(
+                &ctx,
+                Method::POST,
+                "/v2/action/files/copy",
+                Auth::Sbg(&token),
+                Some(b"batch-1"),
+                &batch,
+            )
+            .await;
+            assert_eq!(again.status, StatusCode::OK);
+            assert!(replayed(&again), "{:?}", again.headers);
+            assert_eq!(again.json, first.json);
+            assert_eq!(
+                again.headers.get(header::CONTENT_TYPE).unwrap(),
+                "application/json"
+            );
+            let one_again = send(
+                &ctx,
+                Method::POST,
+                &single_path,
+                Auth::Sbg(&token),
+                Some(b"single-1"),
+                &single,
+            )
+            .await;
+            assert!(replayed(&one_again));
+            assert_eq!(one_again.json, one.json);
+        }
+        assert_eq!(count_placements(&ctx), before + 4, "{:?}", ctx.db.backend());
+
+        // Without a key, the same request copies again.
+        let unkeyed = send(
+            &ctx,
+            Method::POST,
+            &single_path,
+            Auth::Sbg(&token),
+            None,
+            &single,
+        )
+        .await;
+        assert_eq!(unkeyed.json["name"], "2_f0.bam");
+        assert!(!replayed(&unkeyed));
+    }
+}
+
+#[actix_web::test]
+async fn a_4xx_is_replayed_too_and_a_safe_method_ignores_the_key() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let body = json!({"project": target.sbg_id.as_str()});
+        let path = "/v2/files/0123456789abcdef01234567/actions/copy";
+        let first = send(
+            &ctx,
+            Method::POST,
+            path,
+            Auth::Sbg(&token),
+            Some(b"k"),
+            &body,
+        )
+        .await;
+        assert_sbg_error(&first, 404, 5002);
+        let again = send(
+            &ctx,
+            Method::POST,
+            path,
+            Auth::Sbg(&token),
+            Some(b"k"),
+            &body,
+        )
+        .await;
+        assert_sbg_error(&again, 404, 5002);
+        assert!(replayed(&again));
+
+        let get = send(
+            &ctx,
+            Method::GET,
+            "/v2/user",
+            Auth::Sbg(&token),
+            Some(&[b'k'; 300]),
+            &Value::Null,
+        )
+        .await;
+        assert_eq!(get.status, StatusCode::OK, "{}", get.json);
+        assert!(!replayed(&get));
+        assert_eq!(count_keys(&ctx), 1);
+    }
+}
+
+#[actix_web::test]
+async fn the_same_key_on_another_request_is_a_422_in_each_dialect() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let file = ctx.seed_file(&alice, &source, "/", "a.bam", b"a");
+        let path = format!("/v2/files/{file}/actions/copy");
+        let first = send(
+            &ctx,
+            Method::POST,
+            &path,
+            Auth::Sbg(&token),
+            Some(b"k1"),
+            &json!({"project": target.sbg_id.as_str()}),
+        )
+        .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+        let before = count_placements(&ctx);
+
+        let renamed = json!({"project": target.sbg_id.as_str(), "name": "b.bam"});
+        let other = send(
+            &ctx,
+            Method::POST,
+            &path,
+            Auth::Sbg(&token),
+            Some(b"k1"),
+            &renamed,
+        )
+        .await;
+        assert_sbg_error(&other, 422, 90012);
+        assert!(!replayed(&other));
+        // Another path with the same body is another request too.
+        let other_path = send(
+            &ctx,
+            Method::POST,
+            "/v2/action/files/copy",
+            Auth::Sbg(&token),
+            Some(b"k1"),
+            &renamed,
+        )
+        .await;
+        assert_sbg_error(&other_path, 422, 90012);
+        assert_eq!(count_placements(&ctx), before);
+
+        let dx_project = send(
+            &ctx,
+            Method::POST,
+            "/project/new",
+            Auth::Bearer(&token),
+            Some(b"p1"),
+            &json!({"name": "dx"}),
+        )
+        .await;
+        assert_eq!(dx_project.status, StatusCode::OK, "{}", dx_project.json);
+        let again = send(
+            &ctx,
+            Method::POST,
+            "/project/new",
+            Auth::Bearer(&token),
+            Some(b"p1"),
+            &json!({"name": "dx"}),
+        )
+        .await;
+        assert!(replayed(&again));
+        assert_eq!(again.json, dx_project.json);
+        let project = dx_project.json["id"].as_str().unwrap().to_owned();
+        let record = json!({"project": project, "name": "r"});
+        let created = send(
+            &ctx,
+            Method::POST,
+            "/record/new",
+            Auth::Bearer(&token),
+            Some(b"p1"),
+            &record,
+        )
+        .await;
+        assert_dx_error(&created, 422, "InvalidInput");
+        let listed = send(
+            &ctx,
+            Method::POST,
+            &format!("/{project}/listFolder"),
+            Auth::Bearer(&token),
+            None,
+            &json!({}),
+        )
+        .await;
+        assert_eq!(listed.json["objects"], json!([]), "{}", listed.json);
+        let projects = send(
+            &ctx,
+            Method::POST,
+            "/system/findProjects",
+            Auth::Bearer(&token),
+            None,
+            &json!({"name": "dx"}),
+        )
+        .await;
+        assert_eq!(
+            projects.json["results"].as_array().unwrap().len(),
+            1,
+            "{}",
+            projects.json
+        );
+    }
+}
+
+#[actix_web::test]
+async fn two_users_with_one_key_never_meet() {
+    for ctx in Ctx::all() {
+        let (alice, alice_token) = ctx.user("alice");
+        let (bob, bob_token) = ctx.user("bob");
+        for (user, token, name) in [(&alice, &alice_token, "a.bam"), (&bob, &bob_token, "b.bam")] {
+            let source = ferry_testkit::project(ctx.db.store(), user, "Source");
+            let target = ferry_testkit::project(ctx.db.store(), user, "Target");
+            let file = ctx.seed_file(user, &source, "/", name, b"x");
+            let reply = send(
+                &ctx,
+                Method::POST,
+                &format!("/v2/files/{file}/actions/copy"),
+                Auth::Sbg(token),
+                Some(b"shared"),
+                &json!({"project": target.sbg_id.as_str()}),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+            assert!(!replayed(&reply), "{:?}", ctx.db.backend());
+            assert_eq!(reply.json["name"], name);
+        }
+        assert_eq!(count_keys(&ctx), 2);
+    }
+}
+
+#[actix_web::test]
+async fn an_invalid_key_is_a_400_in_each_dialect_and_writes_nothing() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let folder = json!({"name": "sub", "project": target.sbg_id.as_str(), "type": "folder"});
+        let long = [b'k'; 256];
+        for key in [&long[..], b"", "clé".as_bytes(), b"a\tb"] {
+            let sbg = send(
+                &ctx,
+                Method::POST,
+                "/v2/files",
+                Auth::Sbg(&token),
+                Some(key),
+                &folder,
+            )
+            .await;
+            assert_sbg_error(&sbg, 400, 90000);
+            let dx = send(
+                &ctx,
+                Method::POST,
+                "/project/new",
+                Auth::Bearer(&token),
+                Some(key),
+                &json!({"name": "dx"}),
+            )
+            .await;
+            assert_dx_error(&dx, 400, "InvalidInput");
+        }
+        let longest = send(
+            &ctx,
+            Method::POST,
+            "/v2/files",
+            Auth::Sbg(&token),
+            Some(&[b'k'; 255]),
+            &folder,
+        )
+        .await;
+        assert_eq!(longest.status, StatusCode::CREATED, "{}", longest.json);
+        let listed = send(
+            &ctx,
+            Method::GET,
+            &format!("/v2/files?project={}", target.sbg_id),
+            Auth::Sbg(&token),
+            None,
+            &Value::Null,
+        )
+        .await;
+        assert_eq!(
+            listed.json["items"].as_array().unwrap().len(),
+            1,
+            "{}",
+            listed.json
+        );
+        let projects = send(
+            &ctx,
+            Method::POST,
+            "/system/findProjects",
+            Auth::Bearer(&token),
+            None,
+            &json!({"name": "dx"}),
+        )
+        .await;
+        assert_eq!(projects.json["results"], json!([]), "{}", projects.json);
+        assert_eq!(count_keys(&ctx), 1);
+    }
+}
+
+#[actix_web::test]
+async fn a_request_without_a_valid_token_is_answered_by_its_handler_and_keeps_no_key() {
+    for ctx in Ctx::all() {
+        let reply = send(
+            &ctx,
+            Method::POST,
+            "/v2/files",
+            Auth::Sbg("nope"),
+            Some(b"k"),
+            &json!({}),
+        )
+        .await;
+        assert_sbg_error(&reply, 401, 90001);
+        let dx = send(
+            &ctx,
+            Method::POST,
+            "/project/new",
+            Auth::Bearer("nope"),
+            Some(b"k"),
+            &json!({}),
+        )
+        .await;
+        assert_dx_error(&dx, 401, "InvalidAuthentication");
+        assert_eq!(count_keys(&ctx), 0);
+    }
+}
+
+#[actix_web::test]
+async fn copies_sent_at_once_with_one_key_run_once_and_the_others_wait_for_its_response() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let files: Vec<String> = (0..50)
+            .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
+            .collect();
+        let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
+        let before = count_placements(&ctx);
+        let copy = || {
+            send(
+                &ctx,
+                Method::POST,
+                "/v2/action/files/copy",
+                Auth::Sbg(&token),
+                Some(b"together"),
+                &batch,
+            )
+        };
+        let (a, b, c) = tokio::join!(copy(), copy(), copy());
+        let replies = [a, b, c];
+        for reply in &replies {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+            assert_eq!(reply.json, replies[0].json);
+        }
+        assert_eq!(
+            replies.iter().filter(|reply| replayed(reply)).count(),
+            2,
+            "{:?}",
+            ctx.db.backend()
+        );
+        assert_eq!(count_placements(&ctx), before + 50);
+    }
+}
