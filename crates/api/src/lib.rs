@@ -7,12 +7,15 @@
 //! renders its own JSON, errors included. Nothing here holds a database connection across an
 //! `.await`: blocking Diesel work runs in `web::block`, one closure per unit of work.
 
+mod admin;
+mod audit;
 mod auth;
 mod config;
 mod db;
 pub mod dx;
 mod health;
 pub mod jobs_worker;
+mod rate_limit;
 mod request_log;
 pub mod sbg;
 mod signing;
@@ -24,6 +27,7 @@ use ferry_store::Store;
 use std::sync::Arc;
 
 pub use config::ApiConfig;
+pub use rate_limit::RateLimit;
 
 /// What every handler can reach: the store, the configuration, and the key that signs download
 /// links.
@@ -31,8 +35,10 @@ pub use config::ApiConfig;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
-    /// Requests per token in the current rate-limit window, shared by the workers.
-    pub(crate) rate_limits: Arc<sbg::RateLimits>,
+    /// Requests per token in the current rate-limit window of each dialect, shared by the
+    /// workers.
+    pub(crate) sbg_rate: Arc<rate_limit::RateLimiter>,
+    pub(crate) dx_rate: Arc<rate_limit::RateLimiter>,
     /// Signs the URLs that authorise themselves, with the key all processes share.
     pub(crate) url_signing_key: signing::SharedKey,
 }
@@ -41,8 +47,9 @@ impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         Self {
             store,
+            sbg_rate: Arc::new(rate_limit::RateLimiter::new(config.sbg_rate_limit)),
+            dx_rate: Arc::new(rate_limit::RateLimiter::new(config.dx_rate_limit)),
             config: Arc::new(config),
-            rate_limits: Arc::default(),
             url_signing_key: signing::SharedKey::default(),
         }
     }
@@ -64,9 +71,11 @@ pub fn app(
     let sbg = sbg::scope(&state.config);
     App::new()
         .app_data(web::Data::new(state))
+        .wrap(from_fn(audit::record_denials))
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
+        .configure(admin::routes)
         .service(sbg)
         .configure(dx::routes)
         .default_service(web::to(unknown_route))

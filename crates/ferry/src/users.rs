@@ -29,6 +29,7 @@ pub fn user(args: &StoreArgs, command: UserCommand) -> Result<(), Failure> {
             username,
             name,
             email,
+            admin,
         } => {
             let username = parse_username(&username)?;
             let store = open_store(args)?;
@@ -43,9 +44,26 @@ pub fn user(args: &StoreArgs, command: UserCommand) -> Result<(), Failure> {
                     other => work(other),
                 },
             )?;
+            if admin {
+                users::set_admin(&mut conn, user.id, true).map_err(work)?;
+            }
             let (_, secret) =
                 tokens::create(&mut conn, user.id, Some("default"), None).map_err(work)?;
             println!("{secret}");
+            Ok(())
+        }
+        UserCommand::Admin { username, revoke } => {
+            let username = parse_username(&username)?;
+            let store = open_store(args)?;
+            store.migrate().map_err(work)?;
+            let mut conn = store.conn().map_err(work)?;
+            let user = existing_user(&mut conn, &username)?;
+            users::set_admin(&mut conn, user.id, !revoke).map_err(work)?;
+            if revoke {
+                println!("{username} is no longer an administrator");
+            } else {
+                println!("{username} is an administrator");
+            }
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 //! caller's transaction; those that write several rows open their own (a savepoint when
 //! nested). They return domain entities, never rows.
 
+pub mod audit;
 pub mod billing;
 mod case;
 pub mod clone;

@@ -9,6 +9,7 @@ diesel::table! {
         name -> Text,
         email -> Nullable<Text>,
         created_at -> Timestamp,
+        is_admin -> Bool,
     }
 }
 

@@ -22,6 +22,8 @@ pub enum DxErrorType {
     InvalidState,
     InvalidType,
     SpendingLimitExceeded,
+    /// Over the token's rate limit (429, with `Retry-After`): dxpy retries it for ever.
+    RateLimitConditional,
     ServiceUnavailable,
     InternalError,
 }
@@ -37,6 +39,7 @@ impl DxErrorType {
             Self::InvalidState => "InvalidState",
             Self::InvalidType => "InvalidType",
             Self::SpendingLimitExceeded => "SpendingLimitExceeded",
+            Self::RateLimitConditional => "RateLimitConditional",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::InternalError => "InternalError",
         }
@@ -52,6 +55,7 @@ impl DxErrorType {
             Self::InvalidAuthentication => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied | Self::SpendingLimitExceeded => StatusCode::FORBIDDEN,
             Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::RateLimitConditional => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }

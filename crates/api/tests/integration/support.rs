@@ -47,7 +47,11 @@ impl Ctx {
     }
 
     pub fn new(db: TestDb) -> Ctx {
-        let state = AppState::new(db.store().clone(), ApiConfig::new(PUBLIC_URL));
+        Ctx::with_config(db, ApiConfig::new(PUBLIC_URL))
+    }
+
+    pub fn with_config(db: TestDb, config: ApiConfig) -> Ctx {
+        let state = AppState::new(db.store().clone(), config);
         Ctx { db, state }
     }
 

@@ -1,0 +1,6 @@
+-- Administrators may read the audit trail (GET /admin/audit). The audit indexes serve its
+-- filters by user and by action, newest first.
+-- Keep in step with the other backend's folder and crates/store/src/schema.rs.
+ALTER TABLE users ADD COLUMN is_admin BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX audit_events_user_at ON audit_events (user_id, at);
+CREATE INDEX audit_events_action_at ON audit_events (action, at);

@@ -1,0 +1,3 @@
+DROP INDEX audit_events_action_at;
+DROP INDEX audit_events_user_at;
+ALTER TABLE users DROP COLUMN is_admin;
