@@ -27,7 +27,7 @@ use ferry_store::Store;
 use std::sync::Arc;
 
 pub use config::ApiConfig;
-pub use rate_limit::RateLimit;
+pub use rate_limit::{RateLimit, share_counts, share_counts_forever};
 
 /// What every handler can reach: the store, the configuration, and the key that signs download
 /// links.

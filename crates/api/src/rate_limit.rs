@@ -1,14 +1,23 @@
 //! Requests per token in fixed windows, shared by both dialects (each has its own limiter and
 //! its own limit).
 //!
-//! Windows are aligned on the epoch, so every process agrees when one ends; the counts are kept
-//! in memory, keyed by token id (never by secret), per process: with several `ferry serve`
-//! processes on one database each enforces the limit on its own share of the requests, and a
-//! restart starts a fresh count. A request is one HTTP call, whatever it asks for: a batch copy
-//! of 1,000 files or an async job counts one.
+//! Windows are aligned on the epoch, so every process agrees when one ends. Each process counts
+//! in memory, keyed by token id (never by secret), and about once a second ([`SHARE_EVERY`])
+//! adds its new counts to the database and reads back every process's totals
+//! ([`share_counts`]): the limit holds across the processes of one database, give or take what
+//! the others admitted since the last exchange. Never a database write per request. A request
+//! is one HTTP call, whatever it asks for: a batch copy of 1,000 files or an async job counts one.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use ferry_store::{StoreError, rate_counts};
+
+use crate::{AppState, db};
+
+/// How often a process exchanges its counts with the others.
+pub const SHARE_EVERY: Duration = Duration::from_secs(1);
 
 /// A limit: `requests` per token per `window_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +45,26 @@ pub(crate) struct RateLimiter {
 struct Window {
     /// The window's start, in epoch seconds.
     start: i64,
-    /// Requests admitted per token id since `start`.
+    /// Requests admitted by this process per token id since `start`.
     counts: HashMap<i64, u32>,
+    /// The part of `counts` not yet added to the shared counts.
+    unshared: HashMap<i64, u32>,
+    /// Requests admitted by the other processes, as of the last exchange.
+    others: HashMap<i64, u32>,
+}
+
+impl Window {
+    fn used(&self, token_id: i64) -> u32 {
+        let own = self.counts.get(&token_id).copied().unwrap_or(0);
+        own.saturating_add(self.others.get(&token_id).copied().unwrap_or(0))
+    }
+}
+
+/// What a process has to add to the shared counts of one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unshared {
+    window_start: i64,
+    deltas: Vec<(i64, i64)>,
 }
 
 /// Where a token stands after a request.
@@ -94,26 +121,116 @@ impl RateLimiter {
         now - now.rem_euclid(i64::from(self.limit.window_seconds))
     }
 
-    fn allowance(&self, token_id: i64, now: i64, count: bool) -> Allowance {
+    /// The current window, started afresh if `now` is past the one held.
+    fn window_at(&self, now: i64) -> std::sync::MutexGuard<'_, Window> {
         let start = self.window_start(now);
         // The counters stay consistent whatever panicked while holding the lock.
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
         if window.start != start {
             // A new window forgets every count, so idle tokens do not accumulate.
-            window.start = start;
-            window.counts.clear();
+            *window = Window {
+                start,
+                ..Window::default()
+            };
         }
-        let used = window.counts.entry(token_id).or_default();
-        let admitted = !count || *used < self.limit.requests;
+        window
+    }
+
+    fn allowance(&self, token_id: i64, now: i64, count: bool) -> Allowance {
+        let mut window = self.window_at(now);
+        let admitted = !count || window.used(token_id) < self.limit.requests;
         if count && admitted {
-            *used += 1;
+            *window.counts.entry(token_id).or_default() += 1;
+            *window.unshared.entry(token_id).or_default() += 1;
         }
         Allowance {
             limit: self.limit.requests,
-            remaining: self.limit.requests.saturating_sub(*used),
-            reset: start + i64::from(self.limit.window_seconds),
+            remaining: self.limit.requests.saturating_sub(window.used(token_id)),
+            reset: window.start + i64::from(self.limit.window_seconds),
             admitted,
         }
+    }
+
+    /// The counts to add to the shared ones, taken out of `unshared`; `None` if this process
+    /// admitted nothing in the current window, and so has nothing to add nor to learn.
+    fn take_unshared(&self, now: i64) -> Option<Unshared> {
+        let mut window = self.window_at(now);
+        if window.counts.is_empty() {
+            return None;
+        }
+        let deltas = window
+            .unshared
+            .drain()
+            .map(|(token, n)| (token, i64::from(n)))
+            .collect();
+        Some(Unshared {
+            window_start: window.start,
+            deltas,
+        })
+    }
+
+    /// Learns the totals of every process after adding `unshared`; if the exchange failed,
+    /// keeps the counts to add them next time.
+    fn settle(&self, unshared: Unshared, totals: Option<Vec<(i64, i64)>>) {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if window.start != unshared.window_start {
+            return;
+        }
+        let Some(totals) = totals else {
+            for (token, n) in unshared.deltas {
+                *window.unshared.entry(token).or_default() += u32::try_from(n).unwrap_or(u32::MAX);
+            }
+            return;
+        };
+        for (token, total) in totals {
+            // What this process admitted and the total already includes.
+            let shared = window.counts.get(&token).copied().unwrap_or(0)
+                - window.unshared.get(&token).copied().unwrap_or(0);
+            let others = u32::try_from(total.max(0))
+                .unwrap_or(u32::MAX)
+                .saturating_sub(shared);
+            window.others.insert(token, others);
+        }
+    }
+}
+
+/// Exchanges both dialects' counts with the other processes: one connection, three
+/// statements per dialect with something to share. A failure is logged and the counts are
+/// kept for the next exchange.
+pub async fn share_counts(state: &AppState) {
+    let now = chrono::Utc::now().timestamp();
+    let taken: Vec<_> = [("sbg", &state.sbg_rate), ("dx", &state.dx_rate)]
+        .into_iter()
+        .filter_map(|(dialect, limiter)| Some((dialect, limiter.take_unshared(now)?, limiter)))
+        .collect();
+    if taken.is_empty() {
+        return;
+    }
+    let sent: Vec<_> = taken.iter().map(|(d, u, _)| (*d, u.clone())).collect();
+    let exchanged = db::run(&state.store, move |conn| -> Result<_, StoreError> {
+        sent.iter()
+            .map(|(dialect, u)| rate_counts::add_and_read(conn, dialect, u.window_start, &u.deltas))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await;
+    let totals: Vec<Option<_>> = match exchanged {
+        Ok(totals) => totals.into_iter().map(Some).collect(),
+        Err(error) => {
+            tracing::warn!(%error, "sharing the rate-limit counts failed");
+            vec![None; taken.len()]
+        }
+    };
+    for ((_, unshared, limiter), totals) in taken.into_iter().zip(totals) {
+        limiter.settle(unshared, totals);
+    }
+}
+
+/// Shares the counts every [`SHARE_EVERY`] for as long as the server runs.
+pub async fn share_counts_forever(state: AppState) {
+    let mut every = actix_web::rt::time::interval(SHARE_EVERY);
+    loop {
+        every.tick().await;
+        share_counts(&state).await;
     }
 }
 
@@ -158,5 +275,37 @@ mod tests {
         assert!(!refused.admitted);
         assert_eq!(refused.retry_after(5), 1);
         assert_eq!(limiter.unused(5).remaining, 0);
+    }
+
+    #[test]
+    fn the_other_processes_counts_add_up_after_an_exchange() {
+        let limiter = RateLimiter::new(LIMIT);
+        assert_eq!(
+            limiter.take_unshared(105),
+            None,
+            "nothing admitted, nothing to share"
+        );
+        limiter.admit(1, 105);
+        let unshared = limiter.take_unshared(105).unwrap();
+        assert_eq!(unshared.deltas, vec![(1, 1)]);
+        // Admitted while the exchange ran: not in the total, still to share.
+        limiter.admit(1, 105);
+        // The total: this process's first request and one elsewhere.
+        limiter.settle(unshared, Some(vec![(1, 2)]));
+        assert_eq!(limiter.peek(1, 105).remaining, 0);
+        assert!(!limiter.admit(1, 105).admitted);
+        assert_eq!(limiter.take_unshared(105).unwrap().deltas, vec![(1, 1)]);
+
+        // A failed exchange keeps the counts for the next one.
+        let failed = RateLimiter::new(LIMIT);
+        failed.admit(2, 105);
+        let unshared = failed.take_unshared(105).unwrap();
+        failed.settle(unshared, None);
+        assert_eq!(failed.take_unshared(105).unwrap().deltas, vec![(2, 1)]);
+        // An answer about a past window changes nothing.
+        let late = failed.take_unshared(105).unwrap();
+        failed.admit(2, 111);
+        failed.settle(late, Some(vec![(2, 3)]));
+        assert_eq!(failed.peek(2, 111).remaining, 2);
     }
 }

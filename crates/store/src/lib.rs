@@ -25,6 +25,7 @@ pub mod nonces;
 pub mod objects;
 mod placing;
 pub mod projects;
+pub mod rate_counts;
 pub mod schema;
 pub mod scratch;
 pub mod secrets;

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
-use ferry_api::{ApiConfig, RateLimit};
+use ferry_api::{ApiConfig, AppState, RateLimit, share_counts};
 use ferry_store::schema::placements;
 use ferry_testkit::TestDb;
 use serde_json::json;
 
-use crate::support::{Ctx, PUBLIC_URL, Reply, assert_sbg_error};
+use crate::support::{Ctx, PUBLIC_URL, Reply, assert_sbg_error, send_to};
 use diesel::prelude::*;
 
 /// A window long enough that no test run crosses its end.
@@ -195,5 +195,33 @@ async fn a_new_window_admits_again_in_both_dialects() {
         assert_eq!(admitted.status, 200, "{}", admitted.json);
         let admitted = poll(Duration::from_secs(5), dx, |r| r.status == 200).await;
         assert_eq!(admitted.status, 200, "{}", admitted.json);
+    }
+}
+
+#[actix_web::test]
+async fn processes_sharing_a_database_share_the_limit_once_they_exchange_counts() {
+    for ctx in limited(per_long_window(3), per_long_window(3)) {
+        let (_, token) = ctx.user("alice");
+        // A second process on the same database.
+        let mut config = ApiConfig::new(PUBLIC_URL);
+        config.sbg_rate_limit = per_long_window(3);
+        let other = AppState::new(ctx.db.store().clone(), config);
+        let other_get = || send_to(&other, Method::GET, "/v2/user", Some(&token), None);
+        for _ in 0..2 {
+            assert_eq!(ctx.get("/v2/user", &token).await.status, 200);
+        }
+        share_counts(&ctx.state).await;
+        let third = other_get().await;
+        assert_eq!(third.status, 200);
+        assert_eq!(
+            header(&third, "x-ratelimit-remaining"),
+            2,
+            "not exchanged yet"
+        );
+        share_counts(&other).await;
+        let refused = other_get().await;
+        assert_sbg_error(&refused, 429, 1000);
+        share_counts(&ctx.state).await;
+        assert_sbg_error(&ctx.get("/v2/user", &token).await, 429, 1000);
     }
 }
