@@ -68,7 +68,7 @@ fn pruning_is_bounded_and_keeps_what_is_recent() {
 }
 
 #[test]
-fn counts_add_up_over_processes_in_three_statements_whatever_the_tokens() {
+fn counts_add_up_over_processes_in_one_short_transaction_whatever_the_tokens() {
     for db in TestDb::all() {
         let mut conn = db.store().conn().unwrap();
         let statements = |conn: &mut ferry_store::DbConnection, deltas: &[(i64, i64)]| {
@@ -87,7 +87,10 @@ fn counts_add_up_over_processes_in_three_statements_whatever_the_tokens() {
         let many: Vec<(i64, i64)> = (1..=600).map(|token| (token, 1)).collect();
         let (more, mut totals) = statements(&mut conn, &many);
         assert_eq!(one, more, "statements for 1 token vs 600");
-        assert_eq!(one, 3);
+        assert!(
+            one <= 5,
+            "{one} statements: BEGIN, upsert, delete, select, COMMIT"
+        );
         totals.sort_unstable();
         assert_eq!(totals.len(), 600);
         assert_eq!(totals[0], (1, 3));
