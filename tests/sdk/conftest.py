@@ -7,6 +7,7 @@ them. At the end the server gets SIGTERM and must exit 0, and no token may appea
 (saved to target/sdk-tests/server-<backend>.log).
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -115,18 +116,15 @@ def wait_until_healthy(process, base, log_path):
     pytest.fail(f"ferry serve was not healthy within {STARTUP_DEADLINE_S} s")
 
 
-@pytest.fixture(scope="session")
-def ferry(database_url, tmp_path_factory):
+@contextlib.contextmanager
+def running_ferry(env, log_name):
+    """`ferry serve` with `env` until the block ends; then SIGTERM, which must exit 0 with no
+    token in the log (target/sdk-tests/<log_name>)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "FERRY_DATABASE_URL": database_url,
-        "FERRY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "FERRY_HTTP_WORKERS": "4",
-    }
+    env = {**env}
     env.pop("RUST_LOG", None)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"server-{BACKEND}.log"
+    log_path = LOG_DIR / log_name
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -149,6 +147,22 @@ def ferry(database_url, tmp_path_factory):
     assert code == 0, f"ferry serve exited with {code}; log: {log_path}"
     leaked = [token for token in server.tokens if token in log_text]
     assert not leaked, f"{len(leaked)} token(s) appear in the server log {log_path}"
+
+
+@pytest.fixture(scope="session")
+def ferry(database_url, tmp_path_factory):
+    env = {
+        **os.environ,
+        "FERRY_DATABASE_URL": database_url,
+        "FERRY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "FERRY_HTTP_WORKERS": "4",
+        # The session's tokens make every request of the suite within minutes; the rate limits
+        # are tested on a server of their own (test_rate_limits.py).
+        "FERRY_SBG_RATE_LIMIT": "1000000",
+        "FERRY_DX_RATE_LIMIT": "1000000",
+    }
+    with running_ferry(env, f"server-{BACKEND}.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

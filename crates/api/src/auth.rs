@@ -3,9 +3,10 @@
 //! The secret is read from `X-SBG-Auth-Token` or `Authorization: Bearer` (scheme compared without
 //! case, as dxpy and browsers vary), hashed by the store, and never logged.
 
+use crate::request_log::RequestId;
 use crate::{AppState, db};
-use actix_web::HttpRequest;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::{HttpMessage, HttpRequest};
 use ferry_domain::model::{Token, User};
 use ferry_store::{StoreError, tokens};
 
@@ -14,6 +15,24 @@ use ferry_store::{StoreError, tokens};
 pub struct Caller {
     pub user: User,
     pub token: Token,
+    /// The request's id, which the audit trail records.
+    pub request_id: Option<String>,
+}
+
+/// The outcome of authenticating a request, kept in its extensions.
+#[derive(Clone)]
+struct Authenticated(Option<Caller>);
+
+/// The request's id, set by the `request_log` middleware.
+pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|id| id.0.clone())
+}
+
+/// The caller, if the request was already authenticated and had a valid token.
+pub(crate) fn authenticated(req: &HttpRequest) -> Option<Caller> {
+    req.extensions()
+        .get::<Authenticated>()
+        .and_then(|a| a.0.clone())
 }
 
 /// The secret a request presents, if any.
@@ -28,22 +47,33 @@ fn presented_secret(headers: &HeaderMap) -> Option<String> {
         .then(|| secret.trim().to_owned())
 }
 
-/// `Ok(None)` when the request carries no valid token; `Err` only when the store fails.
+/// `Ok(None)` when the request carries no valid token; `Err` only when the store fails, which
+/// is not kept, so the next asker tries again.
 pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, StoreError> {
-    let Some(secret) = presented_secret(req.headers()).filter(|s| !s.is_empty()) else {
-        return Ok(None);
+    if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>() {
+        return Ok(caller.clone());
+    }
+    let caller = match presented_secret(req.headers()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(secret) => {
+            let state = req
+                .app_data::<actix_web::web::Data<AppState>>()
+                .expect("AppState is registered by ferry_api::app");
+            let found = db::run(&state.store, move |conn| -> Result<_, StoreError> {
+                tokens::authenticate(conn, &secret, chrono::Utc::now())
+            })
+            .await?;
+            found.map(|(user, token)| Caller {
+                user,
+                token,
+                request_id: request_id(req),
+            })
+        }
     };
-    let state = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .expect("AppState is registered by ferry_api::app");
-    let found = db::run(&state.store, move |conn| -> Result<_, StoreError> {
-        tokens::authenticate(conn, &secret, chrono::Utc::now())
-    })
-    .await?;
-    let caller = found.map(|(user, token)| Caller { user, token });
     if let Some(caller) = &caller {
         tracing::Span::current().record("user", caller.user.username.as_str());
     }
+    req.extensions_mut().insert(Authenticated(caller.clone()));
     Ok(caller)
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP layer's settings, filled in by the binary from flags and environment.
 
+use crate::rate_limit::RateLimit;
 use actix_cors::Cors;
 use actix_web::http::header;
 
@@ -11,6 +12,10 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Largest accepted request body; larger ones get a 413 in the dialect's shape.
     pub max_body_bytes: usize,
+    /// Requests per token in the SBG dialect (`/v2`).
+    pub sbg_rate_limit: RateLimit,
+    /// Requests per token in the DNAnexus dialect.
+    pub dx_rate_limit: RateLimit,
 }
 
 impl ApiConfig {
@@ -19,6 +24,8 @@ impl ApiConfig {
             public_url: public_url.trim_end_matches('/').to_owned(),
             cors_origins: Vec::new(),
             max_body_bytes: 16 * 1024 * 1024,
+            sbg_rate_limit: RateLimit::CAVATICA,
+            dx_rate_limit: RateLimit::CAVATICA,
         }
     }
 }

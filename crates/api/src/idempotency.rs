@@ -17,7 +17,7 @@
 //! unprotected is a process that dies after the handler commits and before the response is
 //! recorded (see `docs/reliability.md`, "Idempotent retries").
 
-use crate::auth::{self, Caller};
+use crate::auth;
 use crate::dx::{DxError, DxErrorType};
 use crate::sbg::{self, SbgError};
 use crate::{AppState, db};
@@ -117,13 +117,6 @@ impl Dialect {
         }
     }
 
-    async fn caller(self, req: &ServiceRequest) -> Result<Option<Caller>, StoreError> {
-        match self {
-            // Kept in the request, so the SBG rate limiter and handler do not ask again.
-            Dialect::Sbg => sbg::request_caller(req.request()).await,
-            Dialect::Dx => auth::authenticate(req.request()).await,
-        }
-    }
 }
 
 /// The key of a request, if it carries one: 1 to 255 printable ASCII characters, once.
@@ -210,7 +203,7 @@ pub(crate) async fn idempotent(
     let Some(key) = key else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let caller = match dialect.caller(&req).await {
+    let caller = match auth::authenticate(req.request()).await {
         Ok(Some(caller)) => caller,
         Ok(None) => return Ok(next.call(req).await?.map_into_boxed_body()),
         Err(e) => return Ok(req.into_response(dialect.store_error(e))),

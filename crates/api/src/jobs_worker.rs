@@ -4,8 +4,8 @@
 //! (`sbg::job_copy`), so a chunk whose worker died is taken over once the lease lapses.
 //!
 //! An idle worker polls the database, every 200 ms at first and backing off to once a second,
-//! and purges the jobs that finished more than the retention period ago, at most once a minute
-//! per process.
+//! and purges the jobs that finished more than the retention period ago and the audit events
+//! older than theirs, at most once a minute per process.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferry_store::{Backend, Store, jobs};
+use ferry_store::{Backend, Store, audit, jobs};
 
 use crate::sbg::{SbgError, work_job_chunk};
 
@@ -27,6 +27,9 @@ const IDLE_MAX: Duration = Duration::from_secs(1);
 const PURGE_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// Expired jobs deleted per purge, so that one purge stays a short transaction.
 const PURGE_BATCH: i64 = 100;
+/// Expired audit events deleted per purge: rows are small, and a sweep a minute outpaces any
+/// plausible rate of new ones.
+const AUDIT_PURGE_BATCH: i64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobSettings {
@@ -34,6 +37,8 @@ pub struct JobSettings {
     pub workers: usize,
     /// How long a finished job is kept.
     pub retention: chrono::TimeDelta,
+    /// How long an audit event is kept.
+    pub audit_retention: chrono::TimeDelta,
 }
 
 /// The running workers of this process.
@@ -101,6 +106,7 @@ impl JobWorkers {
                     name: format!("{process}/{n}"),
                     store: store.clone(),
                     retention: settings.retention,
+                    audit_retention: settings.audit_retention,
                     stop: stop.clone(),
                     last_purge: last_purge.clone(),
                 };
@@ -128,6 +134,7 @@ struct Worker {
     name: String,
     store: Store,
     retention: chrono::TimeDelta,
+    audit_retention: chrono::TimeDelta,
     stop: Arc<Stop>,
     /// When a worker of this process last purged, in epoch seconds.
     last_purge: Arc<AtomicI64>,
@@ -173,12 +180,21 @@ impl Worker {
             return;
         }
         let purged = self.store.conn().and_then(|mut conn| {
-            jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)
+            let jobs = jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)?;
+            let events =
+                audit::prune_before(&mut conn, now - self.audit_retention, AUDIT_PURGE_BATCH)?;
+            Ok((jobs, events))
         });
         match purged {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(jobs = count, "purged expired jobs"),
-            Err(error) => tracing::warn!(%error, "purging expired jobs failed"),
+            Ok((0, 0)) => {}
+            Ok((jobs, events)) => {
+                tracing::info!(
+                    jobs,
+                    audit_events = events,
+                    "purged expired jobs and events"
+                );
+            }
+            Err(error) => tracing::warn!(%error, "purging expired jobs and events failed"),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! renders its own JSON, errors included. Nothing here holds a database connection across an
 //! `.await`: blocking Diesel work runs in `web::block`, one closure per unit of work.
 
+mod admin;
+mod audit;
 mod auth;
 mod config;
 mod db;
@@ -14,6 +16,7 @@ pub mod dx;
 mod health;
 mod idempotency;
 pub mod jobs_worker;
+mod rate_limit;
 mod request_log;
 pub mod sbg;
 mod signing;
@@ -25,6 +28,7 @@ use ferry_store::Store;
 use std::sync::Arc;
 
 pub use config::ApiConfig;
+pub use rate_limit::{RateLimit, share_counts, share_counts_forever};
 
 /// What every handler can reach: the store, the configuration, and the key that signs download
 /// links.
@@ -32,8 +36,10 @@ pub use config::ApiConfig;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
-    /// Requests per token in the current rate-limit window, shared by the workers.
-    pub(crate) rate_limits: Arc<sbg::RateLimits>,
+    /// Requests per token in the current rate-limit window of each dialect, shared by the
+    /// workers.
+    pub(crate) sbg_rate: Arc<rate_limit::RateLimiter>,
+    pub(crate) dx_rate: Arc<rate_limit::RateLimiter>,
     /// Signs the URLs that authorise themselves, with the key all processes share.
     pub(crate) url_signing_key: signing::SharedKey,
 }
@@ -42,8 +48,9 @@ impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         Self {
             store,
+            sbg_rate: Arc::new(rate_limit::RateLimiter::new(config.sbg_rate_limit)),
+            dx_rate: Arc::new(rate_limit::RateLimiter::new(config.dx_rate_limit)),
             config: Arc::new(config),
-            rate_limits: Arc::default(),
             url_signing_key: signing::SharedKey::default(),
         }
     }
@@ -66,9 +73,11 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .wrap(from_fn(idempotency::idempotent))
+        .wrap(from_fn(audit::record_denials))
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
+        .configure(admin::routes)
         .service(sbg)
         .configure(dx::routes)
         .default_service(web::to(unknown_route))

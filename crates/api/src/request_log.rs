@@ -3,14 +3,18 @@
 //! The path is logged without its query string and no header is ever logged, so tokens never
 //! reach the log. Handlers record the authenticated user on the current span.
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
 use std::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
+
+/// The request's id, in its extensions for whoever records it (the audit trail).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub String);
 
 pub(crate) async fn log_request(
     req: ServiceRequest,
@@ -26,6 +30,7 @@ pub(crate) async fn log_request(
         status = Empty,
         latency_ms = Empty,
     );
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -20,6 +20,8 @@ pub struct User {
     pub name: String,
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// May read the audit trail (`GET /admin/audit`).
+    pub is_admin: bool,
 }
 
 /// Who pays for a project: SBG `billing_group`, DNAnexus `billTo`.
@@ -199,6 +201,74 @@ pub struct FolderView {
     pub parent: Option<SbgId>,
 }
 
+/// One line of the audit trail: who did what, to what, and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The `X-Request-Id` of the request; `None` for work done outside one (a job's end).
+    pub request_id: Option<String>,
+    pub user_id: Option<i64>,
+    /// The label of the token the request used (never the secret).
+    pub token_label: Option<String>,
+    /// What was done, e.g. `sbg.files.copy`, `dx.clone`, `denied`.
+    pub action: String,
+    /// The ids acted on.
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    /// Counts and other particulars, a JSON object.
+    pub detail: Value,
+}
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutcome {
+    /// Done in full.
+    Ok,
+    /// Done for some items of a batch, refused for others.
+    Partial,
+    /// Nothing done.
+    Failed,
+    /// Refused for want of a token or of permission.
+    Denied,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Ok => "ok",
+            AuditOutcome::Partial => "partial",
+            AuditOutcome::Failed => "failed",
+            AuditOutcome::Denied => "denied",
+        }
+    }
+
+    /// The outcome of a batch of `done` items out of `total`.
+    pub fn of_batch(done: usize, total: usize) -> AuditOutcome {
+        match done {
+            0 if total > 0 => AuditOutcome::Failed,
+            done if done < total => AuditOutcome::Partial,
+            _ => AuditOutcome::Ok,
+        }
+    }
+}
+
+impl FromStr for AuditOutcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            AuditOutcome::Ok,
+            AuditOutcome::Partial,
+            AuditOutcome::Failed,
+            AuditOutcome::Denied,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .ok_or_else(|| format!("unknown audit outcome {s:?}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +279,14 @@ mod tests {
             assert_eq!(state.as_str().parse::<ObjectState>(), Ok(state));
         }
         assert!("Closed".parse::<ObjectState>().is_err());
+    }
+
+    #[test]
+    fn audit_outcome_of_a_batch() {
+        assert_eq!(AuditOutcome::of_batch(3, 3), AuditOutcome::Ok);
+        assert_eq!(AuditOutcome::of_batch(1, 3), AuditOutcome::Partial);
+        assert_eq!(AuditOutcome::of_batch(0, 3), AuditOutcome::Failed);
+        assert_eq!("denied".parse(), Ok(AuditOutcome::Denied));
+        assert!("Ok".parse::<AuditOutcome>().is_err());
     }
 }

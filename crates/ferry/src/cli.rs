@@ -96,6 +96,24 @@ pub struct ServeArgs {
     /// Days a finished async job is kept before the workers purge it.
     #[arg(long, env = "FERRY_JOB_RETENTION_DAYS", default_value_t = 90)]
     pub job_retention_days: u32,
+    /// Days an audit event is kept before the workers prune it.
+    #[arg(long, env = "FERRY_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
+    /// Requests a token may make per window in the CAVATICA dialect (`/v2`); more get a 429.
+    #[arg(long, env = "FERRY_SBG_RATE_LIMIT", default_value_t = 1000)]
+    pub sbg_rate_limit: u32,
+    /// The CAVATICA dialect's rate-limit window, in seconds.
+    #[arg(long, env = "FERRY_SBG_RATE_WINDOW_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sbg_rate_window_seconds: u32,
+    /// Requests a token may make per window in the DNAnexus dialect; more get a 429 with
+    /// Retry-After, which dxpy waits out and retries.
+    #[arg(long, env = "FERRY_DX_RATE_LIMIT", default_value_t = 1000)]
+    pub dx_rate_limit: u32,
+    /// The DNAnexus dialect's rate-limit window, in seconds.
+    #[arg(long, env = "FERRY_DX_RATE_WINDOW_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub dx_rate_window_seconds: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +125,15 @@ pub enum UserCommand {
         name: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// Make the user an administrator, who may read the audit trail.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Make a user an administrator (or, with --revoke, no longer one).
+    Admin {
+        username: String,
+        #[arg(long)]
+        revoke: bool,
     },
 }
 

@@ -5,7 +5,7 @@ use crate::cli::{ServeArgs, StoreArgs};
 use crate::demo;
 use actix_web::HttpServer;
 use ferry_api::jobs_worker::{JobSettings, JobWorkers};
-use ferry_api::{ApiConfig, AppState};
+use ferry_api::{ApiConfig, AppState, RateLimit, share_counts_forever};
 use ferry_store::Store;
 use std::net::TcpListener;
 
@@ -53,14 +53,24 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
     let settings = JobSettings {
         workers: args.job_workers,
         retention: chrono::TimeDelta::days(i64::from(args.job_retention_days)),
+        audit_retention: chrono::TimeDelta::days(i64::from(args.audit_retention_days)),
     };
     let workers = JobWorkers::start(&store, settings)
         .map_err(|e| Failure::Setup(format!("cannot start the job workers: {e}")))?;
     let mut config = ApiConfig::new(&public_url);
     config.cors_origins = args.cors_origins.clone();
+    config.sbg_rate_limit = RateLimit {
+        requests: args.sbg_rate_limit,
+        window_seconds: args.sbg_rate_window_seconds,
+    };
+    config.dx_rate_limit = RateLimit {
+        requests: args.dx_rate_limit,
+        window_seconds: args.dx_rate_window_seconds,
+    };
     let state = AppState::new(store, config);
 
     tracing::info!(address = %local, public_url = %public_url, backend = ?state.store.backend(), "ferry listening");
+    let shared = state.clone();
     let mut server = HttpServer::new(move || ferry_api::app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM or SIGINT.
         .shutdown_timeout(30);
@@ -70,7 +80,13 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
     let server = server
         .listen(listener)
         .map_err(|e| Failure::Setup(format!("cannot listen on {local}: {e}")))?;
-    let served = actix_web::rt::System::new().block_on(server.run());
+    let served = actix_web::rt::System::new().block_on(async move {
+        // The rate-limit counts are exchanged with the other processes until the server stops.
+        let sharing = actix_web::rt::spawn(share_counts_forever(shared));
+        let served = server.run().await;
+        sharing.abort();
+        served
+    });
     // The chunks being worked commit (or roll back) before the process exits.
     workers.stop();
     served.map_err(|e| Failure::Work(format!("server stopped: {e}")))?;

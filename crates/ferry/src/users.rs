@@ -5,6 +5,7 @@ use crate::Failure;
 use crate::cli::{StoreArgs, TokenCommand, UserCommand};
 use crate::serve::open_store;
 use chrono::{Duration, Utc};
+use diesel::Connection;
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
 use ferry_store::{DbConnection, StoreError, tokens, users};
@@ -29,23 +30,43 @@ pub fn user(args: &StoreArgs, command: UserCommand) -> Result<(), Failure> {
             username,
             name,
             email,
+            admin,
         } => {
             let username = parse_username(&username)?;
             let store = open_store(args)?;
             store.migrate().map_err(work)?;
             let mut conn = store.conn().map_err(work)?;
             let name = name.unwrap_or_else(|| username.to_string());
-            let user = users::create(&mut conn, &username, &name, email.as_deref()).map_err(
-                |e| match e {
+            // The user, their role and their first token exist together or not at all.
+            let secret = conn
+                .transaction(|conn| {
+                    let user = users::create(conn, &username, &name, email.as_deref())?;
+                    if admin {
+                        users::set_admin(conn, user.id, true)?;
+                    }
+                    tokens::create(conn, user.id, Some("default"), None).map(|(_, secret)| secret)
+                })
+                .map_err(|e| match e {
                     StoreError::Conflict(_) => {
                         Failure::Work(format!("a user named {username} already exists"))
                     }
                     other => work(other),
-                },
-            )?;
-            let (_, secret) =
-                tokens::create(&mut conn, user.id, Some("default"), None).map_err(work)?;
+                })?;
             println!("{secret}");
+            Ok(())
+        }
+        UserCommand::Admin { username, revoke } => {
+            let username = parse_username(&username)?;
+            let store = open_store(args)?;
+            store.migrate().map_err(work)?;
+            let mut conn = store.conn().map_err(work)?;
+            let user = existing_user(&mut conn, &username)?;
+            users::set_admin(&mut conn, user.id, !revoke).map_err(work)?;
+            if revoke {
+                println!("{username} is no longer an administrator");
+            } else {
+                println!("{username} is an administrator");
+            }
             Ok(())
         }
     }

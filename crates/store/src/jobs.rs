@@ -24,11 +24,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use ferry_domain::ids::{SbgId, SbgProjectId};
-use ferry_domain::model::Folder;
+use ferry_domain::model::{AuditOutcome, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::allocate_names;
 use ferry_domain::path::FolderPath;
 
+use crate::audit;
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
 use crate::db::{DbConnection, write_transaction};
 use crate::each_backend;
@@ -1173,7 +1174,27 @@ fn finish_if_done(
             jobs::unresolved_items.eq(0),
         ))
         .execute(conn)?;
-    Ok(())
+    audit::record(
+        conn,
+        &audit::NewEvent {
+            request_id: None,
+            user_id: Some(job.user_id),
+            token_label: None,
+            action: "sbg.async_copy.end",
+            target: Some(job.public_id),
+            outcome: AuditOutcome::of_batch(
+                usize::try_from(job.completed_items).unwrap_or(0),
+                usize::try_from(total).unwrap_or(0),
+            ),
+            detail: serde_json::json!({
+                "outcome": outcome.as_str(),
+                "total": total,
+                "completed": job.completed_items,
+                "failed": job.failed_items,
+                "cancelled": cancelled,
+            }),
+        },
+    )
 }
 
 /// Cancels the job, if it is not finished: its pending chunks and their items are cancelled at

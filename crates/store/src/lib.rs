@@ -5,6 +5,7 @@
 //! caller's transaction; those that write several rows open their own (a savepoint when
 //! nested). They return domain entities, never rows.
 
+pub mod audit;
 pub mod billing;
 mod case;
 pub mod clone;
@@ -25,6 +26,7 @@ pub mod nonces;
 pub mod objects;
 mod placing;
 pub mod projects;
+pub mod rate_counts;
 pub mod schema;
 pub mod scratch;
 pub mod secrets;

@@ -9,6 +9,7 @@ diesel::table! {
         name -> Text,
         email -> Nullable<Text>,
         created_at -> Timestamp,
+        is_admin -> Bool,
     }
 }
 
@@ -201,6 +202,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limit_counts (dialect, window_start, token_id) {
+        dialect -> Text,
+        window_start -> BigInt,
+        token_id -> BigInt,
+        requests -> BigInt,
+    }
+}
+
+diesel::table! {
     project_summaries (project_id) {
         project_id -> BigInt,
         summary -> Text,
@@ -302,6 +312,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_chunks,
     job_items,
     audit_events,
+    rate_limit_counts,
     project_summaries,
     object_class_fields,
     upload_parts,

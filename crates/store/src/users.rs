@@ -19,6 +19,7 @@ pub(crate) struct UserRow {
     pub name: String,
     pub email: Option<String>,
     pub created_at: NaiveDateTime,
+    pub is_admin: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -31,6 +32,7 @@ impl TryFrom<UserRow> for User {
             name: row.name,
             email: row.email,
             created_at: from_db_time(row.created_at),
+            is_admin: row.is_admin,
         })
     }
 }
@@ -98,4 +100,13 @@ pub(crate) fn lock(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
             .first::<i64>(pg)?;
     }
     Ok(())
+}
+
+/// Grants or withdraws the right to read the audit trail; `NotFound` if there is no such user.
+pub fn set_admin(conn: &mut DbConnection, id: i64, is_admin: bool) -> Result<User, StoreError> {
+    diesel::update(users::table.find(id))
+        .set(users::is_admin.eq(is_admin))
+        .returning(users::all_columns)
+        .get_result::<UserRow>(conn)?
+        .try_into()
 }

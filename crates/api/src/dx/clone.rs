@@ -8,17 +8,19 @@
 use chrono::{DateTime, Utc};
 use ferry_domain::clone::{CloneRefusal, SponsorshipConflict, check_folder_names};
 use ferry_domain::ids::DxId;
+use ferry_domain::model::AuditOutcome;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::clone::{CloneError, CloneRequest, clone_objects, projects_holding};
 use ferry_store::sponsorship::{SponsorshipError, sponsor_project};
+use ferry_store::write_transaction;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access::container;
 use super::input::parse;
 use super::{Call, DxError, DxErrorType};
-use crate::{AppState, db};
+use crate::{AppState, audit, db};
 
 /// The clone input; unknown keys (`targetFileRelocation`, `includeHiddenLinks`) are ignored.
 #[derive(Debug, Deserialize)]
@@ -106,10 +108,10 @@ fn check(source: &DxId, input: Value) -> Result<Checked, DxError> {
 /// sorted.
 pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<Value, DxError> {
     let checked = check(&source, call.input)?;
-    let user_id = call.caller.user.id;
+    let who = call.caller;
     db::run(&state.store, move |conn| {
         let request = CloneRequest {
-            user_id,
+            user_id: who.user.id,
             source: &source,
             destination: &checked.destination,
             objects: &checked.objects,
@@ -117,15 +119,33 @@ pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<
             folder: &checked.folder,
             parents: checked.parents,
         };
-        match clone_objects(conn, &request) {
-            Ok(cloned) => Ok(json!({
-                "id": source,
-                "project": checked.destination,
-                "exists": cloned.exists,
-            })),
+        // The clone (a savepoint) and its audit record commit together.
+        write_transaction(conn, |conn| match clone_objects(conn, &request) {
+            Ok(cloned) => {
+                let detail = json!({
+                    "project": checked.destination,
+                    "objects": checked.objects.len(),
+                    "folders": checked.folders.len(),
+                    "placed": cloned.placed,
+                    "exists": cloned.exists.len(),
+                });
+                audit::record(
+                    conn,
+                    &who,
+                    "dx.clone",
+                    source.as_str(),
+                    AuditOutcome::Ok,
+                    detail,
+                )?;
+                Ok(json!({
+                    "id": source,
+                    "project": checked.destination,
+                    "exists": cloned.exists,
+                }))
+            }
             Err(CloneError::Refused(refusal)) => Err(refused(&source, refusal)),
             Err(CloneError::Store(e)) => Err(e.into()),
-        }
+        })
     })
     .await
 }

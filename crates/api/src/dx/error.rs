@@ -25,6 +25,8 @@ pub enum DxErrorType {
     InvalidState,
     InvalidType,
     SpendingLimitExceeded,
+    /// Over the token's rate limit (429, with `Retry-After`): dxpy retries it for ever.
+    RateLimitConditional,
     ServiceUnavailable,
     InternalError,
 }
@@ -40,6 +42,7 @@ impl DxErrorType {
             Self::InvalidState => "InvalidState",
             Self::InvalidType => "InvalidType",
             Self::SpendingLimitExceeded => "SpendingLimitExceeded",
+            Self::RateLimitConditional => "RateLimitConditional",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::InternalError => "InternalError",
         }
@@ -55,6 +58,7 @@ impl DxErrorType {
             Self::InvalidAuthentication => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied | Self::SpendingLimitExceeded => StatusCode::FORBIDDEN,
             Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::RateLimitConditional => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }

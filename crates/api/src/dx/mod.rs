@@ -80,6 +80,25 @@ async fn dispatch(
             "The token could not be found",
         )
     })?;
+    let now = chrono::Utc::now().timestamp();
+    let allowance = state.dx_rate.admit(caller.token.id, now);
+    if !allowance.admitted {
+        // dxpy waits `Retry-After` seconds (stretched a little on each attempt) and retries for
+        // ever, so a refused client resumes soon after the window ends.
+        let mut refused = DxError::new(
+            DxErrorType::RateLimitConditional,
+            format!(
+                "Too many requests: at most {} per token per window. Retry after the window ends.",
+                allowance.limit
+            ),
+        )
+        .into_response();
+        refused.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(allowance.retry_after(now)),
+        );
+        return Ok(refused);
+    }
     let call = Call {
         caller,
         target: Target::parse(&target)?,

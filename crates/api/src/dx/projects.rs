@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::ids::{DxId, Username};
+use ferry_domain::model::AuditOutcome;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::containers::{self, ContainerChanges};
 use ferry_store::projects::{self, NewProject, ProjectChanges};
@@ -16,7 +17,7 @@ use super::access::{Container, container};
 use super::describe;
 use super::input::{DescribeOptions, parse};
 use super::{Call, DxError};
-use crate::{AppState, db};
+use crate::{AppState, audit, db};
 
 /// Where projects are when `region` is not given.
 const DEFAULT_REGION: &str = "aws:us-east-1";
@@ -211,7 +212,8 @@ struct InviteInput {
 pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: InviteInput = parse(call.input)?;
     let username = member_name(&input.invitee)?;
-    let user_id = call.caller.user.id;
+    let who = call.caller;
+    let user_id = who.user.id;
     let output = json!({ "id": input.invitee, "state": "member" });
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<(), DxError> {
@@ -231,7 +233,15 @@ pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Val
                 }
                 Some(_) => {}
             }
-            Ok(())
+            let detail = json!({"member": input.invitee, "level": input.level});
+            Ok(audit::record(
+                conn,
+                &who,
+                "dx.invite",
+                id.as_str(),
+                AuditOutcome::Ok,
+                detail,
+            )?)
         })
     })
     .await?;
@@ -251,7 +261,8 @@ pub(crate) async fn decrease_permissions(
         .into_iter()
         .map(|(member, level)| Ok((member_name(&member)?, member, level)))
         .collect::<Result<Vec<_>, DxError>>()?;
-    let caller = call.caller.user;
+    let who = call.caller;
+    let caller = who.user.clone();
     let output = json!({ "id": id });
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<(), DxError> {
@@ -295,6 +306,7 @@ pub(crate) async fn decrease_permissions(
                     "{id} would be left without an administrator"
                 )));
             }
+            let detail = json!({"changes": changes.iter().map(|(_, member, level)| (member.clone(), *level)).collect::<BTreeMap<_, _>>(), "lowered": lowered.len()});
             for (user_id, new_level) in lowered {
                 match new_level {
                     Some(new) => {
@@ -303,7 +315,7 @@ pub(crate) async fn decrease_permissions(
                     None => members::remove(conn, project.id, user_id)?,
                 }
             }
-            Ok(())
+            Ok(audit::record(conn, &who, "dx.decrease_permissions", id.as_str(), AuditOutcome::Ok, detail)?)
         })
     })
     .await?;
@@ -312,7 +324,8 @@ pub(crate) async fn decrease_permissions(
 
 /// `/project-xxxx/leave`: any member, except the last administrator.
 pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    let caller_id = call.caller.user.id;
+    let who = call.caller;
+    let caller_id = who.user.id;
     let output = json!({ "id": id });
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<(), DxError> {
@@ -326,7 +339,14 @@ pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Valu
                 )));
             }
             members::remove(conn, project.id, caller_id)?;
-            Ok(())
+            Ok(audit::record(
+                conn,
+                &who,
+                "dx.leave",
+                id.as_str(),
+                AuditOutcome::Ok,
+                json!({}),
+            )?)
         })
     })
     .await?;

@@ -23,12 +23,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::SbgId;
-use ferry_domain::model::{FileView, FolderView};
+use ferry_domain::model::{AuditOutcome, FileView, FolderView};
 use ferry_domain::name::FileName;
 use ferry_store::jobs::{
     self, ItemError, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
 };
-use ferry_store::{DbConnection, views};
+use ferry_store::{DbConnection, views, write_transaction};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -38,7 +38,7 @@ use super::copy::Target;
 use super::files::{render_file, render_folder};
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
-use crate::{AppState, db};
+use crate::{AppState, audit, db};
 
 /// Items one job accepts.
 pub(crate) const MAX_ITEMS: usize = 100_000;
@@ -162,9 +162,21 @@ async fn submit(
     body: web::Json<SubmitBody>,
 ) -> Result<HttpResponse, SbgError> {
     let requests = parse_items(body.into_inner().items.unwrap_or_default())?;
-    let user_id = caller.0.user.id;
-    let job = db::run(&state.store, move |conn| -> Result<_, SbgError> {
-        Ok(jobs::submit(conn, user_id, &requests)?)
+    let who = caller.0;
+    let job = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| -> Result<_, SbgError> {
+            let job = jobs::submit(conn, who.user.id, &requests)?;
+            let detail = json!({"items": requests.len()});
+            audit::record(
+                conn,
+                &who,
+                "sbg.async_copy.submit",
+                job.public_id.clone(),
+                AuditOutcome::Ok,
+                detail,
+            )?;
+            Ok(job)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(render_job(&state, &job, Some(&[]))))

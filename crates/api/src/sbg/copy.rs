@@ -7,11 +7,11 @@
 
 use super::files::{file_not_found, parse_file_id, render_file};
 use super::{SbgCaller, SbgError};
-use crate::{AppState, db};
+use crate::{AppState, audit, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::{SbgId, SbgProjectId};
-use ferry_domain::model::{FileView, Folder};
+use ferry_domain::model::{AuditOutcome, FileView, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::permission::Permissions;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
@@ -215,6 +215,7 @@ async fn copy_one(
             )
         })?;
     let user_id = caller.0.user.id;
+    let who = caller.0;
     let copied = db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
             let (project, folder) = destination(conn, user_id, &target)?;
@@ -235,7 +236,11 @@ async fn copy_one(
                 folder: &folder,
             };
             match copy_files(conn, user_id, to, &[item])?.pop() {
-                Some(CopyResult::Copied(view)) => Ok(*view),
+                Some(CopyResult::Copied(view)) => {
+                    let detail = json!({"project": project.as_str(), "new_file_id": view.placement.sbg_id.as_str()});
+                    audit::record(conn, &who, "sbg.file.copy", source.as_str(), AuditOutcome::Ok, detail)?;
+                    Ok(*view)
+                }
                 Some(CopyResult::NameTooLong(name)) => Err(name_too_long(&name)),
                 None => Err(SbgError::internal()),
             }
@@ -271,6 +276,7 @@ async fn copy_batch(
         .filter(|id| seen.insert(id.clone()))
         .collect();
     let user_id = caller.0.user.id;
+    let who = caller.0;
     let response = db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
             let (project, folder) = destination(conn, user_id, &Target::Project(project))?;
@@ -295,6 +301,14 @@ async fn copy_batch(
                 folder: &folder,
             };
             let results = copy_files(conn, user_id, to, &items)?;
+            let done = results
+                .iter()
+                .filter(|r| matches!(r, CopyResult::Copied(_)))
+                .count();
+            // One row for the batch, however many files: the counts tell what happened.
+            let detail = json!({"requested": requested.len(), "copied": done, "failed": requested.len() - done});
+            let outcome = AuditOutcome::of_batch(done, requested.len());
+            audit::record(conn, &who, "sbg.files.copy", project.as_str(), outcome, detail)?;
             let mut copied: HashMap<SbgId, Value> = HashMap::new();
             for (source, result) in to_copy.iter().zip(results) {
                 let source = source.placement.sbg_id.clone();

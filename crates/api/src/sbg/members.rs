@@ -8,11 +8,11 @@
 use super::listing::{PageQuery, envelope};
 use super::projects::{administered_project, not_found, project_id};
 use super::{SbgCaller, SbgError, href, resource, visible_project};
-use crate::{AppState, db};
+use crate::{AppState, audit, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::{SbgProjectId, Username};
-use ferry_domain::model::User;
+use ferry_domain::model::{AuditOutcome, User};
 use ferry_domain::permission::{Permissions, SbgPermissions};
 use ferry_store::projects::VisibleProject;
 use ferry_store::{DbConnection, members, projects, users, write_transaction};
@@ -165,6 +165,7 @@ async fn add(
         .ok_or_else(permissions_required)?
         .applied_to(READ_ONLY);
     let user_id = caller.0.user.id;
+    let who = caller.0;
     let project = id.clone();
     let added = db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<_, SbgError> {
@@ -178,6 +179,16 @@ async fn add(
                 ));
             }
             members::add(conn, visible.project.id, user.id, permissions)?;
+            let detail =
+                json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
+            audit::record(
+                conn,
+                &who,
+                "sbg.member.add",
+                project.as_str(),
+                AuditOutcome::Ok,
+                detail,
+            )?;
             Ok(user)
         })
     })
@@ -244,6 +255,7 @@ async fn change_permissions(
     let id = project_id(&path.0, &path.1)?;
     let username = member_name(&path.2)?;
     let user_id = caller.0.user.id;
+    let who = caller.0.clone();
     let project = id.clone();
     let (user, permissions) = db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<_, SbgError> {
@@ -255,6 +267,16 @@ async fn change_permissions(
                 keep_an_administrator(conn, &visible, &user)?;
             }
             members::set_permissions(conn, visible.project.id, user.id, permissions)?;
+            let detail =
+                json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
+            audit::record(
+                conn,
+                &who,
+                "sbg.member.update",
+                project.as_str(),
+                AuditOutcome::Ok,
+                detail,
+            )?;
             Ok((user, permissions))
         })
     })
@@ -270,13 +292,23 @@ async fn remove(
     let id = project_id(&path.0, &path.1)?;
     let username = member_name(&path.2)?;
     let user_id = caller.0.user.id;
+    let who = caller.0;
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| -> Result<_, SbgError> {
             let visible = administered_project(conn, user_id, &id)?;
             let (user, _) =
                 members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
             keep_an_administrator(conn, &visible, &user)?;
-            Ok(members::remove(conn, visible.project.id, user.id)?)
+            members::remove(conn, visible.project.id, user.id)?;
+            let detail = json!({"member": user.username.as_str()});
+            Ok(audit::record(
+                conn,
+                &who,
+                "sbg.member.remove",
+                id.as_str(),
+                AuditOutcome::Ok,
+                detail,
+            )?)
         })
     })
     .await?;

@@ -24,16 +24,15 @@ use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Resource, Scope, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Resource, Scope, web};
 use ferry_domain::ids::SbgProjectId;
+use ferry_store::DbConnection;
 use ferry_store::projects::{self as project_repo, VisibleProject};
-use ferry_store::{DbConnection, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 
 pub use error::SbgError;
 pub(crate) use job_copy::work_chunk as work_job_chunk;
-pub(crate) use rate_limit::RateLimits;
 
 pub(crate) const PREFIX: &str = "/v2";
 
@@ -86,7 +85,7 @@ pub(crate) fn scope(
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             SbgError::bad_request(format!("Malformed query string: {e}.")).into()
         }))
-        .wrap(from_fn(rate_limit::report))
+        .wrap(from_fn(rate_limit::enforce))
         .configure(users::routes)
         .configure(billing::routes)
         .configure(projects::routes)
@@ -130,21 +129,6 @@ pub(crate) fn visible_project(
     project_repo::find_for_member(conn, user_id, id)?.ok_or_else(projects::not_found)
 }
 
-/// The outcome of authenticating a request, kept in its extensions.
-#[derive(Clone)]
-struct Authenticated(Option<Caller>);
-
-/// The request's caller, authenticated once however many ask: the rate-limit middleware, then
-/// the [`SbgCaller`] extractor. A store failure is not kept, so the next asker tries again.
-pub(crate) async fn request_caller(req: &HttpRequest) -> Result<Option<Caller>, StoreError> {
-    if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>() {
-        return Ok(caller.clone());
-    }
-    let caller = authenticate(req).await?;
-    req.extensions_mut().insert(Authenticated(caller.clone()));
-    Ok(caller)
-}
-
 /// An authenticated SBG caller; a missing, unknown, revoked or expired token is a 401 (90001).
 #[derive(Debug)]
 pub struct SbgCaller(pub Caller);
@@ -156,7 +140,7 @@ impl FromRequest for SbgCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            request_caller(&req)
+            authenticate(&req)
                 .await?
                 .map(SbgCaller)
                 .ok_or_else(SbgError::unauthorized)

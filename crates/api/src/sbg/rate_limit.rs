@@ -1,30 +1,25 @@
-//! Rate-limit reporting: the `X-RateLimit-*` headers on every `/v2` response, and
-//! `GET /rate_limit`.
+//! Rate limits in this dialect: every `/v2` response carries `X-RateLimit-Limit`, `-Remaining`
+//! and `-Reset` (epoch seconds, as the SDK's `rate_limit_sleeper` reads it), a request over the
+//! limit is refused with 429 (code 1000) and `Retry-After`, and `GET /rate_limit` reports the
+//! allowance without counting against it, as documented.
 //!
-//! CAVATICA allows 1000 requests per 5 minutes. Ferry counts each token's requests in fixed
-//! 5-minute windows aligned on the epoch and reports what is left, but does not refuse
-//! anything yet (enforcement, a 429 with code 1000, is a later step). The counts are kept in
-//! memory, keyed by token id (never by secret), per process: with several `ferry serve`
-//! processes each reports its own share, and a restart starts a fresh window. Requests without
-//! a valid token are not counted and see the full limit. As documented, `GET /rate_limit` does
-//! not count against the limit.
+//! The counting is [`crate::rate_limit`]'s (per token, fixed windows; `FERRY_SBG_RATE_LIMIT`
+//! requests per `FERRY_SBG_RATE_WINDOW_SECONDS`). Requests without a valid token are not counted
+//! (the handler refuses them) and see the full limit.
 
-use super::{PREFIX, SbgCaller, request_caller};
+use super::{PREFIX, SbgCaller, SbgError};
 use crate::AppState;
-use actix_web::body::MessageBody;
+use crate::auth::authenticate;
+use crate::rate_limit::Allowance;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 use chrono::Utc;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 
-/// Requests a token may make per window.
-const LIMIT: u32 = 1000;
-/// The window's length in seconds.
-const WINDOW_SECONDS: i64 = 5 * 60;
 /// The route that reports the limit, which does not count against it.
 const ROUTE: &str = "/rate_limit";
 
@@ -32,82 +27,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(ROUTE, web::get().to(rate_limit));
 }
 
-/// Requests per token in the current window.
-#[derive(Debug, Default)]
-pub(crate) struct RateLimits {
-    window: Mutex<Window>,
-}
-
-#[derive(Debug, Default)]
-struct Window {
-    /// The window's start, in epoch seconds.
-    start: i64,
-    /// Requests per token id since `start`.
-    counts: HashMap<i64, u32>,
-}
-
-/// What a token has left in the current window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Allowance {
-    remaining: u32,
-    /// When the window ends and the count starts again, in epoch seconds.
-    reset: i64,
-}
-
-impl RateLimits {
-    /// Counts one request by the token if `count`, and returns what it has left, at `now`
-    /// (epoch seconds).
-    fn allowance(&self, token_id: Option<i64>, count: bool, now: i64) -> Allowance {
-        let start = now - now.rem_euclid(WINDOW_SECONDS);
-        // The counters stay consistent whatever panicked while holding the lock.
-        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        if window.start != start {
-            // Fixed windows: a new one forgets every count, so idle tokens do not accumulate.
-            window.start = start;
-            window.counts.clear();
-        }
-        let used = match token_id {
-            Some(id) if count => {
-                let used = window.counts.entry(id).or_default();
-                *used = used.saturating_add(1);
-                *used
-            }
-            Some(id) => window.counts.get(&id).copied().unwrap_or(0),
-            None => 0,
-        };
-        Allowance {
-            remaining: LIMIT.saturating_sub(used),
-            reset: start + WINDOW_SECONDS,
-        }
-    }
-}
-
-/// Middleware of the `/v2` scope: counts the request against its token and reports the
-/// allowance in `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch seconds, as the SDK's
-/// `rate_limit_sleeper` expects), errors included.
-pub(crate) async fn report(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("AppState is registered by ferry_api::app")
-        .clone();
-    // A store failure here is the handler's to report, when it authenticates in turn.
-    let token_id = request_caller(req.request())
-        .await
-        .ok()
-        .flatten()
-        .map(|caller| caller.token.id);
-    let counted = req.path().strip_prefix(PREFIX) != Some(ROUTE);
-    let allowance = state
-        .rate_limits
-        .allowance(token_id, counted, Utc::now().timestamp());
-    let mut res = next.call(req).await?;
-    let headers = res.headers_mut();
+fn set_headers(headers: &mut HeaderMap, allowance: &Allowance) {
     headers.insert(
         HeaderName::from_static("x-ratelimit-limit"),
-        HeaderValue::from(LIMIT),
+        HeaderValue::from(allowance.limit),
     );
     headers.insert(
         HeaderName::from_static("x-ratelimit-remaining"),
@@ -117,62 +40,56 @@ pub(crate) async fn report(
         HeaderName::from_static("x-ratelimit-reset"),
         HeaderValue::from(allowance.reset),
     );
-    Ok(res)
+}
+
+/// Middleware of the `/v2` scope: counts the request against its token, refuses it over the
+/// limit, and reports the allowance on every response, errors included.
+pub(crate) async fn enforce(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered by ferry_api::app")
+        .clone();
+    // A store failure here is the handler's to report, when it authenticates in turn.
+    let token_id = authenticate(req.request())
+        .await
+        .ok()
+        .flatten()
+        .map(|caller| caller.token.id);
+    let now = Utc::now().timestamp();
+    let limiter = &state.sbg_rate;
+    let allowance = match token_id {
+        Some(id) if req.path().strip_prefix(PREFIX) == Some(ROUTE) => limiter.peek(id, now),
+        Some(id) => limiter.admit(id, now),
+        None => limiter.unused(now),
+    };
+    if !allowance.admitted {
+        let mut refused = SbgError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            1000,
+            "Rate limit exceeded! Check response headers.",
+        )
+        .into_response();
+        set_headers(refused.headers_mut(), &allowance);
+        refused
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(allowance.retry_after(now)));
+        return Ok(req.into_response(refused).map_into_right_body());
+    }
+    let mut res = next.call(req).await?;
+    set_headers(res.headers_mut(), &allowance);
+    Ok(res.map_into_left_body())
 }
 
 /// `GET /rate_limit`. There is no per-instance limit, which CAVATICA shows as -1.
 async fn rate_limit(state: web::Data<AppState>, caller: SbgCaller) -> HttpResponse {
-    let allowance =
-        state
-            .rate_limits
-            .allowance(Some(caller.0.token.id), false, Utc::now().timestamp());
+    let allowance = state
+        .sbg_rate
+        .peek(caller.0.token.id, Utc::now().timestamp());
     HttpResponse::Ok().json(json!({
-        "rate": {"limit": LIMIT, "remaining": allowance.remaining, "reset": allowance.reset},
+        "rate": {"limit": allowance.limit, "remaining": allowance.remaining, "reset": allowance.reset},
         "instance_limit": {"limit": -1, "remaining": -1},
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_per_token_in_fixed_windows() {
-        let limits = RateLimits::default();
-        let now = 10 * WINDOW_SECONDS + 7;
-        let reset = 11 * WINDOW_SECONDS;
-        let first = limits.allowance(Some(1), true, now);
-        assert_eq!(
-            first,
-            Allowance {
-                remaining: LIMIT - 1,
-                reset
-            }
-        );
-        limits.allowance(Some(1), true, now + 1);
-        assert_eq!(
-            limits.allowance(Some(1), false, now + 2).remaining,
-            LIMIT - 2
-        );
-        assert_eq!(limits.allowance(Some(2), true, now).remaining, LIMIT - 1);
-        assert_eq!(limits.allowance(None, true, now).remaining, LIMIT);
-
-        let next = limits.allowance(Some(1), true, reset);
-        assert_eq!(
-            next,
-            Allowance {
-                remaining: LIMIT - 1,
-                reset: reset + WINDOW_SECONDS
-            }
-        );
-    }
-
-    #[test]
-    fn the_count_stops_at_zero() {
-        let limits = RateLimits::default();
-        for _ in 0..LIMIT + 5 {
-            limits.allowance(Some(1), true, 0);
-        }
-        assert_eq!(limits.allowance(Some(1), false, 0).remaining, 0);
-    }
 }

@@ -1,10 +1,12 @@
 //! In-process tests of the HTTP layer: the real application over a real store, on every backend
 //! `TestDb::all()` yields. One test binary, one module per area.
 
+mod audit;
 mod cors;
 mod dx_clone;
 mod dx_objects;
 mod idempotency;
+mod rate_limits;
 mod sbg_async;
 mod sbg_copy;
 mod sbg_files;

@@ -47,7 +47,11 @@ impl Ctx {
     }
 
     pub fn new(db: TestDb) -> Ctx {
-        let state = AppState::new(db.store().clone(), ApiConfig::new(PUBLIC_URL));
+        Ctx::with_config(db, ApiConfig::new(PUBLIC_URL))
+    }
+
+    pub fn with_config(db: TestDb, config: ApiConfig) -> Ctx {
+        let state = AppState::new(db.store().clone(), config);
         Ctx { db, state }
     }
 
@@ -98,30 +102,7 @@ impl Ctx {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let app = test::init_service(ferry_api::app(self.state.clone())).await;
-        let mut request = test::TestRequest::default().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.insert_header(("X-SBG-Auth-Token", token));
-        }
-        if let Some(body) = body {
-            request = request.set_json(body);
-        }
-        let response = test::call_service(&app, request.to_request()).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = test::read_body(response).await;
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes))
-            })
-        };
-        Reply {
-            status,
-            headers,
-            json,
-        }
+        send_to(&self.state, method, path, token, body).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -143,6 +124,40 @@ impl Ctx {
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
         self.send(Method::DELETE, path, Some(token), None).await
+    }
+}
+
+/// Sends one request to the application over `state`, with an optional SBG token and JSON
+/// body.
+pub async fn send_to(
+    state: &AppState,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let app = test::init_service(ferry_api::app(state.clone())).await;
+    let mut request = test::TestRequest::default().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.insert_header(("X-SBG-Auth-Token", token));
+    }
+    if let Some(body) = body {
+        request = request.set_json(body);
+    }
+    let response = test::call_service(&app, request.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    Reply {
+        status,
+        headers,
+        json,
     }
 }
 

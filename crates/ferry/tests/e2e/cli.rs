@@ -76,6 +76,47 @@ fn tokens_are_created_listed_and_revoked_without_showing_secrets() {
 }
 
 #[test]
+fn administrators_are_made_at_creation_or_later_and_can_be_unmade() {
+    for db in TestDb::all() {
+        let is_admin = |name: &str| {
+            let mut conn = db.store().conn().unwrap();
+            let username = ferry_domain::ids::Username::parse(name).unwrap();
+            ferry_store::users::find_by_username(&mut conn, &username)
+                .unwrap()
+                .unwrap()
+                .is_admin
+        };
+        let root = ferry(
+            db.url(),
+            db.data_dir(),
+            &["user", "create", "root", "--admin"],
+        );
+        assert!(root.status.success(), "{}", stderr(&root));
+        assert_eq!(stdout(&root).trim().len(), 32);
+        assert!(is_admin("root"));
+        create_user(db.url(), db.data_dir(), "alice");
+        assert!(!is_admin("alice"));
+
+        let made = ferry(db.url(), db.data_dir(), &["user", "admin", "alice"]);
+        assert_eq!(stdout(&made).trim(), "alice is an administrator");
+        assert!(is_admin("alice"));
+        let unmade = ferry(
+            db.url(),
+            db.data_dir(),
+            &["user", "admin", "alice", "--revoke"],
+        );
+        assert_eq!(
+            stdout(&unmade).trim(),
+            "alice is no longer an administrator"
+        );
+        assert!(!is_admin("alice"));
+        let nobody = ferry(db.url(), db.data_dir(), &["user", "admin", "nobody"]);
+        assert_eq!(nobody.status.code(), Some(1));
+        assert!(stderr(&nobody).contains("no user named nobody"));
+    }
+}
+
+#[test]
 fn migrate_prints_what_it_applied_then_nothing_pending() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("m.db").display());

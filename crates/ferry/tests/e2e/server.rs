@@ -3,6 +3,7 @@
 use crate::support::{Server, client, create_user};
 use ferry_testkit::TestDb;
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 #[test]
 fn health_and_readiness_answer_json() {
@@ -210,5 +211,51 @@ fn a_download_link_works_on_another_process_after_a_restart() {
         let bytes = client().get(second.url(&path)).send().unwrap();
         assert_eq!(bytes.status(), 200);
         assert_eq!(bytes.bytes().unwrap().as_ref(), b"linked bytes\n");
+    }
+}
+
+#[test]
+fn two_servers_on_one_database_share_each_tokens_rate_limit() {
+    for db in TestDb::all() {
+        let token = create_user(db.url(), db.data_dir(), "erin");
+        let envs = [
+            ("FERRY_SBG_RATE_LIMIT", "3"),
+            // Long enough that no run crosses the window's end.
+            ("FERRY_SBG_RATE_WINDOW_SECONDS", "31536000"),
+            ("FERRY_JOB_WORKERS", "0"),
+        ];
+        let first = Server::start(db.url(), db.data_dir(), &[], &envs);
+        let second = Server::start(db.url(), db.data_dir(), &[], &envs);
+        let http = client();
+        let get = |server: &Server, path: &str| {
+            http.get(server.url(path))
+                .header("X-SBG-Auth-Token", &token)
+                .send()
+                .unwrap()
+        };
+        assert_eq!(get(&second, "/v2/user").status(), 200);
+        for _ in 0..2 {
+            assert_eq!(get(&first, "/v2/user").status(), 200);
+        }
+        // Each server adds its counts to the database about once a second and reads the totals.
+        for server in [&first, &second] {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let remaining = loop {
+                let report: Value = get(server, "/v2/rate_limit").json().unwrap();
+                let remaining = report["rate"]["remaining"].as_i64().unwrap();
+                if remaining == 0 || Instant::now() > deadline {
+                    break remaining;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            assert_eq!(
+                remaining, 0,
+                "{} never learned the other's count",
+                server.base
+            );
+            let refused = get(server, "/v2/user");
+            assert_eq!(refused.status(), 429);
+            assert!(refused.headers().contains_key("retry-after"));
+        }
     }
 }

@@ -137,7 +137,7 @@ fn explicit_names_follow_the_same_rule_and_overlong_names_are_refused() {
 
 /// Counts the statements a connection runs.
 #[derive(Clone, Default)]
-struct StatementCounter(Arc<Mutex<usize>>);
+pub(crate) struct StatementCounter(pub(crate) Arc<Mutex<usize>>);
 
 impl Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {

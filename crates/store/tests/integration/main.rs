@@ -1,6 +1,7 @@
 //! Repository tests. Each runs on SQLite, and on PostgreSQL too when
 //! `FERRY_TEST_POSTGRES_URL` is set (see `ferry_testkit::TestDb`).
 
+mod audit;
 mod clone;
 mod content;
 mod copy;
