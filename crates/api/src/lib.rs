@@ -13,6 +13,7 @@ mod db;
 pub mod dx;
 mod health;
 pub mod jobs_worker;
+pub mod openapi;
 mod request_log;
 pub mod sbg;
 mod signing;
@@ -67,6 +68,7 @@ pub fn app(
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
+        .configure(openapi::routes)
         .service(sbg)
         .configure(dx::routes)
         .default_service(web::to(unknown_route))
