@@ -65,6 +65,8 @@ pub fn app(
     let sbg = sbg::scope(&state.config);
     App::new()
         .app_data(web::Data::new(state))
+        .app_data(web::PathConfig::default().error_handler(|e, req| bad_request(req, &e)))
+        .app_data(web::QueryConfig::default().error_handler(|e, req| bad_request(req, &e)))
         .wrap(cors)
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
@@ -72,6 +74,16 @@ pub fn app(
         .service(sbg)
         .configure(dx::routes)
         .default_service(web::to(unknown_route))
+}
+
+/// A path or query string its route cannot read: a 400 in the dialect the path belongs to
+/// (actix's own answer is plain text, which the SDKs cannot read).
+fn bad_request(req: &HttpRequest, cause: &dyn std::fmt::Display) -> actix_web::Error {
+    if sbg::owns_path(req.path()) {
+        sbg::SbgError::bad_request(format!("Malformed request: {cause}.")).into()
+    } else {
+        dx::DxError::invalid_input(format!("The request could not be read: {cause}")).into()
+    }
 }
 
 /// Unknown routes answer JSON in the dialect their path belongs to: SDKs turn a non-JSON error

@@ -289,7 +289,8 @@ async fn access_flags_and_regions_are_permission_denied() {
         let (bob, bob_token) = w.ctx.user("bob");
         let as_bob = || w.clone_as(&bob_token, &w.source.dx_id, body.clone());
 
-        assert_dx_error(&as_bob().await, 403, "PermissionDenied");
+        // Not a member of either: neither project is revealed.
+        assert_dx_error(&as_bob().await, 404, "ResourceNotFound");
         let view = Permissions {
             level: Level::View,
             copy: false,

@@ -1,9 +1,11 @@
 //! In-process tests of the HTTP layer: the real application over a real store, on every backend
 //! `TestDb::all()` yields. One test binary, one module per area.
 
+mod access;
 mod cors;
 mod dx_clone;
 mod dx_objects;
+mod openapi;
 mod sbg_async;
 mod sbg_copy;
 mod sbg_files;
