@@ -124,8 +124,7 @@ def test_each_permission_denied_case(dx_env, as_bob, sql):
     original = record(source, "guarded")
     body = {"objects": [original.get_id()], "project": dest}
 
-    # Not a member: the source is not revealed.
-    with pytest.raises(ResourceNotFound):
+    with pytest.raises(PermissionDenied, match="VIEW"):
         dxpy.api.project_clone(source, body, auth=as_bob)
     dxpy.api.project_invite(source, {"invitee": "user-bob", "level": "VIEW"})
     dxpy.api.project_invite(dest, {"invitee": "user-bob", "level": "VIEW"})

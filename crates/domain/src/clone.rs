@@ -28,6 +28,8 @@ pub enum CloneRefusal {
     DestinationFolderNotFound(FolderPath),
 
     // PermissionDenied
+    /// The caller has no access to the source (VIEW is the lowest level).
+    SourceNotViewable,
     /// The caller has less than UPLOAD in the destination.
     DestinationNotWritable,
     SourceRestricted,

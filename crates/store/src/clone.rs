@@ -323,17 +323,15 @@ fn containers(
     };
     let source = take(request.source).ok_or(CloneRefusal::SourceNotFound)?;
     let destination = take(request.destination).ok_or(CloneRefusal::DestinationNotFound)?;
-    // Every member has VIEW at least: no level is no access, and a container the caller
-    // cannot see is answered like one that does not exist, so its existence is not revealed.
+    // Every member has VIEW at least: no level is no access.
     if source.level()?.is_none() {
-        return Err(CloneRefusal::SourceNotFound.into());
+        return Err(CloneRefusal::SourceNotViewable.into());
     }
-    match destination.level()? {
-        None => return Err(CloneRefusal::DestinationNotFound.into()),
-        Some(level) if level < Level::Upload => {
-            return Err(CloneRefusal::DestinationNotWritable.into());
-        }
-        Some(_) => {}
+    if destination
+        .level()?
+        .is_none_or(|level| level < Level::Upload)
+    {
+        return Err(CloneRefusal::DestinationNotWritable.into());
     }
     if source.restricted {
         return Err(CloneRefusal::SourceRestricted.into());

@@ -156,6 +156,9 @@ fn refused(source: &DxId, refusal: CloneRefusal) -> DxError {
         CloneRefusal::DestinationFolderNotFound(path) => DxError::resource_not_found(format!(
             "The folder {path} could not be found in the destination container"
         )),
+        CloneRefusal::SourceNotViewable => DxError::permission_denied(format!(
+            "VIEW access is required in {source} to clone from it"
+        )),
         CloneRefusal::DestinationNotWritable => {
             DxError::permission_denied("UPLOAD access is required in the destination container")
         }

@@ -75,10 +75,13 @@ const CALLER_SCOPED: &[&str] = &[
     "POST /system/describeDataObjects",
 ];
 
-/// Routes that do not name the victim's data but are refused all the same, with this DX error
-/// type: billing a new project to the victim is `PermissionDenied`, as on DNAnexus.
+/// Routes that DNAnexus refuses with another error than `ResourceNotFound`, as documented:
+/// billing a new project to someone else, and cloning out of a container without VIEW in it
+/// ("VIEW access is required in the source container", dnanexus-clone seed), are
+/// `PermissionDenied`. Neither answer shows anything the caller did not send.
 fn refused_as(route: &str) -> Option<&'static str> {
-    (route == "POST /project/new").then_some("PermissionDenied")
+    matches!(route, "POST /project/new" | "POST /project-{project}/clone")
+        .then_some("PermissionDenied")
 }
 
 /// The body the outsider sends to `route`: a valid request aimed at the victim's data, so that

@@ -289,8 +289,7 @@ async fn access_flags_and_regions_are_permission_denied() {
         let (bob, bob_token) = w.ctx.user("bob");
         let as_bob = || w.clone_as(&bob_token, &w.source.dx_id, body.clone());
 
-        // Not a member of either: neither project is revealed.
-        assert_dx_error(&as_bob().await, 404, "ResourceNotFound");
+        assert_dx_error(&as_bob().await, 403, "PermissionDenied");
         let view = Permissions {
             level: Level::View,
             copy: false,

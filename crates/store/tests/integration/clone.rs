@@ -528,7 +528,7 @@ fn every_refusal_is_found_before_anything_is_written() {
             user_id: bob.id,
             ..base
         };
-        assert_eq!(refusal(&mut conn, &as_bob), CloneRefusal::SourceNotFound);
+        assert_eq!(refusal(&mut conn, &as_bob), CloneRefusal::SourceNotViewable);
         let view = Permissions {
             level: Level::View,
             copy: false,
@@ -537,7 +537,7 @@ fn every_refusal_is_found_before_anything_is_written() {
         members::add(&mut conn, w.source.id, bob.id, view).unwrap();
         assert_eq!(
             refusal(&mut conn, &as_bob),
-            CloneRefusal::DestinationNotFound
+            CloneRefusal::DestinationNotWritable
         );
         members::add(&mut conn, w.dest.id, bob.id, view).unwrap();
         assert_eq!(
