@@ -7,8 +7,8 @@
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -94,7 +94,10 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 /// Every 4xx answer in the dialect's own JSON shape.
 fn add_error_response(operation: &mut Operation, sbg: bool) {
     let (schema, description) = if sbg {
-        ("SbgErrorBody", "An SBG error: {status, code, message, more_info}")
+        (
+            "SbgErrorBody",
+            "An SBG error: {status, code, message, more_info}",
+        )
     } else {
         ("DxErrorBody", "A DNAnexus error: {error: {type, message}}")
     };

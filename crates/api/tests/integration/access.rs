@@ -263,7 +263,9 @@ async fn seed(ctx: &Ctx) -> (Victim, Tokens) {
     ctx.seed_file(&victim, &project, "/reads", "r1.fastq", b"@r1\n");
     let folder = ctx.folder_id(&project, "/reads");
     // The key that signs links is made on first use: make it now, so the walk writes nothing.
-    let link = ctx.get(&format!("/v2/files/{file}/download_info"), &token).await;
+    let link = ctx
+        .get(&format!("/v2/files/{file}/download_info"), &token)
+        .await;
     assert_eq!(link.status, 200, "{}", link.json);
     let job = ctx
         .post(
@@ -355,7 +357,8 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
                         .method(method.clone())
                         .uri(&uri);
                     if let Some(token) = token {
-                        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+                        request =
+                            request.insert_header(("Authorization", format!("Bearer {token}")));
                     }
                     if let Some(body) = &body {
                         request = request.set_json(body);
@@ -367,7 +370,10 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
                     let status = response.status().as_u16();
                     let bytes = test::read_body(response).await;
                     let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                        panic!("{route}: non-JSON body ({e}): {}", String::from_utf8_lossy(&bytes))
+                        panic!(
+                            "{route}: non-JSON body ({e}): {}",
+                            String::from_utf8_lossy(&bytes)
+                        )
                     });
                     (status, json)
                 };
@@ -379,48 +385,98 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
                 ] {
                     let (status, json) = reply(send(token)).await;
                     if signed {
-                        check!(failures, (400..500).contains(&status), "{route} ({label}): {status} {json}");
+                        check!(
+                            failures,
+                            (400..500).contains(&status),
+                            "{route} ({label}): {status} {json}"
+                        );
                     } else {
                         check!(failures, status == 401, "{route} ({label}): {json}");
                     }
                     failures.extend(error_shape(path, status, &json, &route));
                     if !signed && !is_sbg(path) {
-                        check!(failures, json["error"]["type"] == "InvalidAuthentication", "{route}");
+                        check!(
+                            failures,
+                            json["error"]["type"] == "InvalidAuthentication",
+                            "{route}"
+                        );
                     }
                 }
                 let (status, json) = reply(send(Some(&tokens.outsider))).await;
                 let text = json.to_string();
                 if let Some(kind) = refused_as(&route) {
-                    check!(failures, json["error"]["type"] == kind, "{route} (outsider): {status} {json}");
+                    check!(
+                        failures,
+                        json["error"]["type"] == kind,
+                        "{route} (outsider): {status} {json}"
+                    );
                 } else if CALLER_SCOPED.contains(&route.as_str()) {
-                    check!(failures, (200..300).contains(&status), "{route} (outsider): {status} {json}");
+                    check!(
+                        failures,
+                        (200..300).contains(&status),
+                        "{route} (outsider): {status} {json}"
+                    );
                 } else if signed {
-                    check!(failures, (400..500).contains(&status), "{route} (outsider): {status} {json}");
+                    check!(
+                        failures,
+                        (400..500).contains(&status),
+                        "{route} (outsider): {status} {json}"
+                    );
                     failures.extend(error_shape(path, status, &json, &route));
                 } else {
                     check!(failures, status == 404, "{route} (outsider): {json}");
                     failures.extend(error_shape(path, status, &json, &route));
                     if !is_sbg(path) {
-                        check!(failures, json["error"]["type"] == "ResourceNotFound", "{route}");
+                        check!(
+                            failures,
+                            json["error"]["type"] == "ResourceNotFound",
+                            "{route}"
+                        );
                     }
                 }
-                let sent = format!("{uri} {}", body.as_ref().map(Value::to_string).unwrap_or_default());
-                for secret in secrets.iter().filter(|secret| !sent.contains(secret.as_str())) {
-                    check!(failures, !text.contains(secret.as_str()), "{route} (outsider) shows {secret}: {json}");
+                let sent = format!(
+                    "{uri} {}",
+                    body.as_ref().map(Value::to_string).unwrap_or_default()
+                );
+                for secret in secrets
+                    .iter()
+                    .filter(|secret| !sent.contains(secret.as_str()))
+                {
+                    check!(
+                        failures,
+                        !text.contains(secret.as_str()),
+                        "{route} (outsider) shows {secret}: {json}"
+                    );
                 }
                 walked += 1;
             }
         }
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         // The outsider's async copy is their own job: it is accepted, and each of its items
         // fails as a file that does not exist.
         let owners = owners_view(&ctx, &victim).await;
         assert_eq!(row_counts(&ctx), counts, "a refused request wrote rows");
         run_until_idle(ctx.db.store(), "access-walk").unwrap();
         let jobs = ctx.get("/v2/async/files", &tokens.outsider).await;
-        let job = jobs.json["items"][0]["id"].as_str().expect("the outsider's job");
-        let items = ctx.get(&format!("/v2/async/files/copy/{job}/items"), &tokens.outsider).await;
-        assert_eq!(items.json["items"][0]["error"]["status"], 404, "{}", items.json);
+        let job = jobs.json["items"][0]["id"]
+            .as_str()
+            .expect("the outsider's job");
+        let items = ctx
+            .get(
+                &format!("/v2/async/files/copy/{job}/items"),
+                &tokens.outsider,
+            )
+            .await;
+        assert_eq!(
+            items.json["items"][0]["error"]["status"], 404,
+            "{}",
+            items.json
+        );
         assert!(walked >= 70, "walked {walked} operations");
         assert_eq!(owners, view, "the owner's data changed");
     }

@@ -83,7 +83,9 @@ fn registered(path: &Path, prefix: &str) -> BTreeSet<Route> {
             }
         }
         for method in ["get", "post", "put", "patch", "delete"] {
-            if rest.starts_with(&format!(".{method}(")) || rest.starts_with(&format!("web::{method}()")) {
+            if rest.starts_with(&format!(".{method}("))
+                || rest.starts_with(&format!("web::{method}()"))
+            {
                 for path in &current {
                     routes.insert((method.to_uppercase(), normalise(&format!("{prefix}{path}"))));
                 }
@@ -127,7 +129,10 @@ fn served() -> BTreeSet<Route> {
     let mut routes = BTreeSet::new();
     for entry in std::fs::read_dir(src.join("sbg")).unwrap() {
         let path = entry.unwrap().path();
-        if std::fs::read_to_string(&path).unwrap().contains("fn routes(") {
+        if std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("fn routes(")
+        {
             routes.extend(registered(&path, "/v2"));
         }
     }
@@ -148,7 +153,9 @@ fn served() -> BTreeSet<Route> {
 #[actix_web::test]
 async fn the_document_describes_every_route_the_application_serves() {
     let ctx = Ctx::all().remove(0);
-    let reply = ctx.send(actix_web::http::Method::GET, "/openapi.json", None, None).await;
+    let reply = ctx
+        .send(actix_web::http::Method::GET, "/openapi.json", None, None)
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json["openapi"], "3.1.0");
     let mut described = BTreeSet::new();
@@ -158,29 +165,46 @@ async fn the_document_describes_every_route_the_application_serves() {
         }
     }
     let served = served();
-    assert!(served.len() > 70, "read {} routes from the source", served.len());
+    assert!(
+        served.len() > 70,
+        "read {} routes from the source",
+        served.len()
+    );
     let undescribed: Vec<_> = served.difference(&described).collect();
     let unserved: Vec<_> = described.difference(&served).collect();
-    assert!(undescribed.is_empty(), "served but not described: {undescribed:?}");
-    assert!(unserved.is_empty(), "described but not served: {unserved:?}");
+    assert!(
+        undescribed.is_empty(),
+        "served but not described: {undescribed:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "described but not served: {unserved:?}"
+    );
 }
 
 #[actix_web::test]
 async fn every_operation_has_its_dialects_error_shape_and_security() {
     let ctx = Ctx::all().remove(0);
-    let doc = ctx.send(actix_web::http::Method::GET, "/openapi.json", None, None).await.json;
+    let doc = ctx
+        .send(actix_web::http::Method::GET, "/openapi.json", None, None)
+        .await
+        .json;
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["sbg_token"]["name"], "X-SBG-Auth-Token");
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            let error = &operation["responses"]["4XX"]["content"]["application/json"]["schema"]["$ref"];
+            let error =
+                &operation["responses"]["4XX"]["content"]["application/json"]["schema"]["$ref"];
             match path.as_str() {
                 "/healthz" | "/readyz" | "/openapi.json" => {
                     assert!(operation.get("security").is_none(), "{method} {path}");
                 }
                 p if p.starts_with("/v2/") => {
-                    assert_eq!(error, "#/components/schemas/SbgErrorBody", "{method} {path}")
+                    assert_eq!(
+                        error, "#/components/schemas/SbgErrorBody",
+                        "{method} {path}"
+                    )
                 }
                 _ => assert_eq!(error, "#/components/schemas/DxErrorBody", "{method} {path}"),
             }
@@ -193,6 +217,9 @@ async fn every_operation_has_its_dialects_error_shape_and_security() {
     );
     let sbg_error = &doc["components"]["schemas"]["SbgErrorBody"]["required"];
     for field in ["status", "code", "message", "more_info"] {
-        assert!(sbg_error.as_array().unwrap().contains(&field.into()), "{field}");
+        assert!(
+            sbg_error.as_array().unwrap().contains(&field.into()),
+            "{field}"
+        );
     }
 }
