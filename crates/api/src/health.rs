@@ -10,12 +10,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The process is up and serving requests.
-async fn healthz() -> HttpResponse {
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "Up")))]
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The database answers a query.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "The database answers"), (status = 503, description = "The database does not answer")))]
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
     let backend = store.backend().name();
     let probe = web::block(move || store.ping()).await;

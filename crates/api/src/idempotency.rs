@@ -116,7 +116,6 @@ impl Dialect {
             Dialect::Dx => DxError::from(e).into_response(),
         }
     }
-
 }
 
 /// The key of a request, if it carries one: 1 to 255 printable ASCII characters, once.

@@ -16,14 +16,18 @@ pub mod dx;
 mod health;
 mod idempotency;
 pub mod jobs_worker;
+pub mod openapi;
 mod rate_limit;
 mod request_log;
 pub mod sbg;
 mod signing;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{App, HttpRequest, HttpResponse, middleware::from_fn, web};
+use actix_web::http::Method;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 use ferry_store::Store;
 use std::sync::Arc;
 
@@ -74,13 +78,63 @@ pub fn app(
         .app_data(web::Data::new(state))
         .wrap(from_fn(idempotency::idempotent))
         .wrap(from_fn(audit::record_denials))
+        .app_data(web::PathConfig::default().error_handler(|e, req| bad_request(req, &e)))
+        .app_data(web::QueryConfig::default().error_handler(|e, req| bad_request(req, &e)))
         .wrap(cors)
+        .wrap(from_fn(json_preflight_refusals))
         .wrap(from_fn(request_log::log_request))
         .configure(health::routes)
         .configure(admin::routes)
+        .configure(openapi::routes)
         .service(sbg)
         .configure(dx::routes)
         .default_service(web::to(unknown_route))
+}
+
+/// A path or query string its route cannot read: a 400 in the dialect the path belongs to
+/// (actix's own answer is plain text, which the SDKs cannot read).
+fn bad_request(req: &HttpRequest, cause: &dyn std::fmt::Display) -> actix_web::Error {
+    if sbg::owns_path(req.path()) {
+        sbg::SbgError::bad_request(format!("Malformed request: {cause}.")).into()
+    } else {
+        dx::DxError::invalid_input(format!("The request could not be read: {cause}")).into()
+    }
+}
+
+/// actix-cors refuses a preflight (a disallowed origin, method or header) in plain text; the
+/// SDKs and browsers' callers read JSON errors, so the refusal is given in the path's dialect,
+/// with the same status and message.
+async fn json_preflight_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let preflight = req.method() == Method::OPTIONS;
+    let res = next.call(req).await?;
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !preflight || !res.status().is_client_error() || is_json {
+        return Ok(res.map_into_left_body());
+    }
+    let status = res.status();
+    let (req, res) = res.into_parts();
+    let text = actix_web::body::to_bytes(res.into_body())
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Refused").to_owned()
+    } else {
+        text
+    };
+    let body = if sbg::owns_path(req.path()) {
+        sbg::SbgError::new(status, 90000, message).body()
+    } else {
+        dx::DxError::invalid_input(message).body()
+    };
+    let response = HttpResponse::build(status).json(body);
+    Ok(ServiceResponse::new(req, response).map_into_right_body())
 }
 
 /// Unknown routes answer JSON in the dialect their path belongs to: SDKs turn a non-JSON error

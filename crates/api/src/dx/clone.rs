@@ -23,7 +23,7 @@ use super::{Call, DxError, DxErrorType};
 use crate::{AppState, audit, db};
 
 /// The clone input; unknown keys (`targetFileRelocation`, `includeHiddenLinks`) are ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CloneInput {
     #[serde(default)]
     objects: Vec<String>,
@@ -106,6 +106,7 @@ fn check(source: &DxId, input: Value) -> Result<Checked, DxError> {
 
 /// `/{source}/clone` → `{"id": source, "project": destination, "exists": [...]}`, `exists`
 /// sorted.
+#[utoipa::path(post, path = "/project-{project}/clone", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = CloneInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<Value, DxError> {
     let checked = check(&source, call.input)?;
     let who = call.caller;
@@ -232,6 +233,7 @@ fn sponsorship_refused(conflict: SponsorshipConflict) -> DxError {
 
 /// `/{object}/listProjects` → `{"project-…": "LEVEL", …}`: the caller's projects holding the
 /// object, with the caller's level. ResourceNotFound if the caller sees none.
+#[utoipa::path(post, path = "/file-{file}/listProjects", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), responses((status = 200, description = "The method's output")))]
 pub(crate) async fn list_projects(
     state: &AppState,
     call: Call,
@@ -252,7 +254,7 @@ pub(crate) async fn list_projects(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SponsorshipInput {
     /// Milliseconds since the epoch; `null` ends the sponsorship.
@@ -262,6 +264,7 @@ struct SponsorshipInput {
 /// `/{project}/updateSponsorship {"sponsoredUntil": ms | null}` → `{"id"}`: a third party
 /// sponsors the project's objects until then. Needs ADMINISTER; refused (InvalidState) while an
 /// object of the project has another sponsor.
+#[utoipa::path(post, path = "/project-{project}/updateSponsorship", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = SponsorshipInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn update_sponsorship(
     state: &AppState,
     call: Call,

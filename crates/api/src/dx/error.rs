@@ -7,7 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use ferry_domain::DomainError;
 use ferry_store::StoreError;
-use serde_json::json;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +64,22 @@ impl DxErrorType {
     }
 }
 
+/// The JSON body of an error: `{"error": {"type", "message", "details"?}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DxErrorBody {
+    error: DxErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct DxErrorDetail {
+    /// The error's class name, as dxpy maps it to an exception, e.g. `ResourceNotFound`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DxError {
     pub kind: DxErrorType,
@@ -110,11 +125,14 @@ impl DxError {
     }
 
     pub fn body(&self) -> serde_json::Value {
-        let mut error = json!({"type": self.kind.as_str(), "message": self.message});
-        if let Some(details) = &self.details {
-            error["details"] = details.clone();
-        }
-        json!({ "error": error })
+        serde_json::to_value(DxErrorBody {
+            error: DxErrorDetail {
+                kind: self.kind.as_str(),
+                message: self.message.clone(),
+                details: self.details.clone(),
+            },
+        })
+        .expect("an error body serialises")
     }
 
     pub fn into_response(self) -> HttpResponse {

@@ -38,8 +38,9 @@ fn existing_folder(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewFolderInput {
+    #[schema(value_type = String)]
     folder: FolderPath,
     #[serde(default)]
     parents: bool,
@@ -47,6 +48,7 @@ struct NewFolderInput {
 
 /// `/class-xxxx/newFolder`: with `parents`, missing ancestors are made and an existing folder
 /// is fine; without, the parent must exist and the folder must not.
+#[utoipa::path(post, path = "/project-{project}/newFolder", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = NewFolderInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn new_folder(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: NewFolderInput = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -73,7 +75,7 @@ pub(crate) async fn new_folder(state: &AppState, call: Call, id: DxId) -> Result
 }
 
 /// Which keys `listFolder` answers with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Only {
     Folders,
@@ -82,10 +84,11 @@ enum Only {
     All,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ListFolderInput {
     #[serde(default = "root")]
+    #[schema(value_type = String)]
     folder: FolderPath,
     #[serde(default)]
     describe: DescribeRequest,
@@ -97,6 +100,7 @@ struct ListFolderInput {
 
 /// `/class-xxxx/listFolder`: `{"objects": [{"id", "describe"?}], "folders": [full paths]}`,
 /// without the key `only` leaves out. Objects by name, folders by path.
+#[utoipa::path(post, path = "/project-{project}/listFolder", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = ListFolderInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn list_folder(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: ListFolderInput = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -146,8 +150,9 @@ pub(crate) async fn list_folder(state: &AppState, call: Call, id: DxId) -> Resul
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RemoveFolderInput {
+    #[schema(value_type = String)]
     folder: FolderPath,
     #[serde(default)]
     recurse: bool,
@@ -158,6 +163,7 @@ struct RemoveFolderInput {
 /// `/class-xxxx/removeFolder`: an empty folder, or with `recurse` a whole subtree and the
 /// objects in it; `/` with `recurse` empties the project. With `force` a missing folder is
 /// fine. Always completes in one call.
+#[utoipa::path(post, path = "/project-{project}/removeFolder", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = RemoveFolderInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_folder(
     state: &AppState,
     call: Call,
@@ -201,12 +207,15 @@ pub(crate) async fn remove_folder(
     Ok(output)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct MoveInput {
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     objects: Vec<DxId>,
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     folders: Vec<FolderPath>,
+    #[schema(value_type = String)]
     destination: FolderPath,
 }
 
@@ -214,6 +223,7 @@ struct MoveInput {
 /// becomes `/x/b`); objects and folders listed explicitly go directly into `destination`, even
 /// from inside a listed folder. A moved folder whose name `destination` already has is
 /// `InvalidState`.
+#[utoipa::path(post, path = "/project-{project}/move", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = MoveInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn move_items(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: MoveInput = parse(call.input)?;
     let roots: BTreeSet<FolderPath> = input.folders.into_iter().collect();
@@ -305,13 +315,15 @@ fn moved_paths(
     Ok(new_paths)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RenameFolderInput {
+    #[schema(value_type = String)]
     folder: FolderPath,
     name: String,
 }
 
 /// `/class-xxxx/renameFolder`: the folder keeps its place and contents under a new name.
+#[utoipa::path(post, path = "/project-{project}/renameFolder", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = RenameFolderInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn rename_folder(
     state: &AppState,
     call: Call,
@@ -356,8 +368,9 @@ pub(crate) async fn rename_folder(
     Ok(output)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RemoveObjectsInput {
+    #[schema(value_type = Vec<String>)]
     objects: Vec<DxId>,
     #[serde(default)]
     force: bool,
@@ -366,6 +379,7 @@ struct RemoveObjectsInput {
 /// `/class-xxxx/removeObjects`: the copies in this project go, with the hidden objects of the
 /// project only they used, and the objects no other project holds. With `force`, objects not in
 /// the project are skipped.
+#[utoipa::path(post, path = "/project-{project}/removeObjects", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = RemoveObjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_objects(
     state: &AppState,
     call: Call,

@@ -20,7 +20,7 @@ pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, DxError> {
 
 /// What a `describe` shows: with `fields`, `id` and the fields set to true (plus the default
 /// ones if `defaultFields`); without, the default fields plus those the legacy flags add.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DescribeOptions {
     pub fields: Option<BTreeMap<String, bool>>,
@@ -65,7 +65,7 @@ impl DescribeOptions {
 }
 
 /// `describe` in a listing or a search: `false` (the default), `true`, or describe options.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum DescribeRequest {
     Flag(bool),
@@ -90,7 +90,7 @@ impl DescribeRequest {
 }
 
 /// A search's `name`: an exact string, `{"glob": ...}`, or `{"regexp": ...}` (refused).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum NameQuery {
     Exact(String),
@@ -125,12 +125,15 @@ pub(crate) fn object_name(name: String) -> Result<FileName, DxError> {
 }
 
 /// `[id, ...]` or `[{"id", "project"?}, ...]`: objects named in a bulk call.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum ObjectRef {
+    #[schema(value_type = String)]
     Id(DxId),
     Scoped {
+        #[schema(value_type = String)]
         id: DxId,
+        #[schema(value_type = Option<String>)]
         project: Option<DxId>,
         describe: Option<DescribeRequest>,
     },

@@ -9,6 +9,7 @@
 mod access;
 mod clone;
 mod describe;
+pub(crate) mod doc;
 mod error;
 mod folders;
 mod input;

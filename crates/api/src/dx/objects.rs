@@ -28,10 +28,12 @@ use crate::{AppState, db};
 const MAX_NONCE_BYTES: usize = 128;
 
 /// The keys every data object class takes on creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewObjectInput {
+    #[schema(value_type = String)]
     project: DxId,
     #[serde(default = "FolderPath::root")]
+    #[schema(value_type = String)]
     folder: FolderPath,
     #[serde(default)]
     parents: bool,
@@ -45,6 +47,7 @@ struct NewObjectInput {
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     properties: Map<String, Value>,
     /// Records only: create it closed.
     #[serde(default)]
@@ -99,6 +102,7 @@ fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
 
 /// `/{class}/new`: a record (open, or closed with `close`), a file (open until its parts are
 /// uploaded and it is closed), an applet (closed at once) or a workflow (open).
+#[utoipa::path(post, path = "/{class}/new", tag = "dx", params(("class" = String, Path, pattern = "^(file|record|applet|workflow)$", description = "A data object class")), request_body = NewObjectInput, responses((status = 200, description = "{id}")))]
 pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<Value, DxError> {
     let raw = call.input.as_object().cloned().unwrap_or_default();
     let request_sha256 = hex::encode(Sha256::digest(format!("{class}\n{}", call.input)));
@@ -191,8 +195,9 @@ fn replay(used: nonces::UsedNonce, request_sha256: &str) -> Result<Value, DxErro
     Ok(used.response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DescribeInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
     #[serde(flatten)]
     options: DescribeOptions,
@@ -200,6 +205,7 @@ struct DescribeInput {
 
 /// `/class-xxxx/describe`: the copy in `project` if the caller sees it there, else another
 /// copy they see (and its project in `"project"`).
+#[utoipa::path(post, path = "/file-{file}/describe", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = DescribeInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: DescribeInput = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -218,8 +224,9 @@ pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<V
 }
 
 /// The project a change names, if any.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ProjectInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
 }
 
@@ -244,6 +251,7 @@ fn not_open(id: &DxId) -> DxError {
 
 /// `/class-xxxx/close`: UPLOAD. A file's uploaded parts become its content; every class is
 /// closed at once. Closing a closed object changes nothing.
+#[utoipa::path(post, path = "/file-{file}/close", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = ProjectInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: ProjectInput = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -296,6 +304,7 @@ fn file_parts(conn: &mut DbConnection, object_id: i64) -> Result<Vec<UploadedPar
 }
 
 /// `/class-xxxx/getDetails`: the details, as they were set.
+#[utoipa::path(post, path = "/file-{file}/getDetails", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = ProjectInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn get_details(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: ProjectInput = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -338,6 +347,7 @@ async fn change_open_object(
 
 /// `/class-xxxx/setDetails`: the body is the new details (an object or an array); its links
 /// are read again.
+#[utoipa::path(post, path = "/file-{file}/setDetails", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = Object, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn set_details(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let details = call.input;
     if !details.is_object() && !details.is_array() {
@@ -352,12 +362,13 @@ pub(crate) async fn set_details(state: &AppState, call: Call, id: DxId) -> Resul
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct VisibilityInput {
     hidden: bool,
 }
 
 /// `/class-xxxx/setVisibility`.
+#[utoipa::path(post, path = "/file-{file}/setVisibility", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = VisibilityInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn set_visibility(
     state: &AppState,
     call: Call,
@@ -370,12 +381,13 @@ pub(crate) async fn set_visibility(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct TypesInput {
     types: Vec<String>,
 }
 
 /// `/class-xxxx/addTypes`: types already there stay once.
+#[utoipa::path(post, path = "/file-{file}/addTypes", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TypesInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: TypesInput = parse(call.input)?;
     change_open_object(state, call.caller.user.id, id, move |copy| {
@@ -387,6 +399,7 @@ pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<
 }
 
 /// `/class-xxxx/removeTypes`: types not there are ignored.
+#[utoipa::path(post, path = "/file-{file}/removeTypes", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TypesInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: TypesInput = parse(call.input)?;
     change_open_object(state, call.caller.user.id, id, move |copy| {
@@ -426,13 +439,15 @@ async fn change_copy(
     Ok(output)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RenameInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
     name: String,
 }
 
 /// `/class-xxxx/rename`: the name of the copy in `project`.
+#[utoipa::path(post, path = "/file-{file}/rename", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = RenameInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn rename(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: RenameInput = parse(call.input)?;
     let name = object_name(input.name)?;
@@ -452,13 +467,15 @@ pub(crate) async fn rename(state: &AppState, call: Call, id: DxId) -> Result<Val
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct TagsInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
     tags: Vec<String>,
 }
 
 /// `/class-xxxx/addTags`: tags already there stay once.
+#[utoipa::path(post, path = "/file-{file}/addTags", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TagsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     change_tags(state, call, id, |tags, given| {
         tags.extend(given);
@@ -468,6 +485,7 @@ pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<V
 }
 
 /// `/class-xxxx/removeTags`: tags not there are ignored.
+#[utoipa::path(post, path = "/file-{file}/removeTags", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TagsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     change_tags(state, call, id, |tags, given| {
         tags.retain(|kept| !given.contains(kept));
@@ -501,13 +519,16 @@ async fn change_tags(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct PropertiesInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
+    #[schema(value_type = Object)]
     properties: Map<String, Value>,
 }
 
 /// `/class-xxxx/setProperties`: `{key: string}` sets, `{key: null}` removes.
+#[utoipa::path(post, path = "/file-{file}/setProperties", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = PropertiesInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn set_properties(
     state: &AppState,
     call: Call,

@@ -22,7 +22,7 @@ use crate::{AppState, audit, db};
 /// Where projects are when `region` is not given.
 const DEFAULT_REGION: &str = "aws:us-east-1";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NewProjectInput {
     name: Option<String>,
@@ -40,6 +40,7 @@ struct NewProjectInput {
 }
 
 /// `/project/new`: the caller becomes the only member, with ADMINISTER.
+#[utoipa::path(post, path = "/project/new", tag = "dx", request_body = NewProjectInput, responses((status = 200, description = "{id}")))]
 pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> {
     let input: NewProjectInput = parse(call.input)?;
     let name = project_name(input.name)?;
@@ -101,6 +102,7 @@ fn region(region: String) -> Result<String, DxError> {
 }
 
 /// `/project-xxxx/describe` (and `/container-xxxx/describe`).
+#[utoipa::path(post, path = "/project-{project}/describe", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = DescribeOptions, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let options: DescribeOptions = parse(call.input)?;
     let user_id = call.caller.user.id;
@@ -111,7 +113,7 @@ pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<V
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UpdateInput {
     name: Option<String>,
@@ -125,6 +127,7 @@ struct UpdateInput {
 
 /// `/project-xxxx/update`: ADMINISTER; keys not given stay as they are. `containsPHI` can be
 /// set but never unset, as on DNAnexus.
+#[utoipa::path(post, path = "/project-{project}/update", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = UpdateInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: UpdateInput = parse(call.input)?;
     let name = input
@@ -164,6 +167,7 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
 
 /// `/project-xxxx/destroy`: ADMINISTER. The project goes with its folders and copies; objects
 /// no other project holds go too.
+#[utoipa::path(post, path = "/project-{project}/destroy", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), responses((status = 200, description = "The method's output")))]
 pub(crate) async fn destroy(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
@@ -202,13 +206,15 @@ fn dx_permissions(level: Level) -> Permissions {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct InviteInput {
     invitee: String,
+    #[schema(value_type = String)]
     level: Level,
 }
 
 /// `/project-xxxx/invite`: ADMINISTER. A member already at that level or above is left as is.
+#[utoipa::path(post, path = "/project-{project}/invite", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = InviteInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: InviteInput = parse(call.input)?;
     let username = member_name(&input.invitee)?;
@@ -251,6 +257,7 @@ pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Val
 /// `/project-xxxx/decreasePermissions`: `{"user-x": level | null}`, null revoking. Lowering
 /// another member takes ADMINISTER; anyone may lower themselves. A project keeps an
 /// administrator. Users who are not members are skipped: they hold nothing to lower.
+#[utoipa::path(post, path = "/project-{project}/decreasePermissions", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = Object, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn decrease_permissions(
     state: &AppState,
     call: Call,
@@ -323,6 +330,7 @@ pub(crate) async fn decrease_permissions(
 }
 
 /// `/project-xxxx/leave`: any member, except the last administrator.
+#[utoipa::path(post, path = "/project-{project}/leave", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), responses((status = 200, description = "The method's output")))]
 pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let who = call.caller;
     let caller_id = who.user.id;

@@ -23,6 +23,7 @@ use crate::{AppState, db};
 const MAX_PAGE: usize = 1_000;
 
 /// `/system/whoami`: `{"id": "user-<username>"}`.
+#[utoipa::path(post, path = "/system/whoami", tag = "dx", responses((status = 200, description = "{id}")))]
 pub(crate) fn whoami(call: &Call) -> Value {
     json!({ "id": user_id(&call.caller.user.username) })
 }
@@ -41,17 +42,20 @@ fn name_filter(name: Option<NameQuery>) -> Result<Option<NameFilter>, DxError> {
     name.map(NameQuery::filter).transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FindProjectsInput {
     name: Option<NameQuery>,
+    #[schema(value_type = Option<String>)]
     level: Option<Level>,
     #[serde(default)]
     describe: DescribeRequest,
     limit: Option<usize>,
+    #[schema(value_type = Option<String>)]
     starting: Option<DxId>,
 }
 
 /// `/system/findProjects`: the caller's projects, oldest first.
+#[utoipa::path(post, path = "/system/findProjects", tag = "dx", request_body = FindProjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value, DxError> {
     let input: FindProjectsInput = parse(call.input)?;
     let limit = page_size(input.limit)?;
@@ -92,10 +96,12 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct Scope {
+    #[schema(value_type = String)]
     project: DxId,
     #[serde(default = "FolderPath::root")]
+    #[schema(value_type = String)]
     folder: FolderPath,
     #[serde(default = "recurse_by_default")]
     recurse: bool,
@@ -106,7 +112,7 @@ fn recurse_by_default() -> bool {
 }
 
 /// `visibility`: which objects a search keeps.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Visibility {
     Hidden,
@@ -116,13 +122,15 @@ enum Visibility {
 }
 
 /// Where a page of `findDataObjects` starts: the `next` of the previous page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct Starting {
+    #[schema(value_type = String)]
     project: DxId,
+    #[schema(value_type = String)]
     id: DxId,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FindDataObjectsInput {
     scope: Option<Scope>,
     name: Option<NameQuery>,
@@ -137,6 +145,7 @@ struct FindDataObjectsInput {
 
 /// `/system/findDataObjects`: the copies the caller can see that match, one result per copy,
 /// in the order they were placed.
+#[utoipa::path(post, path = "/system/findDataObjects", tag = "dx", request_body = FindDataObjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
     let input: FindDataObjectsInput = parse(call.input)?;
     let limit = page_size(input.limit)?;
@@ -212,7 +221,7 @@ pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Va
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DescribeDataObjectsInput {
     objects: Vec<ObjectRef>,
@@ -224,6 +233,7 @@ struct DescribeDataObjectsInput {
 /// `{"describe": …}`, or `{"error": …}` for one the caller cannot see. Each object is
 /// described with its own options, else those of its class (or `"*"`) in
 /// `classDescribeOptions`.
+#[utoipa::path(post, path = "/system/describeDataObjects", tag = "dx", request_body = DescribeDataObjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn describe_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
     let input: DescribeDataObjectsInput = parse(call.input)?;
     let user_id = call.caller.user.id;

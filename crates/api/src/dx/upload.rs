@@ -111,7 +111,7 @@ fn invalid_url() -> DxError {
     DxError::permission_denied("The URL is invalid or has expired")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UploadInput {
     #[serde(default = "first_part")]
     index: u32,
@@ -124,6 +124,7 @@ fn first_part() -> u32 {
 }
 
 /// `/file-xxxx/upload`: `{url, headers, expires}` for one part of an open file; UPLOAD.
+#[utoipa::path(post, path = "/file-{file}/upload", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = UploadInput, responses((status = 200, description = "{url, headers, expires}")))]
 pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: UploadInput = parse(call.input)?;
     if !(1..=MAX_PARTS).contains(&u64::from(input.index)) {
@@ -186,7 +187,7 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct PartQuery {
     expires: i64,
     size: Option<u64>,
@@ -196,6 +197,7 @@ struct PartQuery {
 
 /// `PUT /upload/{file-id}/{index}?…`: stores one part of an open file, authorised by the
 /// signed URL alone. The same part sent again replaces the first.
+#[utoipa::path(put, path = "/upload/{id}/{index}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("index" = u32, Path), PartQuery), request_body = Vec<u8>, responses((status = 200, description = "Stored")))]
 async fn put_part(
     state: web::Data<AppState>,
     path: web::Path<(String, u32)>,
@@ -279,14 +281,16 @@ pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentI
     Ok(store.content().put_reader(chained)?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct DownloadInput {
+    #[schema(value_type = Option<String>)]
     project: Option<DxId>,
     duration: Option<i64>,
 }
 
 /// `/file-xxxx/download`: `{url, headers, expires}` for a closed file; with `project`, only
 /// the copy in that project will do.
+#[utoipa::path(post, path = "/file-{file}/download", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = DownloadInput, responses((status = 200, description = "{url, headers, expires}")))]
 pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: DownloadInput = parse(call.input)?;
     let seconds = input
@@ -321,7 +325,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
     Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct DownloadQuery {
     expires: i64,
     signature: String,
@@ -332,6 +336,7 @@ const DOWNLOAD_CHUNK_BYTES: u64 = 256 * 1024;
 
 /// `GET /download/{file-id}/{name}?…`: the file's bytes, authorised by the signed URL alone;
 /// one `Range: bytes=a-b` (or `a-`, or `-n`) gets a 206 with that slice.
+#[utoipa::path(get, path = "/download/{id}/{name}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("name" = String, Path), DownloadQuery), responses((status = 200, description = "The bytes")))]
 async fn download_bytes(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

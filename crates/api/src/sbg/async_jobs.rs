@@ -56,7 +56,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource(&["/async/files/copy/{id}/items"]).route(web::get().to(items)));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct SubmitBody {
     items: Option<Vec<Value>>,
 }
@@ -156,6 +156,7 @@ fn text<'a>(fields: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>
     }
 }
 
+#[utoipa::path(post, path = "/v2/async/files/copy", tag = "sbg", request_body = SubmitBody, responses((status = 200, description = "The job")))]
 async fn submit(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -278,6 +279,7 @@ fn render_job(state: &AppState, job: &Job, result: Option<&[ResultEntry]>) -> Va
     })
 }
 
+#[utoipa::path(get, path = "/v2/async/files/copy/{id}", tag = "sbg", params(("id" = String, Path, description = "An async job id")), responses((status = 200, description = "The job")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -293,6 +295,7 @@ async fn get(
     Ok(HttpResponse::Ok().json(render_job(&state, &job, Some(&entries))))
 }
 
+#[utoipa::path(get, path = "/v2/async/files", tag = "sbg", params(("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The caller's jobs")))]
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -320,6 +323,7 @@ async fn list(
 /// Cancels the job and answers it once the chunk being worked, if any, has committed: within
 /// [`CANCEL_WAIT`] unless its worker died, in which case the job finishes when the chunk's
 /// lease lapses. Cancelling a finished job changes nothing.
+#[utoipa::path(post, path = "/v2/async/files/copy/{id}/cancel", tag = "sbg", params(("id" = String, Path, description = "An async job id")), responses((status = 200, description = "The job")))]
 async fn cancel(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -349,6 +353,7 @@ async fn cancel(
     Ok(HttpResponse::Ok().json(render_job(&state, &job, Some(&entries))))
 }
 
+#[utoipa::path(get, path = "/v2/async/files/copy/{id}/items", tag = "sbg", params(("id" = String, Path, description = "An async job id"), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The job's items")))]
 async fn items(
     state: web::Data<AppState>,
     caller: SbgCaller,

@@ -31,6 +31,7 @@ pub(super) fn canonical_id(id: &str) -> Option<String> {
     uuid::Uuid::parse_str(id).ok().map(|id| id.to_string())
 }
 
+#[utoipa::path(get, path = "/v2/billing/groups", tag = "sbg", params(PageQuery), responses((status = 200, description = "The caller's billing groups")))]
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -61,6 +62,7 @@ async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/v2/billing/groups/{id}", tag = "sbg", params(("id" = String, Path, description = "A billing group UUID")), responses((status = 200, description = "The group")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,

@@ -28,17 +28,17 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource(&["/bulk/files/delete"]).route(web::post().to(delete)));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FileIdsBody {
     file_ids: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ItemsBody {
     items: Vec<ItemBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ItemBody {
     id: String,
     name: Option<String>,
@@ -73,6 +73,7 @@ fn records(results: impl IntoIterator<Item = Result<Value, SbgError>>) -> HttpRe
     HttpResponse::Ok().json(json!({ "items": items }))
 }
 
+#[utoipa::path(post, path = "/v2/bulk/files/get", tag = "sbg", request_body = FileIdsBody, responses((status = 200, description = "One record per id")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -115,6 +116,7 @@ async fn change(
 }
 
 /// `POST /bulk/files/update`: each file gets exactly the tags and metadata given.
+#[utoipa::path(post, path = "/v2/bulk/files/update", tag = "sbg", request_body = ItemsBody, responses((status = 200, description = "One record per item")))]
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -128,6 +130,7 @@ async fn update(
 }
 
 /// `POST /bulk/files/edit`: each file keeps what is not given; metadata keys are merged.
+#[utoipa::path(post, path = "/v2/bulk/files/edit", tag = "sbg", request_body = ItemsBody, responses((status = 200, description = "One record per item")))]
 async fn edit(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -143,6 +146,7 @@ async fn edit(
 }
 
 /// `POST /bulk/files/delete`: each record holds the file as it was before deletion.
+#[utoipa::path(post, path = "/v2/bulk/files/delete", tag = "sbg", request_body = FileIdsBody, responses((status = 200, description = "One record per id")))]
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,

@@ -29,14 +29,14 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/action/files/copy", web::post().to(copy_batch));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CopyOneBody {
     project: Option<String>,
     parent: Option<String>,
     name: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 struct CopyBatchBody {
     project: Option<String>,
     #[validate(length(min = 1, max = MAX_BATCH))]
@@ -193,6 +193,7 @@ pub(crate) fn can_copy(permissions: &Permissions) -> bool {
     permissions.can_read() && permissions.can_copy()
 }
 
+#[utoipa::path(post, path = "/v2/files/{id}/actions/copy", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = CopyOneBody, responses((status = 200, description = "The copy")))]
 async fn copy_one(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -250,6 +251,7 @@ async fn copy_one(
     Ok(HttpResponse::Ok().json(render_file(&state, &copied)))
 }
 
+#[utoipa::path(post, path = "/v2/action/files/copy", tag = "sbg", request_body = CopyBatchBody, responses((status = 200, description = "The outcome per source id")))]
 async fn copy_batch(
     state: web::Data<AppState>,
     caller: SbgCaller,

@@ -6,10 +6,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use ferry_store::StoreError;
-use serde_json::json;
 use std::fmt;
 
 const MORE_INFO: &str = "https://docs.sevenbridges.com/docs/api-status-codes";
+
+/// The JSON body of an error, as the SDK parses it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SbgErrorBody {
+    /// The HTTP status, again.
+    status: u16,
+    /// The SBG error code, e.g. 5002 for a file that does not exist.
+    code: u32,
+    message: String,
+    more_info: &'static str,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SbgError {
@@ -57,12 +67,13 @@ impl SbgError {
 
     /// The JSON body, as the SDK parses it.
     pub fn body(&self) -> serde_json::Value {
-        json!({
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "message": self.message,
-            "more_info": MORE_INFO,
+        serde_json::to_value(SbgErrorBody {
+            status: self.status.as_u16(),
+            code: self.code,
+            message: self.message.clone(),
+            more_info: MORE_INFO,
         })
+        .expect("an error body serialises")
     }
 
     pub fn into_response(self) -> HttpResponse {

@@ -693,6 +693,7 @@ fn malformed_project_query() -> SbgError {
 }
 
 /// `GET /files?project=…|parent=…`: the direct children of the project's root or of a folder.
+#[utoipa::path(get, path = "/v2/files", tag = "sbg", params(("project" = Option<String>, Query, description = "owner/slug of the project whose root to list"), ("parent" = Option<String>, Query, description = "The folder to list"), ("name" = Option<String>, Query), ("tag" = Option<String>, Query), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The entries")))]
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -709,6 +710,7 @@ async fn list(
 }
 
 /// `GET /files/{id}/list`: the direct children of a folder.
+#[utoipa::path(get, path = "/v2/files/{id}/list", tag = "sbg", params(("id" = String, Path, description = "A file or folder id"), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The folder's entries")))]
 async fn list_children(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -774,6 +776,7 @@ async fn load_entry(state: &AppState, caller: &SbgCaller, id: SbgId) -> Result<E
     .await
 }
 
+#[utoipa::path(get, path = "/v2/files/{id}", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), responses((status = 200, description = "The file or folder")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -799,7 +802,7 @@ async fn change_one(
     results.pop().unwrap_or_else(|| Err(file_not_found()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateBody {
     name: Option<String>,
     tags: Option<Vec<String>>,
@@ -807,6 +810,7 @@ struct UpdateBody {
 }
 
 /// `PATCH /files/{id}`: sets the fields given; `metadata` replaces the whole metadata.
+#[utoipa::path(patch, path = "/v2/files/{id}", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = UpdateBody, responses((status = 200, description = "The file as it is now")))]
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -822,6 +826,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(render_file(&state, &view)))
 }
 
+#[utoipa::path(delete, path = "/v2/files/{id}", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), responses((status = 204, description = "Deleted")))]
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -837,6 +842,7 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/v2/files/{id}/metadata", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), responses((status = 200, description = "The metadata")))]
 async fn get_metadata(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -850,6 +856,7 @@ async fn get_metadata(
 }
 
 /// `PUT /files/{id}/metadata`: the body becomes the metadata; answers the result.
+#[utoipa::path(put, path = "/v2/files/{id}/metadata", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = Object, responses((status = 200, description = "The metadata as it is now")))]
 async fn replace_metadata(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -866,6 +873,7 @@ async fn replace_metadata(
 
 /// `PATCH /files/{id}/metadata`: the body's keys are set (a null removes one); answers the
 /// result.
+#[utoipa::path(patch, path = "/v2/files/{id}/metadata", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = Object, responses((status = 200, description = "The metadata as it is now")))]
 async fn merge_metadata(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -881,6 +889,7 @@ async fn merge_metadata(
 }
 
 /// `PUT /files/{id}/tags`: the body (an array) becomes the tags; answers them.
+#[utoipa::path(put, path = "/v2/files/{id}/tags", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = Vec<String>, responses((status = 200, description = "The tags")))]
 async fn replace_tags(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -894,7 +903,7 @@ async fn replace_tags(
 
 // Folder creation.
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateFolderBody {
     name: Option<String>,
     #[serde(rename = "type")]
@@ -936,6 +945,7 @@ pub(crate) fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgErro
 }
 
 /// `POST /files` with `{"name", "type": "folder", "project" | "parent"}`: a new, empty folder.
+#[utoipa::path(post, path = "/v2/files", tag = "sbg", request_body = CreateFolderBody, responses((status = 201, description = "The new folder")))]
 async fn create_folder(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -1036,6 +1046,7 @@ impl DownloadKey<'_> {
 }
 
 /// `GET /files/{id}/download_info`: `{"url"}`, a link that downloads the file without a token.
+#[utoipa::path(get, path = "/v2/files/{id}/download_info", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), responses((status = 200, description = "A signed download link")))]
 async fn download_info(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -1055,6 +1066,7 @@ async fn download_info(
 const DOWNLOAD_CHUNK_BYTES: usize = 256 * 1024;
 
 /// `GET /files/{id}/download?token=…`: the file's bytes, authorised by the signed link alone.
+#[utoipa::path(get, path = "/v2/files/{id}/download", tag = "sbg", params(("id" = String, Path, description = "A file or folder id"), ("token" = String, Query, description = "The link's signature")), responses((status = 200, description = "The file's bytes")))]
 async fn download(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -12,7 +12,7 @@ pub(crate) const DEFAULT_LIMIT: i64 = 50;
 pub(crate) const MAX_LIMIT: i64 = 100;
 
 /// `offset` and `limit` as CAVATICA takes them: zero-based, limit 50 by default and 100 at most.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
 pub(crate) struct PageQuery {
     pub offset: Option<i64>,
     pub limit: Option<i64>,

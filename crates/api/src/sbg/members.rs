@@ -41,7 +41,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// SBG permission flags as a request sends them: only the keys to set.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PermissionsChange {
     read: Option<bool>,
@@ -87,6 +87,7 @@ fn member_name(username: &str) -> Result<Username, SbgError> {
     Username::parse(username).map_err(|_| not_found())
 }
 
+#[utoipa::path(get, path = "/v2/projects/{owner}/{slug}/members", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The members")))]
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -117,7 +118,7 @@ async fn list(
 
 /// `POST .../members`: `{"username", "type"?: "USER", "permissions"}`. Teams, divisions and
 /// invitations by e-mail do not exist in Ferry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct AddMember {
     username: Option<String>,
     email: Option<String>,
@@ -126,6 +127,7 @@ struct AddMember {
     permissions: Option<PermissionsChange>,
 }
 
+#[utoipa::path(post, path = "/v2/projects/{owner}/{slug}/members", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name")), request_body = AddMember, responses((status = 201, description = "The new member")))]
 async fn add(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -196,6 +198,7 @@ async fn add(
     Ok(HttpResponse::Created().json(render(&state, &id, &added, permissions)))
 }
 
+#[utoipa::path(get, path = "/v2/projects/{owner}/{slug}/members/{username}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("username" = String, Path, description = "A member's username")), responses((status = 200, description = "The member")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -214,11 +217,12 @@ async fn get(
 }
 
 /// `PATCH .../members/{username}`: `{"permissions": {...}}`, the keys to change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateMember {
     permissions: Option<PermissionsChange>,
 }
 
+#[utoipa::path(patch, path = "/v2/projects/{owner}/{slug}/members/{username}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("username" = String, Path, description = "A member's username")), request_body = UpdateMember, responses((status = 200, description = "The member as they are now")))]
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -234,6 +238,7 @@ async fn update(
 }
 
 /// `PATCH .../members/{username}/permissions`: the keys to change; answers the permissions.
+#[utoipa::path(patch, path = "/v2/projects/{owner}/{slug}/members/{username}/permissions", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("username" = String, Path, description = "A member's username")), request_body = PermissionsChange, responses((status = 200, description = "The member's permissions")))]
 async fn update_permissions(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -284,6 +289,7 @@ async fn change_permissions(
     Ok((id, user, permissions))
 }
 
+#[utoipa::path(delete, path = "/v2/projects/{owner}/{slug}/members/{username}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("username" = String, Path, description = "A member's username")), responses((status = 204, description = "Removed")))]
 async fn remove(
     state: web::Data<AppState>,
     caller: SbgCaller,

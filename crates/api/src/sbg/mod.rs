@@ -8,6 +8,7 @@ mod async_jobs;
 mod billing;
 mod bulk;
 mod copy;
+pub(crate) mod doc;
 mod error;
 mod files;
 mod job_copy;

@@ -76,11 +76,12 @@ pub(super) fn project_id(owner: &str, slug: &str) -> Result<SbgProjectId, SbgErr
 }
 
 /// The exact-name filter of a project list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct NameQuery {
     name: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v2/projects", tag = "sbg", params(PageQuery, NameQuery), responses((status = 200, description = "The caller's projects")))]
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -90,6 +91,7 @@ async fn list(
     list_page(state, caller, None, page.into_inner(), name.into_inner()).await
 }
 
+#[utoipa::path(get, path = "/v2/projects/{owner}", tag = "sbg", params(("owner" = String, Path), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), NameQuery), responses((status = 200, description = "The caller's projects of that owner")))]
 async fn list_owned(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -146,7 +148,7 @@ async fn list_page(
 
 /// `POST /projects`. `null` counts as absent for every optional key (older SDKs send
 /// `"billing_group": null`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CreateProject {
     name: Option<String>,
     billing_group: Option<String>,
@@ -155,6 +157,7 @@ struct CreateProject {
     settings: Option<Map<String, Value>>,
 }
 
+#[utoipa::path(post, path = "/v2/projects", tag = "sbg", request_body = CreateProject, responses((status = 201, description = "The new project")))]
 async fn create(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -188,6 +191,7 @@ async fn create(
     Ok(HttpResponse::Created().json(render(&state, &created)))
 }
 
+#[utoipa::path(get, path = "/v2/projects/{owner}/{slug}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name")), responses((status = 200, description = "The project")))]
 async fn get(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -205,7 +209,7 @@ async fn get(
 /// `PATCH /projects/{owner}/{slug}`: only the keys sent change. `settings` holds the changed
 /// settings only (that is what the SDK sends), merged into the stored ones; `tags` replaces
 /// the tags. The short name, and so the id, stays when the name changes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct UpdateProject {
     name: Option<String>,
     billing_group: Option<String>,
@@ -214,6 +218,7 @@ struct UpdateProject {
     settings: Option<Map<String, Value>>,
 }
 
+#[utoipa::path(patch, path = "/v2/projects/{owner}/{slug}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name")), request_body = UpdateProject, responses((status = 200, description = "The project as it is now")))]
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
@@ -257,6 +262,7 @@ async fn update(
 
 /// `DELETE /projects/{owner}/{slug}`: the members, folders and placements go with the project;
 /// the objects stay for the other projects that hold them.
+#[utoipa::path(delete, path = "/v2/projects/{owner}/{slug}", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name")), responses((status = 204, description = "Deleted")))]
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,

@@ -84,6 +84,7 @@ pub(crate) async fn enforce(
 }
 
 /// `GET /rate_limit`. There is no per-instance limit, which CAVATICA shows as -1.
+#[utoipa::path(get, path = "/v2/rate_limit", tag = "sbg", responses((status = 200, description = "The caller's allowance")))]
 async fn rate_limit(state: web::Data<AppState>, caller: SbgCaller) -> HttpResponse {
     let allowance = state
         .sbg_rate

@@ -13,11 +13,13 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{username}", web::get().to(by_name));
 }
 
+#[utoipa::path(get, path = "/v2/user", tag = "sbg", responses((status = 200, description = "The caller")))]
 async fn me(state: web::Data<AppState>, caller: SbgCaller) -> HttpResponse {
     HttpResponse::Ok().json(render(&state, &caller.0.user))
 }
 
 /// Only your own user is visible, as on CAVATICA.
+#[utoipa::path(get, path = "/v2/users/{username}", tag = "sbg", params(("username" = String, Path)), responses((status = 200, description = "The caller, if named")))]
 async fn by_name(
     state: web::Data<AppState>,
     caller: SbgCaller,

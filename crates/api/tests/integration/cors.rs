@@ -71,3 +71,40 @@ async fn a_preflight_from_an_allowed_origin_is_answered() {
         Err(e) => assert_eq!(e.as_response_error().status_code(), 400),
     }
 }
+
+#[actix_web::test]
+async fn a_refused_preflight_is_an_error_in_the_paths_dialect() {
+    let db = TestDb::sqlite();
+    let mut config = ApiConfig::new("http://ferry.test");
+    config.cors_origins = vec!["http://app.example".to_owned()];
+    let app = test::init_service(ferry_api::app(AppState::new(db.store().clone(), config))).await;
+    for (path, sbg) in [("/v2/user", true), ("/system/whoami", false)] {
+        let preflight = test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri(path)
+            .insert_header(("Origin", "http://evil.example"))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .to_request();
+        let response = test::call_service(&app, preflight).await;
+        let status = response.status();
+        assert!(status.is_client_error(), "{path}: {status}");
+        let body: serde_json::Value = test::read_body_json(response).await;
+        if sbg {
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+            assert_eq!(body["code"], 90000, "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("Origin"),
+                "{body}"
+            );
+        } else {
+            assert_eq!(body["error"]["type"], "InvalidInput", "{body}");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Origin"),
+                "{body}"
+            );
+        }
+    }
+}

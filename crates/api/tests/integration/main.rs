@@ -1,11 +1,13 @@
 //! In-process tests of the HTTP layer: the real application over a real store, on every backend
 //! `TestDb::all()` yields. One test binary, one module per area.
 
+mod access;
 mod audit;
 mod cors;
 mod dx_clone;
 mod dx_objects;
 mod idempotency;
+mod openapi;
 mod rate_limits;
 mod sbg_async;
 mod sbg_copy;
