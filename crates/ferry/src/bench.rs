@@ -66,6 +66,12 @@ struct Sizes {
     copies_per_connection: usize,
 }
 
+impl Sizes {
+    fn largest_batch(&self) -> usize {
+        self.batches.iter().copied().max().unwrap_or(0)
+    }
+}
+
 const FULL: Sizes = Sizes {
     batches: &[100, 1_000],
     collisions: &[0, 1, 10, 100],
@@ -260,8 +266,8 @@ impl<'a> Bench<'a> {
         let billing_group_id = billing::personal(&mut conn, user.id).map_err(work)?.id;
         let (_, token) = tokens::create(&mut conn, user.id, Some("bench"), None).map_err(work)?;
         let content = store.content().put_bytes(b"bench\n").map_err(work)?;
-        let largest = sizes.batches.iter().copied().max().unwrap_or(0);
-        let copied = largest
+        let copied = sizes
+            .largest_batch()
             .max(sizes.async_files)
             .max(sizes.connections * sizes.copies_per_connection);
         let source =
@@ -291,7 +297,7 @@ impl<'a> Bench<'a> {
 
     fn run(&mut self) -> Result<Report, Failure> {
         // One untimed round of each, so that no figure pays for cold connections and caches.
-        let largest = self.sizes.batches.iter().copied().max().unwrap_or(0);
+        let largest = self.sizes.largest_batch();
         let warm_up = self.new_project("warm-up")?;
         self.api
             .copy_batch(warm_up.sbg_id.as_ref(), &self.sources[..largest])?;
@@ -324,7 +330,7 @@ impl<'a> Bench<'a> {
         projects::create(&mut self.conn, &self.user, name, "", self.billing_group_id).map_err(work)
     }
 
-    /// The floor for `rows` rows: a time, never a figure of Ferry's.
+    /// Writes `rows` more rows of the floor; returns how long they took.
     fn floor(&mut self, rows: usize) -> Result<Duration, Failure> {
         let took = floor_insert(
             &mut self.conn,
