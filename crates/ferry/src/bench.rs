@@ -640,7 +640,11 @@ impl Memory {
     }
 
     fn status_kb(field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        Memory::field_kb(&std::fs::read_to_string("/proc/self/status").ok()?, field)
+    }
+
+    /// `field` of a `/proc/<pid>/status` text, in kB: `VmHWM:\t  1234 kB` -> 1234.
+    fn field_kb(status: &str, field: &str) -> Option<u64> {
         let line = status.lines().find(|line| line.starts_with(field))?;
         line[field.len()..]
             .trim()
@@ -1122,4 +1126,39 @@ fn table(backend: Backend, report: &Report) -> String {
         max / min
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let latencies: Latencies = (1..=200).rev().map(Duration::from_millis).collect();
+        assert_eq!(latencies.percentile(50), Duration::from_millis(100));
+        assert_eq!(latencies.percentile(99), Duration::from_millis(198));
+        let one: Latencies = [Duration::from_millis(7)].into_iter().collect();
+        assert_eq!(one.percentile(50), Duration::from_millis(7));
+        assert_eq!(one.percentile(99), Duration::from_millis(7));
+        assert_eq!(one.p50_p99(), "p50 7.00 ms, p99 7.00 ms");
+    }
+
+    #[test]
+    fn memory_fields_are_read_in_kb() {
+        let status = "Name:\tferry\nVmHWM:\t   40960 kB\nVmRSS:\t   31744 kB\n";
+        assert_eq!(Memory::field_kb(status, "VmHWM:"), Some(40_960));
+        assert_eq!(Memory::field_kb(status, "VmRSS:"), Some(31_744));
+        assert_eq!(Memory::field_kb(status, "VmSwap:"), None);
+        assert_eq!(Memory::show(Some(40_960)), "40 MB");
+        assert_eq!(Memory::show(None), "unknown");
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_002), "100,002");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }
