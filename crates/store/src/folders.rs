@@ -55,7 +55,7 @@ impl TryFrom<FolderRow> for Folder {
 }
 
 /// The key that makes a path unique in its project: hex SHA-256 of the normalised path.
-pub(crate) fn path_digest(path: &FolderPath) -> String {
+pub fn path_digest(path: &FolderPath) -> String {
     hex::encode(Sha256::digest(path.as_str().as_bytes()))
 }
 
