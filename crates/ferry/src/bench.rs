@@ -93,18 +93,26 @@ pub fn run(store_args: &StoreArgs, args: BenchArgs) -> Result<(), Failure> {
 }
 
 /// A database no one else uses, removed when dropped.
-struct FreshDatabase {
-    url: String,
+pub(crate) struct FreshDatabase {
+    pub(crate) url: String,
     /// Holds the SQLite file (if any) and the content store.
-    dir: TempDir,
+    pub(crate) dir: TempDir,
     /// On PostgreSQL: the schema, dropped with this value.
     _pg_schema: Option<ScratchSchema>,
 }
 
 impl FreshDatabase {
+    pub(crate) fn backend_name(&self) -> &'static str {
+        if self._pg_schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
     /// A SQLite file in a new temporary directory, or a new schema on the PostgreSQL server
     /// the URL names (every connection of the store works in it through `search_path`).
-    fn create(url: &str) -> Result<FreshDatabase, Failure> {
+    pub(crate) fn create(url: &str) -> Result<FreshDatabase, Failure> {
         let setup = |what: &str, e: &dyn std::fmt::Display| Failure::Setup(format!("{what}: {e}"));
         let dir =
             tempfile::tempdir().map_err(|e| setup("cannot create a temporary directory", &e))?;
@@ -180,7 +188,7 @@ struct Measured {
     floor: Duration,
 }
 
-fn work(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn work(e: impl std::fmt::Display) -> Failure {
     Failure::Work(e.to_string())
 }
 
@@ -207,7 +215,10 @@ fn measure(store: &Store, server: &BenchServer, sizes: &Sizes) -> Result<Vec<Mea
     let content = store.content().put_bytes(b"bench\n").map_err(work)?;
     let largest = sizes.batches.iter().copied().max().unwrap_or(0);
     let source = new_project(&mut conn, "source")?;
-    let source_ids = seed_sources(&mut conn, &user, &source, &content, largest)?;
+    let source_ids: Vec<String> = seed_sources(&mut conn, &user, &source, &content, largest)?
+        .into_iter()
+        .map(|(sbg_id, _)| sbg_id)
+        .collect();
 
     let floor_project = new_project(&mut conn, "floor")?;
     let floor_folder =
@@ -255,14 +266,14 @@ fn collisions_label(collisions: usize) -> String {
 }
 
 /// `count` closed files in the root of `project`, written directly (seeding is not measured);
-/// returns their SBG ids.
-fn seed_sources(
+/// returns their SBG and DX ids.
+pub(crate) fn seed_sources(
     conn: &mut DbConnection,
     user: &User,
     project: &Project,
     content: &ContentInfo,
     count: usize,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<(String, String)>, Failure> {
     let root = folders::ensure_path(conn, project.id, &FolderPath::root()).map_err(work)?;
     let names = (0..count)
         .map(|i| {
@@ -277,7 +288,7 @@ fn seed_sources(
         files::create_closed_files(conn, user.id, project.id, &root, &names).map_err(work)?;
     Ok(created
         .into_iter()
-        .map(|(_, placement)| placement.sbg_id.to_string())
+        .map(|(object, placement)| (placement.sbg_id.to_string(), object.dx_id.to_string()))
         .collect())
 }
 
