@@ -4,6 +4,8 @@
 mod async_jobs;
 mod cli;
 mod copy;
+mod faults;
 mod import;
 mod server;
 mod support;
+mod two_servers;
