@@ -4,6 +4,7 @@
 mod cors;
 mod dx_clone;
 mod dx_objects;
+mod hostile;
 mod sbg_async;
 mod sbg_copy;
 mod sbg_files;
