@@ -38,7 +38,9 @@ pub fn run(store_args: &StoreArgs, args: LoadArgs) -> Result<(), Failure> {
         database.backend_name(),
         rss_start
     );
-    let outcome = drive(&server.base_url, &seed, &args, || server_rss(server.child.id()));
+    let outcome = drive(&server.base_url, &seed, &args, || {
+        server_rss(server.child.id())
+    });
     let rss_end = server.rss_kib();
     server.stop();
     let outcome = outcome?;
@@ -113,7 +115,8 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(url: &str, data_dir: &Path, http_workers: u32) -> Result<ServerProcess, Failure> {
-        let setup = |e: &dyn std::fmt::Display| Failure::Setup(format!("cannot start ferry serve: {e}"));
+        let setup =
+            |e: &dyn std::fmt::Display| Failure::Setup(format!("cannot start ferry serve: {e}"));
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| setup(&e))?

@@ -169,7 +169,9 @@ mod tests {
             .unwrap();
         let mut writer = SqliteConnection::establish(path).unwrap();
         writer.batch_execute("PRAGMA busy_timeout = 0").unwrap();
-        let error = writer.batch_execute("INSERT INTO t VALUES (1)").unwrap_err();
+        let error = writer
+            .batch_execute("INSERT INTO t VALUES (1)")
+            .unwrap_err();
         assert!(is_unavailable(error));
     }
 }

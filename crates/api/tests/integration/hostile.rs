@@ -50,7 +50,11 @@ fn rows(ctx: &Ctx, project: &Project) -> (i64, i64) {
 fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
     assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
     assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
-    assert!(reply.json["error"]["message"].is_string(), "body: {}", reply.json);
+    assert!(
+        reply.json["error"]["message"].is_string(),
+        "body: {}",
+        reply.json
+    );
 }
 
 #[actix_web::test]
@@ -62,7 +66,8 @@ async fn sbg_refuses_hostile_bodies_and_names_and_stores_sql_verbatim() {
         let root = ctx.get(&format!("/v2/files/{file}"), &token).await.json["parent"].clone();
         let before = rows(&ctx, &project);
         let copy = "/v2/action/files/copy";
-        let send = |path: &'static str, body: Vec<u8>| ctx.send_bytes(Method::POST, path, &token, body);
+        let send =
+            |path: &'static str, body: Vec<u8>| ctx.send_bytes(Method::POST, path, &token, body);
 
         assert_sbg_error(&send(copy, big_body()).await, 413, 90000);
         assert_sbg_error(&send(copy, deep_body()).await, 400, 90009);
@@ -81,7 +86,16 @@ async fn sbg_refuses_hostile_bodies_and_names_and_stores_sql_verbatim() {
             let reply = ctx.patch(&path, &token, json!({"name": name})).await;
             assert_sbg_error(&reply, 400, 5024);
         }
-        for name in ["..", ".", "a/b", "a\\b", "..\\..", "a\0b", &"d".repeat(10_000), SQL] {
+        for name in [
+            "..",
+            ".",
+            "a/b",
+            "a\\b",
+            "..\\..",
+            "a\0b",
+            &"d".repeat(10_000),
+            SQL,
+        ] {
             let body = json!({"name": name, "parent": root, "type": "folder"});
             let reply = ctx.post("/v2/files", &token, body).await;
             assert_sbg_error(&reply, 400, 5024);
@@ -89,7 +103,9 @@ async fn sbg_refuses_hostile_bodies_and_names_and_stores_sql_verbatim() {
         assert_eq!(rows(&ctx, &project), before, "a refused request wrote");
 
         // SQL metacharacters are a name like any other, stored and answered as sent.
-        let reply = ctx.patch(&path, &token, json!({"name": SQL, "tags": [SQL]})).await;
+        let reply = ctx
+            .patch(&path, &token, json!({"name": SQL, "tags": [SQL]}))
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.json);
         let got = ctx.get(&path, &token).await.json;
         assert_eq!(got["name"], SQL);
@@ -97,7 +113,12 @@ async fn sbg_refuses_hostile_bodies_and_names_and_stores_sql_verbatim() {
         let listed = ctx
             .get(&format!("/v2/files?project={}", project.sbg_id), &token)
             .await;
-        let names: Vec<&Value> = listed.json["items"].as_array().unwrap().iter().map(|i| &i["name"]).collect();
+        let names: Vec<&Value> = listed.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| &i["name"])
+            .collect();
         assert_eq!(names, [SQL]);
     }
 }
@@ -138,7 +159,11 @@ async fn dx_refuses_hostile_bodies_and_paths_and_stores_sql_verbatim() {
         // Folder paths: traversal, NUL, a 10,000-character folder name.
         let long = format!("/{}", "d".repeat(10_000));
         for folder in ["/a/../b", "/..", "/a/./b", "relative/b", "/a\0b", &long] {
-            let reply = dx(new_folder.clone(), json!({"folder": folder, "parents": true})).await;
+            let reply = dx(
+                new_folder.clone(),
+                json!({"folder": folder, "parents": true}),
+            )
+            .await;
             assert_dx_error(&reply, 422, "InvalidInput");
         }
         // File names: NUL, '/', 10,000 characters.
@@ -151,7 +176,11 @@ async fn dx_refuses_hostile_bodies_and_paths_and_stores_sql_verbatim() {
 
         // SQL metacharacters (and a backslash, which is no separator here) are stored verbatim.
         let folder = format!("/{SQL}/a\\..\\b");
-        let reply = dx(new_folder.clone(), json!({"folder": folder, "parents": true})).await;
+        let reply = dx(
+            new_folder.clone(),
+            json!({"folder": folder, "parents": true}),
+        )
+        .await;
         assert_eq!(reply.status, 200, "{}", reply.json);
         let body = json!({"project": project.dx_id.to_string(), "name": SQL});
         assert_eq!(dx(rename.clone(), body).await.status, 200);

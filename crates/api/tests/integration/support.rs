@@ -110,7 +110,13 @@ impl Ctx {
 
     /// Sends raw body bytes as `application/json`, authenticated with `Authorization: Bearer`
     /// (which both dialects read): for bodies no `Value` can hold.
-    pub async fn send_bytes(&self, method: Method, path: &str, token: &str, body: Vec<u8>) -> Reply {
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let request = test::TestRequest::default()
             .method(method)
             .uri(path)

@@ -36,7 +36,12 @@ fn seed(db: &TestDb, files_in_source: usize) -> (Seeded, Vec<String>) {
     let root = projects::root_folder(&mut conn, source.id).unwrap();
     let content = store.content().put_bytes(b"fault bytes\n").unwrap();
     let names: Vec<_> = (0..files_in_source)
-        .map(|i| (FileName::parse(format!("f{i:04}.txt")).unwrap(), content.clone()))
+        .map(|i| {
+            (
+                FileName::parse(format!("f{i:04}.txt")).unwrap(),
+                content.clone(),
+            )
+        })
         .collect();
     let created = files::create_closed_files(&mut conn, user.id, source.id, &root, &names).unwrap();
     let ids: Vec<String> = created.iter().map(|(_, p)| p.sbg_id.to_string()).collect();
@@ -115,7 +120,10 @@ fn assert_sbg_503(response: Response) {
     let body: Value = response.json().unwrap();
     assert_eq!(body["status"], 503, "{body}");
     assert!(body["code"].as_u64().is_some_and(|c| c != 0), "{body}");
-    assert!(body["message"].is_string() && body["more_info"].is_string(), "{body}");
+    assert!(
+        body["message"].is_string() && body["more_info"].is_string(),
+        "{body}"
+    );
 }
 
 fn assert_dx_503(response: Response) {
@@ -167,11 +175,15 @@ fn postgres_goes_away(db: &TestDb, seeded: &Seeded) {
     assert_sbg_503(sbg_write);
     assert_dx_503(dx_read);
     assert_dx_503(dx_write);
-    assert!(server.child.try_wait().unwrap().is_none(), "the server died");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server died"
+    );
 
     proxy.restore();
     assert!(
-        eventually(Duration::from_secs(30), || requests.sbg_read().status() == 200),
+        eventually(Duration::from_secs(30), || requests.sbg_read().status()
+            == 200),
         "SBG reads did not come back"
     );
     assert_eq!(requests.sbg_write().status(), 200);
@@ -204,7 +216,10 @@ fn sqlite_is_locked(db: &TestDb, seeded: &Seeded) {
     assert_eq!(dx_read.status(), 200);
     assert_sbg_503(sbg_write);
     assert_dx_503(dx_write);
-    assert!(server.child.try_wait().unwrap().is_none(), "the server died");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server died"
+    );
 
     holder.batch_execute("ROLLBACK").unwrap();
     assert_eq!(requests.sbg_write().status(), 200);
@@ -228,7 +243,10 @@ fn a_batch_copy_killed_mid_flight_leaves_all_its_copies_or_none() {
         let mut outcomes = Vec::new();
         // kill -9 at several points of the request: before, during and after the transaction.
         // Whatever the point, the destination holds 0 or all 1,000 copies.
-        for (round, delay_ms) in [5u64, 100, 200, 300, 350, 400, 450, 500, 550, 700].into_iter().enumerate() {
+        for (round, delay_ms) in [5u64, 100, 200, 300, 350, 400, 450, 500, 550, 700]
+            .into_iter()
+            .enumerate()
+        {
             let destination = ferry_testkit::project(store, &user, &format!("Crash {round}"));
             let server = Server::start(db.url(), db.data_dir(), &[], &[]);
             let url = server.url("/v2/action/files/copy");

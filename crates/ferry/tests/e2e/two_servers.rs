@@ -31,7 +31,12 @@ fn clients_alternating_between_two_servers_lose_no_copy_and_share_no_name() {
             let root = projects::root_folder(&mut conn, source.id).unwrap();
             let content = store.content().put_bytes(b"twin bytes\n").unwrap();
             let names: Vec<_> = (0..SOURCES)
-                .map(|i| (FileName::parse(format!("s{i}.bam")).unwrap(), content.clone()))
+                .map(|i| {
+                    (
+                        FileName::parse(format!("s{i}.bam")).unwrap(),
+                        content.clone(),
+                    )
+                })
                 .collect();
             let created =
                 files::create_closed_files(&mut conn, user.id, source.id, &root, &names).unwrap();
@@ -106,8 +111,15 @@ fn clients_alternating_between_two_servers_lose_no_copy_and_share_no_name() {
         assert_eq!(answered.len(), expected);
         assert_eq!(stored.len(), answered.len(), "copies lost or made twice");
         let distinct: HashSet<&String> = stored.iter().collect();
-        assert_eq!(distinct.len(), stored.len(), "duplicate names in the folder");
+        assert_eq!(
+            distinct.len(),
+            stored.len(),
+            "duplicate names in the folder"
+        );
         let answered: HashSet<&String> = answered.iter().collect();
-        assert_eq!(answered, distinct, "the names answered are the names stored");
+        assert_eq!(
+            answered, distinct,
+            "the names answered are the names stored"
+        );
     }
 }
