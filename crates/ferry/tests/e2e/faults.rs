@@ -13,7 +13,7 @@ use ferry_store::{Backend, Store, files, projects, users};
 use ferry_testkit::TestDb;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A user's token, one file in a source project (SBG id, DX id), and an empty destination.
 struct Seeded {
@@ -240,51 +240,60 @@ fn a_batch_copy_killed_mid_flight_leaves_all_its_copies_or_none() {
             .unwrap()
             .unwrap();
         drop(conn);
-        let mut outcomes = Vec::new();
-        // kill -9 at several points of the request: before, during and after the transaction.
-        // Whatever the point, the destination holds 0 or all 1,000 copies.
-        for (round, delay_ms) in [5u64, 100, 200, 300, 350, 400, 450, 500, 550, 700]
-            .into_iter()
-            .enumerate()
-        {
-            let destination = ferry_testkit::project(store, &user, &format!("Crash {round}"));
-            let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+        // The batch copy, answered with its status (None if the server died first).
+        let batch_copy = |server: &Server, destination: &Project| {
             let url = server.url("/v2/action/files/copy");
             let body = json!({"project": destination.sbg_id.to_string(), "file_ids": ids});
             let token = seeded.token.clone();
-            let request = std::thread::spawn(move || {
+            std::thread::spawn(move || {
                 client()
                     .post(url)
                     .header("X-SBG-Auth-Token", token)
                     .json(&body)
                     .send()
+                    .ok()
                     .map(|r| r.status().as_u16())
-            });
-            std::thread::sleep(Duration::from_millis(delay_ms));
+            })
+        };
+        // How long a whole batch takes here and now, so that the kills below spread over it.
+        let destination = ferry_testkit::project(store, &user, "Calibration");
+        let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+        let started = Instant::now();
+        assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
+        let whole = started.elapsed();
+        drop(server);
+        assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
+
+        // kill -9 at eighths of that time: before, during and after the transaction.
+        // Whatever the point, the destination holds 0 or all 1,000 copies.
+        let mut outcomes = Vec::new();
+        for eighth in 0..8u32 {
+            let destination = ferry_testkit::project(store, &user, &format!("Crash {eighth}"));
+            let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+            let request = batch_copy(&server, &destination);
+            let delay = whole * eighth / 8;
+            std::thread::sleep(delay);
             drop(server); // SIGKILL, then wait
-            let answered = request.join().unwrap().ok();
+            let answered = request.join().unwrap();
             let copies = copies_in(store, &destination);
             assert!(
                 copies == 0 || copies == CRASH_BATCH as i64,
-                "round {round}: {copies} copies after kill -9 at {delay_ms} ms"
+                "{copies} copies after kill -9 at {delay:?}"
             );
             if answered == Some(200) {
                 assert_eq!(copies, CRASH_BATCH as i64);
             }
-            outcomes.push((delay_ms, answered, copies));
+            outcomes.push((delay.as_millis(), answered, copies));
         }
-        eprintln!("kill -9 rounds (delay ms, answer, copies): {outcomes:?}");
+        eprintln!(
+            "batch of {CRASH_BATCH} in {} ms; kill -9 rounds (ms, answer, copies): {outcomes:?}",
+            whole.as_millis()
+        );
 
         // The database took the crashes: a restarted server copies the whole batch.
         let destination = ferry_testkit::project(store, &user, "After the crashes");
         let mut server = Server::start(db.url(), db.data_dir(), &[], &[]);
-        let response = client()
-            .post(server.url("/v2/action/files/copy"))
-            .header("X-SBG-Auth-Token", &seeded.token)
-            .json(&json!({"project": destination.sbg_id.to_string(), "file_ids": ids}))
-            .send()
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
         assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
         assert!(server.terminate().success());
     }
