@@ -165,6 +165,7 @@ pub fn name_stem(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::name::{FileName, MAX_FILE_NAME_CHARS};
     use proptest::prelude::*;
 
     const NONE: [&str; 0] = [];
@@ -307,6 +308,16 @@ mod tests {
         ]
     }
 
+    /// Valid file names that collide: short ones from a small alphabet, and a few long ones
+    /// a prefix short of the limit (253 to 255 characters).
+    fn file_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ab]{1,2}",
+            "[1-3]_[ab]",
+            prop::sample::select(vec!["x".repeat(253), "y.bam".repeat(51), "1_".repeat(127)]),
+        ]
+    }
+
     /// One past the highest k of a `k_w` in `used`, by brute force.
     fn next_after_highest(w: &str, used: &HashSet<String>) -> String {
         let highest = used
@@ -340,6 +351,28 @@ mod tests {
                     prop_assert_eq!(g, w, "free name {} was renamed", w);
                 }
                 used.insert(g.clone());
+            }
+        }
+
+        /// Arbitrary valid file names, near the 255-character limit too: each result is a
+        /// valid `FileName`, or it is over the limit only because of its `k_` prefix (the
+        /// caller's to report), and it never collides.
+        #[test]
+        fn results_are_valid_file_names_or_too_long_by_their_prefix(
+            wanted in prop::collection::vec(file_name(), 1..12),
+            taken in prop::collection::hash_set(file_name(), 0..12),
+        ) {
+            let got = allocate(&wanted, &taken);
+            let mut seen = HashSet::new();
+            for (w, g) in wanted.iter().zip(&got) {
+                prop_assert!(!taken.contains(g) && seen.insert(g.clone()), "{} collides", g);
+                match FileName::parse(g.as_str()) {
+                    Ok(_) => {}
+                    Err(_) => {
+                        prop_assert!(g.chars().count() > MAX_FILE_NAME_CHARS, "{:?} refused", g);
+                        prop_assert_eq!(name_stem(g), w.as_str());
+                    }
+                }
             }
         }
 

@@ -360,4 +360,69 @@ mod tests {
         assert_eq!(serde_json::from_str::<FolderPath>("\"/a//b/\"").unwrap(), a);
         assert!(serde_json::from_str::<FolderPath>("\"a\"").is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A folder name: printable, no '/', not '.' or '..' (those are refused, not names).
+        fn component() -> impl Strategy<Value = String> {
+            "[^/\\p{Cc}]{1,12}".prop_filter("not . or ..", |c| c != "." && c != "..")
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_any_string(s in "\\PC*|[/.a\\x00]{0,40}") {
+                let _ = FolderPath::parse(&s);
+            }
+
+            /// Rendering a parsed path and parsing it again gives the same path, with the same
+            /// components, whatever slashes the input doubled or left trailing.
+            #[test]
+            fn parse_render_round_trip(
+                parts in prop::collection::vec(component(), 0..10),
+                slashes in prop::collection::vec(1usize..3, 10),
+                trailing in any::<bool>(),
+            ) {
+                let mut raw = String::new();
+                for (part, n) in parts.iter().zip(&slashes) {
+                    raw.push_str(&"/".repeat(*n));
+                    raw.push_str(part);
+                }
+                if trailing || raw.is_empty() {
+                    raw.push('/');
+                }
+                let path = FolderPath::parse(&raw).unwrap();
+                let components: Vec<&str> = path.components().collect();
+                prop_assert_eq!(&components, &parts);
+                prop_assert_eq!(FolderPath::parse(path.as_str()).unwrap(), path.clone());
+                prop_assert_eq!(path.depth(), parts.len());
+            }
+
+            /// Whatever is accepted is normalised: absolute, no empty, '.' or '..' segment, no
+            /// trailing '/' but the root's, nothing that could climb out of a folder.
+            #[test]
+            fn accepted_paths_are_normalised(s in "[/.ab]{0,16}|/[^\\p{Cc}]{0,30}") {
+                if let Ok(path) = FolderPath::parse(&s) {
+                    let text = path.as_str();
+                    prop_assert!(text.starts_with('/'));
+                    prop_assert!(path.is_root() || !text.ends_with('/'));
+                    for c in path.components() {
+                        prop_assert!(!c.is_empty() && c != "." && c != "..", "{:?}", text);
+                    }
+                }
+            }
+
+            /// A '..' or '.' segment anywhere refuses the whole path.
+            #[test]
+            fn dot_segments_are_refused(
+                before in prop::collection::vec(component(), 0..4),
+                dots in "\\.{1,2}",
+                after in prop::collection::vec(component(), 0..4),
+            ) {
+                let raw = format!("/{}", before.iter().chain([&dots]).chain(&after).cloned().collect::<Vec<_>>().join("/"));
+                prop_assert!(FolderPath::parse(&raw).is_err(), "{:?} accepted", raw);
+            }
+        }
+    }
 }

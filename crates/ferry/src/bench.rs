@@ -114,18 +114,26 @@ pub fn run(store_args: &StoreArgs, args: BenchArgs) -> Result<(), Failure> {
 }
 
 /// A database no one else uses, removed when dropped.
-struct FreshDatabase {
-    url: String,
+pub(crate) struct FreshDatabase {
+    pub(crate) url: String,
     /// Holds the SQLite file (if any) and the content store.
-    dir: TempDir,
+    pub(crate) dir: TempDir,
     /// On PostgreSQL: the schema, dropped with this value.
     _pg_schema: Option<ScratchSchema>,
 }
 
 impl FreshDatabase {
+    pub(crate) fn backend_name(&self) -> &'static str {
+        if self._pg_schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
     /// A SQLite file in a new temporary directory, or a new schema on the PostgreSQL server
     /// the URL names (every connection of the store works in it through `search_path`).
-    fn create(url: &str) -> Result<FreshDatabase, Failure> {
+    pub(crate) fn create(url: &str) -> Result<FreshDatabase, Failure> {
         let setup = |what: &str, e: &dyn std::fmt::Display| Failure::Setup(format!("{what}: {e}"));
         let dir =
             tempfile::tempdir().map_err(|e| setup("cannot create a temporary directory", &e))?;
@@ -233,7 +241,7 @@ impl Report {
     }
 }
 
-fn work(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn work(e: impl std::fmt::Display) -> Failure {
     Failure::Work(e.to_string())
 }
 
@@ -272,7 +280,10 @@ impl<'a> Bench<'a> {
             .max(sizes.connections * sizes.copies_per_connection);
         let source =
             projects::create(&mut conn, &user, "source", "", billing_group_id).map_err(work)?;
-        let sources = seed_sources(&mut conn, &user, &source, &content, copied)?;
+        let sources = seed_sources(&mut conn, &user, &source, &content, copied)?
+            .into_iter()
+            .map(|(sbg_id, _)| sbg_id)
+            .collect();
         let floor =
             projects::create(&mut conn, &user, "floor", "", billing_group_id).map_err(work)?;
         let floor_folder =
@@ -686,14 +697,14 @@ fn collisions_label(collisions: usize) -> String {
 }
 
 /// `count` closed files in the root of `project`, written directly (seeding is not measured);
-/// returns their SBG ids.
-fn seed_sources(
+/// returns their SBG and DX ids.
+pub(crate) fn seed_sources(
     conn: &mut DbConnection,
     user: &User,
     project: &Project,
     content: &ContentInfo,
     count: usize,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Vec<(String, String)>, Failure> {
     let root = folders::ensure_path(conn, project.id, &FolderPath::root()).map_err(work)?;
     let names = (0..count)
         .map(|i| {
@@ -708,7 +719,7 @@ fn seed_sources(
         files::create_closed_files(conn, user.id, project.id, &root, &names).map_err(work)?;
     Ok(created
         .into_iter()
-        .map(|(_, placement)| placement.sbg_id.to_string())
+        .map(|(object, placement)| (placement.sbg_id.to_string(), object.dx_id.to_string()))
         .collect())
 }
 

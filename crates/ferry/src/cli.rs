@@ -71,6 +71,10 @@ pub enum Command {
     /// database (a temporary SQLite file, whatever the path of a sqlite:// --database-url, or a
     /// new schema on the PostgreSQL server of a postgres:// one), and print one table.
     Bench(BenchArgs),
+    /// Load a `ferry serve` child process on loopback with mixed reads and copies for a bounded
+    /// time, on a fresh database (as bench); print req/s, p50/p99 and the server's RSS; exit 1
+    /// if any request failed.
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +182,22 @@ pub struct BenchArgs {
     /// Small sizes, a few seconds: proves the bench runs, says nothing about speed.
     #[arg(long)]
     pub smoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// How long to send requests, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub duration_secs: u64,
+    /// Print the server's RSS every this many seconds while loading (0: only start and end).
+    #[arg(long, default_value_t = 0)]
+    pub rss_every_secs: u64,
+    /// HTTP workers of the server under load.
+    #[arg(long, default_value_t = 2)]
+    pub http_workers: u32,
 }
 
 /// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod import;
 mod job;
+mod load;
 mod serve;
 mod telemetry;
 mod users;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Job(command) => job::run(&cli.store, command),
         Command::Import(args) => import::run(&cli.store, args),
         Command::Bench(args) => bench::run(&cli.store, args),
+        Command::Load(args) => load::run(&cli.store, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -99,7 +99,12 @@ impl ResponseError for SbgError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(self.body())
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // An outage: tell clients and proxies when a retry is worth it.
+            response.insert_header(("Retry-After", "5"));
+        }
+        response.json(self.body())
     }
 }
 

@@ -475,7 +475,7 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
                 .unwrap()
         };
         assert!(
-            denied >= i64::try_from(walked).unwrap(),
+            denied >= i64::from(walked),
             "{denied} denials recorded for {walked} routes walked without a token"
         );
         run_until_idle(ctx.db.store(), "access-walk").unwrap();

@@ -6,6 +6,7 @@ mod audit;
 mod cors;
 mod dx_clone;
 mod dx_objects;
+mod hostile;
 mod idempotency;
 mod openapi;
 mod rate_limits;

@@ -105,6 +105,24 @@ impl Ctx {
         send_to(&self.state, method, path, token, body).await
     }
 
+    /// Sends raw body bytes as `application/json`, authenticated with `Authorization: Bearer`
+    /// (which both dialects read): for bodies no `Value` can hold.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let request = test::TestRequest::default()
+            .method(method)
+            .uri(path)
+            .insert_header(("Content-Type", "application/json"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .set_payload(body);
+        reply(&self.state, request).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send(Method::GET, path, Some(token), None).await
     }
@@ -136,7 +154,6 @@ pub async fn send_to(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
-    let app = test::init_service(ferry_api::app(state.clone())).await;
     let mut request = test::TestRequest::default().method(method).uri(path);
     if let Some(token) = token {
         request = request.insert_header(("X-SBG-Auth-Token", token));
@@ -144,6 +161,12 @@ pub async fn send_to(
     if let Some(body) = body {
         request = request.set_json(body);
     }
+    reply(state, request).await
+}
+
+/// Runs one request through a new app over `state`; the body read whole as JSON.
+async fn reply(state: &AppState, request: test::TestRequest) -> Reply {
+    let app = test::init_service(ferry_api::app(state.clone())).await;
     let response = test::call_service(&app, request.to_request()).await;
     let status = response.status();
     let headers = response.headers().clone();

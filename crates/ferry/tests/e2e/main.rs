@@ -4,7 +4,9 @@
 mod async_jobs;
 mod cli;
 mod copy;
+mod faults;
 mod idempotency;
 mod import;
 mod server;
 mod support;
+mod two_servers;

@@ -176,3 +176,103 @@ pub fn client() -> reqwest::blocking::Client {
         .build()
         .expect("http client")
 }
+
+/// A TCP proxy on loopback in front of a database server, which a test can cut (every open
+/// connection dropped, new ones closed at once) and restore: a database outage that touches
+/// no one else's connections to the shared server.
+pub struct Proxy {
+    pub port: u16,
+    state: std::sync::Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    open: std::sync::Mutex<Vec<std::net::TcpStream>>,
+}
+
+impl Proxy {
+    /// Listens on a free loopback port and forwards each connection to `target` (host:port).
+    pub fn start(target: String) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listens");
+        let port = listener.local_addr().expect("proxy address").port();
+        let state = std::sync::Arc::new(ProxyState::default());
+        let shared = state.clone();
+        // The thread lives as long as the test process; it only ever accepts on loopback.
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if shared.cut.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                let mut open = shared.open.lock().unwrap();
+                open.push(client.try_clone().unwrap());
+                open.push(server.try_clone().unwrap());
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Proxy { port, state }
+    }
+
+    /// The database goes away: open connections are shut down, new ones closed on accept.
+    pub fn cut(&self) {
+        self.state
+            .cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.state.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// The database is back.
+    pub fn restore(&self) {
+        self.state
+            .cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A proxy in front of the server a postgres:// URL names, and the URL through the proxy.
+    pub fn in_front_of(url: &str) -> (Proxy, String) {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((user, host)) => (format!("{user}@"), host),
+            None => (String::new(), authority),
+        };
+        let target = if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:5432")
+        };
+        let proxy = Proxy::start(target);
+        let url = format!("{scheme}://{user}127.0.0.1:{}{tail}", proxy.port);
+        (proxy, url)
+    }
+}
+
+/// Copies bytes from `from` to `to` until either side closes, on a thread of its own.
+fn pipe(mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// Polls `condition` every 100 ms until it holds or `within` has passed; returns whether it held.
+pub fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    condition()
+}

@@ -1,0 +1,313 @@
+//! `ferry load`: a bounded load generator against a `ferry serve` child process on loopback
+//! (issue 7). It makes a fresh database (as `ferry bench` does), seeds a user and files, starts
+//! the server, then runs `--connections` clients for `--duration` of mixed requests: SBG file
+//! reads and listings, DX describes, single copies and small batch copies. It prints the
+//! counts, req/s, p50/p99 and the server's RSS, and fails (exit 1) if any request failed.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ferry_domain::ids::Username;
+use ferry_store::{Store, billing, projects, tokens, users};
+use serde_json::{Value, json};
+
+use crate::Failure;
+use crate::bench::{FreshDatabase, seed_sources, work};
+use crate::cli::{LoadArgs, StoreArgs};
+
+/// Source files; copies spread over their names so no one name's k_ chain dominates.
+const SOURCE_FILES: usize = 50;
+/// Files per batch copy.
+const BATCH: usize = 5;
+
+pub fn run(store_args: &StoreArgs, args: LoadArgs) -> Result<(), Failure> {
+    let database = FreshDatabase::create(&store_args.database_url)?;
+    let data_dir = database.dir.path().join("data");
+    let seed = seed(&database.url, &data_dir)?;
+    let mut server = ServerProcess::start(&database.url, &data_dir, args.http_workers)?;
+    let rss_start = server.rss_kib();
+    println!(
+        "ferry load: {} connections for {} s against pid {} ({}), server RSS at start {} KiB",
+        args.connections,
+        args.duration_secs,
+        server.child.id(),
+        database.backend_name(),
+        rss_start
+    );
+    let outcome = drive(&server.base_url, &seed, &args, || {
+        server_rss(server.child.id())
+    });
+    let rss_end = server.rss_kib();
+    server.stop();
+    let outcome = outcome?;
+    let mut latencies = outcome.latencies;
+    latencies.sort_unstable();
+    let seconds = outcome.elapsed.as_secs_f64();
+    println!(
+        "requests {}  errors {}  req/s {:.0}  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        latencies.len() + outcome.errors.len(),
+        outcome.errors.len(),
+        latencies.len() as f64 / seconds,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+    );
+    println!("server RSS: start {rss_start} KiB, end {rss_end} KiB");
+    if let Some(first) = outcome.errors.first() {
+        return Err(Failure::Work(format!(
+            "{} requests failed; first: {first}",
+            outcome.errors.len()
+        )));
+    }
+    Ok(())
+}
+
+/// What the clients need: a token, the source files (SBG id, DX id), and the projects.
+#[derive(Clone)]
+struct Seed {
+    token: String,
+    files: Vec<(String, String)>,
+    source_sbg: String,
+    source_dx: String,
+    destination_sbg: String,
+}
+
+fn seed(url: &str, data_dir: &Path) -> Result<Seed, Failure> {
+    let store = Store::open(url, data_dir, 1)
+        .map_err(|e| Failure::Setup(format!("cannot open the load database: {e}")))?;
+    store
+        .migrate()
+        .map_err(|e| Failure::Setup(format!("cannot migrate the load database: {e}")))?;
+    let mut conn = store.conn().map_err(work)?;
+    let user = users::create(
+        &mut conn,
+        &Username::parse("load").map_err(work)?,
+        "Load",
+        None,
+    )
+    .map_err(work)?;
+    let billing_group_id = billing::personal(&mut conn, user.id).map_err(work)?.id;
+    let (_, token) = tokens::create(&mut conn, user.id, Some("load"), None).map_err(work)?;
+    let source =
+        projects::create(&mut conn, &user, "source", "", billing_group_id).map_err(work)?;
+    let destination =
+        projects::create(&mut conn, &user, "destination", "", billing_group_id).map_err(work)?;
+    let content = store.content().put_bytes(b"load\n").map_err(work)?;
+    let files = seed_sources(&mut conn, &user, &source, &content, SOURCE_FILES)?;
+    Ok(Seed {
+        token,
+        files,
+        source_sbg: source.sbg_id.to_string(),
+        source_dx: source.dx_id.to_string(),
+        destination_sbg: destination.sbg_id.to_string(),
+    })
+}
+
+/// `ferry serve` of this very binary on a free loopback port; killed on drop.
+struct ServerProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl ServerProcess {
+    fn start(url: &str, data_dir: &Path, http_workers: u32) -> Result<ServerProcess, Failure> {
+        let setup =
+            |e: &dyn std::fmt::Display| Failure::Setup(format!("cannot start ferry serve: {e}"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| setup(&e))?
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        let child = Command::new(std::env::current_exe().map_err(|e| setup(&e))?)
+            .args(["serve", "--bind", &bind])
+            .env("FERRY_DATABASE_URL", url)
+            .env("FERRY_DATA_DIR", data_dir)
+            .env("FERRY_HTTP_WORKERS", http_workers.to_string())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| setup(&e))?;
+        let mut server = ServerProcess {
+            child,
+            base_url: format!("http://{bind}"),
+        };
+        let http = reqwest::blocking::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(setup(&format!("it exited with {status}")));
+            }
+            let healthy = http
+                .get(format!("{}/healthz", server.base_url))
+                .send()
+                .is_ok_and(|r| r.status().is_success());
+            if healthy {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                server.stop();
+                return Err(setup(&"not healthy after 30 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        server_rss(self.child.id())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// VmRSS of a process in KiB (0 where /proc is not there).
+fn server_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Outcome {
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+    elapsed: Duration,
+}
+
+/// Runs the clients until the duration is over, sampling the server's RSS every
+/// `--rss-every` seconds meanwhile (printed as it goes).
+fn drive(
+    base_url: &str,
+    seed: &Seed,
+    args: &LoadArgs,
+    rss: impl Fn() -> u64,
+) -> Result<Outcome, Failure> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration_secs);
+    let stop = Arc::new(AtomicBool::new(false));
+    let seed = Arc::new(seed.clone());
+    let clients: Vec<_> = (0..args.connections)
+        .map(|i| {
+            let (seed, stop, base_url) = (seed.clone(), stop.clone(), base_url.to_owned());
+            std::thread::spawn(move || client_loop(i, &base_url, &seed, &stop))
+        })
+        .collect();
+    let mut next_sample = started + Duration::from_secs(args.rss_every_secs.max(1));
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        if args.rss_every_secs > 0 && Instant::now() >= next_sample {
+            println!(
+                "t={:>4} s  server RSS {} KiB",
+                started.elapsed().as_secs(),
+                rss()
+            );
+            next_sample += Duration::from_secs(args.rss_every_secs);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut outcome = Outcome {
+        latencies: Vec::new(),
+        errors: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    for client in clients {
+        let (latencies, errors) = client
+            .join()
+            .map_err(|_| Failure::Work("a load client panicked".to_owned()))?;
+        outcome.latencies.extend(latencies);
+        outcome.errors.extend(errors);
+    }
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+/// One connection's loop: a fixed rotation of request kinds, so every kind is exercised by
+/// every client in proportion: 2 file reads, 1 listing, 1 DX describe, 1 single copy, 1 batch.
+fn client_loop(
+    client: usize,
+    base_url: &str,
+    seed: &Seed,
+    stop: &AtomicBool,
+) -> (Vec<Duration>, Vec<String>) {
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("an HTTP client");
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    let mut n = client;
+    while !stop.load(Ordering::Relaxed) {
+        let (sbg_id, dx_id) = &seed.files[n % seed.files.len()];
+        let request = match n % 6 {
+            0 | 1 => http.get(format!("{base_url}/v2/files/{sbg_id}")),
+            2 => http.get(format!(
+                "{base_url}/v2/files?project={}&limit=20",
+                seed.source_sbg
+            )),
+            3 => http
+                .post(format!("{base_url}/{dx_id}/describe"))
+                .json(&json!({"project": seed.source_dx})),
+            4 => http
+                .post(format!("{base_url}/v2/files/{sbg_id}/actions/copy"))
+                .json(&json!({"project": seed.destination_sbg})),
+            _ => {
+                let ids: Vec<&String> = (0..BATCH)
+                    .map(|k| &seed.files[(n + k) % seed.files.len()].0)
+                    .collect();
+                http.post(format!("{base_url}/v2/action/files/copy"))
+                    .json(&json!({"project": seed.destination_sbg, "file_ids": ids}))
+            }
+        };
+        let started = Instant::now();
+        let result = request
+            .header("Authorization", format!("Bearer {}", seed.token))
+            .send()
+            .map_err(|e| e.to_string())
+            .and_then(|response| {
+                let status = response.status();
+                let body: Value = response.json().map_err(|e| e.to_string())?;
+                let batch_failed = n % 6 == 5
+                    && body
+                        .as_object()
+                        .is_some_and(|o| o.values().any(|v| v["status"] != "OK"));
+                if status.is_success() && !batch_failed {
+                    Ok(())
+                } else {
+                    Err(format!("{status}: {body}"))
+                }
+            });
+        match result {
+            Ok(()) => latencies.push(started.elapsed()),
+            Err(e) => errors.push(e),
+        }
+        n += 1;
+    }
+    (latencies, errors)
+}
+
+/// The `q` quantile in milliseconds of sorted durations (nearest rank).
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1e3
+}
