@@ -32,6 +32,12 @@ impl RateLimit {
         requests: 1000,
         window_seconds: 300,
     };
+
+    /// No limit in practice, for benchmarks and load runs of one token.
+    pub const UNLIMITED: RateLimit = RateLimit {
+        requests: u32::MAX,
+        window_seconds: 300,
+    };
 }
 
 /// The counts of the current window.

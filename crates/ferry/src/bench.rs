@@ -22,7 +22,7 @@ use diesel::r2d2::PooledConnection;
 use diesel::sql_types::BigInt;
 use diesel::{Connection, ExpressionMethods, QueryDsl, QueryableByName, RunQueryDsl};
 use ferry_api::jobs_worker::{JobSettings, JobWorkers};
-use ferry_api::{ApiConfig, AppState};
+use ferry_api::{ApiConfig, AppState, RateLimit};
 use ferry_domain::ids::{DxClass, DxId, SbgId, Username};
 use ferry_domain::model::{Project, User};
 use ferry_domain::name::FileName;
@@ -169,7 +169,11 @@ impl BenchServer {
         let setup = |e: std::io::Error| Failure::Setup(format!("cannot start the server: {e}"));
         let listener = TcpListener::bind("127.0.0.1:0").map_err(setup)?;
         let base_url = format!("http://{}", listener.local_addr().map_err(setup)?);
-        let state = AppState::new(store.clone(), ApiConfig::new(&base_url));
+        let mut config = ApiConfig::new(&base_url);
+        // The bench measures copies, not the limiter: requests are still counted, never refused.
+        config.sbg_rate_limit = RateLimit::UNLIMITED;
+        config.dx_rate_limit = RateLimit::UNLIMITED;
+        let state = AppState::new(store.clone(), config);
         let (handle_sender, handle_receiver) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();

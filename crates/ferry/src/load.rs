@@ -128,6 +128,9 @@ impl ServerProcess {
             .env("FERRY_DATA_DIR", data_dir)
             .env("FERRY_HTTP_WORKERS", http_workers.to_string())
             .env("RUST_LOG", "error")
+            // One token makes every request: the load measures the server, not the limiter.
+            .env("FERRY_SBG_RATE_LIMIT", u32::MAX.to_string())
+            .env("FERRY_DX_RATE_LIMIT", u32::MAX.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
