@@ -268,15 +268,7 @@ struct Bench<'a> {
 impl<'a> Bench<'a> {
     fn new(store: &'a Store, base_url: &str, sizes: &'a Sizes) -> Result<Bench<'a>, Failure> {
         let mut conn = store.conn().map_err(work)?;
-        let user = users::create(
-            &mut conn,
-            &Username::parse("bench").map_err(work)?,
-            "Bench",
-            None,
-        )
-        .map_err(work)?;
-        let billing_group_id = billing::personal(&mut conn, user.id).map_err(work)?.id;
-        let (_, token) = tokens::create(&mut conn, user.id, Some("bench"), None).map_err(work)?;
+        let (user, billing_group_id, token) = seed_user(&mut conn, "bench")?;
         let content = store.content().put_bytes(b"bench\n").map_err(work)?;
         let copied = sizes
             .largest_batch()
@@ -702,6 +694,19 @@ fn collisions_label(collisions: usize) -> String {
 
 /// `count` closed files in the root of `project`, written directly (seeding is not measured);
 /// returns their SBG and DX ids.
+/// The user `name` with their personal billing group and a token labelled `name`, written
+/// directly; returns the user, the billing group's id and the token's secret.
+pub(crate) fn seed_user(
+    conn: &mut DbConnection,
+    name: &str,
+) -> Result<(User, i64, String), Failure> {
+    let user =
+        users::create(conn, &Username::parse(name).map_err(work)?, name, None).map_err(work)?;
+    let billing_group_id = billing::personal(conn, user.id).map_err(work)?.id;
+    let (_, token) = tokens::create(conn, user.id, Some(name), None).map_err(work)?;
+    Ok((user, billing_group_id, token))
+}
+
 pub(crate) fn seed_sources(
     conn: &mut DbConnection,
     user: &User,

@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ferry_domain::ids::Username;
-use ferry_store::{Store, billing, projects, tokens, users};
+use ferry_store::{Store, projects};
 use serde_json::{Value, json};
 
 use crate::Failure;
-use crate::bench::{FreshDatabase, seed_sources, work};
+use crate::bench::{FreshDatabase, seed_sources, seed_user, work};
 use crate::cli::{LoadArgs, StoreArgs};
 
 /// Source files; copies spread over their names so no one name's k_ chain dominates.
@@ -83,15 +82,7 @@ fn seed(url: &str, data_dir: &Path) -> Result<Seed, Failure> {
         .migrate()
         .map_err(|e| Failure::Setup(format!("cannot migrate the load database: {e}")))?;
     let mut conn = store.conn().map_err(work)?;
-    let user = users::create(
-        &mut conn,
-        &Username::parse("load").map_err(work)?,
-        "Load",
-        None,
-    )
-    .map_err(work)?;
-    let billing_group_id = billing::personal(&mut conn, user.id).map_err(work)?.id;
-    let (_, token) = tokens::create(&mut conn, user.id, Some("load"), None).map_err(work)?;
+    let (user, billing_group_id, token) = seed_user(&mut conn, "load")?;
     let source =
         projects::create(&mut conn, &user, "source", "", billing_group_id).map_err(work)?;
     let destination =

@@ -14,7 +14,7 @@ use ferry_store::sponsorship::sponsor_by_operator;
 use ferry_store::{folders, members};
 use serde_json::{Map, Value, json};
 
-use crate::support::{Ctx, Reply};
+use crate::support::{Ctx, Reply, assert_dx_error};
 
 /// Alice (token), her projects Source and Dest.
 struct World {
@@ -118,18 +118,6 @@ impl World {
             .get_result(&mut self.conn())
             .unwrap()
     }
-}
-
-/// Asserts a DNAnexus error: status, type, and a message.
-#[track_caller]
-fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
-    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
-    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
-    assert!(
-        reply.json["error"]["message"].is_string(),
-        "body: {}",
-        reply.json
-    );
 }
 
 #[actix_web::test]

@@ -9,7 +9,7 @@ use ferry_domain::permission::{Level, Permissions};
 use ferry_store::members;
 use serde_json::{Value, json};
 
-use crate::support::{Ctx, PUBLIC_URL, Reply};
+use crate::support::{Ctx, PUBLIC_URL, Reply, assert_dx_error};
 use ferry_api::{ApiConfig, AppState};
 
 /// Alice with a token, and the context.
@@ -115,18 +115,6 @@ async fn send_raw(
     let status = response.status();
     let headers = response.headers().clone();
     (status, headers, test::read_body(response).await)
-}
-
-/// Asserts a DNAnexus error: the status, the type, and a message.
-#[track_caller]
-fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
-    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
-    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
-    assert!(
-        reply.json["error"]["message"].is_string(),
-        "body: {}",
-        reply.json
-    );
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -8,7 +8,7 @@ use ferry_domain::model::Project;
 use ferry_store::schema::{folders, placements};
 use serde_json::{Value, json};
 
-use crate::support::{Ctx, Reply, assert_sbg_error};
+use crate::support::{Ctx, assert_dx_error, assert_sbg_error};
 
 /// The SQL an attacker hopes to run; it must come back as the name it is.
 const SQL: &str = "'; DROP TABLE placements;--";
@@ -44,17 +44,6 @@ fn rows(ctx: &Ctx, project: &Project) -> (i64, i64) {
         .get_result(&mut *conn)
         .unwrap();
     (placed, folders)
-}
-
-#[track_caller]
-fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
-    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
-    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
-    assert!(
-        reply.json["error"]["message"].is_string(),
-        "body: {}",
-        reply.json
-    );
 }
 
 #[actix_web::test]

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on mutating requests of both dialects.
 
-use crate::support::{Ctx, Reply, assert_sbg_error};
+use crate::support::{Ctx, Reply, assert_dx_error, assert_sbg_error};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
 use diesel::prelude::*;
@@ -72,13 +72,6 @@ fn count_keys(ctx: &Ctx) -> i64 {
         .count()
         .get_result(&mut conn)
         .unwrap()
-}
-
-#[track_caller]
-fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
-    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
-    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
-    assert!(reply.json["error"]["message"].is_string(), "{}", reply.json);
 }
 
 #[actix_web::test]

@@ -184,6 +184,18 @@ async fn reply(state: &AppState, request: test::TestRequest) -> Reply {
     }
 }
 
+/// Asserts a DNAnexus error: the status, the type, and a message.
+#[track_caller]
+pub fn assert_dx_error(reply: &Reply, status: u16, kind: &str) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.json);
+    assert_eq!(reply.json["error"]["type"], kind, "body: {}", reply.json);
+    assert!(
+        reply.json["error"]["message"].is_string(),
+        "body: {}",
+        reply.json
+    );
+}
+
 /// Asserts an SBG error: HTTP status, numeric code, and the four-field shape.
 #[track_caller]
 pub fn assert_sbg_error(reply: &Reply, status: u16, code: u64) {

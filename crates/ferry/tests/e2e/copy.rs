@@ -1,10 +1,9 @@
 //! Copies under concurrency, against the real server: every copy lands, and no two files in
 //! the destination folder share a name.
 
-use crate::support::{Server, client, create_user};
-use ferry_domain::ids::{SbgProjectId, Username};
-use ferry_domain::name::FileName;
-use ferry_store::{files, names, projects, users};
+use crate::support::{CopySetup, Server, client};
+use ferry_domain::ids::SbgProjectId;
+use ferry_store::{names, projects};
 use ferry_testkit::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -15,23 +14,9 @@ const CLIENTS: usize = 32;
 #[test]
 fn thirty_two_clients_copying_one_file_at_once_get_distinct_names() {
     for db in TestDb::all() {
-        let token = create_user(db.url(), db.data_dir(), "racer");
-        let (source_file, destination) = {
-            let store = db.store();
-            let mut conn = store.conn().unwrap();
-            let user = users::find_by_username(&mut conn, &Username::parse("racer").unwrap())
-                .unwrap()
-                .unwrap();
-            let source = ferry_testkit::project(store, &user, "Source");
-            let destination = ferry_testkit::project(store, &user, "Destination");
-            let root = projects::root_folder(&mut conn, source.id).unwrap();
-            let content = store.content().put_bytes(b"racing bytes\n").unwrap();
-            let name = FileName::parse("reads.bam").unwrap();
-            let (_, placement) =
-                files::create_closed_file(&mut conn, user.id, source.id, &root, &name, &content)
-                    .unwrap();
-            (placement.sbg_id.to_string(), destination)
-        };
+        let setup = CopySetup::new(&db, "racer", &["reads.bam".to_owned()]);
+        let (token, destination) = (setup.token.clone(), setup.destination.clone());
+        let source_file = setup.file_ids().remove(0);
         let server = Server::start(db.url(), db.data_dir(), &[], &[]);
         let url = server.url(&format!("/v2/files/{source_file}/actions/copy"));
         let batch_url = server.url("/v2/action/files/copy");

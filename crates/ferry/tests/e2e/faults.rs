@@ -2,14 +2,13 @@
 //! Retry-After, the process stays up and serves again once the database is back; a batch copy
 //! cut short by kill -9 leaves all of its copies or none.
 
-use crate::support::{Proxy, Server, client, create_user, eventually};
+use crate::support::{CopySetup, Proxy, Server, client, eventually};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl, SqliteConnection};
 use ferry_domain::ids::Username;
 use ferry_domain::model::Project;
-use ferry_domain::name::FileName;
 use ferry_store::schema::placements;
-use ferry_store::{Backend, Store, files, projects, users};
+use ferry_store::{Backend, Store, users};
 use ferry_testkit::TestDb;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
@@ -25,32 +24,17 @@ struct Seeded {
 }
 
 fn seed(db: &TestDb, files_in_source: usize) -> (Seeded, Vec<String>) {
-    let token = create_user(db.url(), db.data_dir(), "faulty");
-    let store = db.store();
-    let mut conn = store.conn().unwrap();
-    let user = users::find_by_username(&mut conn, &Username::parse("faulty").unwrap())
-        .unwrap()
-        .unwrap();
-    let source = ferry_testkit::project(store, &user, "Source");
-    let destination = ferry_testkit::project(store, &user, "Destination");
-    let root = projects::root_folder(&mut conn, source.id).unwrap();
-    let content = store.content().put_bytes(b"fault bytes\n").unwrap();
-    let names: Vec<_> = (0..files_in_source)
-        .map(|i| {
-            (
-                FileName::parse(format!("f{i:04}.txt")).unwrap(),
-                content.clone(),
-            )
-        })
+    let names: Vec<String> = (0..files_in_source)
+        .map(|i| format!("f{i:04}.txt"))
         .collect();
-    let created = files::create_closed_files(&mut conn, user.id, source.id, &root, &names).unwrap();
-    let ids: Vec<String> = created.iter().map(|(_, p)| p.sbg_id.to_string()).collect();
+    let setup = CopySetup::new(db, "faulty", &names);
+    let ids = setup.file_ids();
     let seeded = Seeded {
-        token,
+        token: setup.token,
         file_sbg: ids[0].clone(),
-        file_dx: created[0].0.dx_id.to_string(),
-        source,
-        destination,
+        file_dx: setup.files[0].0.dx_id.to_string(),
+        source: setup.source,
+        destination: setup.destination,
     };
     (seeded, ids)
 }

@@ -3,10 +3,7 @@
 //!
 //! The seed is printed; `FERRY_TEST_SEED=<seed>` replays a run.
 
-use crate::support::{Server, client, create_user};
-use ferry_domain::ids::Username;
-use ferry_domain::name::FileName;
-use ferry_store::{files, projects, users};
+use crate::support::{CopySetup, Server, client};
 use ferry_testkit::TestDb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -119,34 +116,13 @@ fn copies_sent_three_times_with_dropped_connections_land_exactly_once() {
         .unwrap_or_else(|| rand::rng().random());
     println!("idempotent retries: FERRY_TEST_SEED={seed}");
     for db in TestDb::all() {
-        let token = create_user(db.url(), db.data_dir(), "retrier");
-        let (sources, destination) = {
-            let store = db.store();
-            let mut conn = store.conn().unwrap();
-            let user = users::find_by_username(&mut conn, &Username::parse("retrier").unwrap())
-                .unwrap()
-                .unwrap();
-            let source = ferry_testkit::project(store, &user, "Source");
-            let destination = ferry_testkit::project(store, &user, "Destination");
-            let root = projects::root_folder(&mut conn, source.id).unwrap();
-            let content = store.content().put_bytes(b"retried bytes\n").unwrap();
-            let sources: Vec<(String, String)> = (0..SINGLE + BATCHED)
-                .map(|i| {
-                    let name = format!("sample{i:02}.bam");
-                    let (_, placement) = files::create_closed_file(
-                        &mut conn,
-                        user.id,
-                        source.id,
-                        &root,
-                        &FileName::parse(&name).unwrap(),
-                        &content,
-                    )
-                    .unwrap();
-                    (placement.sbg_id.to_string(), name)
-                })
-                .collect();
-            (sources, destination.sbg_id.to_string())
-        };
+        let names: Vec<String> = (0..SINGLE + BATCHED)
+            .map(|i| format!("sample{i:02}.bam"))
+            .collect();
+        let setup = CopySetup::new(&db, "retrier", &names);
+        let token = setup.token.clone();
+        let sources: Vec<(String, String)> = setup.file_ids().into_iter().zip(names).collect();
+        let destination = setup.destination.sbg_id.to_string();
         let server = Server::start(db.url(), db.data_dir(), &[], &[]);
 
         let mut copies: Vec<Copy> = sources[..SINGLE]

@@ -1,5 +1,10 @@
 //! Starting and driving the real binary.
 
+use ferry_domain::ids::Username;
+use ferry_domain::model::{Object, Placement, Project};
+use ferry_domain::name::FileName;
+use ferry_store::{files, projects, users};
+use ferry_testkit::TestDb;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
@@ -275,4 +280,49 @@ pub fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool
         std::thread::sleep(Duration::from_millis(100));
     }
     condition()
+}
+
+/// What the copy tests start from: a user made through the CLI, a `Source` project whose root
+/// holds one file per name (all with the same bytes), and an empty `Destination`.
+pub struct CopySetup {
+    pub token: String,
+    pub source: Project,
+    pub destination: Project,
+    /// The source files, in the order of the names.
+    pub files: Vec<(Object, Placement)>,
+}
+
+impl CopySetup {
+    pub fn new(db: &TestDb, username: &str, names: &[String]) -> CopySetup {
+        let token = create_user(db.url(), db.data_dir(), username);
+        let store = db.store();
+        let mut conn = store.conn().unwrap();
+        let user = users::find_by_username(&mut conn, &Username::parse(username).unwrap())
+            .unwrap()
+            .unwrap();
+        let source = ferry_testkit::project(store, &user, "Source");
+        let destination = ferry_testkit::project(store, &user, "Destination");
+        let root = projects::root_folder(&mut conn, source.id).unwrap();
+        let content = store.content().put_bytes(b"copied bytes\n").unwrap();
+        let names: Vec<_> = names
+            .iter()
+            .map(|name| (FileName::parse(name.as_str()).unwrap(), content.clone()))
+            .collect();
+        let files =
+            files::create_closed_files(&mut conn, user.id, source.id, &root, &names).unwrap();
+        CopySetup {
+            token,
+            source,
+            destination,
+            files,
+        }
+    }
+
+    /// The source files' SBG ids, in order.
+    pub fn file_ids(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|(_, placement)| placement.sbg_id.to_string())
+            .collect()
+    }
 }

@@ -1,12 +1,9 @@
 //! Two `ferry serve` processes on one database, clients alternating between them while they
 //! copy the same files into the same folder: no two copies share a name and no copy is lost.
 
-use crate::support::{Server, client, create_user};
+use crate::support::{CopySetup, Server, client};
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-use ferry_domain::ids::Username;
-use ferry_domain::name::FileName;
 use ferry_store::schema::placements;
-use ferry_store::{files, projects, users};
 use ferry_testkit::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -19,30 +16,9 @@ const SOURCES: usize = 3;
 #[test]
 fn clients_alternating_between_two_servers_lose_no_copy_and_share_no_name() {
     for db in TestDb::all() {
-        let token = create_user(db.url(), db.data_dir(), "twin");
-        let (ids, destination) = {
-            let store = db.store();
-            let mut conn = store.conn().unwrap();
-            let user = users::find_by_username(&mut conn, &Username::parse("twin").unwrap())
-                .unwrap()
-                .unwrap();
-            let source = ferry_testkit::project(store, &user, "Source");
-            let destination = ferry_testkit::project(store, &user, "Destination");
-            let root = projects::root_folder(&mut conn, source.id).unwrap();
-            let content = store.content().put_bytes(b"twin bytes\n").unwrap();
-            let names: Vec<_> = (0..SOURCES)
-                .map(|i| {
-                    (
-                        FileName::parse(format!("s{i}.bam")).unwrap(),
-                        content.clone(),
-                    )
-                })
-                .collect();
-            let created =
-                files::create_closed_files(&mut conn, user.id, source.id, &root, &names).unwrap();
-            let ids: Vec<String> = created.iter().map(|(_, p)| p.sbg_id.to_string()).collect();
-            (ids, destination)
-        };
+        let names: Vec<String> = (0..SOURCES).map(|i| format!("s{i}.bam")).collect();
+        let setup = CopySetup::new(&db, "twin", &names);
+        let (token, ids, destination) = (setup.token.clone(), setup.file_ids(), setup.destination);
         let servers = [
             Server::start(db.url(), db.data_dir(), &[], &[]),
             Server::start(db.url(), db.data_dir(), &[], &[]),
