@@ -2,13 +2,12 @@
 //! committed chunk left it, two servers on one PostgreSQL share one job's chunks, a cancel stops
 //! a running job within two seconds, and `ferry job` starts and follows jobs.
 
-use crate::support::{Server, client, create_user, ferry, stderr, stdout};
-use ferry_domain::ids::Username;
+use crate::support::{CopySetup, Server, client, ferry, stderr, stdout};
 use ferry_domain::model::{FileView, Folder, Project};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
-use ferry_store::{files, folders, projects, users, write_transaction};
+use ferry_store::{files, folders, projects, write_transaction};
 use ferry_testkit::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -34,20 +33,16 @@ struct Seed {
 /// `root` files at the source's root and `tree` in its `/tree`, made by copying one file in
 /// one transaction per folder, so that seeding thousands takes a moment.
 fn seed(db: &TestDb, username: &str, root: usize, tree: usize) -> Seed {
-    let token = create_user(db.url(), db.data_dir(), username);
-    let store = db.store();
-    let mut conn = store.conn().unwrap();
-    let user = users::find_by_username(&mut conn, &Username::parse(username).unwrap())
-        .unwrap()
-        .unwrap();
-    let source = ferry_testkit::project(store, &user, "Source");
-    let target = ferry_testkit::project(store, &user, "Target");
+    let CopySetup {
+        token,
+        source,
+        destination: target,
+        files: mut template_file,
+    } = CopySetup::new(db, username, &["template.bin".to_owned()]);
+    let user_id = source.owner_user_id;
+    let mut conn = db.store().conn().unwrap();
     let source_root = projects::root_folder(&mut conn, source.id).unwrap();
-    let content = store.content().put_bytes(b"job bytes\n").unwrap();
-    let name = FileName::parse("template.bin").unwrap();
-    let (object, placement) =
-        files::create_closed_file(&mut conn, user.id, source.id, &source_root, &name, &content)
-            .unwrap();
+    let (object, placement) = template_file.remove(0);
     let template = FileView {
         placement,
         object,
@@ -72,7 +67,7 @@ fn seed(db: &TestDb, username: &str, root: usize, tree: usize) -> Seed {
             folder,
         };
         let copies =
-            write_transaction(&mut conn, |conn| copy_files(conn, user.id, to, &items)).unwrap();
+            write_transaction(&mut conn, |conn| copy_files(conn, user_id, to, &items)).unwrap();
         copies
             .into_iter()
             .map(|copy| match copy {

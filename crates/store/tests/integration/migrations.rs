@@ -109,3 +109,69 @@ fn both_dialects_create_the_same_tables() {
         assert_eq!(tables(db), expected);
     }
 }
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    name_number: Option<i64>,
+}
+
+/// Migration 000008 gives the placements already there the `name_number` the code would give
+/// them (`ferry_domain::naming::name_number`), saturated numbers and non-numbers included.
+#[test]
+fn name_numbers_are_backfilled_as_the_code_computes_them() {
+    for db in TestDb::all() {
+        let alice = ferry_testkit::user(db.store(), "alice");
+        let project = ferry_testkit::project(db.store(), &alice, "Numbers");
+        let content = db.store().content().put_bytes(b"n").unwrap();
+        let names = [
+            "a.txt",
+            "3_a.txt",
+            "01_a.txt",
+            "12_",
+            "99999999999999999999_a.txt",
+            "7_1_b",
+        ];
+        let mut conn = db.store().conn().unwrap();
+        let root = ferry_store::projects::root_folder(&mut conn, project.id).unwrap();
+        let files: Vec<_> = names
+            .iter()
+            .map(|n| {
+                (
+                    ferry_domain::name::FileName::parse(*n).unwrap(),
+                    content.clone(),
+                )
+            })
+            .collect();
+        ferry_store::files::create_closed_files(&mut conn, alice.id, project.id, &root, &files)
+            .unwrap();
+        match &mut *conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE).map(|_| ()),
+            DbConnection::Pg(c) => c.revert_last_migration(POSTGRES).map(|_| ()),
+        }
+        .unwrap();
+        drop(conn);
+        assert_eq!(
+            db.store().migrate().unwrap(),
+            ["2026-11-24-000008_name_number"]
+        );
+        let mut conn = db.store().conn().unwrap();
+        let query = "SELECT name, name_number FROM placements ORDER BY name";
+        let stored = match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(query).load::<Numbered>(c),
+            DbConnection::Pg(c) => diesel::sql_query(query).load::<Numbered>(c),
+        }
+        .unwrap();
+        assert_eq!(stored.len(), names.len());
+        for row in stored {
+            assert_eq!(
+                row.name_number,
+                ferry_domain::naming::name_number(&row.name),
+                "{}",
+                row.name
+            );
+        }
+    }
+}

@@ -75,3 +75,41 @@ fn a_zero_pool_size_is_refused() {
         Err(StoreError::Invalid(_))
     ));
 }
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// Every pooled connection gets its backend's setup: on PostgreSQL a plan per execution (cached
+/// statements on generic plans took seconds for `= ANY($1)` lookups, docs/performance.md), on
+/// SQLite foreign keys and WAL.
+#[test]
+fn pooled_connections_get_their_backends_setup() {
+    use diesel::RunQueryDsl;
+    for db in ferry_testkit::TestDb::all() {
+        let mut conn = db.store().conn().unwrap();
+        let settings: Vec<String> = match &mut *conn {
+            ferry_store::DbConnection::Pg(c) => {
+                diesel::sql_query("SELECT current_setting('plan_cache_mode') AS value")
+                    .load::<Setting>(c)
+                    .unwrap()
+            }
+            ferry_store::DbConnection::Sqlite(c) => diesel::sql_query(
+                "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys \
+                 UNION ALL SELECT journal_mode FROM pragma_journal_mode",
+            )
+            .load::<Setting>(c)
+            .unwrap(),
+        }
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+        let expected: &[&str] = match db.store().backend() {
+            Backend::Postgres => &["force_custom_plan"],
+            Backend::Sqlite => &["1", "wal"],
+        };
+        assert_eq!(settings, expected);
+    }
+}
