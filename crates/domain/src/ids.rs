@@ -3,6 +3,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
@@ -94,6 +97,40 @@ impl FromStr for DxClass {
     }
 }
 
+/// Where new ids of both dialects come from. Both vendors' ids start with the time (SBG's are
+/// MongoDB ObjectIds; DNAnexus ids of later years start with later letters), and so do
+/// Ferry's: ids made together share a prefix, so a batch of new rows lands on a few pages of
+/// each unique index instead of one random page per row (docs/performance.md). After the time
+/// come a value drawn once per process, so that processes sharing a database do not collide,
+/// and a counter that starts at a random value.
+struct IdSequence {
+    process: u64,
+    counter: AtomicU64,
+}
+
+static SEQUENCE: LazyLock<IdSequence> = LazyLock::new(|| {
+    let mut rng = rand::rng();
+    IdSequence {
+        process: rng.random(),
+        counter: AtomicU64::new(rng.random()),
+    }
+});
+
+impl IdSequence {
+    /// (seconds since the epoch, this process's draw, the next count); each id takes the
+    /// low bits it has room for.
+    fn next(&self) -> (u64, u64, u64) {
+        let seconds = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        (
+            seconds,
+            self.process,
+            self.counter.fetch_add(1, Ordering::Relaxed),
+        )
+    }
+}
+
 /// Length of the random part of a DNAnexus id.
 const DX_ID_LEN: usize = 24;
 
@@ -141,20 +178,26 @@ impl DxId {
         })
     }
 
-    /// A fresh random id of the given class.
+    /// A fresh id of the given class, ordered like DNAnexus's own: time, then this process's
+    /// draw, then a counter (see [`IdSequence`]).
     ///
     /// # Panics
     /// If `class` is `User` or `Org`, which have no random ids.
     pub fn generate(class: DxClass) -> DxId {
         assert!(class.has_random_ids(), "{class} has no random ids");
-        let mut rng = rand::rng();
+        DxId::from_parts(class, SEQUENCE.next())
+    }
+
+    fn from_parts(class: DxClass, (seconds, process, counter): (u64, u64, u64)) -> DxId {
         let mut id = String::with_capacity(class.as_str().len() + 1 + DX_ID_LEN);
         id.push_str(class.as_str());
         id.push('-');
-        for _ in 0..DX_ID_LEN {
-            id.push(char::from(
-                DX_ALPHABET[rng.random_range(0..DX_ALPHABET.len())],
-            ));
+        // 7 + 10 + 7 symbols of 5 bits: 35 bits of seconds, 50 of the draw, 35 of the counter.
+        for (value, symbols) in [(seconds, 7), (process, 10), (counter, 7)] {
+            for shift in (0..symbols).rev() {
+                let symbol = (value >> (5 * shift)) & 0x1f;
+                id.push(char::from(DX_ALPHABET[symbol as usize]));
+            }
         }
         DxId { id, class }
     }
@@ -194,14 +237,19 @@ impl SbgId {
         Ok(SbgId(s.to_owned()))
     }
 
-    /// A fresh random id.
+    /// A fresh id laid out like a MongoDB ObjectId, as SBG's are: 4 bytes of seconds, 5 of
+    /// this process's draw, 3 of a counter (see [`IdSequence`]).
     pub fn generate() -> SbgId {
+        SbgId::from_parts(SEQUENCE.next())
+    }
+
+    fn from_parts((seconds, process, counter): (u64, u64, u64)) -> SbgId {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let bytes: [u8; SBG_ID_LEN / 2] = rand::rng().random();
         let mut s = String::with_capacity(SBG_ID_LEN);
-        for b in bytes {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 0xf)]));
+        for (value, digits) in [(seconds, 8), (process, 10), (counter, 6)] {
+            for shift in (0..digits).rev() {
+                s.push(char::from(HEX[((value >> (4 * shift)) & 0xf) as usize]));
+            }
         }
         SbgId(s)
     }
@@ -443,6 +491,20 @@ mod tests {
             assert!(rest.bytes().all(|b| DX_ALPHABET.contains(&b)));
         }
         assert_ne!(DxId::generate(DxClass::File), DxId::generate(DxClass::File));
+    }
+
+    #[test]
+    fn new_ids_sort_by_time_then_count() {
+        let (t, p) = (1_795_000_000, 0x3_1234_5678_9abc);
+        let dx = |t, c| DxId::from_parts(DxClass::File, (t, p, c));
+        let sbg = |t, c| SbgId::from_parts((t, p, c));
+        assert!(dx(t, 7) < dx(t, 8) && dx(t, 8) < dx(t + 1, 0));
+        assert!(sbg(t, 7) < sbg(t, 8) && sbg(t, 8) < sbg(t + 1, 0));
+        // An SBG id reads like a MongoDB ObjectId: its first 4 bytes are the seconds.
+        let id = sbg(t, 7);
+        assert_eq!(u64::from_str_radix(&id.as_str()[..8], 16), Ok(t));
+        assert_eq!(&id.as_str()[18..], "000007");
+        assert_eq!(DxId::parse(dx(t, 7).as_str()), Ok(dx(t, 7)));
     }
 
     #[test]
