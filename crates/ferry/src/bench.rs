@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::Failure;
-use crate::cli::{BenchArgs, StoreArgs};
+use crate::cli::{BenchArgs, Measurement, StoreArgs};
 
 /// Rows per multi-row INSERT of the floor and of the seeding, as in `store::placing`.
 const ROWS_PER_INSERT: usize = 1_000;
@@ -52,8 +52,8 @@ const JOB_POLL: Duration = Duration::from_millis(10);
 /// The size of every measurement.
 struct Sizes {
     /// Files per batch copy, each with every number of earlier copies in `collisions`.
-    batches: &'static [usize],
-    collisions: &'static [usize],
+    batches: Vec<usize>,
+    collisions: Vec<usize>,
     /// Files of the async copy job.
     async_files: usize,
     /// Objects of each cloned folder, rounded up to whole chains of depth 3.
@@ -70,32 +70,47 @@ impl Sizes {
     fn largest_batch(&self) -> usize {
         self.batches.iter().copied().max().unwrap_or(0)
     }
+
+    fn full() -> Sizes {
+        Sizes {
+            batches: vec![100, 1_000],
+            collisions: vec![0, 1, 10, 100],
+            async_files: 100_000,
+            clone_objects: &[10_000, 100_000],
+            holding_projects: 10_000,
+            list_calls: 200,
+            connections: 64,
+            copies_per_connection: 50,
+        }
+    }
+
+    fn smoke() -> Sizes {
+        Sizes {
+            batches: vec![10, 20],
+            collisions: vec![0, 1],
+            async_files: 500,
+            clone_objects: &[100],
+            holding_projects: 50,
+            list_calls: 20,
+            connections: 4,
+            copies_per_connection: 10,
+        }
+    }
 }
 
-const FULL: Sizes = Sizes {
-    batches: &[100, 1_000],
-    collisions: &[0, 1, 10, 100],
-    async_files: 100_000,
-    clone_objects: &[10_000, 100_000],
-    holding_projects: 10_000,
-    list_calls: 200,
-    connections: 64,
-    copies_per_connection: 50,
-};
-
-const SMOKE: Sizes = Sizes {
-    batches: &[10, 20],
-    collisions: &[0, 1],
-    async_files: 500,
-    clone_objects: &[100],
-    holding_projects: 50,
-    list_calls: 20,
-    connections: 4,
-    copies_per_connection: 10,
-};
-
 pub fn run(store_args: &StoreArgs, args: BenchArgs) -> Result<(), Failure> {
-    let sizes = if args.smoke { &SMOKE } else { &FULL };
+    let mut sizes = if args.smoke {
+        Sizes::smoke()
+    } else {
+        Sizes::full()
+    };
+    if !args.batch_files.is_empty() {
+        sizes.batches.clone_from(&args.batch_files);
+    }
+    if !args.collisions.is_empty() {
+        sizes.collisions.clone_from(&args.collisions);
+    }
+    let sizes = &sizes;
     let database = FreshDatabase::create(&store_args.database_url)?;
     let store = Store::open(
         &database.url,
@@ -107,7 +122,9 @@ pub fn run(store_args: &StoreArgs, args: BenchArgs) -> Result<(), Failure> {
         .migrate()
         .map_err(|e| Failure::Setup(format!("cannot migrate the bench database: {e}")))?;
     let server = BenchServer::start(&store)?;
-    let report = Bench::new(&store, &server.base_url, sizes).and_then(|mut bench| bench.run());
+    let taken = |m: Measurement| args.only.is_empty() || args.only.contains(&m);
+    let report =
+        Bench::new(&store, &server.base_url, sizes, &taken).and_then(|mut bench| bench.run(&taken));
     server.stop();
     print!("{}", table(store.backend(), &report?));
     Ok(())
@@ -266,13 +283,23 @@ struct Bench<'a> {
 }
 
 impl<'a> Bench<'a> {
-    fn new(store: &'a Store, base_url: &str, sizes: &'a Sizes) -> Result<Bench<'a>, Failure> {
+    fn new(
+        store: &'a Store,
+        base_url: &str,
+        sizes: &'a Sizes,
+        taken: &dyn Fn(Measurement) -> bool,
+    ) -> Result<Bench<'a>, Failure> {
         let mut conn = store.conn().map_err(work)?;
         let (user, billing_group_id, token) = seed_user(&mut conn, "bench")?;
         let content = store.content().put_bytes(b"bench\n").map_err(work)?;
+        let async_files = if taken(Measurement::AsyncCopy) {
+            sizes.async_files
+        } else {
+            0
+        };
         let copied = sizes
             .largest_batch()
-            .max(sizes.async_files)
+            .max(async_files)
             .max(sizes.connections * sizes.copies_per_connection);
         let source =
             projects::create(&mut conn, &user, "source", "", billing_group_id).map_err(work)?;
@@ -302,7 +329,8 @@ impl<'a> Bench<'a> {
         })
     }
 
-    fn run(&mut self) -> Result<Report, Failure> {
+    /// Runs the measurements `taken` says to take.
+    fn run(&mut self, taken: &dyn Fn(Measurement) -> bool) -> Result<Report, Failure> {
         // One untimed round of each, so that no figure pays for cold connections and caches.
         let largest = self.sizes.largest_batch();
         let warm_up = self.new_project("warm-up")?;
@@ -314,22 +342,32 @@ impl<'a> Bench<'a> {
             rows: Vec::new(),
             per_file: Vec::new(),
         };
-        for &batch in self.sizes.batches {
-            for &collisions in self.sizes.collisions {
-                let row = self.batch_copy(batch, collisions)?;
-                report.push(row, collisions == 0);
+        if taken(Measurement::BatchCopy) {
+            for &batch in &self.sizes.batches {
+                for &collisions in &self.sizes.collisions {
+                    let row = self.batch_copy(batch, collisions)?;
+                    report.push(row, collisions == 0);
+                }
             }
         }
-        let row = self.async_copy()?;
-        report.push(row, true);
-        for &objects in self.sizes.clone_objects {
-            let row = self.clone_folder(objects)?;
+        if taken(Measurement::AsyncCopy) {
+            let row = self.async_copy()?;
+            report.push(row, true);
+        }
+        if taken(Measurement::Clone) {
+            for &objects in self.sizes.clone_objects {
+                let row = self.clone_folder(objects)?;
+                report.push(row, false);
+            }
+        }
+        if taken(Measurement::ListProjects) {
+            let row = self.list_projects()?;
             report.push(row, false);
         }
-        let row = self.list_projects()?;
-        report.push(row, false);
-        let row = self.concurrent_copies()?;
-        report.push(row, false);
+        if taken(Measurement::ConcurrentCopies) {
+            let row = self.concurrent_copies()?;
+            report.push(row, false);
+        }
         Ok(report)
     }
 
@@ -1127,6 +1165,9 @@ fn table(backend: Backend, report: &Report) -> String {
             "| {} | {} | {} | {against_floor} |",
             row.measurement, row.size, row.figure
         );
+    }
+    if report.per_file.is_empty() {
+        return out;
     }
     let costs: Vec<f64> = report.per_file.iter().map(|&(_, cost)| cost).collect();
     let (min, max) = costs

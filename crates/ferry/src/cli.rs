@@ -182,6 +182,25 @@ pub struct BenchArgs {
     /// Small sizes, a few seconds: proves the bench runs, says nothing about speed.
     #[arg(long)]
     pub smoke: bool,
+    /// Run only these measurements (comma-separated; default: every one), e.g. to profile one.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Measurement>,
+    /// Files per batch copy, instead of the preset's (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub batch_files: Vec<usize>,
+    /// Earlier copies each batch copy collides with, instead of the preset's (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub collisions: Vec<usize>,
+}
+
+/// The measurements of `ferry bench`, in the order it takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Measurement {
+    BatchCopy,
+    AsyncCopy,
+    Clone,
+    ListProjects,
+    ConcurrentCopies,
 }
 
 #[derive(Debug, Args)]
