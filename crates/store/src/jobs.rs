@@ -23,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{AuditOutcome, Folder};
 use ferry_domain::name::FileName;
@@ -438,14 +439,6 @@ struct NewItem<'a> {
     worked_by: Option<&'a str>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = job_items)]
-struct RewrittenItem<'a> {
-    id: i64,
-    #[diesel(embed)]
-    item: NewItem<'a>,
-}
-
 impl<'a> NewItem<'a> {
     /// A pending item: `request_index` is `None` for an entry of a copied folder.
     fn new(
@@ -497,6 +490,102 @@ impl<'a> NewItem<'a> {
         }
         self
     }
+}
+
+/// Writes the outcomes of a chunk's pending items (by item id) in one UPDATE: the rows come
+/// as a table (`unnest` of arrays, `json_each` of a JSON array), so the statement is the same
+/// whatever their number, and only the columns a worker fills and the `(chunk_id, state)` index
+/// are rewritten.
+fn record_outcomes<'a>(
+    conn: &mut DbConnection,
+    chunk_id: i64,
+    outcomes: &[(i64, NewItem<'a>)],
+) -> Result<(), StoreError> {
+    type Texts = Array<Nullable<Text>>;
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&NewItem<'a>) -> Option<&'a str>| -> Vec<Option<&'a str>> {
+        outcomes.iter().map(|(_, item)| f(item)).collect()
+    };
+    const SET: &str = "kind = o.kind, source_name = o.source_name, state = o.state, \
+                       result_id = o.result_id, result_name = o.result_name, \
+                       error_status = o.error_status, error_code = o.error_code, \
+                       error_message = o.error_message, worked_by = o.worked_by";
+    let updated = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "UPDATE job_items SET {SET} \
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                         $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[]) \
+               AS o(id, kind, source_name, state, result_id, result_name, error_status, \
+                    error_code, error_message, worked_by) \
+             WHERE job_items.id = o.id AND job_items.chunk_id = $11 AND job_items.state = $12"
+        ))
+        .bind::<Array<BigInt>, _>(outcomes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind::<Texts, _>(column(|i| i.kind))
+        .bind::<Texts, _>(column(|i| i.source_name))
+        .bind::<Texts, _>(column(|i| Some(i.state)))
+        .bind::<Texts, _>(column(|i| i.result_id))
+        .bind::<Texts, _>(column(|i| i.result_name))
+        .bind::<Array<Nullable<Integer>>, _>(
+            outcomes
+                .iter()
+                .map(|(_, i)| i.error_status)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<BigInt>>, _>(
+            outcomes
+                .iter()
+                .map(|(_, i)| i.error_code)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Texts, _>(column(|i| i.error_message))
+        .bind::<Texts, _>(column(|i| i.worked_by))
+        .bind::<BigInt, _>(chunk_id)
+        .bind::<Text, _>(PENDING)
+        .execute(c)?,
+        DbConnection::Sqlite(c) => {
+            let rows: Vec<serde_json::Value> = outcomes
+                .iter()
+                .map(|(id, i)| {
+                    serde_json::json!({
+                        "id": id, "kind": i.kind, "source_name": i.source_name,
+                        "state": i.state, "result_id": i.result_id,
+                        "result_name": i.result_name, "error_status": i.error_status,
+                        "error_code": i.error_code, "error_message": i.error_message,
+                        "worked_by": i.worked_by,
+                    })
+                })
+                .collect();
+            // The unary `+` keeps SQLite from driving the join from the (chunk_id, state) index,
+            // which would scan the JSON once per item; each item is found by its rowid instead.
+            diesel::sql_query(format!(
+                "UPDATE job_items SET {SET} \
+                 FROM (SELECT value ->> '$.id' AS id, value ->> '$.kind' AS kind, \
+                              value ->> '$.source_name' AS source_name, \
+                              value ->> '$.state' AS state, \
+                              value ->> '$.result_id' AS result_id, \
+                              value ->> '$.result_name' AS result_name, \
+                              value ->> '$.error_status' AS error_status, \
+                              value ->> '$.error_code' AS error_code, \
+                              value ->> '$.error_message' AS error_message, \
+                              value ->> '$.worked_by' AS worked_by \
+                       FROM json_each($1)) AS o \
+                 WHERE job_items.id = o.id AND +job_items.chunk_id = $2 AND +job_items.state = $3"
+            ))
+            .bind::<Text, _>(serde_json::Value::from(rows).to_string())
+            .bind::<BigInt, _>(chunk_id)
+            .bind::<Text, _>(PENDING)
+            .execute(c)?
+        }
+    };
+    if updated != outcomes.len() {
+        return Err(StoreError::Corrupt(format!(
+            "{updated} of the {} items of chunk {chunk_id} were pending",
+            outcomes.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Creates a job for `requests` (1 or more), its `items` chunks and its items, in one
@@ -914,27 +1003,16 @@ pub fn complete(
                     items.len()
                 )));
             }
-            // Rewritten under their ids: one DELETE and one INSERT instead of an UPDATE each.
-            let rows: Vec<RewrittenItem<'_>> = items
+            let outcomes: Vec<(i64, NewItem<'_>)> = items
                 .iter()
                 .zip(worked)
-                .map(|(item, worked)| RewrittenItem {
-                    id: item.id,
-                    item: NewItem::new(job_id, claimed.chunk_id, Some(item.index), &item.copy)
-                        .worked(worked, worker),
+                .map(|(item, worked)| {
+                    let pending =
+                        NewItem::new(job_id, claimed.chunk_id, Some(item.index), &item.copy);
+                    (item.id, pending.worked(worked, worker))
                 })
                 .collect();
-            diesel::delete(
-                job_items::table
-                    .filter(job_items::chunk_id.eq(claimed.chunk_id))
-                    .filter(job_items::state.eq(PENDING)),
-            )
-            .execute(conn)?;
-            if !rows.is_empty() {
-                each_backend!(conn, |c| diesel::insert_into(job_items::table)
-                    .values(&rows)
-                    .execute(c))?;
-            }
+            record_outcomes(conn, claimed.chunk_id, &outcomes)?;
             counts.add_outcomes(worked);
             counts.unresolved -= len_i64(items);
             insert_units(conn, &claimed.job, units, &mut counts)?;
