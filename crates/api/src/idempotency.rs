@@ -5,7 +5,8 @@
 //! handler's response (a 2xx or a 4xx) is recorded after. A retry with the same method, path,
 //! query and body gets the recorded response with `Idempotent-Replayed: true` and writes
 //! nothing; the same key on another request is a 422. A 5xx gives the key up, so that a retry
-//! runs again, unless the handler's writes committed (below). A retry that arrives while the first is still running waits for its response.
+//! runs again, unless the handler's writes committed (below). A retry that arrives while the
+//! first is still running waits for its response.
 //!
 //! Keys are scoped to the user the presented token belongs to, not to the token: a client that
 //! rotates its token between retries still meets its own key, and two users never meet. A
