@@ -20,10 +20,21 @@ use serde_json::{Value, json};
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
+const PREFIX: &str = "/admin";
+
+/// Whether `path` is under `/admin`, whose errors take the SBG shape.
+pub(crate) fn owns_path(path: &str) -> bool {
+    path == PREFIX || path.starts_with("/admin/")
+}
+
+/// `/admin` in the OpenAPI document; `crate::openapi` adds the SBG error shape and security.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(audit_trail))]
+pub(crate) struct AdminDoc;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::scope("/admin")
+        web::scope(PREFIX)
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 SbgError::bad_request(format!("Malformed query string: {e}.")).into()
             }))
@@ -58,6 +69,22 @@ fn render(event: AuditEvent) -> Value {
     })
 }
 
+/// The audit trail, newest first. For administrators only.
+#[utoipa::path(get, path = "/admin/audit", tag = "admin",
+    params(
+        ("since" = Option<String>, Query, description = "RFC 3339 time; events at or after it"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time; events before it"),
+        ("user" = Option<String>, Query, description = "The username of the acting user"),
+        ("action" = Option<String>, Query, description = "An exact action name, e.g. `sbg.files.copy`"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Events per page, 1 to 1,000 (100)"),
+        ("offset" = Option<i64>, Query, minimum = 0, description = "Events to skip"),
+    ),
+    responses(
+        (status = 200, description = "`{items: [{id, at, request_id, user_id, token_label, action, target, outcome, detail}], total, limit, offset}`", content_type = "application/json"),
+        (status = 400, description = "A bad query (SBG code 90000)"),
+        (status = 401, description = "No valid token (SBG code 90001)"),
+        (status = 403, description = "The caller is not an administrator (SBG code 90002)"),
+    ))]
 async fn audit_trail(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -5,7 +5,8 @@
 //! handler's response (a 2xx or a 4xx) is recorded after. A retry with the same method, path,
 //! query and body gets the recorded response with `Idempotent-Replayed: true` and writes
 //! nothing; the same key on another request is a 422. A 5xx gives the key up, so that a retry
-//! runs again. A retry that arrives while the first is still running waits for its response.
+//! runs again, unless the handler's writes committed (below). A retry that arrives while the
+//! first is still running waits for its response.
 //!
 //! Keys are scoped to the user the presented token belongs to, not to the token: a client that
 //! rotates its token between retries still meets its own key, and two users never meet. A
@@ -13,13 +14,17 @@
 //!
 //! The handler and the recording of its response run in a task of their own. actix keeps
 //! serving a request whose client half-closed the connection, but drops its future when the
-//! connection is reset; the task makes sure the response is recorded either way. What remains
-//! unprotected is a process that dies after the handler commits and before the response is
-//! recorded (see `docs/reliability.md`, "Idempotent retries").
+//! connection is reset; the task makes sure the response is recorded either way.
+//!
+//! The handler runs under its claim (`db::CLAIM`), so its write transactions mark the key
+//! applied as they commit. A process that dies after that commit and before the response is
+//! recorded leaves an applied key without a response: once the lease lapses, a retry is told
+//! that the request was done and its answer lost (SBG 409/90013, DNAnexus `InvalidState`), and
+//! nothing runs again (see `docs/reliability.md`, "Idempotent retries").
 
 use crate::auth;
 use crate::dx::{DxError, DxErrorType};
-use crate::sbg::{self, SbgError};
+use crate::sbg::SbgError;
 use crate::{AppState, db};
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -30,7 +35,7 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, HttpMessage, HttpResponse};
 use chrono::{TimeDelta, Utc};
 use ferry_store::StoreError;
-use ferry_store::idempotency::{self, Claim, KeyedRequest, StoredResponse};
+use ferry_store::idempotency::{self, Applying, Claim, KeyedRequest, StoredResponse};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -57,7 +62,7 @@ enum Dialect {
 
 impl Dialect {
     fn of(path: &str) -> Dialect {
-        if sbg::owns_path(path) {
+        if crate::sbg_error_shape(path) {
             Dialect::Sbg
         } else {
             Dialect::Dx
@@ -89,6 +94,20 @@ impl Dialect {
             "A request with this Idempotency-Key is still in progress; retry later";
         match self {
             Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90007, MESSAGE).into_response(),
+            Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
+        }
+    }
+
+    /// The first request with the key committed its writes and its response was lost (its
+    /// process died before recording it, or it answered a server error). Running it again
+    /// could write twice, so it is not run; nor should the client resend it. SBG's catalogue
+    /// has 409 Conflict; 90013 is Ferry's, so that clients tell it from 90007 (retry later).
+    fn answer_lost(self) -> HttpResponse {
+        const MESSAGE: &str = "The request with this Idempotency-Key was done, but its response \
+                               was lost; it will not be run again. Read the resources it changed \
+                               to learn the outcome";
+        match self {
+            Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90013, MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
         }
     }
@@ -251,6 +270,7 @@ pub(crate) async fn idempotent(
             }
             Ok(Claim::Done(stored)) => return Ok(req.into_response(replay(stored))),
             Ok(Claim::Mismatch) => return Ok(req.into_response(dialect.mismatch())),
+            Ok(Claim::Lost) => return Ok(req.into_response(dialect.answer_lost())),
             Ok(Claim::InFlight) if Instant::now() >= deadline => {
                 return Ok(req.into_response(dialect.still_running()));
             }
@@ -269,7 +289,12 @@ async fn run_and_record(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let res = match next.call(req).await {
+    let claim = Applying {
+        user_id: keyed.user_id,
+        key: keyed.key.clone(),
+        claim_id: claim_id.clone(),
+    };
+    let res = match db::CLAIM.scope(claim, next.call(req)).await {
         Ok(res) => res,
         Err(e) => {
             release(&state, keyed, claim_id).await;
@@ -306,8 +331,8 @@ async fn run_and_record(
     match recorded {
         Ok(true) => {}
         Ok(false) => tracing::warn!("idempotency claim was taken over before the response"),
-        // The work is done: the client gets its answer; a retry runs again once the lease
-        // lapses.
+        // The client gets its answer; a retry after the lease is told the answer was lost
+        // (if the handler wrote) or runs again (if it did not).
         Err(e) => tracing::warn!(error = %e, "idempotent response not recorded"),
     }
     Ok(ServiceResponse::new(
@@ -318,7 +343,7 @@ async fn run_and_record(
 
 async fn release(state: &AppState, keyed: Keyed, claim_id: String) {
     let released = db::run(&state.store, move |conn| {
-        idempotency::release(conn, keyed.request(), &claim_id)
+        idempotency::release(conn, keyed.request(), &claim_id, Utc::now())
     })
     .await;
     // Not fatal: the claim lapses with its lease.

@@ -91,10 +91,16 @@ pub fn app(
         .default_service(web::to(unknown_route))
 }
 
+/// Whether errors on `path` take the SBG shape: the SBG dialect's paths, and `/admin`, which
+/// borrows it. Every other path answers DNAnexus errors.
+pub(crate) fn sbg_error_shape(path: &str) -> bool {
+    sbg::owns_path(path) || admin::owns_path(path)
+}
+
 /// A path or query string its route cannot read: a 400 in the dialect the path belongs to
 /// (actix's own answer is plain text, which the SDKs cannot read).
 fn bad_request(req: &HttpRequest, cause: &dyn std::fmt::Display) -> actix_web::Error {
-    if sbg::owns_path(req.path()) {
+    if sbg_error_shape(req.path()) {
         sbg::SbgError::bad_request(format!("Malformed request: {cause}.")).into()
     } else {
         dx::DxError::invalid_input(format!("The request could not be read: {cause}")).into()
@@ -128,7 +134,7 @@ async fn json_preflight_refusals(
     } else {
         text
     };
-    let body = if sbg::owns_path(req.path()) {
+    let body = if sbg_error_shape(req.path()) {
         sbg::SbgError::new(status, 90000, message).body()
     } else {
         dx::DxError::invalid_input(message).body()
@@ -140,7 +146,7 @@ async fn json_preflight_refusals(
 /// Unknown routes answer JSON in the dialect their path belongs to: SDKs turn a non-JSON error
 /// body into an unhelpful exception.
 async fn unknown_route(req: HttpRequest) -> HttpResponse {
-    if sbg::owns_path(req.path()) {
+    if sbg_error_shape(req.path()) {
         sbg::SbgError::route_not_found().into_response()
     } else {
         dx::DxError::resource_not_found(format!("unknown route {}", req.path())).into_response()

@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 description of both dialects, served at `GET /openapi.json`.
 //!
 //! Each handler carries its own `#[utoipa::path]`; each dialect lists its handlers (`sbg::doc`,
-//! `dx::doc`). What every operation of a dialect shares is added here once, by the path's
-//! dialect: the error responses in that dialect's shape and the token security schemes.
+//! `dx::doc`, and `admin::AdminDoc` for `/admin`). What every operation of a dialect shares is
+//! added here once, by the path: the error responses in the shape that path answers
+//! (`crate::sbg_error_shape`) and the token security schemes.
 
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
@@ -33,6 +34,7 @@ const SIGNED: &[&str] = &[
     tags(
         (name = "sbg", description = "Seven Bridges / CAVATICA v2"),
         (name = "dx", description = "DNAnexus"),
+        (name = "admin", description = "The operators' API; errors in the SBG shape"),
         (name = "ops", description = "Health and this description"),
     )
 )]
@@ -43,6 +45,7 @@ pub fn document() -> Document {
     let mut doc = Base::openapi();
     doc.merge(crate::sbg::doc::SbgDoc::openapi());
     doc.merge(crate::dx::doc::DxDoc::openapi());
+    doc.merge(crate::admin::AdminDoc::openapi());
     Dialects.modify(&mut doc);
     doc
 }
@@ -61,7 +64,7 @@ impl Modify for Dialects {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            let sbg = crate::sbg::owns_path(path);
+            let sbg = crate::sbg_error_shape(path);
             let public = PUBLIC.contains(&path.as_str());
             let signed = SIGNED.contains(&path.as_str());
             for operation in operations(item) {

@@ -374,19 +374,35 @@ static SQLITE_WRITERS: parking_lot::FairMutex<()> = parking_lot::FairMutex::new(
 ///
 /// On PostgreSQL this is a plain transaction; code that must serialise writers on a row
 /// locks that row (`SELECT ... FOR UPDATE`).
+///
+/// Under a keyed request's claim ([`crate::idempotency::applying`]) the outermost transaction
+/// also marks the key applied before it commits, so the request's writes and that mark are
+/// one transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
+    let depth = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?
+        }
+        DbConnection::Pg(pg) => {
+            AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()?
+        }
     };
-    let depth =
-        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
     if depth.is_some() {
         return conn.transaction(f);
     }
+    // The outermost transaction of a keyed request marks its key applied as it commits.
+    let f = |conn: &mut DbConnection| {
+        let value = f(conn)?;
+        crate::idempotency::mark_applied(conn)?;
+        Ok(value)
+    };
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
     let _turn = SQLITE_WRITERS.lock();
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     // From here on the multi-connection's transaction manager forwards to the SQLite one,

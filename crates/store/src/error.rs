@@ -42,7 +42,8 @@ impl From<DieselError> for StoreError {
                 info,
             ) => StoreError::Unavailable(info.message().to_owned()),
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if is_outage_message(info.message()) =>
+                if is_outage_message(info.message())
+                    || info.message() == crate::idempotency::CLAIM_TAKEN_OVER =>
             {
                 StoreError::Unavailable(info.message().to_owned())
             }

@@ -6,10 +6,18 @@
 //! `in_flight`, and once `claimed_until` has passed the next request with the key takes it over.
 //! Each claim carries its own id, so a holder whose lease was taken over can no longer record
 //! or release the key.
+//!
+//! The request's own writes mark the key `applied` in their transaction ([`applying`]): a key
+//! that is applied and has no response lost its answer (the process died between the commit
+//! and the recording), and a retry is told so ([`Claim::Lost`]) instead of running again. A
+//! holder whose claim was taken over cannot commit: its mark finds no row and its transaction
+//! rolls back.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::cell::RefCell;
 
 use crate::convert::to_db_time;
 use crate::db::{DbConnection, write_transaction};
@@ -49,6 +57,10 @@ pub enum Claim {
     Done(StoredResponse),
     /// A request with this key and fingerprint holds a lease that has not lapsed yet.
     InFlight,
+    /// A request with this key and fingerprint committed its writes, and its response was
+    /// never recorded (its process died in between, or it answered a server error). It must
+    /// not run again.
+    Lost,
     /// The key was used for a request with another fingerprint.
     Mismatch,
 }
@@ -92,6 +104,7 @@ pub fn claim(
                 idempotency_keys::response_status,
                 idempotency_keys::response_content_type,
                 idempotency_keys::response_body,
+                idempotency_keys::applied,
             ))
             .first::<(
                 String,
@@ -101,10 +114,11 @@ pub fn claim(
                 Option<i32>,
                 Option<String>,
                 Option<Vec<u8>>,
+                bool,
             )>(conn)
             .optional()?;
         // The conflicting row was deleted after the insert saw it: the caller tries again.
-        let Some((sha, state, holder, until, status, content_type, body)) = found else {
+        let Some((sha, state, holder, until, status, content_type, body, applied)) = found else {
             return Ok(Claim::InFlight);
         };
         if sha != request.request_sha256 {
@@ -128,6 +142,9 @@ pub fn claim(
         }
         if until >= to_db_time(now) {
             return Ok(Claim::InFlight);
+        }
+        if applied {
+            return Ok(Claim::Lost);
         }
         // The holder's lease lapsed: its process died or hung. Only one taker can win, as the
         // update names the claim it replaces.
@@ -158,7 +175,7 @@ pub fn complete(
     claim_id: &str,
     response: &StoredResponse,
 ) -> Result<bool, StoreError> {
-    let updated = diesel::update(held(request, claim_id))
+    let updated = diesel::update(held(request.user_id, request.key, claim_id))
         .set((
             idempotency_keys::state.eq(DONE),
             idempotency_keys::response_status.eq(i32::from(response.status)),
@@ -169,14 +186,76 @@ pub fn complete(
     Ok(updated == 1)
 }
 
-/// Gives the key up, so that the next request with it runs again (after a server error).
+/// Gives the key up after a server error, so that the next request with it runs again,
+/// unless the request's writes committed (the key is applied): then its lease ends at `now`,
+/// and the next request with the key is told the answer was lost ([`Claim::Lost`]).
 pub fn release(
     conn: &mut DbConnection,
     request: KeyedRequest<'_>,
     claim_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    diesel::delete(held(request, claim_id)).execute(conn)?;
+    let held = || held(request.user_id, request.key, claim_id);
+    let released =
+        diesel::delete(held().filter(idempotency_keys::applied.eq(false))).execute(conn)?;
+    if released == 0 {
+        diesel::update(held())
+            .set(idempotency_keys::claimed_until.eq(to_db_time(now)))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+/// The claim a keyed request's writes run under, for [`applying`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applying {
+    pub user_id: i64,
+    pub key: String,
+    pub claim_id: String,
+}
+
+thread_local! {
+    static APPLYING: RefCell<Option<Applying>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` on this thread under `claim`: every outermost [`write_transaction`] it opens
+/// marks the key applied in the same transaction, just before the commit, so the request's
+/// writes and the mark commit together or not at all. `None` runs `work` as it is.
+pub fn applying<T>(claim: Option<Applying>, work: impl FnOnce() -> T) -> T {
+    /// Puts the previous claim back, even if `work` panics.
+    struct Restore(Option<Applying>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            APPLYING.with(|current| *current.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(APPLYING.with(|current| current.replace(claim)));
+    work()
+}
+
+/// The message of the error that rolls back the writes of a request whose claim was taken
+/// over (its lease lapsed while it ran): the taker runs the request, so this one must not
+/// commit. [`crate::error`] reads it as `Unavailable`: a retry meets the taker's answer.
+pub(crate) const CLAIM_TAKEN_OVER: &str = "the Idempotency-Key claim was taken over";
+
+/// Marks the key of this thread's claim applied (see [`applying`]); nothing without a claim.
+/// One single-row `UPDATE` that cannot fail on a constraint, so it never aborts a PostgreSQL
+/// transaction; a claim that was taken over matches no row and fails the transaction.
+pub(crate) fn mark_applied(conn: &mut DbConnection) -> Result<(), DieselError> {
+    let Some(claim) = APPLYING.with(|current| current.borrow().clone()) else {
+        return Ok(());
+    };
+    let marked = diesel::update(held(claim.user_id, &claim.key, &claim.claim_id))
+        .set(idempotency_keys::applied.eq(true))
+        .execute(conn)?;
+    if marked == 1 {
+        Ok(())
+    } else {
+        Err(DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(CLAIM_TAKEN_OVER.to_owned()),
+        ))
+    }
 }
 
 /// The query for a key's row while one claim holds it in flight.
@@ -189,9 +268,9 @@ type Held<'a> = dsl::Filter<
 >;
 
 /// The key's row while `claim_id` holds it in flight.
-fn held<'a>(request: KeyedRequest<'a>, claim_id: &'a str) -> Held<'a> {
+fn held<'a>(user_id: i64, key: &'a str, claim_id: &'a str) -> Held<'a> {
     idempotency_keys::table
-        .find((request.user_id, request.key))
+        .find((user_id, key))
         .filter(idempotency_keys::claim.eq(claim_id))
         .filter(idempotency_keys::state.eq(IN_FLIGHT))
 }

@@ -257,6 +257,7 @@ diesel::table! {
         response_content_type -> Nullable<Text>,
         response_body -> Nullable<Binary>,
         created_at -> Timestamp,
+        applied -> Bool,
     }
 }
 

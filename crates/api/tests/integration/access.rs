@@ -75,6 +75,9 @@ const CALLER_SCOPED: &[&str] = &[
     "POST /system/describeDataObjects",
 ];
 
+/// Routes for administrators only: anyone else, the outsider included, gets 403 (90002).
+const ADMIN_ONLY: &[&str] = &["GET /admin/audit"];
+
 /// Routes that DNAnexus refuses with another error than `ResourceNotFound`, as documented:
 /// billing a new project to someone else, and cloning out of a container without VIEW in it
 /// ("VIEW access is required in the source container", dnanexus-clone seed), are
@@ -191,8 +194,9 @@ fn fill(path: &str, v: &Victim) -> String {
     out
 }
 
+/// Whether `path` answers in the SBG shape: the SBG dialect, and `/admin`, which borrows it.
 fn is_sbg(path: &str) -> bool {
-    path.starts_with("/v2/")
+    path.starts_with("/v2/") || path.starts_with("/admin/")
 }
 
 /// Rows per table: a refused request writes none.
@@ -414,6 +418,13 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
                         json["error"]["type"] == kind,
                         "{route} (outsider): {status} {json}"
                     );
+                } else if ADMIN_ONLY.contains(&route.as_str()) {
+                    check!(
+                        failures,
+                        status == 403 && json["code"] == 90002,
+                        "{route} (outsider): {status} {json}"
+                    );
+                    failures.extend(error_shape(path, status, &json, &route));
                 } else if CALLER_SCOPED.contains(&route.as_str()) {
                     check!(
                         failures,

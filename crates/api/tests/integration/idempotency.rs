@@ -465,3 +465,102 @@ async fn copies_sent_at_once_with_one_key_run_once_and_the_others_wait_for_its_r
         assert_eq!(count_placements(&ctx), before + 50);
     }
 }
+
+/// What a process that died after the handler's commit and before recording its answer leaves
+/// behind: the key in flight without a response, its lease lapsed. `applied` is what the
+/// handler's transaction wrote; `false` is the row as it was before that mark existed.
+fn lose_the_answer(ctx: &Ctx, key: &str, applied: bool) {
+    let mut conn = ctx.db.store().conn().unwrap();
+    let lapsed = (chrono::Utc::now() - chrono::TimeDelta::seconds(61)).naive_utc();
+    let row = idempotency_keys::table.filter(idempotency_keys::idempotency_key.eq(key));
+    let changed = diesel::update(row)
+        .set((
+            idempotency_keys::state.eq("in_flight"),
+            idempotency_keys::response_status.eq(None::<i32>),
+            idempotency_keys::response_content_type.eq(None::<String>),
+            idempotency_keys::response_body.eq(None::<Vec<u8>>),
+            idempotency_keys::claimed_until.eq(lapsed),
+            idempotency_keys::applied.eq(applied),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+fn is_applied(ctx: &Ctx, key: &str) -> bool {
+    let mut conn = ctx.db.store().conn().unwrap();
+    idempotency_keys::table
+        .filter(idempotency_keys::idempotency_key.eq(key))
+        .select(idempotency_keys::applied)
+        .first(&mut conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_retry_after_a_crash_between_the_commit_and_the_answer_never_writes_twice() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+        let file = ctx.seed_file(&alice, &source, "/", "a.bam", b"a");
+        let path = format!("/v2/files/{file}/actions/copy");
+        let body = json!({"project": target.sbg_id.as_str()});
+        let copy = |key: &'static [u8]| {
+            send(
+                &ctx,
+                Method::POST,
+                &path,
+                Auth::Sbg(&token),
+                Some(key),
+                &body,
+            )
+        };
+
+        let first = copy(b"sbg").await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+        // The handler's own transaction marked the key.
+        assert!(is_applied(&ctx, "sbg"), "{:?}", ctx.db.backend());
+        let copies = count_placements(&ctx);
+        lose_the_answer(&ctx, "sbg", true);
+        for _ in 0..2 {
+            let retry = copy(b"sbg").await;
+            assert_sbg_error(&retry, 409, 90013);
+            assert!(!replayed(&retry));
+        }
+        assert_eq!(count_placements(&ctx), copies, "{:?}", ctx.db.backend());
+
+        let project = send(
+            &ctx,
+            Method::POST,
+            "/project/new",
+            Auth::Bearer(&token),
+            None,
+            &json!({"name": "dx"}),
+        )
+        .await;
+        let record = json!({"project": project.json["id"], "name": "r"});
+        let new_record = || {
+            send(
+                &ctx,
+                Method::POST,
+                "/record/new",
+                Auth::Bearer(&token),
+                Some(b"dx"),
+                &record,
+            )
+        };
+        assert_eq!(new_record().await.status, StatusCode::OK);
+        assert!(is_applied(&ctx, "dx"));
+        let records = count_placements(&ctx);
+        lose_the_answer(&ctx, "dx", true);
+        assert_dx_error(&new_record().await, 422, "InvalidState");
+        assert_eq!(count_placements(&ctx), records);
+
+        // The mark is what holds: the same lost answer without it is taken over and run again.
+        let unmarked = copy(b"unmarked").await;
+        assert_eq!(unmarked.json["name"], "1_a.bam", "{}", unmarked.json);
+        lose_the_answer(&ctx, "unmarked", false);
+        let rerun = copy(b"unmarked").await;
+        assert_eq!(rerun.json["name"], "2_a.bam", "{}", rerun.json);
+    }
+}

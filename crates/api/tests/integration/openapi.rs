@@ -4,8 +4,8 @@
 //! description fails here, and so does a description of a route that is not served.
 
 use crate::support::Ctx;
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// (METHOD, path) with every `{param}` written `{}`.
 type Route = (String, String);
@@ -42,12 +42,31 @@ fn fn_body<'a>(source: &'a str, name: &str) -> &'a str {
     &source[start..end]
 }
 
-/// The routes registered by the `routes` function of the file at `path`, under `prefix`:
+/// The value of the constant `name` (`const NAME: &str = "…";`) declared in `source`.
+fn constant<'a>(source: &'a str, name: &str) -> &'a str {
+    let declared = format!("const {name}: &str = \"");
+    let at = source.find(&declared).expect("the constant's declaration") + declared.len();
+    literal(&source[at..]).0
+}
+
+/// The path a call's argument names: a string literal, or a constant declared in `source`.
+/// `None` for anything else (a method route such as `.route(web::get()…)` on a resource).
+fn path_argument<'a>(source: &'a str, after: &'a str) -> Option<(String, &'a str)> {
+    if let Some(quoted) = after.strip_prefix('"') {
+        let (path, rest) = literal(quoted);
+        return Some((path.to_owned(), rest));
+    }
+    let name_len = after
+        .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .unwrap_or(0);
+    let name = &after[..name_len];
+    (!name.is_empty()).then(|| (constant(source, name).to_owned(), &after[name_len..]))
+}
+
+/// The routes registered in `body` (a function of `source`) under `prefix`:
 /// `resource(&["/a", "/a/"])` or `.route("/a", …)` sets the paths, and each method call
 /// (`.get(`, `web::post()`, …) that follows adds a route for each of them.
-fn registered(path: &Path, prefix: &str) -> BTreeSet<Route> {
-    let source = std::fs::read_to_string(path).unwrap();
-    let body = fn_body(&source, "routes");
+fn registered(source: &str, body: &str, prefix: &str) -> BTreeSet<Route> {
     let mut routes = BTreeSet::new();
     let mut current: Vec<String> = Vec::new();
     let mut rest = body;
@@ -62,25 +81,13 @@ fn registered(path: &Path, prefix: &str) -> BTreeSet<Route> {
             rest = &after[end..];
             continue;
         }
-        if let Some(after) = rest.strip_prefix("route(") {
-            if let Some(quoted) = after.strip_prefix('"') {
-                let (path, after) = literal(quoted);
-                current = vec![path.to_owned()];
-                rest = after;
-                continue;
-            }
-            // A constant: `const NAME: &str = "…";` in the same file.
-            let name_len = after
-                .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
-                .unwrap_or(0);
-            let name = &after[..name_len];
-            if !name.is_empty() {
-                let declared = format!("const {name}: &str = \"");
-                let at = source.find(&declared).expect("the route's constant") + declared.len();
-                current = vec![literal(&source[at..]).0.to_owned()];
-                rest = &after[name.len()..];
-                continue;
-            }
+        if let Some((path, after)) = rest
+            .strip_prefix("route(")
+            .and_then(|after| path_argument(source, after))
+        {
+            current = vec![path];
+            rest = after;
+            continue;
         }
         for method in ["get", "post", "put", "patch", "delete"] {
             if rest.starts_with(&format!(".{method}("))
@@ -96,6 +103,93 @@ fn registered(path: &Path, prefix: &str) -> BTreeSet<Route> {
         rest = chars.as_str();
     }
     routes
+}
+
+/// The file of module `module` declared by the file `from`.
+fn module_file(from: &Path, module: &str) -> PathBuf {
+    let name = from.file_name().unwrap().to_str().unwrap();
+    let dir = if name == "lib.rs" || name == "mod.rs" {
+        from.parent().unwrap().to_owned()
+    } else {
+        from.with_extension("")
+    };
+    let flat = dir.join(format!("{module}.rs"));
+    if flat.exists() {
+        flat
+    } else {
+        dir.join(module).join("mod.rs")
+    }
+}
+
+/// The functions that configured the application, by file: their byte ranges in the file.
+type Visited = BTreeMap<PathBuf, Vec<(usize, usize)>>;
+
+/// Follows the application's configuration from `function` of `file` under `prefix`: the
+/// routes it registers, a `web::scope(…)` it opens (its prefix holds for the rest of the
+/// function), and every `.configure(module::routes)` and `module::scope(…)` it calls.
+fn configured(
+    file: &Path,
+    function: &str,
+    prefix: &str,
+    routes: &mut BTreeSet<Route>,
+    visited: &mut Visited,
+) {
+    let source = std::fs::read_to_string(file).unwrap();
+    let body = fn_body(&source, function);
+    let start = body.as_ptr() as usize - source.as_ptr() as usize;
+    visited
+        .entry(file.to_owned())
+        .or_default()
+        .push((start, start + body.len()));
+    let mut prefix = prefix.to_owned();
+    if let Some(at) = body.find("web::scope(") {
+        let (scope, _) = path_argument(&source, &body[at + "web::scope(".len()..])
+            .expect("a scope's path is a literal or a constant");
+        prefix.push_str(&scope);
+    }
+    routes.extend(registered(&source, body, &prefix));
+    for (at, _) in body.match_indices(".configure(") {
+        let target = &body[at + ".configure(".len()..];
+        let target = &target[..target.find(')').expect("the end of .configure(")];
+        let (module, function) = target.rsplit_once("::").unwrap_or(("", target));
+        let next = if module.is_empty() {
+            file.to_owned()
+        } else {
+            module
+                .split("::")
+                .fold(file.to_owned(), |from, m| module_file(&from, m))
+        };
+        configured(&next, function, &prefix, routes, visited);
+    }
+    for (at, _) in body.match_indices("::scope(") {
+        let module_start = body[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let module = &body[module_start..at];
+        if module != "web" {
+            configured(
+                &module_file(file, module),
+                "scope",
+                &prefix,
+                routes,
+                visited,
+            );
+        }
+    }
+}
+
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// The DNAnexus methods in `dx::route`'s table, each as the path the document gives it.
@@ -123,29 +217,39 @@ fn dx_methods(source: &str) -> BTreeSet<Route> {
     routes
 }
 
-/// Every route the application serves, read from its source.
+/// Every route the application serves, read from its source: the configuration is followed
+/// from `ferry_api::app`, so a route is read wherever its module is wired in. Any route
+/// registration (`.route(`, `resource(&[`, `web::scope(`) outside the functions followed fails
+/// here: this test could not read it, so it could not check it is described.
 fn served() -> BTreeSet<Route> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(src.join("sbg")).unwrap() {
-        let path = entry.unwrap().path();
-        if std::fs::read_to_string(&path)
-            .unwrap()
-            .contains("fn routes(")
-        {
-            routes.extend(registered(&path, "/v2"));
+    let mut visited = Visited::new();
+    configured(&src.join("lib.rs"), "app", "", &mut routes, &mut visited);
+    for file in sources(&src) {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let spans = visited.get(&file).map(Vec::as_slice).unwrap_or_default();
+        for pattern in [".route(", "resource(&[", "web::scope("] {
+            for (at, _) in source.match_indices(pattern) {
+                let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+                if source[line_start..at].trim_start().starts_with("//") {
+                    continue;
+                }
+                assert!(
+                    spans.iter().any(|&(start, end)| (start..end).contains(&at)),
+                    "{} registers a route at byte {at} outside the configuration this test \
+                     follows from ferry_api::app",
+                    file.display()
+                );
+            }
         }
     }
-    for file in ["health.rs", "openapi.rs", "dx/upload.rs"] {
-        routes.extend(registered(&src.join(file), ""));
-    }
-    let dx = std::fs::read_to_string(src.join("dx/mod.rs")).unwrap();
-    let dispatch = registered(&src.join("dx/mod.rs"), "");
-    assert_eq!(
-        dispatch,
-        BTreeSet::from([("POST".to_owned(), "/{}/{}".to_owned())]),
-        "dx/mod.rs registers only the dispatch route"
+    let dispatch = ("POST".to_owned(), "/{}/{}".to_owned());
+    assert!(
+        routes.remove(&dispatch),
+        "dx::routes registers the dispatch route"
     );
+    let dx = std::fs::read_to_string(src.join("dx/mod.rs")).unwrap();
     routes.extend(dx_methods(&dx));
     routes
 }
@@ -200,7 +304,7 @@ async fn every_operation_has_its_dialects_error_shape_and_security() {
                 "/healthz" | "/readyz" | "/openapi.json" => {
                     assert!(operation.get("security").is_none(), "{method} {path}");
                 }
-                p if p.starts_with("/v2/") => {
+                p if p.starts_with("/v2/") || p.starts_with("/admin/") => {
                     assert_eq!(
                         error, "#/components/schemas/SbgErrorBody",
                         "{method} {path}"

@@ -1,7 +1,9 @@
 use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
-use ferry_store::idempotency::{self, Claim, KeyedRequest, RETENTION, StoredResponse};
+use ferry_domain::ids::Username;
+use ferry_store::idempotency::{self, Applying, Claim, KeyedRequest, RETENTION, StoredResponse};
 use ferry_store::schema::idempotency_keys;
+use ferry_store::{DbConnection, StoreError, users, write_transaction};
 use ferry_testkit::TestDb;
 
 const LEASE: TimeDelta = TimeDelta::seconds(60);
@@ -54,7 +56,7 @@ fn a_key_is_claimed_once_then_answers_its_response_and_refuses_other_requests() 
             Claim::Done(response("{\"a\":1}"))
         );
         // A done key is neither released nor completed again.
-        idempotency::release(&mut conn, request, "c1").unwrap();
+        idempotency::release(&mut conn, request, "c1", now).unwrap();
         assert!(!idempotency::complete(&mut conn, request, "c1", &response("x")).unwrap());
         assert_eq!(
             idempotency::claim(&mut conn, request, "c6", LEASE, now).unwrap(),
@@ -75,7 +77,7 @@ fn a_released_key_runs_again_and_a_lapsed_lease_is_taken_over_once() {
             idempotency::claim(&mut conn, request, "c1", LEASE, now).unwrap(),
             Claim::Granted
         );
-        idempotency::release(&mut conn, request, "c1").unwrap();
+        idempotency::release(&mut conn, request, "c1", now).unwrap();
         assert_eq!(
             idempotency::claim(&mut conn, request, "c2", LEASE, now).unwrap(),
             Claim::Granted
@@ -94,7 +96,7 @@ fn a_released_key_runs_again_and_a_lapsed_lease_is_taken_over_once() {
         );
         // The holder whose lease was taken over can no longer record or release.
         assert!(!idempotency::complete(&mut conn, request, "c2", &response("old")).unwrap());
-        idempotency::release(&mut conn, request, "c2").unwrap();
+        idempotency::release(&mut conn, request, "c2", later).unwrap();
         assert!(idempotency::complete(&mut conn, request, "c3", &response("new")).unwrap());
         assert_eq!(
             idempotency::claim(&mut conn, request, "c5", LEASE, later).unwrap(),
@@ -132,5 +134,109 @@ fn keys_older_than_a_day_are_pruned_and_the_key_can_be_used_again() {
         keys.sort();
         assert_eq!(keys, ["old-1", "recent"]);
         assert_eq!(idempotency::prune(&mut conn, Utc::now()).unwrap(), 0);
+    }
+}
+
+fn applied(conn: &mut DbConnection, user_id: i64, key: &str) -> bool {
+    idempotency_keys::table
+        .find((user_id, key))
+        .select(idempotency_keys::applied)
+        .first(conn)
+        .unwrap()
+}
+
+/// Creates the user `name` in a write transaction under `claim`, failing it if `fail`.
+fn write_under(
+    conn: &mut DbConnection,
+    claim: &Applying,
+    name: &str,
+    fail: bool,
+) -> Result<(), StoreError> {
+    idempotency::applying(Some(claim.clone()), || {
+        write_transaction(conn, |conn| {
+            users::create(conn, &Username::parse(name).unwrap(), name, None)?;
+            if fail {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+    })
+}
+
+fn exists(conn: &mut DbConnection, name: &str) -> bool {
+    users::find_by_username(conn, &Username::parse(name).unwrap())
+        .unwrap()
+        .is_some()
+}
+
+#[test]
+fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again() {
+    for db in TestDb::all() {
+        let alice = ferry_testkit::user(db.store(), "alice");
+        let mut conn = db.store().conn().unwrap();
+        let now = Utc::now();
+        let later = now + LEASE + TimeDelta::seconds(1);
+        let claim = |key: &str, claim_id: &str| Applying {
+            user_id: alice.id,
+            key: key.to_owned(),
+            claim_id: claim_id.to_owned(),
+        };
+
+        let request = keyed(alice.id, "k", "sha");
+        assert_eq!(
+            idempotency::claim(&mut conn, request, "c1", LEASE, now).unwrap(),
+            Claim::Granted
+        );
+        // A transaction that rolls back takes its mark with it.
+        assert!(write_under(&mut conn, &claim("k", "c1"), "rolled", true).is_err());
+        assert!(!applied(&mut conn, alice.id, "k"), "{:?}", db.backend());
+        assert!(!exists(&mut conn, "rolled"));
+        // One that commits marks the key in the same transaction.
+        write_under(&mut conn, &claim("k", "c1"), "written", false).unwrap();
+        assert!(applied(&mut conn, alice.id, "k"));
+        assert!(exists(&mut conn, "written"));
+        // The holder may still record its answer: a retry waits for it.
+        assert_eq!(
+            idempotency::claim(&mut conn, request, "c2", LEASE, now).unwrap(),
+            Claim::InFlight
+        );
+        // It died before recording: after its lease the key is lost, never taken over.
+        for claim_id in ["c3", "c4"] {
+            assert_eq!(
+                idempotency::claim(&mut conn, request, claim_id, LEASE, later).unwrap(),
+                Claim::Lost
+            );
+        }
+        // Outside a claim a write transaction marks nothing.
+        write_transaction(&mut conn, |conn| {
+            users::create(conn, &Username::parse("free").unwrap(), "free", None).map(drop)
+        })
+        .unwrap();
+
+        // A server error after the commit: releasing keeps the key and ends its lease now.
+        let failed = keyed(alice.id, "k5xx", "sha");
+        idempotency::claim(&mut conn, failed, "c1", LEASE, now).unwrap();
+        write_under(&mut conn, &claim("k5xx", "c1"), "five", false).unwrap();
+        idempotency::release(&mut conn, failed, "c1", now).unwrap();
+        assert_eq!(
+            idempotency::claim(&mut conn, failed, "c2", LEASE, now + TimeDelta::seconds(1))
+                .unwrap(),
+            Claim::Lost
+        );
+
+        // A holder whose lapsed lease was taken over cannot commit its writes.
+        let slow = keyed(alice.id, "slow", "sha");
+        idempotency::claim(&mut conn, slow, "c1", LEASE, now).unwrap();
+        assert_eq!(
+            idempotency::claim(&mut conn, slow, "c2", LEASE, later).unwrap(),
+            Claim::Granted
+        );
+        assert!(matches!(
+            write_under(&mut conn, &claim("slow", "c1"), "late", false),
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(!exists(&mut conn, "late"));
+        assert!(!applied(&mut conn, alice.id, "slow"));
     }
 }
