@@ -217,6 +217,10 @@ pub struct LoadArgs {
     /// HTTP workers of the server under load.
     #[arg(long, default_value_t = 2)]
     pub http_workers: u32,
+    /// Delete every copy right after making it, so the data does not grow with the run (for
+    /// soaks); without it the destination folder keeps every copy.
+    #[arg(long)]
+    pub steady: bool,
 }
 
 /// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.

@@ -1,8 +1,10 @@
 //! `ferry load`: a bounded load generator against a `ferry serve` child process on loopback
 //! (issue 7). It makes a fresh database (as `ferry bench` does), seeds a user and files, starts
 //! the server, then runs `--connections` clients for `--duration` of mixed requests: SBG file
-//! reads and listings, DX describes, single copies and small batch copies. It prints the
-//! counts, req/s, p50/p99 and the server's RSS, and fails (exit 1) if any request failed.
+//! reads and listings, DX describes, single copies and small batch copies (with `--steady`,
+//! each followed by the deletion of its copies, so the data does not grow). It prints the
+//! counts, req/s, p50/p99 and the server's RSS, and fails (exit 1) if any request failed or,
+//! with `--steady`, if the destination is not empty at the end.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ferry_store::{Store, projects};
+use reqwest::blocking::RequestBuilder;
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -30,19 +33,26 @@ pub fn run(store_args: &StoreArgs, args: LoadArgs) -> Result<(), Failure> {
     let mut server = ServerProcess::start(&database.url, &data_dir, args.http_workers)?;
     let rss_start = server.rss_kib();
     println!(
-        "ferry load: {} connections for {} s against pid {} ({}), server RSS at start {} KiB",
+        "ferry load: {} connections for {} s against pid {} ({}, {}), server RSS at start {} KiB",
         args.connections,
         args.duration_secs,
         server.child.id(),
         database.backend_name(),
+        if args.steady {
+            "steady data"
+        } else {
+            "growing data"
+        },
         rss_start
     );
     let outcome = drive(&server.base_url, &seed, &args, || {
         server_rss(server.child.id())
     });
     let rss_end = server.rss_kib();
+    let left = destination_files(&server.base_url, &seed);
     server.stop();
     let outcome = outcome?;
+    let left = left?;
     let mut latencies = outcome.latencies;
     latencies.sort_unstable();
     let seconds = outcome.elapsed.as_secs_f64();
@@ -56,13 +66,40 @@ pub fn run(store_args: &StoreArgs, args: LoadArgs) -> Result<(), Failure> {
         latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
     );
     println!("server RSS: start {rss_start} KiB, end {rss_end} KiB");
+    println!("destination project: {left} files at the end");
     if let Some(first) = outcome.errors.first() {
         return Err(Failure::Work(format!(
             "{} requests failed; first: {first}",
             outcome.errors.len()
         )));
     }
+    if args.steady && left != 0 {
+        return Err(Failure::Work(format!(
+            "steady data, yet the destination holds {left} files at the end"
+        )));
+    }
     Ok(())
+}
+
+/// How many files the destination project holds (`X-Total-Matching-Query` of its listing).
+fn destination_files(base_url: &str, seed: &Seed) -> Result<u64, Failure> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Failure::Work(format!("cannot count the destination's files: {e}"))
+    };
+    let response = reqwest::blocking::Client::new()
+        .get(format!(
+            "{base_url}/v2/files?project={}&limit=1",
+            seed.destination_sbg
+        ))
+        .header("Authorization", format!("Bearer {}", seed.token))
+        .send()
+        .and_then(reqwest::blocking::Response::error_for_status)
+        .map_err(|e| failed(&e))?;
+    response
+        .headers()
+        .get("x-total-matching-query")
+        .and_then(|total| total.to_str().ok()?.parse().ok())
+        .ok_or_else(|| failed(&"no X-Total-Matching-Query"))
 }
 
 /// What the clients need: a token, the source files (SBG id, DX id), and the projects.
@@ -201,7 +238,8 @@ fn drive(
     let clients: Vec<_> = (0..args.connections)
         .map(|i| {
             let (seed, stop, base_url) = (seed.clone(), stop.clone(), base_url.to_owned());
-            std::thread::spawn(move || client_loop(i, &base_url, &seed, &stop))
+            let steady = args.steady;
+            std::thread::spawn(move || client_loop(i, &base_url, &seed, steady, &stop))
         })
         .collect();
     let mut next_sample = started + Duration::from_secs(args.rss_every_secs.max(1));
@@ -235,10 +273,14 @@ fn drive(
 
 /// One connection's loop: a fixed rotation of request kinds, so every kind is exercised by
 /// every client in proportion: 2 file reads, 1 listing, 1 DX describe, 1 single copy, 1 batch.
+/// With `steady`, each copy is followed by the deletion of what it made (`DELETE /v2/files/{id}`
+/// after a single copy, `POST /v2/bulk/files/delete` after a batch), so the database keeps its
+/// size however long the run: a soak then tells a leak from a working set growing with the data.
 fn client_loop(
     client: usize,
     base_url: &str,
     seed: &Seed,
+    steady: bool,
     stop: &AtomicBool,
 ) -> (Vec<Duration>, Vec<String>) {
     let http = reqwest::blocking::Client::builder()
@@ -246,55 +288,117 @@ fn client_loop(
         .pool_max_idle_per_host(1)
         .build()
         .expect("an HTTP client");
-    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    let mut tally = Tally {
+        authorization: format!("Bearer {}", seed.token),
+        latencies: Vec::new(),
+        errors: Vec::new(),
+    };
+    let any = |_: &Value| true;
     let mut n = client;
     while !stop.load(Ordering::Relaxed) {
         let (sbg_id, dx_id) = &seed.files[n % seed.files.len()];
-        let request = match n % 6 {
-            0 | 1 => http.get(format!("{base_url}/v2/files/{sbg_id}")),
-            2 => http.get(format!(
-                "{base_url}/v2/files?project={}&limit=20",
-                seed.source_sbg
-            )),
-            3 => http
-                .post(format!("{base_url}/{dx_id}/describe"))
-                .json(&json!({"project": seed.source_dx})),
-            4 => http
-                .post(format!("{base_url}/v2/files/{sbg_id}/actions/copy"))
-                .json(&json!({"project": seed.destination_sbg})),
+        match n % 6 {
+            0 | 1 => {
+                tally.send(http.get(format!("{base_url}/v2/files/{sbg_id}")), any);
+            }
+            2 => {
+                let listing = format!("{base_url}/v2/files?project={}&limit=20", seed.source_sbg);
+                tally.send(http.get(listing), any);
+            }
+            3 => {
+                let describe = http
+                    .post(format!("{base_url}/{dx_id}/describe"))
+                    .json(&json!({"project": seed.source_dx}));
+                tally.send(describe, any);
+            }
+            4 => {
+                let copy = http
+                    .post(format!("{base_url}/v2/files/{sbg_id}/actions/copy"))
+                    .json(&json!({"project": seed.destination_sbg}));
+                let copied = tally.send(copy, |file| file["id"].is_string());
+                if let Some(file) = copied.filter(|_| steady) {
+                    let id = file["id"].as_str().unwrap_or_default();
+                    tally.send(http.delete(format!("{base_url}/v2/files/{id}")), any);
+                }
+            }
             _ => {
                 let ids: Vec<&String> = (0..BATCH)
                     .map(|k| &seed.files[(n + k) % seed.files.len()].0)
                     .collect();
-                http.post(format!("{base_url}/v2/action/files/copy"))
-                    .json(&json!({"project": seed.destination_sbg, "file_ids": ids}))
+                let batch = http
+                    .post(format!("{base_url}/v2/action/files/copy"))
+                    .json(&json!({"project": seed.destination_sbg, "file_ids": ids}));
+                let all_copied = |body: &Value| {
+                    body.as_object().is_some_and(|o| {
+                        o.len() == ids.len() && o.values().all(|v| v["status"] == "OK")
+                    })
+                };
+                if let Some(copied) = tally.send(batch, all_copied).filter(|_| steady) {
+                    let new_ids: Vec<&Value> = copied
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|o| o.values())
+                        .map(|entry| &entry["new_file_id"])
+                        .collect();
+                    let all_deleted = |body: &Value| {
+                        body["items"].as_array().is_some_and(|items| {
+                            items.len() == new_ids.len()
+                                && items.iter().all(|item| item.get("error").is_none())
+                        })
+                    };
+                    let delete = http
+                        .post(format!("{base_url}/v2/bulk/files/delete"))
+                        .json(&json!({"file_ids": new_ids}));
+                    tally.send(delete, all_deleted);
+                }
             }
-        };
+        }
+        n += 1;
+    }
+    (tally.latencies, tally.errors)
+}
+
+/// One client's latencies of the requests that succeeded, and why the others failed.
+struct Tally {
+    authorization: String,
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    /// Sends the request with the token; it succeeds if the answer is 2xx and its JSON body
+    /// (`null` when empty, as a 204's) passes `check`. Returns that body on success.
+    fn send(&mut self, request: RequestBuilder, check: impl Fn(&Value) -> bool) -> Option<Value> {
         let started = Instant::now();
         let result = request
-            .header("Authorization", format!("Bearer {}", seed.token))
+            .header("Authorization", &self.authorization)
             .send()
             .map_err(|e| e.to_string())
             .and_then(|response| {
                 let status = response.status();
-                let body: Value = response.json().map_err(|e| e.to_string())?;
-                let batch_failed = n % 6 == 5
-                    && body
-                        .as_object()
-                        .is_some_and(|o| o.values().any(|v| v["status"] != "OK"));
-                if status.is_success() && !batch_failed {
-                    Ok(())
+                let bytes = response.bytes().map_err(|e| e.to_string())?;
+                let body: Value = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes).map_err(|e| format!("{status}: {e}"))?
+                };
+                if status.is_success() && check(&body) {
+                    Ok(body)
                 } else {
                     Err(format!("{status}: {body}"))
                 }
             });
         match result {
-            Ok(()) => latencies.push(started.elapsed()),
-            Err(e) => errors.push(e),
+            Ok(body) => {
+                self.latencies.push(started.elapsed());
+                Some(body)
+            }
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
         }
-        n += 1;
     }
-    (latencies, errors)
 }
 
 /// The `q` quantile in milliseconds of sorted durations (nearest rank).

@@ -163,3 +163,38 @@ fn a_bad_flag_is_a_one_line_error() {
     );
     assert_one_line_setup_error(&bad_bind, "not-an-address");
 }
+
+/// `ferry load` on its own fresh database (a temporary SQLite file, or a new schema on the
+/// server of `FERRY_TEST_POSTGRES_URL`): without `--steady` the copies stay in the destination,
+/// with it every client deletes what it copied and the run ends with the destination empty.
+#[test]
+fn load_keeps_the_data_steady_only_when_asked() {
+    for db in TestDb::all() {
+        let url = match db.backend() {
+            ferry_store::Backend::Sqlite => db.url().to_owned(),
+            ferry_store::Backend::Postgres => {
+                std::env::var(ferry_testkit::POSTGRES_URL_VAR).expect("the PostgreSQL server")
+            }
+        };
+        let load = |steady: &[&str]| {
+            let mut args = vec!["load", "--connections", "4", "--duration-secs", "2"];
+            args.extend(steady);
+            args.extend(["--database-url", &url]);
+            let output = ferry(db.url(), db.data_dir(), &args);
+            assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+            stdout(&output)
+        };
+        let growing = load(&[]);
+        assert!(growing.contains(" errors 0 "), "{growing}");
+        assert!(
+            !growing.contains("destination project: 0 files"),
+            "{growing}"
+        );
+        let steady = load(&["--steady"]);
+        assert!(steady.contains(" errors 0 "), "{steady}");
+        assert!(
+            steady.contains("destination project: 0 files at the end"),
+            "{steady}"
+        );
+    }
+}
