@@ -182,6 +182,19 @@ pub struct BenchArgs {
     /// Small sizes, a few seconds: proves the bench runs, says nothing about speed.
     #[arg(long)]
     pub smoke: bool,
+    /// Take only these measurements (comma-separated; default: every one).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<BenchMeasurement>,
+}
+
+/// The bench's measurements, each one or more rows of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchMeasurement {
+    BatchCopy,
+    AsyncCopy,
+    Clone,
+    ListProjects,
+    ConcurrentCopies,
 }
 
 #[derive(Debug, Args)]
