@@ -250,8 +250,9 @@ pub(crate) async fn list_projects(
     .await
 }
 
-/// `{"project-…": "LEVEL", …}` in the rows' order, serialised from the rows themselves: an
-/// object in 10,000 projects would otherwise cost 10,000 map entries of two `String`s each.
+/// `{"project-…": "LEVEL", …}` in the rows' order (a JSON object's order means nothing),
+/// serialised from the rows themselves: an object in 10,000 projects would otherwise cost
+/// 10,000 map entries of two `String`s each, built, serialised and dropped.
 fn render_levels(holding: &[(DxId, Level)]) -> String {
     struct Levels<'a>(&'a [(DxId, Level)]);
     impl Serialize for Levels<'_> {

@@ -147,15 +147,21 @@ fn name_numbers_are_backfilled_as_the_code_computes_them() {
             .collect();
         ferry_store::files::create_closed_files(&mut conn, alice.id, project.id, &root, &files)
             .unwrap();
-        match &mut *conn {
-            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE).map(|_| ()),
-            DbConnection::Pg(c) => c.revert_last_migration(POSTGRES).map(|_| ()),
+        // Back to before 000008: 000009 (indexes only) goes first.
+        for _ in 0..2 {
+            match &mut *conn {
+                DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE).map(|_| ()),
+                DbConnection::Pg(c) => c.revert_last_migration(POSTGRES).map(|_| ()),
+            }
+            .unwrap();
         }
-        .unwrap();
         drop(conn);
         assert_eq!(
             db.store().migrate().unwrap(),
-            ["2026-11-24-000008_name_number"]
+            [
+                "2026-11-24-000008_name_number",
+                "2026-11-24-000009_list_projects_indexes"
+            ]
         );
         let mut conn = db.store().conn().unwrap();
         let query = "SELECT name, name_number FROM placements ORDER BY name";
