@@ -14,12 +14,12 @@ use ferry_domain::permission::Level;
 use ferry_store::clone::{CloneError, CloneRequest, clone_objects, projects_holding};
 use ferry_store::sponsorship::{SponsorshipError, sponsor_project};
 use ferry_store::write_transaction;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Value, json};
 
 use super::access::container;
 use super::input::parse;
-use super::{Call, DxError, DxErrorType};
+use super::{Answer, Call, DxError, DxErrorType};
 use crate::{AppState, audit, db};
 
 /// The clone input; unknown keys (`targetFileRelocation`, `includeHiddenLinks`) are ignored.
@@ -238,20 +238,33 @@ pub(crate) async fn list_projects(
     state: &AppState,
     call: Call,
     object: DxId,
-) -> Result<Value, DxError> {
+) -> Result<Answer, DxError> {
     let user_id = call.caller.user.id;
     db::run(&state.store, move |conn| {
         let holding = projects_holding(conn, user_id, &object)?;
         if holding.is_empty() {
             return Err(DxError::entity_not_found(&object));
         }
-        let levels: Map<String, Value> = holding
-            .into_iter()
-            .map(|(project, level)| (project.to_string(), json!(level.as_str())))
-            .collect();
-        Ok(Value::Object(levels))
+        Ok(Answer::Rendered(render_levels(&holding)))
     })
     .await
+}
+
+/// `{"project-…": "LEVEL", …}` in the rows' order (a JSON object's order means nothing),
+/// serialised from the rows themselves: an object in 10,000 projects would otherwise cost
+/// 10,000 map entries of two `String`s each, built, serialised and dropped.
+fn render_levels(holding: &[(DxId, Level)]) -> String {
+    struct Levels<'a>(&'a [(DxId, Level)]);
+    impl Serialize for Levels<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(
+                self.0
+                    .iter()
+                    .map(|(project, level)| (project.as_str(), level.as_str())),
+            )
+        }
+    }
+    serde_json::to_string(&Levels(holding)).expect("a map of strings serialises")
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
