@@ -54,6 +54,8 @@ struct Sizes {
     /// Files per batch copy, each with every number of earlier copies in `collisions`.
     batches: Vec<usize>,
     collisions: Vec<usize>,
+    /// Times each batch copy is taken (its median is reported).
+    batch_rounds: usize,
     /// Files of the async copy job.
     async_files: usize,
     /// Objects of each cloned folder, rounded up to whole chains of depth 3.
@@ -75,6 +77,7 @@ impl Sizes {
         Sizes {
             batches: vec![100, 1_000],
             collisions: vec![0, 1, 10, 100],
+            batch_rounds: 3,
             async_files: 100_000,
             clone_objects: &[10_000, 100_000],
             holding_projects: 10_000,
@@ -88,6 +91,7 @@ impl Sizes {
         Sizes {
             batches: vec![10, 20],
             collisions: vec![0, 1],
+            batch_rounds: 1,
             async_files: 500,
             clone_objects: &[100],
             holding_projects: 50,
@@ -418,25 +422,35 @@ impl<'a> Bench<'a> {
     }
 
     /// One `POST /v2/action/files/copy` of `batch` files into a project where each name is
-    /// already taken by `collisions` earlier copies.
+    /// already taken by `collisions` earlier copies; taken `batch_rounds` times, each into a
+    /// project of its own and each with a floor of as many rows, and reported by the medians.
     fn batch_copy(&mut self, batch: usize, collisions: usize) -> Result<Row, Failure> {
-        let destination = self.new_project(&format!("copy {batch} k{collisions}"))?;
-        let destination = destination.sbg_id.as_ref();
-        let file_ids = &self.sources[..batch];
-        // The k earlier copies, through the same API, so their names are the API's.
-        for _ in 0..collisions {
+        let rounds = self.sizes.batch_rounds;
+        let (mut ferry, mut floor) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let destination = self.new_project(&format!("copy {batch} k{collisions} {round}"))?;
+            let destination = destination.sbg_id.as_ref();
+            let file_ids = &self.sources[..batch];
+            // The k earlier copies, through the same API, so their names are the API's.
+            for _ in 0..collisions {
+                self.api.copy_batch(destination, file_ids)?;
+            }
+            let started = Instant::now();
             self.api.copy_batch(destination, file_ids)?;
+            ferry.push(started.elapsed());
+            floor.push(self.floor(batch)?);
         }
-        let started = Instant::now();
-        self.api.copy_batch(destination, file_ids)?;
-        let took = started.elapsed();
-        self.row(
-            format!("batch copy, {}", collisions_label(collisions)),
-            format!("{} files", thousands(batch)),
-            rate(batch, took, "files/s"),
-            batch,
-            took,
-        )
+        let (ferry, floor) = (median(ferry), median(floor));
+        Ok(Row {
+            measurement: format!("batch copy, {}", collisions_label(collisions)),
+            size: format!("{} files, median of {rounds}", thousands(batch)),
+            figure: rate(batch, ferry, "files/s"),
+            against_floor: Some(AgainstFloor {
+                rows: batch,
+                ferry,
+                floor,
+            }),
+        })
     }
 
     /// `POST /v2/async/files/copy` of one item per file into a project's root, worked by job
@@ -715,6 +729,12 @@ impl Memory {
     fn show(kb: Option<u64>) -> String {
         kb.map_or_else(|| "unknown".to_owned(), |kb| format!("{} MB", kb / 1024))
     }
+}
+
+/// The middle one (the upper of the two middle ones of an even count).
+fn median(mut durations: Vec<Duration>) -> Duration {
+    durations.sort_unstable();
+    durations[durations.len() / 2]
 }
 
 fn rate(count: usize, took: Duration, unit: &str) -> String {
@@ -1215,6 +1235,13 @@ fn table(backend: Backend, report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_duration() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(vec![ms(9), ms(1), ms(5)]), ms(5));
+        assert_eq!(median(vec![ms(7)]), ms(7));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
