@@ -39,7 +39,8 @@ pub struct StoreArgs {
     )]
     pub data_dir: PathBuf,
     /// Database connections per process.
-    #[arg(long, env = "FERRY_DB_POOL_SIZE", default_value_t = 10, global = true)]
+    #[arg(long, env = "FERRY_DB_POOL_SIZE", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub db_pool_size: u32,
 }
 

@@ -71,9 +71,14 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
 
     tracing::info!(address = %local, public_url = %public_url, backend = ?state.store.backend(), "ferry listening");
     let shared = state.clone();
+    let pool_size = usize::try_from(store_args.db_pool_size).unwrap_or(usize::MAX);
     let mut server = HttpServer::new(move || ferry_api::app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM or SIGINT.
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        // Blocking work is database work, one pooled connection each: more threads than
+        // connections would only wait for one, and each idle thread keeps a malloc cache
+        // (docs/reliability.md, Load and soak).
+        .worker_max_blocking_threads(pool_size);
     if let Some(workers) = args.http_workers {
         server = server.workers(workers);
     }
