@@ -346,6 +346,7 @@ impl<'a> Bench<'a> {
         self.api
             .copy_batch(warm_up.sbg_id.as_ref(), &self.sources[..largest])?;
         self.floor(largest)?;
+        settle(&mut self.conn)?;
 
         let mut report = Report {
             rows: Vec::new(),
@@ -435,6 +436,7 @@ impl<'a> Bench<'a> {
             for _ in 0..collisions {
                 self.api.copy_batch(destination, file_ids)?;
             }
+            settle(&mut self.conn)?;
             let started = Instant::now();
             self.api.copy_batch(destination, file_ids)?;
             ferry.push(started.elapsed());
@@ -532,6 +534,7 @@ impl<'a> Bench<'a> {
         let source = self.new_project(&format!("clone {objects} source"))?;
         let destination = self.new_project(&format!("clone {objects} destination"))?;
         seed_chains(&mut self.conn, self.user.id, &source, chains)?;
+        settle(&mut self.conn)?;
         let started = Instant::now();
         let cloned = self.api.dx(
             source.dx_id.as_str(),
@@ -581,6 +584,7 @@ impl<'a> Bench<'a> {
             projects.saturating_sub(already),
         )?;
         let holding = holders(&mut self.conn, object.id)?;
+        settle(&mut self.conn)?;
         let path = format!("/{}/listProjects", object.dx_id);
         let call = || -> Result<Duration, Failure> {
             let started = Instant::now();
@@ -953,6 +957,26 @@ fn holders(conn: &mut DbConnection, object_id: i64) -> Result<usize, Failure> {
         .get_result(conn)
         .map_err(work)?;
     usize::try_from(count).map_err(work)
+}
+
+/// On PostgreSQL, `ANALYZE` of the tables the measurements read, after their data is written
+/// and before they are timed: autovacuum does as much within a minute or so of a bulk write
+/// in a running database, and the bench writes 100,000 rows in seconds. Without it the
+/// planner costs queries on the statistics of nearly empty tables (or none) and can choose a
+/// sequential scan of `placements` for 900 ids (docs/performance.md). SQLite has no
+/// automatic statistics and Ferry never gathers them, so nothing is done there.
+fn settle(conn: &mut DbConnection) -> Result<(), Failure> {
+    match conn {
+        DbConnection::Pg(c) => {
+            diesel::sql_query(
+                "ANALYZE placements, objects, object_links, folders, projects, project_members",
+            )
+            .execute(c)
+            .map_err(work)?;
+        }
+        DbConnection::Sqlite(_) => {}
+    }
+    Ok(())
 }
 
 /// `count` new projects of the user, each with its root folder, the user as administrator,

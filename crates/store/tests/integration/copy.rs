@@ -193,13 +193,17 @@ fn taken_names_give_the_next_number_past_the_highest() {
             "c.txt",
             "99999999999999999999_c.txt",
             "9223372036854775808_c.txt",
+            "01_e.txt",
         ]
         .iter()
         .map(|n| (FileName::parse(*n).unwrap(), content.clone()))
         .collect();
         files::create_closed_files(&mut conn, alice.id, project.id, &root, &names).unwrap();
-        // 1_b.txt is wanted too: taken, so it becomes 1_1_b.txt.
-        let wanted = ["a.txt", "b.txt", "b.txt", "1_b.txt", "c.txt", "d.txt"];
+        // 1_b.txt and 01_a.txt are wanted too: taken, so they are numbered themselves.
+        // 01_e.txt has the stem e.txt but is not e.txt, which stays free.
+        let wanted = [
+            "a.txt", "b.txt", "b.txt", "1_b.txt", "c.txt", "d.txt", "01_a.txt", "e.txt",
+        ];
         let taken = ferry_store::names::taken_in_folder(&mut conn, root.id, &wanted).unwrap();
         assert_eq!((taken.highest("a.txt"), taken.highest("b.txt")), (2, 3));
         assert_eq!(
@@ -210,7 +214,9 @@ fn taken_names_give_the_next_number_past_the_highest() {
                 "5_b.txt",
                 "1_1_b.txt",
                 "9223372036854775809_c.txt",
-                "d.txt"
+                "d.txt",
+                "1_01_a.txt",
+                "e.txt"
             ]
         );
     }
