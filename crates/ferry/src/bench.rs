@@ -1012,14 +1012,14 @@ fn seed_holders(
                     )
                 })
                 .collect();
-            let project_ids: Vec<i64> =
+            let project_ids: Vec<(i64, String)> =
                 each_backend!(&mut *conn, |c| diesel::insert_into(pr::table)
                     .values(&new_projects)
-                    .returning(pr::id)
+                    .returning((pr::id, pr::dx_id))
                     .get_results(c))?;
             let roots: Vec<_> = project_ids
                 .iter()
-                .map(|&project_id| {
+                .map(|&(project_id, _)| {
                     (
                         f::sbg_id.eq(SbgId::generate().to_string()),
                         f::project_id.eq(project_id),
@@ -1038,9 +1038,10 @@ fn seed_holders(
                     .get_results(c))?;
             let members: Vec<_> = project_ids
                 .iter()
-                .map(|&project_id| {
+                .map(|(project_id, project_dx_id)| {
                     (
                         m::project_id.eq(project_id),
+                        m::project_dx_id.eq(project_dx_id),
                         m::user_id.eq(user_id),
                         m::level.eq(Level::Administer.as_i16()),
                         m::can_copy.eq(true),

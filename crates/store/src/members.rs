@@ -4,6 +4,7 @@
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, SmallInt, Timestamp};
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
 use ferry_domain::permission::{Level, Permissions};
@@ -11,7 +12,7 @@ use ferry_domain::permission::{Level, Permissions};
 use crate::convert::{corrupt, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::{project_members, users};
+use crate::schema::{project_members, projects, users};
 use crate::users::UserRow;
 
 /// The permission columns of a membership.
@@ -93,23 +94,41 @@ pub fn get(
         .transpose()
 }
 
-/// Makes the user a member. One who is a member already is a `Conflict`.
+/// Makes the user a member. One who is a member already is a `Conflict`; `NotFound` if the
+/// project does not exist.
+///
+/// The membership keeps the project's DNAnexus id (migration 000011): one statement that
+/// reads it from the project as it inserts.
 pub fn add(
     conn: &mut DbConnection,
     project_id: i64,
     user_id: i64,
     permissions: Permissions,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(project_members::table)
-        .values((
-            project_members::project_id.eq(project_id),
-            project_members::user_id.eq(user_id),
-            project_members::level.eq(permissions.level.as_i16()),
-            project_members::can_copy.eq(permissions.copy),
-            project_members::can_execute.eq(permissions.execute),
-            project_members::created_at.eq(now()),
+    let membership = projects::table.filter(projects::id.eq(project_id)).select((
+        projects::id,
+        user_id.into_sql::<BigInt>(),
+        permissions.level.as_i16().into_sql::<SmallInt>(),
+        permissions.copy.into_sql::<Bool>(),
+        permissions.execute.into_sql::<Bool>(),
+        now().into_sql::<Timestamp>(),
+        projects::dx_id,
+    ));
+    let added = diesel::insert_into(project_members::table)
+        .values(membership)
+        .into_columns((
+            project_members::project_id,
+            project_members::user_id,
+            project_members::level,
+            project_members::can_copy,
+            project_members::can_execute,
+            project_members::created_at,
+            project_members::project_dx_id,
         ))
         .execute(conn)?;
+    if added == 0 {
+        return Err(StoreError::NotFound);
+    }
     Ok(())
 }
 

@@ -69,6 +69,7 @@ diesel::table! {
         can_copy -> Bool,
         can_execute -> Bool,
         created_at -> Timestamp,
+        project_dx_id -> Text,
     }
 }
 

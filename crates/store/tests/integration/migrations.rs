@@ -147,18 +147,7 @@ fn name_numbers_are_backfilled_as_the_code_computes_them() {
             .collect();
         ferry_store::files::create_closed_files(&mut conn, alice.id, project.id, &root, &files)
             .unwrap();
-        // Back to before 000008, reverting the later migrations first.
-        loop {
-            let reverted = match &mut *conn {
-                DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
-                DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
-            }
-            .unwrap()
-            .to_string();
-            if reverted.replace('-', "").ends_with("000008") {
-                break;
-            }
-        }
+        revert_through(&mut conn, "000008");
         drop(conn);
         assert_eq!(
             db.store().migrate().unwrap()[0],
@@ -179,6 +168,68 @@ fn name_numbers_are_backfilled_as_the_code_computes_them() {
                 "{}",
                 row.name
             );
+        }
+    }
+}
+
+/// Reverts the migrations from the last one back to migration `number` (its suffix, as
+/// "000008"), included.
+fn revert_through(conn: &mut DbConnection, number: &str) {
+    loop {
+        let reverted = match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+            DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
+        }
+        .unwrap()
+        .to_string();
+        if reverted.replace('-', "").ends_with(number) {
+            break;
+        }
+    }
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct MemberProject {
+    #[diesel(sql_type = Text)]
+    kept: String,
+    #[diesel(sql_type = Text)]
+    project: String,
+}
+
+/// Migration 000011 gives the memberships already there their project's DNAnexus id.
+#[test]
+fn member_project_ids_are_backfilled_from_the_projects() {
+    for db in TestDb::all() {
+        let alice = ferry_testkit::user(db.store(), "alice");
+        let bob = ferry_testkit::user(db.store(), "bob");
+        ferry_testkit::project(db.store(), &alice, "First");
+        let second = ferry_testkit::project(db.store(), &bob, "Second");
+        let mut conn = db.store().conn().unwrap();
+        ferry_store::members::add(
+            &mut conn,
+            second.id,
+            alice.id,
+            ferry_domain::permission::Permissions::owner(),
+        )
+        .unwrap();
+        revert_through(&mut conn, "000011");
+        drop(conn);
+        assert_eq!(
+            db.store().migrate().unwrap(),
+            ["2026-11-24-000011_member_project_dx_id"]
+        );
+        let mut conn = db.store().conn().unwrap();
+        let query = "SELECT m.project_dx_id AS kept, p.dx_id AS project \
+                     FROM project_members m JOIN projects p ON p.id = m.project_id";
+        let stored = match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(query).load::<MemberProject>(c),
+            DbConnection::Pg(c) => diesel::sql_query(query).load::<MemberProject>(c),
+        }
+        .unwrap();
+        assert_eq!(stored.len(), 3);
+        for row in stored {
+            assert!(row.project.starts_with("project-"), "{row:?}");
+            assert_eq!(row.kept, row.project);
         }
     }
 }
