@@ -54,8 +54,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Run on every new SQLite connection. WAL lets readers run beside the one writer;
 /// busy_timeout makes a writer wait for the lock instead of failing at once.
 const SQLITE_SETUP: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                            PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                            PRAGMA mmap_size = 268435456;";
+                            PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
 /// Run on every new PostgreSQL connection. Diesel keeps prepared statements, and after five
 /// runs PostgreSQL may switch one to a generic plan, blind to its parameters: for our
