@@ -4,6 +4,7 @@ use crate::support::{Ctx, Reply, assert_dx_error, assert_sbg_error};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test;
 use diesel::prelude::*;
+use ferry_domain::model::Project;
 use ferry_store::schema::{idempotency_keys, placements};
 use serde_json::{Value, json};
 
@@ -74,15 +75,35 @@ fn count_keys(ctx: &Ctx) -> i64 {
         .unwrap()
 }
 
+/// Alice with a source project of `files` files (`f0.bam`, `f1.bam`, …) and an empty target.
+struct CopySetup {
+    token: String,
+    target: Project,
+    files: Vec<String>,
+}
+
+fn copy_setup(ctx: &Ctx, files: usize) -> CopySetup {
+    let (alice, token) = ctx.user("alice");
+    let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+    let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
+    let files = (0..files)
+        .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
+        .collect();
+    CopySetup {
+        token,
+        target,
+        files,
+    }
+}
+
 #[actix_web::test]
 async fn an_sbg_replay_returns_the_first_response_and_copies_nothing_more() {
     for ctx in Ctx::all() {
-        let (alice, token) = ctx.user("alice");
-        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let files: Vec<String> = (0..3)
-            .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
-            .collect();
+        let CopySetup {
+            token,
+            target,
+            files,
+        } = copy_setup(&ctx, 3);
         let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
         let single = json!({"project": target.sbg_id.as_str()});
         let single_path = format!("/v2/files/{}/actions/copy", files[0]);
@@ -205,10 +226,12 @@ async fn a_4xx_is_replayed_too_and_a_safe_method_ignores_the_key() {
 #[actix_web::test]
 async fn the_same_key_on_another_request_is_a_422_in_each_dialect() {
     for ctx in Ctx::all() {
-        let (alice, token) = ctx.user("alice");
-        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let file = ctx.seed_file(&alice, &source, "/", "a.bam", b"a");
+        let CopySetup {
+            token,
+            target,
+            files,
+        } = copy_setup(&ctx, 1);
+        let file = &files[0];
         let path = format!("/v2/files/{file}/actions/copy");
         let first = send(
             &ctx,
@@ -432,12 +455,11 @@ async fn a_request_without_a_valid_token_is_answered_by_its_handler_and_keeps_no
 #[actix_web::test]
 async fn copies_sent_at_once_with_one_key_run_once_and_the_others_wait_for_its_response() {
     for ctx in Ctx::all() {
-        let (alice, token) = ctx.user("alice");
-        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let files: Vec<String> = (0..50)
-            .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
-            .collect();
+        let CopySetup {
+            token,
+            target,
+            files,
+        } = copy_setup(&ctx, 50);
         let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
         let before = count_placements(&ctx);
         let copy = || {
@@ -499,10 +521,12 @@ fn is_applied(ctx: &Ctx, key: &str) -> bool {
 #[actix_web::test]
 async fn a_retry_after_a_crash_between_the_commit_and_the_answer_never_writes_twice() {
     for ctx in Ctx::all() {
-        let (alice, token) = ctx.user("alice");
-        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-        let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
-        let file = ctx.seed_file(&alice, &source, "/", "a.bam", b"a");
+        let CopySetup {
+            token,
+            target,
+            files,
+        } = copy_setup(&ctx, 1);
+        let file = &files[0];
         let path = format!("/v2/files/{file}/actions/copy");
         let body = json!({"project": target.sbg_id.as_str()});
         let copy = |key: &'static [u8]| {
@@ -558,9 +582,9 @@ async fn a_retry_after_a_crash_between_the_commit_and_the_answer_never_writes_tw
 
         // The mark is what holds: the same lost answer without it is taken over and run again.
         let unmarked = copy(b"unmarked").await;
-        assert_eq!(unmarked.json["name"], "1_a.bam", "{}", unmarked.json);
+        assert_eq!(unmarked.json["name"], "1_f0.bam", "{}", unmarked.json);
         lose_the_answer(&ctx, "unmarked", false);
         let rerun = copy(b"unmarked").await;
-        assert_eq!(rerun.json["name"], "2_a.bam", "{}", rerun.json);
+        assert_eq!(rerun.json["name"], "2_f0.bam", "{}", rerun.json);
     }
 }

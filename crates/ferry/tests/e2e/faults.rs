@@ -55,7 +55,21 @@ struct Requests<'a> {
     seeded: &'a Seeded,
 }
 
-impl Requests<'_> {
+impl<'a> Requests<'a> {
+    /// The requests against `server`, once a read and a write have worked. The read also
+    /// refreshes the token's `last_used_at`, written at most once a minute: a stale one would
+    /// make a later read a write too.
+    fn against(server: &Server, seeded: &'a Seeded) -> Requests<'a> {
+        let requests = Requests {
+            http: client(),
+            base: server.base.clone(),
+            seeded,
+        };
+        assert_eq!(requests.sbg_read().status(), 200);
+        assert_eq!(requests.sbg_write().status(), 200);
+        requests
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -145,13 +159,7 @@ fn a_database_outage_is_a_503_in_each_dialect_and_the_server_serves_again_after(
 fn postgres_goes_away(db: &TestDb, seeded: &Seeded) {
     let (proxy, url) = Proxy::in_front_of(db.url());
     let mut server = Server::start(&url, db.data_dir(), &[], &[]);
-    let requests = Requests {
-        http: client(),
-        base: server.base.clone(),
-        seeded,
-    };
-    assert_eq!(requests.sbg_read().status(), 200);
-    assert_eq!(requests.sbg_write().status(), 200);
+    let requests = Requests::against(&server, seeded);
 
     proxy.cut();
     let [sbg_read, sbg_write, dx_read, dx_write] = during_outage(&requests, "/during");
@@ -182,15 +190,7 @@ fn postgres_goes_away(db: &TestDb, seeded: &Seeded) {
 /// make the file read-only): writes are 503s, reads go on (WAL), writes work once it is free.
 fn sqlite_is_locked(db: &TestDb, seeded: &Seeded) {
     let mut server = Server::start(db.url(), db.data_dir(), &[], &[]);
-    let requests = Requests {
-        http: client(),
-        base: server.base.clone(),
-        seeded,
-    };
-    // Before the lock: this also refreshes the token's last_used_at, which is written at
-    // most once a minute; a stale one would make the read below a write too.
-    assert_eq!(requests.sbg_read().status(), 200);
-    assert_eq!(requests.sbg_write().status(), 200);
+    let requests = Requests::against(&server, seeded);
     let path = db.url().strip_prefix("sqlite://").unwrap();
     let mut holder = SqliteConnection::establish(path).unwrap();
     holder.batch_execute("BEGIN EXCLUSIVE").unwrap();
