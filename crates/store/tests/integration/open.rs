@@ -113,3 +113,33 @@ fn pooled_connections_get_their_backends_setup() {
         assert_eq!(settings, expected);
     }
 }
+
+/// The bundled SQLite gives each connection a page cache of its own: built with
+/// `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default), all connections of the process
+/// shared one, and after a large clone listProjects re-read its pages on every probe
+/// (docs/performance.md, item 10). `.cargo/config.toml` builds it without the option.
+#[test]
+fn sqlite_connections_keep_page_caches_of_their_own() {
+    use diesel::RunQueryDsl;
+    for db in ferry_testkit::TestDb::all() {
+        let mut conn = db.store().conn().unwrap();
+        let ferry_store::DbConnection::Sqlite(c) = &mut *conn else {
+            continue;
+        };
+        let options: Vec<String> =
+            diesel::sql_query("SELECT compile_options AS value FROM pragma_compile_options")
+                .load::<Setting>(c)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.value)
+                .collect();
+        assert!(
+            options.iter().any(|o| o.starts_with("THREADSAFE")),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+}
