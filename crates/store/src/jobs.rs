@@ -513,37 +513,32 @@ fn record_outcomes<'a>(
                        error_status = o.error_status, error_code = o.error_code, \
                        error_message = o.error_message, worked_by = o.worked_by";
     let updated = match conn {
-        DbConnection::Pg(c) => diesel::sql_query(format!(
-            "UPDATE job_items SET {SET} \
+        DbConnection::Pg(c) => {
+            let ids: Vec<i64> = outcomes.iter().map(|(id, _)| *id).collect();
+            let statuses: Vec<Option<i32>> = outcomes.iter().map(|(_, i)| i.error_status).collect();
+            let codes: Vec<Option<i64>> = outcomes.iter().map(|(_, i)| i.error_code).collect();
+            diesel::sql_query(format!(
+                "UPDATE job_items SET {SET} \
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
                          $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[]) \
                AS o(id, kind, source_name, state, result_id, result_name, error_status, \
                     error_code, error_message, worked_by) \
              WHERE job_items.id = o.id AND job_items.chunk_id = $11 AND job_items.state = $12"
-        ))
-        .bind::<Array<BigInt>, _>(outcomes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind::<Texts, _>(column(|i| i.kind))
-        .bind::<Texts, _>(column(|i| i.source_name))
-        .bind::<Texts, _>(column(|i| Some(i.state)))
-        .bind::<Texts, _>(column(|i| i.result_id))
-        .bind::<Texts, _>(column(|i| i.result_name))
-        .bind::<Array<Nullable<Integer>>, _>(
-            outcomes
-                .iter()
-                .map(|(_, i)| i.error_status)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<BigInt>>, _>(
-            outcomes
-                .iter()
-                .map(|(_, i)| i.error_code)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Texts, _>(column(|i| i.error_message))
-        .bind::<Texts, _>(column(|i| i.worked_by))
-        .bind::<BigInt, _>(chunk_id)
-        .bind::<Text, _>(PENDING)
-        .execute(c)?,
+            ))
+            .bind::<Array<BigInt>, _>(&ids)
+            .bind::<Texts, _>(column(|i| i.kind))
+            .bind::<Texts, _>(column(|i| i.source_name))
+            .bind::<Texts, _>(column(|i| Some(i.state)))
+            .bind::<Texts, _>(column(|i| i.result_id))
+            .bind::<Texts, _>(column(|i| i.result_name))
+            .bind::<Array<Nullable<Integer>>, _>(&statuses)
+            .bind::<Array<Nullable<BigInt>>, _>(&codes)
+            .bind::<Texts, _>(column(|i| i.error_message))
+            .bind::<Texts, _>(column(|i| i.worked_by))
+            .bind::<BigInt, _>(chunk_id)
+            .bind::<Text, _>(PENDING)
+            .execute(c)?
+        }
         DbConnection::Sqlite(c) => {
             let rows: Vec<serde_json::Value> = outcomes
                 .iter()

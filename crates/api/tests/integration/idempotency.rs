@@ -75,35 +75,22 @@ fn count_keys(ctx: &Ctx) -> i64 {
         .unwrap()
 }
 
-/// Alice with a source project of `files` files (`f0.bam`, `f1.bam`, …) and an empty target.
-struct CopySetup {
-    token: String,
-    target: Project,
-    files: Vec<String>,
-}
-
-fn copy_setup(ctx: &Ctx, files: usize) -> CopySetup {
+/// Alice's token, an empty target project of hers, and the SBG ids of `files` files (`f0.bam`,
+/// `f1.bam`, …) in a source project of hers.
+fn copy_setup(ctx: &Ctx, files: usize) -> (String, Project, Vec<String>) {
     let (alice, token) = ctx.user("alice");
     let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
     let target = ferry_testkit::project(ctx.db.store(), &alice, "Target");
     let files = (0..files)
         .map(|i| ctx.seed_file(&alice, &source, "/", &format!("f{i}.bam"), b"x"))
         .collect();
-    CopySetup {
-        token,
-        target,
-        files,
-    }
+    (token, target, files)
 }
 
 #[actix_web::test]
 async fn an_sbg_replay_returns_the_first_response_and_copies_nothing_more() {
     for ctx in Ctx::all() {
-        let CopySetup {
-            token,
-            target,
-            files,
-        } = copy_setup(&ctx, 3);
+        let (token, target, files) = copy_setup(&ctx, 3);
         let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
         let single = json!({"project": target.sbg_id.as_str()});
         let single_path = format!("/v2/files/{}/actions/copy", files[0]);
@@ -226,11 +213,7 @@ async fn a_4xx_is_replayed_too_and_a_safe_method_ignores_the_key() {
 #[actix_web::test]
 async fn the_same_key_on_another_request_is_a_422_in_each_dialect() {
     for ctx in Ctx::all() {
-        let CopySetup {
-            token,
-            target,
-            files,
-        } = copy_setup(&ctx, 1);
+        let (token, target, files) = copy_setup(&ctx, 1);
         let file = &files[0];
         let path = format!("/v2/files/{file}/actions/copy");
         let first = send(
@@ -455,11 +438,7 @@ async fn a_request_without_a_valid_token_is_answered_by_its_handler_and_keeps_no
 #[actix_web::test]
 async fn copies_sent_at_once_with_one_key_run_once_and_the_others_wait_for_its_response() {
     for ctx in Ctx::all() {
-        let CopySetup {
-            token,
-            target,
-            files,
-        } = copy_setup(&ctx, 50);
+        let (token, target, files) = copy_setup(&ctx, 50);
         let batch = json!({"project": target.sbg_id.as_str(), "file_ids": files});
         let before = count_placements(&ctx);
         let copy = || {
@@ -521,11 +500,7 @@ fn is_applied(ctx: &Ctx, key: &str) -> bool {
 #[actix_web::test]
 async fn a_retry_after_a_crash_between_the_commit_and_the_answer_never_writes_twice() {
     for ctx in Ctx::all() {
-        let CopySetup {
-            token,
-            target,
-            files,
-        } = copy_setup(&ctx, 1);
+        let (token, target, files) = copy_setup(&ctx, 1);
         let file = &files[0];
         let path = format!("/v2/files/{file}/actions/copy");
         let body = json!({"project": target.sbg_id.as_str()});
