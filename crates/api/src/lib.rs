@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod config;
 mod db;
+mod download;
 pub mod dx;
 mod health;
 mod idempotency;

@@ -7,19 +7,15 @@
 //! accepts the URLs any of them signed, and restarts do not break them.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 
-use actix_web::body::SizedStream;
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::permission::Level;
 use ferry_store::uploads::{self, UploadedPart};
-use ferry_store::{ContentInfo, Store, StoreError, objects};
+use ferry_store::{ContentInfo, Store, objects};
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -29,6 +25,7 @@ use sha2::Sha256;
 use super::access::{ProjectHint, object_copy, require};
 use super::input::parse;
 use super::{Call, DxError, DxErrorType};
+use crate::download::{self, Content};
 use crate::{AppState, db};
 
 /// The largest part: what one PUT may carry, held in memory while it is stored.
@@ -45,7 +42,8 @@ const MAX_DOWNLOAD_URL_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// method route `/{target}/{method}`.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/upload/{id}/{index}", web::put().to(put_part))
-        .route("/download/{id}/{name}", web::get().to(download_bytes));
+        .route("/download/{id}/{name}", web::get().to(download_bytes))
+        .route("/download/{id}/{name}", web::head().to(download_bytes));
 }
 
 /// What dxpy reads before writing any file (`fileUploadParameters`): parts of 1 byte to 16 MiB,
@@ -331,11 +329,8 @@ struct DownloadQuery {
     signature: String,
 }
 
-/// Bytes read from the content store per chunk of a download.
-const DOWNLOAD_CHUNK_BYTES: u64 = 256 * 1024;
-
-/// `GET /download/{file-id}/{name}?…`: the file's bytes, authorised by the signed URL alone;
-/// one `Range: bytes=a-b` (or `a-`, or `-n`) gets a 206 with that slice.
+/// `GET` (or `HEAD`) `/download/{file-id}/{name}?…`: the file's bytes, authorised by the signed
+/// URL alone, served by [`download::serve`] (ranges included).
 #[utoipa::path(get, path = "/download/{id}/{name}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("name" = String, Path), DownloadQuery), responses((status = 200, description = "The bytes")))]
 async fn download_bytes(
     state: web::Data<AppState>,
@@ -358,142 +353,17 @@ async fn download_bytes(
         .content_sha256
         .ok_or_else(|| DxError::invalid_state(format!("{} has no content yet", object.dx_id)))?;
     let size = u64::try_from(object.size).unwrap_or_default();
-    let range = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_range);
-    let (status, start, len) = match range {
-        None => (StatusCode::OK, 0, size),
-        Some(range) => match range.within(size) {
-            Some((start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-            None => {
-                return Ok(HttpResponse::RangeNotSatisfiable()
-                    .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
-                    .finish());
-            }
-        },
+    let content = Content {
+        sha256,
+        size,
+        name: path.into_inner().1,
     };
-    let store = state.store.clone();
-    let file = web::block(move || -> io::Result<File> {
-        let mut file = store.content().open(&sha256)?;
-        file.seek(SeekFrom::Start(start))?;
-        Ok(file)
-    })
-    .await
-    .map_err(|_| {
-        DxError::from(StoreError::Unavailable(
-            "the blocking pool is shut down".into(),
-        ))
-    })??;
-    let chunks = futures_util::stream::try_unfold((file, len), |(file, left)| async move {
-        if left == 0 {
-            return Ok(None);
-        }
-        let (file, chunk) = web::block(move || {
-            let mut chunk = Vec::new();
-            let mut file = file;
-            (&mut file)
-                .take(left.min(DOWNLOAD_CHUNK_BYTES))
-                .read_to_end(&mut chunk)?;
-            Ok::<_, io::Error>((file, chunk))
-        })
-        .await
-        .map_err(io::Error::other)??;
-        if chunk.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "stored content is shorter than its size",
-            ));
-        }
-        let left = left - chunk.len() as u64;
-        Ok(Some((Bytes::from(chunk), (file, left))))
-    });
-    let mut response = HttpResponse::build(status);
-    response
-        .content_type("application/octet-stream")
-        .insert_header((header::ACCEPT_RANGES, HeaderValue::from_static("bytes")));
-    if status == StatusCode::PARTIAL_CONTENT {
-        response.insert_header((
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{size}", start + len - 1),
-        ));
-    }
-    Ok(response.body(SizedStream::new(len, Box::pin(chunks))))
-}
-
-/// One byte range of a `Range` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteRange {
-    /// `a-b` (`b` inclusive) or `a-`.
-    From(u64, Option<u64>),
-    /// `-n`: the last `n` bytes.
-    Last(u64),
-}
-
-impl ByteRange {
-    /// The first and last byte of the range in content of `size` bytes, if any byte is in it.
-    fn within(self, size: u64) -> Option<(u64, u64)> {
-        match self {
-            ByteRange::From(start, end) if start < size => {
-                Some((start, end.map_or(size - 1, |end| end.min(size - 1))))
-            }
-            ByteRange::Last(n) if n > 0 && size > 0 => Some((size - n.min(size), size - 1)),
-            _ => None,
-        }
-    }
-}
-
-/// `bytes=a-b`, `bytes=a-` or `bytes=-n`; anything else (several ranges included) is ignored,
-/// as HTTP allows, and the whole content is served.
-fn parse_range(value: &str) -> Option<ByteRange> {
-    let spec = value.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = (start.trim(), end.trim());
-    if start.is_empty() {
-        return end.parse().ok().map(ByteRange::Last);
-    }
-    let start = start.parse().ok()?;
-    let end = if end.is_empty() {
-        None
-    } else {
-        Some(end.parse().ok()?)
-    };
-    if end.is_some_and(|end| end < start) {
-        return None;
-    }
-    Some(ByteRange::From(start, end))
+    Ok(download::serve(&state.store, &req, content).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_parse_and_clamp_to_the_content() {
-        assert_eq!(parse_range("bytes=0-4"), Some(ByteRange::From(0, Some(4))));
-        assert_eq!(parse_range("bytes=5-"), Some(ByteRange::From(5, None)));
-        assert_eq!(parse_range("bytes=-3"), Some(ByteRange::Last(3)));
-        for ignored in [
-            "bytes=4-2",
-            "bytes=0-1,3-4",
-            "items=0-1",
-            "bytes=a-b",
-            "bytes=-",
-        ] {
-            assert_eq!(parse_range(ignored), None, "{ignored}");
-        }
-        assert_eq!(ByteRange::From(0, Some(4)).within(12), Some((0, 4)));
-        assert_eq!(ByteRange::From(10, Some(99)).within(12), Some((10, 11)));
-        assert_eq!(ByteRange::From(12, None).within(12), None);
-        assert_eq!(ByteRange::Last(3).within(12), Some((9, 11)));
-        assert_eq!(ByteRange::Last(30).within(12), Some((0, 11)));
-        assert_eq!(ByteRange::Last(0).within(12), None);
-        assert_eq!(ByteRange::From(0, None).within(0), None);
-    }
 
     #[test]
     fn signatures_bind_the_file_the_part_and_the_expiry() {

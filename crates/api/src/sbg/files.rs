@@ -11,16 +11,12 @@
 //! - Folders have no tags or metadata, and are not renamed here (a rename rewrites the path of
 //!   everything below): changing a folder is a 400 (90000).
 //! - Deleting a non-empty folder is a 409 (5021); the project's root folder is never deleted.
-//! - A download link is signed for one file and one hour with a key made at start-up (HMAC-SHA256),
-//!   so it needs no token but stops working when the server restarts.
+//! - A download link is signed for one file and one hour (HMAC-SHA256, under the key every
+//!   process shares), so it needs no token; `crate::download` serves it, ranges included.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 
-use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
-use actix_web::http::header::ContentDisposition;
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use ferry_domain::ids::{SbgId, SbgProjectId};
@@ -37,6 +33,7 @@ use sha2::Sha256;
 
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
+use crate::download::{self, Content};
 use crate::{AppState, db};
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,7 +57,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource(&["/files/{id}/tags"]).route(web::put().to(replace_tags)))
     .service(resource(&["/files/{id}/download_info"]).route(web::get().to(download_info)))
-    .service(resource(&["/files/{id}/download"]).route(web::get().to(download)));
+    .service(
+        resource(&["/files/{id}/download"])
+            .route(web::get().to(download))
+            .route(web::head().to(download)),
+    );
 }
 
 // Rendering.
@@ -1062,10 +1063,9 @@ async fn download_info(
     Ok(HttpResponse::Ok().json(json!({ "url": url })))
 }
 
-/// Bytes read from the content store per chunk of a download.
-const DOWNLOAD_CHUNK_BYTES: usize = 256 * 1024;
-
-/// `GET /files/{id}/download?token=…`: the file's bytes, authorised by the signed link alone.
+/// `GET` (or `HEAD`) `/files/{id}/download?token=…`: the file's bytes, authorised by the signed
+/// link alone, served by [`download::serve`]: `sevenbridges-python` downloads anything over
+/// 5 MiB in ranged parts, so ranges must be honoured.
 #[utoipa::path(get, path = "/v2/files/{id}/download", tag = "sbg", params(("id" = String, Path, description = "A file or folder id"), ("token" = String, Query, description = "The link's signature")), responses((status = 200, description = "The file's bytes")))]
 async fn download(
     state: web::Data<AppState>,
@@ -1095,29 +1095,12 @@ async fn download(
     // An open file has no content yet.
     let sha256 = object.content_sha256.ok_or_else(file_not_found)?;
     let size = u64::try_from(object.size).map_err(|_| SbgError::internal())?;
-    let store = state.store.clone();
-    let file = web::block(move || store.content().open(&sha256))
-        .await
-        .map_err(|_| SbgError::unavailable())?
-        .map_err(|e| {
-            tracing::error!(error = %e, file = %placement.sbg_id, "stored content is missing");
-            SbgError::internal()
-        })?;
-    let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
-        let (file, chunk) = web::block(move || {
-            let mut chunk = vec![0; DOWNLOAD_CHUNK_BYTES];
-            let read = file.read(&mut chunk)?;
-            chunk.truncate(read);
-            Ok::<_, std::io::Error>((file, chunk))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        Ok::<_, std::io::Error>((!chunk.is_empty()).then(|| (Bytes::from(chunk), file)))
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header(ContentDisposition::attachment(placement.name))
-        .body(SizedStream::new(size, Box::pin(chunks))))
+    let content = Content {
+        sha256,
+        size,
+        name: placement.name,
+    };
+    Ok(download::serve(&state.store, &req, content).await?)
 }
 
 #[cfg(test)]

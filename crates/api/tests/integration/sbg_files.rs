@@ -1003,6 +1003,72 @@ async fn a_download_link_serves_the_bytes_without_a_token() {
     }
 }
 
+/// What `sevenbridges-python` does for any file over 5 MiB: one ranged GET per part. The link
+/// used to ignore `Range` and send the whole file each time, which the SDK wrote at each part's
+/// offset: a silently corrupt download.
+#[actix_web::test]
+async fn a_download_link_serves_byte_ranges() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let project = ferry_testkit::project(ctx.db.store(), &alice, "Ranges");
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let file = ctx.seed_file(&alice, &project, "/", "ranged.bin", &bytes);
+        let reply = ctx
+            .get(&format!("/v2/files/{file}/download_info"), &token)
+            .await;
+        let url = local(&reply.json["url"]);
+        let app = actix_web::test::init_service(ferry_api::app(ctx.state.clone())).await;
+        let fetch = |method: Method, range: Option<&str>| {
+            let mut request = actix_web::test::TestRequest::default()
+                .method(method)
+                .uri(&url);
+            if let Some(range) = range {
+                request = request.insert_header(("range", range));
+            }
+            actix_web::test::call_service(&app, request.to_request())
+        };
+        fn header<B>(response: &actix_web::dev::ServiceResponse<B>, name: &str) -> Option<String> {
+            response
+                .headers()
+                .get(name)
+                .map(|value| value.to_str().unwrap().to_owned())
+        }
+        for (range, start, end) in [
+            ("bytes=1000-1999", 1000, 1999),
+            ("bytes=9000-", 9000, 9999),
+            ("bytes=-10", 9990, 9999),
+            ("bytes=9990-20000", 9990, 9999),
+            ("bytes=0-0", 0, 0),
+        ] {
+            let response = fetch(Method::GET, Some(range)).await;
+            assert_eq!(response.status(), 206, "{range}");
+            assert_eq!(
+                header(&response, "content-range").unwrap(),
+                format!("bytes {start}-{end}/10000"),
+                "{range}"
+            );
+            assert_eq!(header(&response, "accept-ranges").unwrap(), "bytes");
+            let body = actix_web::test::read_body(response).await;
+            assert_eq!(body, bytes[start..=end], "{range}");
+        }
+        let response = fetch(Method::GET, Some("bytes=10000-")).await;
+        assert_eq!(response.status(), 416);
+        assert_eq!(header(&response, "content-range").unwrap(), "bytes */10000");
+
+        // A HEAD says what a GET would send, and sends nothing.
+        let response = fetch(Method::HEAD, None).await;
+        assert_eq!(response.status(), 200);
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        assert_eq!(header(&response, "etag").unwrap(), format!("\"{sha256}\""));
+        assert!(
+            header(&response, "content-disposition")
+                .unwrap()
+                .contains("ranged.bin")
+        );
+        assert!(actix_web::test::read_body(response).await.is_empty());
+    }
+}
+
 #[actix_web::test]
 async fn bulk_get_answers_each_id_in_order() {
     for ctx in Ctx::all() {
