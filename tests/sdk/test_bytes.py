@@ -121,3 +121,46 @@ def test_dx_download_writes_the_exact_bytes(dx_env, sized, size, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert sha256(target.read_bytes()) == sha256(data)
+
+
+UPLOAD_SIZES = [0, 1, 5 * MIB - 1, 5 * MIB + 1, 40 * MIB + 3]
+
+
+@pytest.mark.parametrize("size", UPLOAD_SIZES)
+def test_the_sbg_sdk_uploads_every_size_exactly(api, new_project, dx_env, tmp_path, size):
+    project = new_project("Upload")
+    data = pattern(size)
+    local = tmp_path / f"up-{size}.bin"
+    local.write_bytes(data)
+    upload = api.files.upload(str(local), project=project.id, part_size=5 * MIB)
+    assert upload.status == "COMPLETED", upload.status
+    file = upload.result()
+    assert (file.name, file.size) == (f"up-{size}.bin", size)
+
+    back = tmp_path / "back.bin"
+    api.files.get(id=file.id).download(str(back))
+    assert sha256(back.read_bytes()) == sha256(data)
+    # The other dialect sees the same closed file, with the MD5 of its bytes.
+    dx_project = next(dxpy.find_projects(name=project.name, return_handler=True))
+    found = dxpy.find_one_data_object(
+        classname="file", name=local.name, project=dx_project.get_id()
+    )
+    described = dxpy.DXFile(found["id"], project=dx_project.get_id()).describe(
+        fields={"state", "size", "parts"}
+    )
+    assert (described["state"], described["size"]) == ("closed", size)
+    assert described["parts"]["1"]["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_an_upload_to_a_taken_name_fails_unless_overwrite(api, new_project, tmp_path):
+    project = new_project("Overwrite")
+    local = tmp_path / "same.txt"
+    local.write_bytes(b"first")
+    first = api.files.upload(str(local), project=project.id).result()
+    local.write_bytes(b"second!")
+    # The SDK uploads in a thread: a refusal there leaves the upload FAILED.
+    assert api.files.upload(str(local), project=project.id).status == "FAILED"
+    second = api.files.upload(str(local), project=project.id, overwrite=True).result()
+    listed = list(api.files.query(project=project.id, names=["same.txt"]).all())
+    assert [f.id for f in listed] == [second.id] and second.id != first.id
+    assert api.files.get(id=second.id).content() == "second!"

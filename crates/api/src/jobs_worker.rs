@@ -4,8 +4,9 @@
 //! (`sbg::job_copy`), so a chunk whose worker died is taken over once the lease lapses.
 //!
 //! An idle worker polls the database, every 200 ms at first and backing off to once a second,
-//! and purges the jobs that finished more than the retention period ago and the audit events
-//! older than theirs, at most once a minute per process.
+//! and purges the jobs that finished more than the retention period ago, the audit events
+//! older than theirs and the SBG uploads idle for longer than the upload expiry, at most once a
+//! minute per process.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -14,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferry_store::{Backend, Store, audit, jobs};
+use ferry_store::{Backend, Store, audit, jobs, sbg_uploads};
 
 use crate::sbg::{SbgError, work_job_chunk};
 
@@ -39,6 +40,8 @@ pub struct JobSettings {
     pub retention: chrono::TimeDelta,
     /// How long an audit event is kept.
     pub audit_retention: chrono::TimeDelta,
+    /// How long an SBG multipart upload may sit idle before it is dropped.
+    pub upload_expiry: chrono::TimeDelta,
 }
 
 /// The running workers of this process.
@@ -107,6 +110,7 @@ impl JobWorkers {
                     store: store.clone(),
                     retention: settings.retention,
                     audit_retention: settings.audit_retention,
+                    upload_expiry: settings.upload_expiry,
                     stop: stop.clone(),
                     last_purge: last_purge.clone(),
                 };
@@ -135,6 +139,7 @@ struct Worker {
     store: Store,
     retention: chrono::TimeDelta,
     audit_retention: chrono::TimeDelta,
+    upload_expiry: chrono::TimeDelta,
     stop: Arc<Stop>,
     /// When a worker of this process last purged, in epoch seconds.
     last_purge: Arc<AtomicI64>,
@@ -183,15 +188,18 @@ impl Worker {
             let jobs = jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)?;
             let events =
                 audit::prune_before(&mut conn, now - self.audit_retention, AUDIT_PURGE_BATCH)?;
-            Ok((jobs, events))
+            let uploads =
+                sbg_uploads::expire_idle_before(&mut conn, now - self.upload_expiry, PURGE_BATCH)?;
+            Ok((jobs, events, uploads))
         });
         match purged {
-            Ok((0, 0)) => {}
-            Ok((jobs, events)) => {
+            Ok((0, 0, 0)) => {}
+            Ok((jobs, events, uploads)) => {
                 tracing::info!(
                     jobs,
                     audit_events = events,
-                    "purged expired jobs and events"
+                    idle_uploads = uploads,
+                    "purged expired jobs, events and uploads"
                 );
             }
             Err(error) => tracing::warn!(%error, "purging expired jobs and events failed"),

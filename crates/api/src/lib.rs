@@ -19,6 +19,7 @@ mod idempotency;
 pub mod jobs_worker;
 pub mod openapi;
 mod rate_limit;
+mod receive;
 mod request_log;
 pub mod sbg;
 mod signing;

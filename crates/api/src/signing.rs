@@ -4,6 +4,8 @@
 
 use crate::db;
 use ferry_store::{Store, StoreError, secrets};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::sync::{Arc, OnceLock};
 
 /// The name of the key among the server secrets.
@@ -35,4 +37,28 @@ impl SharedKey {
         .await?;
         Ok(self.0.get_or_init(|| key))
     }
+}
+
+/// The signature of a URL that authorises itself: hex HMAC-SHA256, under `key`, of what it is
+/// for (`message`, which names the purpose, so that no URL passes for another kind) and its
+/// expiry in unix seconds.
+pub(crate) fn signature(key: &[u8], message: &str, expires: i64) -> String {
+    hex::encode(mac(key, message, expires).finalize().into_bytes())
+}
+
+/// Whether `signature` (hex) was made by [`signature`] for `message` and `expires`, and
+/// `expires` is not before `now`. Compared in constant time.
+pub(crate) fn verify(key: &[u8], message: &str, expires: i64, signature: &str, now: i64) -> bool {
+    let Ok(signature) = hex::decode(signature) else {
+        return false;
+    };
+    now <= expires && mac(key, message, expires).verify_slice(&signature).is_ok()
+}
+
+fn mac(key: &[u8], message: &str, expires: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    mac.update(b"\n");
+    mac.update(expires.to_string().as_bytes());
+    mac
 }

@@ -13,5 +13,6 @@ pub mod name;
 pub mod naming;
 pub mod path;
 pub mod permission;
+pub mod upload;
 
 pub use error::DomainError;

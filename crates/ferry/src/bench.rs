@@ -479,6 +479,7 @@ impl<'a> Bench<'a> {
             workers: JOB_WORKERS,
             retention: chrono::TimeDelta::days(1),
             audit_retention: chrono::TimeDelta::days(1),
+            upload_expiry: chrono::TimeDelta::days(1),
         };
         let workers = JobWorkers::start(self.store, settings).map_err(work)?;
         let finished = self.wait_for_job(&job_id);

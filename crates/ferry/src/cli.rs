@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// Days an audit event is kept before the workers prune it.
     #[arg(long, env = "FERRY_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u32,
+    /// Hours an SBG multipart upload may sit idle (no part sent or reported) before the workers
+    /// drop it; its parts' bytes go to the content collector.
+    #[arg(long, env = "FERRY_UPLOAD_EXPIRY_HOURS", default_value_t = 24)]
+    pub upload_expiry_hours: u32,
     /// Requests a token may make per window in the CAVATICA dialect (`/v2`); more get a 429.
     #[arg(long, env = "FERRY_SBG_RATE_LIMIT", default_value_t = 1000)]
     pub sbg_rate_limit: u32,

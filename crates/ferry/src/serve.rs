@@ -54,6 +54,7 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
         workers: args.job_workers,
         retention: chrono::TimeDelta::days(i64::from(args.job_retention_days)),
         audit_retention: chrono::TimeDelta::days(i64::from(args.audit_retention_days)),
+        upload_expiry: chrono::TimeDelta::hours(i64::from(args.upload_expiry_hours)),
     };
     let workers = JobWorkers::start(&store, settings)
         .map_err(|e| Failure::Setup(format!("cannot start the job workers: {e}")))?;

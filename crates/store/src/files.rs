@@ -251,6 +251,20 @@ fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("tags and metadata serialise")
 }
 
+/// The placements named `name` in the folder: one at most where SBG names things, any number
+/// where DNAnexus made them.
+pub fn placements_named(
+    conn: &mut DbConnection,
+    folder_id: i64,
+    name: &str,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(placements::table
+        .filter(placements::folder_id.eq(folder_id))
+        .filter(placements::name.eq(name))
+        .select(placements::id)
+        .load(conn)?)
+}
+
 /// Deletes the placements, then the objects that no project holds any more (their links go
 /// with them). Two statements per 1,000 placements. The content stays in the content store,
 /// which other objects may share.

@@ -27,6 +27,7 @@ pub mod objects;
 mod placing;
 pub mod projects;
 pub mod rate_counts;
+pub mod sbg_uploads;
 pub mod schema;
 pub mod scratch;
 pub mod secrets;

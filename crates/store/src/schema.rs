@@ -237,6 +237,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    sbg_uploads (upload_id) {
+        upload_id -> Text,
+        user_id -> BigInt,
+        folder_id -> BigInt,
+        name -> Text,
+        size -> BigInt,
+        part_size -> BigInt,
+        overwrite -> Bool,
+        created_at -> Timestamp,
+        touched_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sbg_upload_parts (upload_id, part_number) {
+        upload_id -> Text,
+        part_number -> Integer,
+        size -> BigInt,
+        md5 -> Text,
+        content_sha256 -> Text,
+        reported -> Bool,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     nonces (user_id, nonce) {
         user_id -> BigInt,
         nonce -> Text,
@@ -298,6 +324,9 @@ diesel::joinable!(project_summaries -> projects (project_id));
 diesel::joinable!(object_class_fields -> objects (object_id));
 diesel::joinable!(upload_parts -> objects (object_id));
 diesel::joinable!(nonces -> users (user_id));
+diesel::joinable!(sbg_uploads -> users (user_id));
+diesel::joinable!(sbg_uploads -> folders (folder_id));
+diesel::joinable!(sbg_upload_parts -> sbg_uploads (upload_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -318,6 +347,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_summaries,
     object_class_fields,
     upload_parts,
+    sbg_uploads,
+    sbg_upload_parts,
     nonces,
     idempotency_keys,
     server_secrets,

@@ -6,9 +6,6 @@
 //! expiry, under a key kept in the database, so that every `ferry serve` process sharing it
 //! accepts the URLs any of them signed, and restarts do not break them.
 
-use std::fs::File;
-use std::io::{self, Read};
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use ferry_domain::ids::{DxClass, DxId};
@@ -16,17 +13,15 @@ use ferry_domain::model::ObjectState;
 use ferry_domain::permission::Level;
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{ContentInfo, Store, objects};
-use futures_util::StreamExt;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::access::{ProjectHint, object_copy, require};
 use super::input::parse;
 use super::{Call, DxError, DxErrorType};
 use crate::download::{self, Content};
-use crate::{AppState, db};
+use crate::receive::{ReceiveError, receive};
+use crate::{AppState, db, signing};
 
 /// The largest part: what one PUT may carry, held in memory while it is stored.
 const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
@@ -72,36 +67,35 @@ enum Signed<'a> {
 }
 
 impl Signed<'_> {
-    fn mac(&self, key: &[u8], expires: i64) -> Hmac<Sha256> {
-        let message = match self {
+    fn message(&self) -> String {
+        match self {
             Signed::Part {
                 file,
                 index,
                 size,
                 md5,
             } => format!(
-                "upload\n{file}\n{index}\n{}\n{}\n{expires}",
+                "upload\n{file}\n{index}\n{}\n{}",
                 size.map(|size| size.to_string()).unwrap_or_default(),
                 md5.unwrap_or_default()
             ),
-            Signed::Download { file } => format!("download\n{file}\n{expires}"),
-        };
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-        mac.update(message.as_bytes());
-        mac
+            Signed::Download { file } => format!("download\n{file}"),
+        }
     }
 
     fn sign(&self, key: &[u8], expires: i64) -> String {
-        hex::encode(self.mac(key, expires).finalize().into_bytes())
+        signing::signature(key, &self.message(), expires)
     }
 
     /// Whether `signature` was made by `key` for this, and `expires` (unix seconds) is ahead.
-    /// The signature is compared in constant time.
     fn verify(&self, key: &[u8], expires: i64, signature: &str) -> bool {
-        let Ok(signature) = hex::decode(signature) else {
-            return false;
-        };
-        Utc::now().timestamp() <= expires && self.mac(key, expires).verify_slice(&signature).is_ok()
+        signing::verify(
+            key,
+            &self.message(),
+            expires,
+            signature,
+            Utc::now().timestamp(),
+        )
     }
 }
 
@@ -200,7 +194,7 @@ async fn put_part(
     state: web::Data<AppState>,
     path: web::Path<(String, u32)>,
     query: web::Query<PartQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, DxError> {
     let (file, index) = path.into_inner();
     let query = query.into_inner();
@@ -215,32 +209,34 @@ async fn put_part(
     if !signed.verify(key, query.expires, &query.signature) {
         return Err(invalid_url());
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| DxError::invalid_input(format!("The part could not be read: {e}")))?;
-        if (body.len() + chunk.len()) as u64 > MAX_PART_BYTES {
-            return Err(DxError::new(
+    let limit = query.size.unwrap_or(MAX_PART_BYTES).min(MAX_PART_BYTES);
+    let content = receive(&state.store, payload, limit)
+        .await
+        .map_err(|e| match e {
+            ReceiveError::TooLong { .. } if query.size.is_some() => {
+                DxError::invalid_input("The part has more bytes than the size announced")
+            }
+            ReceiveError::TooLong { limit } => DxError::new(
                 DxErrorType::PayloadTooLarge,
-                format!("A part is at most {MAX_PART_BYTES} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if query.size.is_some_and(|size| size != body.len() as u64) {
+                format!("A part is at most {limit} bytes"),
+            ),
+            ReceiveError::Read(e) => {
+                DxError::invalid_input(format!("The part could not be read: {e}"))
+            }
+            ReceiveError::Store(e) => e.into(),
+        })?;
+    if query.size.is_some_and(|size| size != content.size) {
         return Err(DxError::invalid_input(format!(
             "The part has {} bytes, not the size announced",
-            body.len()
+            content.size
         )));
     }
-    let store = state.store.clone();
+    if query.md5.as_deref().is_some_and(|md5| md5 != content.md5) {
+        return Err(DxError::invalid_input(
+            "The part's MD5 is not the one announced",
+        ));
+    }
     db::run(&state.store, move |conn| {
-        let content = store.content().put_bytes(&body)?;
-        if query.md5.as_deref().is_some_and(|md5| md5 != content.md5) {
-            return Err(DxError::invalid_input(
-                "The part's MD5 is not the one announced",
-            ));
-        }
         ferry_store::write_transaction(conn, |conn| -> Result<(), DxError> {
             objects::lock(conn, &file)?;
             let object =
@@ -267,16 +263,11 @@ async fn put_part(
 /// The content of a file made of these parts, in order, stored in the content store (empty
 /// without parts).
 pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentInfo, DxError> {
-    let mut readers: Vec<File> = Vec::with_capacity(parts.len());
-    for part in parts {
-        readers.push(store.content().open(&part.content_sha256)?);
-    }
-    let chained = readers
-        .into_iter()
-        .fold(Box::new(io::empty()) as Box<dyn Read>, |all, part| {
-            Box::new(all.chain(part))
-        });
-    Ok(store.content().put_reader(chained)?)
+    let sha256s: Vec<&str> = parts
+        .iter()
+        .map(|part| part.content_sha256.as_str())
+        .collect();
+    Ok(store.content().concat(&sha256s)?)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

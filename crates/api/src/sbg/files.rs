@@ -26,15 +26,13 @@ use ferry_domain::permission::Permissions;
 use ferry_store::files::{self, PlacementUpdate};
 use ferry_store::views::{self, ListFilter};
 use ferry_store::{DbConnection, StoreError, folders, write_transaction};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sha2::Sha256;
 
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
 use crate::download::{self, Content};
-use crate::{AppState, db};
+use crate::{AppState, db, signing};
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -143,7 +141,7 @@ pub(crate) fn file_not_found() -> SbgError {
     )
 }
 
-fn write_refused() -> SbgError {
+pub(crate) fn write_refused() -> SbgError {
     SbgError::new(
         StatusCode::FORBIDDEN,
         5001,
@@ -244,8 +242,8 @@ fn checked_tags(tags: Vec<String>) -> Result<Vec<String>, SbgError> {
     }
 }
 
-/// A file name for a rename.
-fn parse_file_name(raw: String) -> Result<FileName, SbgError> {
+/// A file name for a rename or an upload.
+pub(crate) fn parse_file_name(raw: String) -> Result<FileName, SbgError> {
     FileName::parse(raw).map_err(invalid_name)
 }
 
@@ -567,16 +565,16 @@ pub(crate) fn delete_entries(
     })
 }
 
-/// Where a listing or a new folder goes, as the request names it.
+/// Where a listing, a new folder or an upload goes, as the request names it.
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     Project(SbgProjectId),
     Folder(SbgId),
 }
 
 impl Target {
     /// Exactly one of `project` and `parent`; an empty string counts as absent.
-    fn from_fields(
+    pub(crate) fn from_fields(
         project: Option<String>,
         parent: Option<String>,
         malformed_project: fn() -> SbgError,
@@ -596,7 +594,7 @@ impl Target {
     }
 
     /// The folder named, if the caller can see it: a project's root folder, or a folder.
-    fn resolve(
+    pub(crate) fn resolve(
         &self,
         conn: &mut DbConnection,
         user_id: i64,
@@ -913,7 +911,7 @@ struct CreateFolderBody {
     parent: Option<String>,
 }
 
-fn destination_not_found() -> SbgError {
+pub(crate) fn destination_not_found() -> SbgError {
     SbgError::new(
         StatusCode::NOT_FOUND,
         5026,
@@ -921,7 +919,7 @@ fn destination_not_found() -> SbgError {
     )
 }
 
-fn malformed_project_id() -> SbgError {
+pub(crate) fn malformed_project_id() -> SbgError {
     SbgError::new(
         StatusCode::BAD_REQUEST,
         3012,
@@ -1020,29 +1018,21 @@ struct DownloadKey<'a>(&'a [u8]);
 impl DownloadKey<'_> {
     /// `<expiry, unix seconds>.<hex signature>`.
     fn sign(&self, id: &SbgId, expires: i64) -> String {
-        let signature = self.mac(id, expires).finalize().into_bytes();
-        format!("{expires}.{}", hex::encode(signature))
+        format!(
+            "{expires}.{}",
+            signing::signature(self.0, id.as_str(), expires)
+        )
     }
 
-    /// Whether `token` was signed for `id` by this key and has not expired at `now`. The
-    /// signature is compared in constant time.
+    /// Whether `token` was signed for `id` by this key and has not expired at `now`.
     fn verify(&self, id: &SbgId, token: &str, now: i64) -> bool {
         let Some((expires, signature)) = token.split_once('.') else {
             return false;
         };
-        let (Ok(expires), Ok(signature)) = (expires.parse::<i64>(), hex::decode(signature)) else {
+        let Ok(expires) = expires.parse::<i64>() else {
             return false;
         };
-        now <= expires && self.mac(id, expires).verify_slice(&signature).is_ok()
-    }
-
-    fn mac(&self, id: &SbgId, expires: i64) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.0).expect("HMAC takes keys of any length");
-        mac.update(id.as_str().as_bytes());
-        mac.update(b"\n");
-        mac.update(expires.to_string().as_bytes());
-        mac
+        signing::verify(self.0, id.as_str(), expires, signature, now)
     }
 }
 

@@ -16,6 +16,7 @@ mod listing;
 mod members;
 mod projects;
 mod rate_limit;
+mod upload;
 mod users;
 
 use crate::auth::{Caller, authenticate};
@@ -92,6 +93,7 @@ pub(crate) fn scope(
         .configure(projects::routes)
         .configure(members::routes)
         .configure(files::routes)
+        .configure(upload::routes)
         .configure(bulk::routes)
         .configure(copy::routes)
         .configure(async_jobs::routes)

@@ -34,6 +34,8 @@ struct Victim {
     file: String,
     folder: String,
     job: String,
+    /// The victim's upload in progress.
+    upload: String,
     /// DX ids.
     dx_project: String,
     dx_file: String,
@@ -55,6 +57,7 @@ const SIGNED: &[&str] = &[
     "/v2/files/{id}/download",
     "/upload/{id}/{index}",
     "/download/{id}/{name}",
+    "/v2/upload/multipart/{upload_id}/part/{part_number}/data",
 ];
 /// Routes that answer about the caller alone: the outsider gets an answer (2xx) that must not
 /// mention the victim's data.
@@ -146,6 +149,10 @@ fn body(route: &str, v: &Victim) -> Option<Value> {
             json!({"types": ["t"]})
         }
         "PUT /upload/{id}/{index}" => return None,
+        "POST /v2/upload/multipart" => json!({"project": project, "name": "new.txt", "size": 1}),
+        "POST /v2/upload/multipart/{upload_id}/part" => {
+            json!({"part_number": 1, "response": {"headers": {"ETag": "0f"}}})
+        }
         route if route.starts_with("POST ") => json!({}),
         _ => return None,
     };
@@ -171,7 +178,8 @@ fn param(path: &str, name: &str, v: &Victim) -> String {
         "id" if path.ends_with("/list") => v.folder.clone(),
         "id" if path.starts_with("/v2/") => v.file.clone(),
         "id" => v.dx_file.clone(),
-        "index" => "1".to_owned(),
+        "index" | "part_number" => "1".to_owned(),
+        "upload_id" => v.upload.clone(),
         "name" => "a.txt".to_owned(),
         "project" => dx_suffix(&v.dx_project),
         "file" => dx_suffix(&v.dx_file),
@@ -221,6 +229,8 @@ fn row_counts(ctx: &Ctx) -> BTreeMap<&'static str, i64> {
         "project_summaries",
         "object_class_fields",
         "upload_parts",
+        "sbg_uploads",
+        "sbg_upload_parts",
         "nonces",
         "server_secrets",
         "sponsored_objects",
@@ -286,6 +296,14 @@ async fn seed(ctx: &Ctx) -> (Victim, Tokens) {
             json!({"folder": "/"}),
         )
         .await;
+    let upload = ctx
+        .post(
+            "/v2/upload/multipart",
+            &token,
+            json!({"project": project.sbg_id.to_string(), "name": "new.bin", "size": 1}),
+        )
+        .await;
+    assert_eq!(upload.status, 201, "{}", upload.json);
     let dx_file = listing.json["objects"][0]["id"]
         .as_str()
         .expect("the file in the listing")
@@ -309,6 +327,7 @@ async fn seed(ctx: &Ctx) -> (Victim, Tokens) {
         file,
         folder,
         job: job.json["id"].as_str().unwrap().to_owned(),
+        upload: upload.json["upload_id"].as_str().unwrap().to_owned(),
         dx_project: project.dx_id.to_string(),
         dx_file,
         outsiders_dx_project: outsiders_project.dx_id.to_string(),
@@ -336,6 +355,7 @@ async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
             victim.dx_file.clone(),
             victim.folder.clone(),
             victim.job.clone(),
+            victim.upload.clone(),
             "Secret Project".to_owned(),
             "r1.fastq".to_owned(),
         ];

@@ -14,4 +14,5 @@ mod sbg_async;
 mod sbg_copy;
 mod sbg_files;
 mod sbg_projects;
+mod sbg_upload;
 mod support;

@@ -215,8 +215,8 @@ fn member_project_ids_are_backfilled_from_the_projects() {
         revert_through(&mut conn, "000011");
         drop(conn);
         assert_eq!(
-            db.store().migrate().unwrap(),
-            ["2026-11-24-000011_member_project_dx_id"]
+            db.store().migrate().unwrap()[0],
+            "2026-11-24-000011_member_project_dx_id"
         );
         let mut conn = db.store().conn().unwrap();
         let query = "SELECT m.project_dx_id AS kept, p.dx_id AS project \

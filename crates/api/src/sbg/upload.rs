@@ -1,0 +1,571 @@
+//! SBG multipart upload (`/upload/multipart`), as `sevenbridges-python`'s
+//! `sevenbridges/transfer/upload.py` drives it: start an upload, ask for each part's URL, `PUT`
+//! the part there, report it with the ETag the `PUT` answered, complete. The wire contract and
+//! the choices are in docs/sbg.md (Multipart upload).
+//!
+//! - The server picks the part size ([`PartPlan`]); the SDK adopts the one answered.
+//! - A part URL is signed for one upload, one part and that part's length, for an hour, and
+//!   needs no token: the SDK sends parts with a session that has none. Its `PUT` stores the
+//!   bytes through [`crate::receive`], the path DNAnexus parts take too, and answers the part's
+//!   MD5 as its ETag, as S3 does.
+//! - Completing checks that every part of the plan was received and reported, puts the parts
+//!   together, and creates the file in one transaction with the upload's deletion. A name taken
+//!   in the folder is a 409 (5003), when the upload starts and again when it completes, unless
+//!   the upload was started with `overwrite`: then the file of that name is deleted and the
+//!   new one takes its name (a folder of that name is a 409 still).
+//! - An upload is its starter's alone: anyone else's upload id is a 404, as an unknown one.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, EntityTag};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{TimeDelta, Utc};
+use ferry_domain::model::FolderView;
+use ferry_domain::permission::Permissions;
+use ferry_domain::upload::PartPlan;
+use ferry_store::sbg_uploads::{self, ReceivedPart, Upload};
+use ferry_store::{DbConnection, StoreError, files, folders, views, write_transaction};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::files::{
+    Target, destination_not_found, file_not_found, malformed_project_id, parse_file_name,
+    render_file, write_refused,
+};
+use super::{SbgCaller, SbgError, href, resource, timestamp};
+use crate::receive::{ReceiveError, receive};
+use crate::{AppState, db, signing};
+
+/// How long a part URL works.
+const PART_URL_SECONDS: i64 = 60 * 60;
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource(&["/upload/multipart", "/upload/multipart/"]).route(web::post().to(start)),
+    )
+    .service(
+        resource(&["/upload/multipart/{upload_id}"])
+            .route(web::get().to(get))
+            .route(web::delete().to(abort)),
+    )
+    .service(
+        resource(&[
+            "/upload/multipart/{upload_id}/part",
+            "/upload/multipart/{upload_id}/part/",
+        ])
+        .route(web::post().to(report_part)),
+    )
+    .service(
+        resource(&["/upload/multipart/{upload_id}/part/{part_number}"])
+            .route(web::get().to(part_url)),
+    )
+    .service(
+        resource(&["/upload/multipart/{upload_id}/part/{part_number}/data"])
+            .route(web::put().to(put_part)),
+    )
+    .service(resource(&["/upload/multipart/{upload_id}/complete"]).route(web::post().to(complete)));
+}
+
+// Errors.
+
+fn upload_not_found() -> SbgError {
+    SbgError::new(
+        StatusCode::NOT_FOUND,
+        90003,
+        "Requested upload does not exist.",
+    )
+}
+
+fn name_taken(name: &str) -> SbgError {
+    SbgError::new(
+        StatusCode::CONFLICT,
+        5003,
+        format!("Requested file already exists: {name:?} is taken in this folder."),
+    )
+}
+
+fn invalid_part_url() -> SbgError {
+    SbgError::new(
+        StatusCode::FORBIDDEN,
+        90002,
+        "The part URL is invalid or has expired.",
+    )
+}
+
+/// A part number from a path or a body: 1 up to the plan's number of parts.
+fn part_number(plan: &PartPlan, raw: &str) -> Result<u32, SbgError> {
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| plan.part_len(*n).is_some())
+        .ok_or_else(|| {
+            SbgError::bad_request(format!(
+                "Part number {raw:?} is out of range: this upload has parts 1 to {}.",
+                plan.parts()
+            ))
+        })
+}
+
+// Rendering.
+
+fn render_upload(state: &AppState, upload: &Upload, folder: &FolderView) -> Value {
+    json!({
+        "href": href(state, &format!("/upload/multipart/{}", upload.upload_id)),
+        "upload_id": upload.upload_id,
+        "project": folder.project.as_str(),
+        "parent": folder.folder.sbg_id.as_str(),
+        "name": upload.name,
+        "initiation_date": timestamp(upload.created_at),
+        "upload_size": upload.plan.size(),
+        "part_size": upload.plan.part_size(),
+        "parts": upload.plan.parts(),
+        "parallel_uploads": true,
+        "overwrite": upload.overwrite,
+    })
+}
+
+// Starting.
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+struct StartBody {
+    project: Option<String>,
+    parent: Option<String>,
+    name: Option<String>,
+    size: Option<u64>,
+    part_size: Option<u64>,
+}
+
+/// `?overwrite=true` (the SDK sends Python's `True`).
+fn overwrite_wanted(req: &HttpRequest) -> Result<bool, SbgError> {
+    match form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == "overwrite")
+        .map(|(_, value)| value.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(SbgError::bad_request(format!(
+            "overwrite must be true or false, not {other:?}."
+        ))),
+    }
+}
+
+/// The folder an upload goes to and the caller's permissions there, refused unless they may
+/// write.
+fn writable_folder(
+    conn: &mut DbConnection,
+    user_id: i64,
+    target: &Target,
+) -> Result<FolderView, SbgError> {
+    let (folder, permissions): (FolderView, Permissions) =
+        target.resolve(conn, user_id, destination_not_found)?;
+    if !permissions.can_write() {
+        return Err(write_refused());
+    }
+    Ok(folder)
+}
+
+/// The placements `name` replaces in `folder`: none if it is free, those of the file of that
+/// name if `overwrite`; else the name is taken.
+fn replaced_placements(
+    conn: &mut DbConnection,
+    folder: &FolderView,
+    name: &str,
+    overwrite: bool,
+) -> Result<Vec<i64>, SbgError> {
+    let wanted = [(folder.folder.id, name)];
+    if folders::names_taken(conn, &wanted, &[])?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let files = files::placements_named(conn, folder.folder.id, name)?;
+    if overwrite && !files.is_empty() {
+        Ok(files)
+    } else {
+        Err(name_taken(name))
+    }
+}
+
+/// `POST /upload/multipart[?overwrite=true]` with `{project | parent, name, size, part_size}`:
+/// a new upload, with the part size the server picked.
+#[utoipa::path(post, path = "/v2/upload/multipart", tag = "sbg", request_body = StartBody, params(("overwrite" = Option<bool>, Query, description = "Replace a file of the same name")), responses((status = 201, description = "The new upload")))]
+async fn start(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    req: HttpRequest,
+    body: web::Json<StartBody>,
+) -> Result<HttpResponse, SbgError> {
+    let body = body.into_inner();
+    let overwrite = overwrite_wanted(&req)?;
+    let target = Target::from_fields(
+        body.project,
+        body.parent,
+        malformed_project_id,
+        destination_not_found,
+    )?;
+    let name = parse_file_name(body.name.unwrap_or_default())?;
+    let size = body
+        .size
+        .ok_or_else(|| SbgError::bad_request("size is required: the file's length in bytes."))?;
+    let plan =
+        PartPlan::new(size, body.part_size).map_err(|e| SbgError::bad_request(e.to_string()))?;
+    let user_id = caller.0.user.id;
+    let (upload, folder) = db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            let folder = writable_folder(conn, user_id, &target)?;
+            replaced_placements(conn, &folder, name.as_str(), overwrite)?;
+            let upload = Upload {
+                upload_id: uuid::Uuid::new_v4().simple().to_string(),
+                user_id,
+                folder_id: folder.folder.id,
+                name: name.as_str().to_owned(),
+                plan,
+                overwrite,
+                created_at: Utc::now(),
+            };
+            sbg_uploads::create(conn, &upload)?;
+            Ok::<_, SbgError>((upload, folder))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(render_upload(&state, &upload, &folder)))
+}
+
+/// The caller's upload `upload_id` and where it goes.
+fn own_upload(
+    conn: &mut DbConnection,
+    user_id: i64,
+    upload_id: &str,
+) -> Result<(Upload, FolderView), SbgError> {
+    let (upload, folder) =
+        sbg_uploads::get(conn, user_id, upload_id)?.ok_or_else(upload_not_found)?;
+    let (folder, _) = Target::Folder(folder).resolve(conn, user_id, upload_not_found)?;
+    Ok((upload, folder))
+}
+
+/// `GET /upload/multipart/{upload_id}`: the upload, as started.
+#[utoipa::path(get, path = "/v2/upload/multipart/{upload_id}", tag = "sbg", params(("upload_id" = String, Path)), responses((status = 200, description = "The upload")))]
+async fn get(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    upload_id: web::Path<String>,
+) -> Result<HttpResponse, SbgError> {
+    let user_id = caller.0.user.id;
+    let (upload, folder) = db::run(&state.store, move |conn| {
+        own_upload(conn, user_id, &upload_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render_upload(&state, &upload, &folder)))
+}
+
+/// `DELETE /upload/multipart/{upload_id}`: the upload is dropped with its parts; the content
+/// collector frees their bytes.
+#[utoipa::path(delete, path = "/v2/upload/multipart/{upload_id}", tag = "sbg", params(("upload_id" = String, Path)), responses((status = 204, description = "Aborted")))]
+async fn abort(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    upload_id: web::Path<String>,
+) -> Result<HttpResponse, SbgError> {
+    let user_id = caller.0.user.id;
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+            sbg_uploads::delete(conn, &upload_id)?;
+            Ok::<_, SbgError>(())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// Parts.
+
+/// What a part URL is signed for.
+fn part_message(upload_id: &str, part_number: u32, len: u64) -> String {
+    format!("sbg-part\n{upload_id}\n{part_number}\n{len}")
+}
+
+/// `GET /upload/multipart/{upload_id}/part/{part_number}`: where and how to send the part.
+#[utoipa::path(get, path = "/v2/upload/multipart/{upload_id}/part/{part_number}", tag = "sbg", params(("upload_id" = String, Path), ("part_number" = u32, Path)), responses((status = 200, description = "{url, method, expires, headers, ...}")))]
+async fn part_url(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, SbgError> {
+    let (upload_id, raw_number) = path.into_inner();
+    let user_id = caller.0.user.id;
+    let lookup = upload_id.clone();
+    let (upload, _) = db::run(&state.store, move |conn| {
+        sbg_uploads::get(conn, user_id, &lookup)?.ok_or_else(upload_not_found)
+    })
+    .await?;
+    let number = part_number(&upload.plan, &raw_number)?;
+    let len = upload
+        .plan
+        .part_len(number)
+        .expect("the number is in the plan");
+    let key = state.url_signing_key.get(&state.store).await?;
+    let expires = Utc::now().timestamp() + PART_URL_SECONDS;
+    let signature = signing::signature(key, &part_message(&upload_id, number, len), expires);
+    let url = href(
+        &state,
+        &format!(
+            "/upload/multipart/{upload_id}/part/{number}/data?expires={expires}&signature={signature}"
+        ),
+    );
+    let expiry = Utc::now() + TimeDelta::seconds(PART_URL_SECONDS);
+    Ok(HttpResponse::Ok().json(json!({
+        "url": url,
+        "method": "PUT",
+        "expires": timestamp(expiry),
+        "headers": {},
+        "size": len,
+        "success_codes": [200, 201],
+        "report": {"success_codes": [200, 201, 204], "headers": ["ETag"]},
+    })))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct PartQuery {
+    expires: i64,
+    signature: String,
+}
+
+/// `PUT /upload/multipart/{upload_id}/part/{part_number}/data?…`: the part's bytes, authorised
+/// by the signed URL alone; answers the part's ETag.
+#[utoipa::path(put, path = "/v2/upload/multipart/{upload_id}/part/{part_number}/data", tag = "sbg", params(("upload_id" = String, Path), ("part_number" = u32, Path), PartQuery), request_body = Vec<u8>, responses((status = 200, description = "Stored; the ETag header names the part")))]
+async fn put_part(
+    state: web::Data<AppState>,
+    path: web::Path<(String, u32)>,
+    query: web::Query<PartQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, SbgError> {
+    let (upload_id, number) = path.into_inner();
+    let key = state.url_signing_key.get(&state.store).await?;
+    // The length is not in the URL: the upload's plan says it, and the signature covers it.
+    let lookup = upload_id.clone();
+    let plan = db::run(&state.store, move |conn| {
+        sbg_uploads::plan(conn, &lookup)?.ok_or_else(upload_not_found)
+    })
+    .await?;
+    let len = plan.part_len(number).ok_or_else(invalid_part_url)?;
+    let now = Utc::now().timestamp();
+    let message = part_message(&upload_id, number, len);
+    if !signing::verify(key, &message, query.expires, &query.signature, now) {
+        return Err(invalid_part_url());
+    }
+    let content = receive(&state.store, payload, len)
+        .await
+        .map_err(|e| match e {
+            ReceiveError::TooLong { limit } => SbgError::bad_request(format!(
+                "Part {number} is longer than the {limit} bytes the upload's plan gives it."
+            )),
+            ReceiveError::Read(e) => {
+                SbgError::bad_request(format!("The part could not be read: {e}"))
+            }
+            ReceiveError::Store(e) => e.into(),
+        })?;
+    if content.size != len {
+        return Err(SbgError::bad_request(format!(
+            "Part {number} has {} bytes; the upload's plan gives it {len}.",
+            content.size
+        )));
+    }
+    let part = ReceivedPart {
+        part_number: i32::try_from(number).map_err(|_| invalid_part_url())?,
+        size: i64::try_from(content.size).map_err(|_| invalid_part_url())?,
+        md5: content.md5.clone(),
+        content_sha256: content.sha256,
+        reported: false,
+    };
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            if sbg_uploads::put_part(conn, &upload_id, &part)? {
+                Ok(())
+            } else {
+                Err(upload_not_found())
+            }
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(header::ETag(EntityTag::new_strong(content.md5)))
+        .finish())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+struct PartReport {
+    part_number: Value,
+    #[serde(default)]
+    response: ReportedResponse,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+struct ReportedResponse {
+    #[serde(default)]
+    headers: serde_json::Map<String, Value>,
+}
+
+/// `POST /upload/multipart/{upload_id}/part` with `{part_number, response: {headers: {ETag}}}`:
+/// the client says a part is sent; its ETag must be the one the `PUT` answered.
+#[utoipa::path(post, path = "/v2/upload/multipart/{upload_id}/part", tag = "sbg", params(("upload_id" = String, Path)), request_body = PartReport, responses((status = 204, description = "Reported")))]
+async fn report_part(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    upload_id: web::Path<String>,
+    body: web::Json<PartReport>,
+) -> Result<HttpResponse, SbgError> {
+    let body = body.into_inner();
+    let raw_number = match &body.part_number {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let etag = body
+        .response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("etag"))
+        .and_then(|(_, value)| value.as_str())
+        .map(|etag| etag.trim().trim_matches('"').to_ascii_lowercase())
+        .unwrap_or_default();
+    let user_id = caller.0.user.id;
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            let (upload, _) =
+                sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+            let number = part_number(&upload.plan, &raw_number)?;
+            let number = i32::try_from(number).map_err(|_| upload_not_found())?;
+            match sbg_uploads::report_part(conn, &upload_id, number, &etag)? {
+                None => Err(SbgError::bad_request(format!(
+                    "Part {number} has not been uploaded."
+                ))),
+                Some(part) if part.md5 != etag => Err(SbgError::bad_request(format!(
+                    "The ETag reported for part {number} ({etag:?}) is not that of the bytes received ({:?}).",
+                    part.md5
+                ))),
+                Some(_) => Ok(()),
+            }
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// Completing.
+
+/// Why the parts received do not make the planned file, if they do not.
+fn missing_parts(plan: &PartPlan, parts: &[ReceivedPart]) -> Option<String> {
+    let reported: Vec<u32> = parts
+        .iter()
+        .filter(|part| part.reported)
+        .filter_map(|part| u32::try_from(part.part_number).ok())
+        .collect();
+    let missing: Vec<String> = (1..=plan.parts())
+        .filter(|n| !reported.contains(n))
+        .take(10)
+        .map(|n| n.to_string())
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "The upload is not complete: part(s) {} of {} have not been uploaded and reported.",
+            missing.join(", "),
+            plan.parts()
+        )
+    })
+}
+
+/// `POST /upload/multipart/{upload_id}/complete`: the file, made of the parts.
+#[utoipa::path(post, path = "/v2/upload/multipart/{upload_id}/complete", tag = "sbg", params(("upload_id" = String, Path)), responses((status = 200, description = "The new file")))]
+async fn complete(
+    state: web::Data<AppState>,
+    caller: SbgCaller,
+    upload_id: web::Path<String>,
+) -> Result<HttpResponse, SbgError> {
+    let user_id = caller.0.user.id;
+    let store = state.store.clone();
+    let view = db::run(&state.store, move |conn| {
+        let (upload, _) = own_upload(conn, user_id, &upload_id)?;
+        let parts = sbg_uploads::parts(conn, &upload_id)?;
+        if let Some(reason) = missing_parts(&upload.plan, &parts) {
+            return Err(SbgError::bad_request(reason));
+        }
+        // Put together before the write transaction, so that a large file does not hold the
+        // write lock; a part sent again meanwhile is noticed below.
+        let sha256s: Vec<&str> = parts.iter().map(|p| p.content_sha256.as_str()).collect();
+        let content = store
+            .content()
+            .concat(&sha256s)
+            .map_err(StoreError::from)?;
+        if content.size != upload.plan.size() {
+            tracing::error!(upload = %upload_id, "the parts of an upload add up to the wrong size");
+            return Err(SbgError::internal());
+        }
+        write_transaction(conn, |conn| {
+            let (upload, folder) = own_upload(conn, user_id, &upload_id)?;
+            if sbg_uploads::parts(conn, &upload_id)? != parts {
+                return Err(SbgError::new(
+                    StatusCode::CONFLICT,
+                    90007,
+                    "A part was sent again while the upload was being completed; complete it again.",
+                ));
+            }
+            let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
+            if folders::lock(conn, &[folder.folder.id])?.is_empty() {
+                return Err(destination_not_found());
+            }
+            let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
+            files::delete_placements(conn, &replaced)?;
+            let name = parse_file_name(upload.name.clone())?;
+            let (_, placement) = files::create_closed_file(
+                conn,
+                user_id,
+                folder.folder.project_id,
+                &folder.folder,
+                &name,
+                &content,
+            )?;
+            sbg_uploads::delete(conn, &upload_id)?;
+            let ids = [placement.sbg_id];
+            let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
+                .pop()
+                .ok_or_else(file_not_found)?;
+            Ok(view)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render_file(&state, &view)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(number: i32, reported: bool) -> ReceivedPart {
+        ReceivedPart {
+            part_number: number,
+            size: 1,
+            md5: String::new(),
+            content_sha256: String::new(),
+            reported,
+        }
+    }
+
+    #[test]
+    fn completing_needs_every_part_reported() {
+        let plan = PartPlan::new(12 * 1024 * 1024, Some(5 * 1024 * 1024)).unwrap();
+        assert_eq!(
+            missing_parts(&plan, &[part(1, true), part(2, true), part(3, true)]),
+            None
+        );
+        let reason = missing_parts(&plan, &[part(1, true), part(3, false)]).unwrap();
+        assert!(reason.contains("part(s) 2, 3 of 3"), "{reason}");
+        let empty = PartPlan::new(0, None).unwrap();
+        assert!(
+            missing_parts(&empty, &[])
+                .unwrap()
+                .contains("part(s) 1 of 1")
+        );
+        assert!(part_number(&plan, "0").is_err());
+        assert!(part_number(&plan, "4").is_err());
+        assert!(part_number(&plan, "x").is_err());
+        assert_eq!(part_number(&plan, "3").unwrap(), 3);
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE sbg_upload_parts;
+DROP TABLE sbg_uploads;
