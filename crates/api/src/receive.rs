@@ -22,7 +22,7 @@ pub(crate) enum ReceiveError {
 
 impl From<std::io::Error> for ReceiveError {
     fn from(e: std::io::Error) -> Self {
-        ReceiveError::Store(StoreError::Io(e))
+        ReceiveError::Store(StoreError::from(e))
     }
 }
 

@@ -25,7 +25,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[source] DieselError),
     #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] std::io::Error),
     #[error("migration failed: {0}")]
     Migration(String),
 }
@@ -81,6 +81,20 @@ fn is_outage_message(message: &str) -> bool {
     OUTAGES.iter().any(|outage| message.contains(outage))
 }
 
+/// Content that cannot be written for want of space (or a file system gone read-only) is an
+/// outage, worth retrying once space is freed; any other I/O failure is a fault.
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::ReadOnlyFilesystem => {
+                StoreError::Unavailable(format!("the content store cannot be written: {e}"))
+            }
+            _ => StoreError::Io(e),
+        }
+    }
+}
+
 impl From<r2d2::Error> for StoreError {
     fn from(e: r2d2::Error) -> Self {
         StoreError::Unavailable(e.to_string())
@@ -99,6 +113,23 @@ mod tests {
 
     fn is_unavailable(e: DieselError) -> bool {
         matches!(StoreError::from(e), StoreError::Unavailable(_))
+    }
+
+    #[test]
+    fn a_full_content_store_is_unavailable() {
+        for errno in [
+            28,  /* ENOSPC */
+            122, /* EDQUOT */
+            30,  /* EROFS */
+        ] {
+            let e = std::io::Error::from_raw_os_error(errno);
+            assert!(
+                matches!(StoreError::from(e), StoreError::Unavailable(_)),
+                "{errno}"
+            );
+        }
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(matches!(StoreError::from(missing), StoreError::Io(_)));
     }
 
     #[test]

@@ -186,10 +186,11 @@ impl From<DomainError> for DxError {
     }
 }
 
-/// Reading or writing file content failed: like any store failure, the caller cannot fix it.
+/// Reading or writing file content failed: like any store failure, the caller cannot fix it
+/// (a full content store is a 503).
 impl From<std::io::Error> for DxError {
     fn from(e: std::io::Error) -> Self {
-        StoreError::Io(e).into()
+        StoreError::from(e).into()
     }
 }
 

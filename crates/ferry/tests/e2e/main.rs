@@ -5,6 +5,7 @@ mod async_jobs;
 mod cli;
 mod copy;
 mod faults;
+mod full_disk;
 mod idempotency;
 mod import;
 mod server;

@@ -71,6 +71,26 @@ impl Server {
         extra: &[&str],
         envs: &[(&str, &str)],
     ) -> Server {
+        Server::spawn(database_url, data_dir, extra, envs, None)
+    }
+
+    /// [`Server::start`] with the log (stderr) written to `log` instead of read by the test.
+    pub fn start_logging_to(
+        database_url: &str,
+        data_dir: &Path,
+        envs: &[(&str, &str)],
+        log: std::fs::File,
+    ) -> Server {
+        Server::spawn(database_url, data_dir, &[], envs, Some(log))
+    }
+
+    fn spawn(
+        database_url: &str,
+        data_dir: &Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+        log_file: Option<std::fs::File>,
+    ) -> Server {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
         let mut command = Command::new(FERRY);
@@ -81,23 +101,26 @@ impl Server {
             .env("FERRY_DATA_DIR", data_dir)
             .env("FERRY_HTTP_WORKERS", "2")
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::piped());
+        let to_file = log_file.is_some();
+        command.stderr(log_file.map_or_else(Stdio::piped, Stdio::from));
         for (key, value) in envs {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("ferry serve starts");
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let log = std::thread::spawn(move || {
-            let mut log = String::new();
-            // The server may die mid-line (kill -9): keep what arrived.
-            let _ = stderr.read_to_string(&mut log);
-            log
+        let log = (!to_file).then(|| {
+            let mut stderr = child.stderr.take().expect("piped stderr");
+            std::thread::spawn(move || {
+                let mut log = String::new();
+                // The server may die mid-line (kill -9): keep what arrived.
+                let _ = stderr.read_to_string(&mut log);
+                log
+            })
         });
         let mut server = Server {
             child,
             base: format!("http://{bind}"),
-            log: Some(log),
+            log,
         };
         server.wait_until_healthy();
         server
