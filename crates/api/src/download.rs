@@ -16,6 +16,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use ferry_store::{Store, StoreError};
+use sha2::{Digest, Sha256};
 
 /// Bytes read from the content store per chunk of a download.
 const CHUNK_BYTES: u64 = 256 * 1024;
@@ -73,6 +74,7 @@ pub(crate) async fn serve(
         )));
     }
     let store = store.clone();
+    let expected_sha256 = sha256.clone();
     let file = web::block(move || -> io::Result<File> {
         let mut file = store.content().open(&sha256)?;
         file.seek(SeekFrom::Start(start))?;
@@ -80,12 +82,30 @@ pub(crate) async fn serve(
     })
     .await
     .map_err(|_| StoreError::Unavailable("the blocking pool is shut down".into()))??;
-    Ok(response.body(SizedStream::new(len, Box::pin(chunks(file, len)))))
+    // A whole download is checked against its address as it goes: the last chunk is sent only
+    // if the bytes match, so corrupt content is never served silently (the client sees the
+    // body cut short).
+    let check = (len == size).then(|| Check {
+        sha256: Sha256::new(),
+        expected: expected_sha256,
+    });
+    Ok(response.body(SizedStream::new(len, Box::pin(chunks(file, len, check)))))
 }
 
-/// The next `len` bytes of `file`, a chunk at a time; an error if the file ends first.
-fn chunks(file: File, len: u64) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
-    futures_util::stream::try_unfold((file, len), |(file, left)| async move {
+/// The digest of a whole download so far, and what it must come to.
+struct Check {
+    sha256: Sha256,
+    expected: String,
+}
+
+/// The next `len` bytes of `file`, a chunk at a time; an error if the file ends first, or if
+/// `check` is given and the bytes do not hash to its address.
+fn chunks(
+    file: File,
+    len: u64,
+    check: Option<Check>,
+) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
+    futures_util::stream::try_unfold((file, len, check), |(file, left, mut check)| async move {
         if left == 0 {
             return Ok(None);
         }
@@ -106,7 +126,19 @@ fn chunks(file: File, len: u64) -> impl futures_util::Stream<Item = io::Result<B
             ));
         }
         let left = left - chunk.len() as u64;
-        Ok(Some((Bytes::from(chunk), (file, left))))
+        if let Some(check) = check.as_mut() {
+            check.sha256.update(&chunk);
+            if left == 0 {
+                let actual = hex::encode(check.sha256.clone().finalize());
+                if actual != check.expected {
+                    tracing::error!(expected = %check.expected, %actual, "stored content does not match its address");
+                    return Err(io::Error::other(
+                        "stored content does not match its SHA-256",
+                    ));
+                }
+            }
+        }
+        Ok(Some((Bytes::from(chunk), (file, left, check))))
     })
 }
 

@@ -5,8 +5,8 @@
 //!
 //! An idle worker polls the database, every 200 ms at first and backing off to once a second,
 //! and purges the jobs that finished more than the retention period ago, the audit events
-//! older than theirs and the SBG uploads idle for longer than the upload expiry, at most once a
-//! minute per process.
+//! older than theirs and the SBG uploads idle for longer than the upload expiry, and runs a pass
+//! of the content collector (`ferry_store::content_gc`), at most once a minute per process.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferry_store::{Backend, Store, audit, jobs, sbg_uploads};
+use ferry_store::{Backend, Store, audit, content_gc, jobs, sbg_uploads};
 
 use crate::sbg::{SbgError, work_job_chunk};
 
@@ -42,6 +42,8 @@ pub struct JobSettings {
     pub audit_retention: chrono::TimeDelta,
     /// How long an SBG multipart upload may sit idle before it is dropped.
     pub upload_expiry: chrono::TimeDelta,
+    /// How long unreferenced content must go unused before the collector quarantines it.
+    pub content_grace: Duration,
 }
 
 /// The running workers of this process.
@@ -111,6 +113,7 @@ impl JobWorkers {
                     retention: settings.retention,
                     audit_retention: settings.audit_retention,
                     upload_expiry: settings.upload_expiry,
+                    content_grace: settings.content_grace,
                     stop: stop.clone(),
                     last_purge: last_purge.clone(),
                 };
@@ -140,6 +143,7 @@ struct Worker {
     retention: chrono::TimeDelta,
     audit_retention: chrono::TimeDelta,
     upload_expiry: chrono::TimeDelta,
+    content_grace: Duration,
     stop: Arc<Stop>,
     /// When a worker of this process last purged, in epoch seconds.
     last_purge: Arc<AtomicI64>,
@@ -203,6 +207,16 @@ impl Worker {
                 );
             }
             Err(error) => tracing::warn!(%error, "purging expired jobs and events failed"),
+        }
+        match content_gc::collect(&self.store, self.content_grace, content_gc::QUARANTINE) {
+            Ok(collected) if collected == content_gc::Collected::default() => {}
+            Ok(collected) => tracing::info!(
+                quarantined = collected.quarantined,
+                restored = collected.restored,
+                deleted = collected.deleted,
+                "collected unreferenced content"
+            ),
+            Err(error) => tracing::warn!(%error, "collecting unreferenced content failed"),
         }
     }
 }

@@ -480,6 +480,7 @@ impl<'a> Bench<'a> {
             retention: chrono::TimeDelta::days(1),
             audit_retention: chrono::TimeDelta::days(1),
             upload_expiry: chrono::TimeDelta::days(1),
+            content_grace: Duration::from_secs(3600),
         };
         let workers = JobWorkers::start(self.store, settings).map_err(work)?;
         let finished = self.wait_for_job(&job_id);

@@ -68,6 +68,9 @@ pub enum Command {
     Job(JobCommand),
     /// Import local files and directories into a project; prints `<file id>\t<path>` per file.
     Import(ImportArgs),
+    /// Check the stored bytes.
+    #[command(subcommand)]
+    Content(ContentCommand),
     /// Measure copy throughput through the HTTP API against the database's floor, on a fresh
     /// database (a temporary SQLite file, whatever the path of a sqlite:// --database-url, or a
     /// new schema on the PostgreSQL server of a postgres:// one), and print one table.
@@ -76,6 +79,14 @@ pub enum Command {
     /// time, on a fresh database (as bench); print req/s, p50/p99 and the server's RSS; exit 1
     /// if any request failed.
     Load(LoadArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// Re-hash every stored content against its SHA-256 and look for every content an object
+    /// references; print each problem (`corrupt` or `missing`, the address, why) and a summary,
+    /// and exit 1 if there is any.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +119,10 @@ pub struct ServeArgs {
     /// drop it; its parts' bytes go to the content collector.
     #[arg(long, env = "FERRY_UPLOAD_EXPIRY_HOURS", default_value_t = 24)]
     pub upload_expiry_hours: u32,
+    /// Minutes content must go unused (not written, nor stored again) before the workers may
+    /// delete it once nothing references it; it is then held 5 more minutes in quarantine.
+    #[arg(long, env = "FERRY_CONTENT_GRACE_MINUTES", default_value_t = 60)]
+    pub content_grace_minutes: u32,
     /// Requests a token may make per window in the CAVATICA dialect (`/v2`); more get a 429.
     #[arg(long, env = "FERRY_SBG_RATE_LIMIT", default_value_t = 1000)]
     pub sbg_rate_limit: u32,

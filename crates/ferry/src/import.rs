@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ferry_domain::ids::{SbgProjectId, Username};
@@ -24,10 +24,10 @@ use ferry_store::{
     ContentInfo, DbConnection, Store, StoreError, files, folders, names, projects, users,
     write_transaction,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Failure;
 use crate::cli::{ImportArgs, StoreArgs};
+use crate::progress;
 use crate::serve::open_store;
 
 pub fn run(args: &StoreArgs, import: ImportArgs) -> Result<(), Failure> {
@@ -303,7 +303,10 @@ fn resolve_names(
 /// Streams every file into the content store, showing bytes and files on stderr.
 fn store_contents(store: &Store, plan: &Plan) -> Result<Vec<ContentInfo>, Failure> {
     let total_files = plan.files.len();
-    let progress = progress_bar(plan.files.iter().map(|file| file.size).sum());
+    let progress = progress::bar(
+        plan.files.iter().map(|file| file.size).sum(),
+        "{bar:30} {bytes}/{total_bytes} {msg} ({eta})",
+    );
     progress.set_message(format!("0/{total_files} files"));
     let contents = plan
         .files
@@ -323,21 +326,6 @@ fn store_contents(store: &Store, plan: &Plan) -> Result<Vec<ContentInfo>, Failur
         .collect();
     progress.finish_and_clear();
     contents
-}
-
-/// A bar for a person watching: hidden when stderr is a file or a pipe, so logs stay clean.
-fn progress_bar(total_bytes: u64) -> ProgressBar {
-    let target = if io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total_bytes), target);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} ({eta})")
-            .expect("a valid progress template"),
-    );
-    bar
 }
 
 /// Registers every file of the plan in one transaction and returns the output lines,

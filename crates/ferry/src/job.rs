@@ -8,7 +8,6 @@
 //!   summary line on stdout. Exit 0 if every item was copied, 1 if items failed or the job was
 //!   cancelled (or there is no such job).
 
-use std::io::{self, IsTerminal};
 use std::time::Duration;
 
 use clap::Subcommand;
@@ -16,10 +15,10 @@ use ferry_domain::ids::{SbgId, SbgProjectId, Username};
 use ferry_domain::path::FolderPath;
 use ferry_store::jobs::{self, Job, JobOutcome, JobState, RequestedCopy, Target};
 use ferry_store::{DbConnection, Store, folders, projects, users};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Failure;
 use crate::cli::StoreArgs;
+use crate::progress;
 use crate::serve::open_store;
 
 /// How often `watch` reads the job.
@@ -120,16 +119,7 @@ fn submit(
 
 /// Follows the job until it finishes; the outcome decides the exit code.
 fn watch(store: &Store, id: &str) -> Result<(), Failure> {
-    let target = if io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(0), target);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} items {msg} ({elapsed})")
-            .expect("a valid progress template"),
-    );
+    let bar = progress::bar(0, "{bar:30} {pos}/{len} items {msg} ({elapsed})");
     let job = loop {
         let job = jobs::get(&mut *store.conn().map_err(work)?, id)
             .map_err(work)?

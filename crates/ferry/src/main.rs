@@ -2,10 +2,12 @@
 
 mod bench;
 mod cli;
+mod content;
 mod demo;
 mod import;
 mod job;
 mod load;
+mod progress;
 mod serve;
 mod telemetry;
 mod users;
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Token(command) => users::token(&cli.store, command),
         Command::Job(command) => job::run(&cli.store, command),
         Command::Import(args) => import::run(&cli.store, args),
+        Command::Content(command) => content::run(&cli.store, command),
         Command::Bench(args) => bench::run(&cli.store, args),
         Command::Load(args) => load::run(&cli.store, args),
     };

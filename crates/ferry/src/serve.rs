@@ -55,6 +55,7 @@ pub fn run(store_args: &StoreArgs, args: ServeArgs) -> Result<(), Failure> {
         retention: chrono::TimeDelta::days(i64::from(args.job_retention_days)),
         audit_retention: chrono::TimeDelta::days(i64::from(args.audit_retention_days)),
         upload_expiry: chrono::TimeDelta::hours(i64::from(args.upload_expiry_hours)),
+        content_grace: std::time::Duration::from_secs(60 * u64::from(args.content_grace_minutes)),
     };
     let workers = JobWorkers::start(&store, settings)
         .map_err(|e| Failure::Setup(format!("cannot start the job workers: {e}")))?;

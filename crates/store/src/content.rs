@@ -1,13 +1,16 @@
 //! The content store: file bytes, immutable, addressed by their SHA-256.
 //!
 //! Layout under the data directory: `tmp/` for uploads in progress (on the same filesystem,
-//! so finishing one is a rename) and `sha256/ab/cd/<hex>` for stored content. Each content is
-//! written once; storing the same bytes again finds them there. Copies and clones only add
-//! metadata pointing at the same address, so they never come here.
+//! so finishing one is a rename), `sha256/ab/cd/<hex>` for stored content, and `trash/<hex>`
+//! for content the collector (`crate::content_gc`) found unreferenced and holds in quarantine
+//! before deleting it. Each content is written once; storing the same bytes again finds them
+//! there (and marks them used now, which the collector's grace period counts from). Copies and
+//! clones only add metadata pointing at the same address, so they never come here.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -30,12 +33,14 @@ pub struct ContentStore {
 
 const TMP_DIR: &str = "tmp";
 const SHA256_DIR: &str = "sha256";
+const TRASH_DIR: &str = "trash";
 
 impl ContentStore {
     /// Opens the content store rooted at `root`, creating its directories if missing.
     pub fn new(root: &Path) -> io::Result<ContentStore> {
         fs::create_dir_all(root.join(TMP_DIR))?;
         fs::create_dir_all(root.join(SHA256_DIR))?;
+        fs::create_dir_all(root.join(TRASH_DIR))?;
         Ok(ContentStore {
             root: root.to_path_buf(),
         })
@@ -98,9 +103,147 @@ impl ContentStore {
         content_path(&self.root, sha256)
     }
 
-    /// Opens stored content for reading.
+    /// Opens stored content for reading; content in quarantine is still there to be read, so
+    /// that an object committed while the collector judged its content unreferenced reads it.
     pub fn open(&self, sha256: &str) -> io::Result<File> {
-        File::open(self.path_of(sha256)?)
+        match File::open(self.path_of(sha256)?) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                File::open(self.root.join(TRASH_DIR).join(sha256))
+            }
+            opened => opened,
+        }
+    }
+
+    /// Every stored content (not in quarantine): its address and its length on disk.
+    pub fn stored(&self) -> io::Result<Vec<(String, u64)>> {
+        let mut found = Vec::new();
+        for level1 in read_dir_or_empty(&self.root.join(SHA256_DIR))? {
+            for level2 in read_dir_or_empty(&level1)? {
+                for path in read_dir_or_empty(&level2)? {
+                    if let Some(sha256) = address_of(&path) {
+                        found.push((sha256, fs::metadata(&path)?.len()));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the content's bytes still hash to its address; `on_read` hears how many bytes
+    /// each read brought.
+    pub fn matches_address(&self, sha256: &str, mut on_read: impl FnMut(u64)) -> io::Result<bool> {
+        let mut file = self.open(sha256)?;
+        let mut digest = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            digest.update(&buf[..n]);
+            on_read(n as u64);
+        }
+        Ok(hex::encode(digest.finalize()) == sha256)
+    }
+
+    /// Whether content is stored at this address, in quarantine or not.
+    pub fn contains(&self, sha256: &str) -> io::Result<bool> {
+        Ok(self.path_of(sha256)?.exists() || self.root.join(TRASH_DIR).join(sha256).exists())
+    }
+
+    /// The addresses of the stored contents last written or stored again before `cutoff`.
+    pub fn unused_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        for level1 in read_dir_or_empty(&self.root.join(SHA256_DIR))? {
+            for level2 in read_dir_or_empty(&level1)? {
+                for path in read_dir_or_empty(&level2)? {
+                    if modified_before(&path, cutoff)? {
+                        found.extend(address_of(&path));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Moves the content into quarantine, where it can still be read; false if it was gone.
+    pub fn quarantine(&self, sha256: &str) -> io::Result<bool> {
+        let trashed = self.root.join(TRASH_DIR).join(sha256);
+        match fs::rename(self.path_of(sha256)?, &trashed) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            moved => moved?,
+        }
+        // The quarantine counts from now.
+        File::options()
+            .write(true)
+            .open(&trashed)?
+            .set_modified(SystemTime::now())?;
+        Ok(true)
+    }
+
+    /// The addresses in quarantine since before `cutoff`.
+    pub fn quarantined_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        for path in read_dir_or_empty(&self.root.join(TRASH_DIR))? {
+            if modified_before(&path, cutoff)? {
+                found.extend(address_of(&path));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Brings content out of quarantine: back to its address, or dropped if the same bytes
+    /// were stored there again meanwhile.
+    pub fn restore(&self, sha256: &str) -> io::Result<()> {
+        let trashed = self.root.join(TRASH_DIR).join(sha256);
+        let target = self.path_of(sha256)?;
+        fs::create_dir_all(target.parent().expect("a content path has a parent"))?;
+        if target.exists() {
+            return remove_if_present(&trashed);
+        }
+        match fs::rename(&trashed, &target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            moved => moved,
+        }
+    }
+
+    /// Deletes content in quarantine.
+    pub fn discard(&self, sha256: &str) -> io::Result<()> {
+        content_path(&self.root, sha256)?;
+        remove_if_present(&self.root.join(TRASH_DIR).join(sha256))
+    }
+}
+
+/// The entries of a directory; none if it does not exist.
+fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    match fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        entries => entries?.map(|entry| Ok(entry?.path())).collect(),
+    }
+}
+
+/// Whether the file was last modified before `cutoff`; false if it is gone.
+fn modified_before(path: &Path, cutoff: SystemTime) -> io::Result<bool> {
+    match fs::metadata(path) {
+        Ok(metadata) => Ok(metadata.modified()? < cutoff),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The address a content file is named after, if its name is one.
+fn address_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    content_path(Path::new(""), name).ok()?;
+    Some(name.to_owned())
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        removed => removed,
     }
 }
 
@@ -155,9 +298,16 @@ impl ContentWriter {
             size: self.size,
         };
         let target = content_path(&self.root, &info.sha256)?;
-        if target.exists() {
-            // Already stored: the temp file is deleted when dropped.
-            return Ok(info);
+        // Already stored: marked used now, so that the collector's grace period covers the
+        // reference about to be made to it; the temp file is deleted when dropped. Gone
+        // meanwhile (into quarantine): stored again below.
+        match File::options().write(true).open(&target) {
+            Ok(stored) => {
+                stored.set_modified(SystemTime::now())?;
+                return Ok(info);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
         // The bytes must be on disk before the name that promises them is.
         self.temp.as_file().sync_all()?;

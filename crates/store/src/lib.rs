@@ -11,6 +11,7 @@ mod case;
 pub mod clone;
 pub mod containers;
 pub mod content;
+pub mod content_gc;
 mod convert;
 pub mod copy;
 pub mod db;

@@ -382,6 +382,7 @@ async fn the_worker_sweep_prunes_events_past_their_retention() {
             retention: chrono::TimeDelta::days(90),
             audit_retention: chrono::TimeDelta::days(10),
             upload_expiry: chrono::TimeDelta::days(1),
+            content_grace: Duration::from_secs(3600),
         };
         let workers = JobWorkers::start(store, settings).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);

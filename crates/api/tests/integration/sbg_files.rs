@@ -1066,6 +1066,19 @@ async fn a_download_link_serves_byte_ranges() {
                 .contains("ranged.bin")
         );
         assert!(actix_web::test::read_body(response).await.is_empty());
+
+        // Bytes changed behind the store's back are never served whole: the body is cut short.
+        let path = ctx.db.store().content().path_of(&sha256).unwrap();
+        let mut corrupt = bytes.clone();
+        corrupt[5000] ^= 1;
+        std::fs::write(&path, &corrupt).unwrap();
+        let response = fetch(Method::GET, None).await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            actix_web::body::to_bytes(response.into_body())
+                .await
+                .is_err()
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod async_jobs;
 mod cli;
+mod content;
 mod copy;
 mod faults;
 mod full_disk;

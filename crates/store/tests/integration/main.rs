@@ -4,6 +4,7 @@
 mod audit;
 mod clone;
 mod content;
+mod content_gc;
 mod copy;
 mod files;
 mod folders;

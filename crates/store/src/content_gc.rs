@@ -1,0 +1,127 @@
+//! The content collector: deletes content no object and no upload references any more (deleted
+//! files, aborted or expired uploads), run by the job workers; and the check that every content
+//! an object references is there.
+//!
+//! A reference is an object's `content_sha256` or a received part's (`upload_parts`,
+//! `sbg_upload_parts`). New references are made in transactions the collector cannot see until
+//! they commit, so it never deletes in one step:
+//!
+//! 1. Content unused for the grace period (not written, nor stored again, since: storing the
+//!    same bytes marks them used) and unreferenced goes into quarantine, where reads still find
+//!    it. A copy of an object whose source was deleted meanwhile, committing after the check,
+//!    reads its bytes from there.
+//! 2. A later pass, once the quarantine period (longer than any transaction) is over, checks the
+//!    references again: referenced content goes back, the rest is deleted. Bytes stored again
+//!    while in quarantine are stored anew, and the quarantined copy is then dropped.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use diesel::prelude::*;
+
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::schema::{objects, sbg_upload_parts, upload_parts};
+
+/// Addresses per query: below SQLite's historical limit of 999 parameters.
+const IDS_PER_QUERY: usize = 900;
+
+/// How long content stays in quarantine before the references are checked again: far longer
+/// than any transaction that could make one runs.
+pub const QUARANTINE: Duration = Duration::from_secs(5 * 60);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub quarantined: usize,
+    pub restored: usize,
+    pub deleted: usize,
+}
+
+/// One pass over the content store: content in quarantine for longer than `quarantine` is
+/// restored or deleted, then unreferenced content unused for longer than `grace` goes into
+/// quarantine. Three queries per 900 addresses.
+pub fn collect(
+    store: &Store,
+    grace: Duration,
+    quarantine: Duration,
+) -> Result<Collected, StoreError> {
+    let now = SystemTime::now();
+    let content = store.content();
+    let mut conn = store.conn()?;
+    let mut collected = Collected::default();
+
+    let held = content.quarantined_since(now - quarantine)?;
+    for chunk in held.chunks(IDS_PER_QUERY) {
+        let referenced = referenced(&mut conn, chunk)?;
+        for sha256 in chunk {
+            if referenced.contains(sha256) {
+                content.restore(sha256)?;
+                collected.restored += 1;
+            } else {
+                content.discard(sha256)?;
+                collected.deleted += 1;
+            }
+        }
+    }
+
+    let unused = content.unused_since(now - grace)?;
+    for chunk in unused.chunks(IDS_PER_QUERY) {
+        let referenced = referenced(&mut conn, chunk)?;
+        for sha256 in chunk.iter().filter(|sha256| !referenced.contains(*sha256)) {
+            if content.quarantine(sha256)? {
+                collected.quarantined += 1;
+            }
+        }
+    }
+    Ok(collected)
+}
+
+/// The contents objects reference but the content store does not hold, with how many objects
+/// reference each: bytes lost. One query.
+pub fn missing(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
+    let referenced: Vec<(Option<String>, i64)> = objects::table
+        .filter(objects::content_sha256.is_not_null())
+        .group_by(objects::content_sha256)
+        .select((objects::content_sha256, diesel::dsl::count_star()))
+        .load(&mut store.conn()?)?;
+    let mut missing = Vec::new();
+    for (sha256, objects) in referenced {
+        let Some(sha256) = sha256 else { continue };
+        if !store.content().contains(&sha256)? {
+            missing.push((sha256, objects));
+        }
+    }
+    Ok(missing)
+}
+
+/// Of these addresses, those some object or received part references.
+fn referenced(
+    conn: &mut crate::DbConnection,
+    sha256s: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found: HashSet<String> = objects::table
+        // Implies the partial index's condition to both planners.
+        .filter(objects::content_sha256.is_not_null())
+        .filter(objects::content_sha256.eq_any(sha256s))
+        .select(objects::content_sha256.assume_not_null())
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    found.extend(
+        upload_parts::table
+            .filter(upload_parts::content_sha256.eq_any(sha256s))
+            .select(upload_parts::content_sha256)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    found.extend(
+        sbg_upload_parts::table
+            .filter(sbg_upload_parts::content_sha256.eq_any(sha256s))
+            .select(sbg_upload_parts::content_sha256)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    Ok(found)
+}

@@ -1,0 +1,150 @@
+//! The content collector: unreferenced content goes, referenced content stays, and a reference
+//! committed while the collector runs never loses its bytes.
+
+use std::fs::File;
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use ferry_domain::name::FileName;
+use ferry_store::content_gc::{Collected, collect};
+use ferry_store::{ContentInfo, Store, files, projects};
+use ferry_testkit::TestDb;
+
+const GRACE: Duration = Duration::from_secs(3600);
+
+/// Makes stored content look last used two hours ago.
+fn age(store: &Store, content: &ContentInfo) {
+    let path = store.content().path_of(&content.sha256).unwrap();
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(SystemTime::now() - 2 * GRACE)
+        .unwrap();
+}
+
+fn read(store: &Store, content: &ContentInfo) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    store
+        .content()
+        .open(&content.sha256)?
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn is_live(store: &Store, content: &ContentInfo) -> bool {
+    store.content().path_of(&content.sha256).unwrap().exists()
+}
+
+/// A pass that judges quarantined content at once.
+fn pass(store: &Store) -> Collected {
+    collect(store, GRACE, Duration::ZERO).unwrap()
+}
+
+/// A closed file over `content` in a new project of a new user.
+fn file_over(store: &Store, content: &ContentInfo, who: &str) -> ferry_domain::model::Placement {
+    let user = ferry_testkit::user(store, who);
+    let project = ferry_testkit::project(store, &user, "P");
+    let mut conn = store.conn().unwrap();
+    let root = projects::root_folder(&mut conn, project.id).unwrap();
+    let name = FileName::parse("f.bin").unwrap();
+    files::create_closed_file(&mut conn, user.id, project.id, &root, &name, content)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn unreferenced_content_goes_after_its_grace_and_quarantine() {
+    for db in TestDb::all() {
+        let store = db.store();
+        let referenced = store.content().put_bytes(b"kept").unwrap();
+        file_over(store, &referenced, "keeper");
+        let orphan = store.content().put_bytes(b"orphan").unwrap();
+        let fresh = store.content().put_bytes(b"fresh").unwrap();
+        age(store, &referenced);
+        age(store, &orphan);
+
+        let first = pass(store);
+        assert_eq!(
+            first,
+            Collected {
+                quarantined: 1,
+                ..Collected::default()
+            }
+        );
+        // In quarantine, still readable; the fresh and the referenced content untouched.
+        assert!(!is_live(store, &orphan));
+        assert_eq!(read(store, &orphan).unwrap(), b"orphan");
+        assert!(is_live(store, &fresh) && is_live(store, &referenced));
+
+        let second = pass(store);
+        assert_eq!(
+            second,
+            Collected {
+                deleted: 1,
+                ..Collected::default()
+            }
+        );
+        assert_eq!(
+            read(store, &orphan).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        assert_eq!(read(store, &referenced).unwrap(), b"kept");
+        assert_eq!(pass(store), Collected::default());
+    }
+}
+
+/// The race: a file's last object is deleted, the collector finds its content unreferenced
+/// and quarantines it, and then a copy of that object that read it before the deletion
+/// commits. The copy reads its bytes all along, and the next pass puts them back.
+#[test]
+fn a_reference_committed_during_collection_keeps_its_bytes() {
+    for db in TestDb::all() {
+        let store = db.store();
+        let content = store.content().put_bytes(b"raced bytes").unwrap();
+        let original = file_over(store, &content, "first");
+        files::delete_placements(&mut store.conn().unwrap(), &[original.id]).unwrap();
+        age(store, &content);
+        assert_eq!(pass(store).quarantined, 1);
+
+        file_over(store, &content, "late");
+        assert_eq!(read(store, &content).unwrap(), b"raced bytes");
+        assert_eq!(
+            pass(store),
+            Collected {
+                restored: 1,
+                ..Collected::default()
+            }
+        );
+        assert!(is_live(store, &content));
+        assert_eq!(read(store, &content).unwrap(), b"raced bytes");
+    }
+}
+
+/// Storing bytes again marks them used, and bytes stored again while in quarantine are stored
+/// anew: an upload that dedups onto old content never loses it.
+#[test]
+fn bytes_stored_again_are_kept() {
+    for db in TestDb::all() {
+        let store = db.store();
+        let old = store.content().put_bytes(b"same bytes").unwrap();
+        age(store, &old);
+        store.content().put_bytes(b"same bytes").unwrap();
+        assert_eq!(pass(store), Collected::default(), "used again just now");
+
+        age(store, &old);
+        assert_eq!(pass(store).quarantined, 1);
+        let again = store.content().put_bytes(b"same bytes").unwrap();
+        assert_eq!(again, old);
+        assert!(is_live(store, &again));
+        file_over(store, &again, "uploader");
+        assert_eq!(
+            pass(store),
+            Collected {
+                restored: 1,
+                ..Collected::default()
+            }
+        );
+        assert_eq!(read(store, &again).unwrap(), b"same bytes");
+    }
+}

@@ -1,0 +1,3 @@
+DROP INDEX sbg_upload_parts_content_sha256;
+DROP INDEX upload_parts_content_sha256;
+DROP INDEX objects_content_sha256;
