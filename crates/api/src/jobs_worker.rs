@@ -192,9 +192,15 @@ impl Worker {
             let jobs = jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)?;
             let events =
                 audit::prune_before(&mut conn, now - self.audit_retention, AUDIT_PURGE_BATCH)?;
-            let uploads =
+            let expired =
                 sbg_uploads::expire_idle_before(&mut conn, now - self.upload_expiry, PURGE_BATCH)?;
-            Ok((jobs, events, uploads))
+            for upload_id in &expired {
+                // A file left here (a failed deletion) is the content collector's.
+                if let Err(error) = self.store.content().discard_upload(upload_id) {
+                    tracing::warn!(%error, upload = %upload_id, "deleting an expired upload's file failed");
+                }
+            }
+            Ok((jobs, events, expired.len()))
         });
         match purged {
             Ok((0, 0, 0)) => {}

@@ -1,9 +1,11 @@
 //! Receiving a request body into the content store: the one upload path behind both dialects'
-//! part URLs. The body is written a buffer at a time in the blocking pool, so an upload holds
-//! at most one buffer in memory whatever its size.
+//! part URLs (a DNAnexus part becomes content of its own, an SBG part is written in place in its
+//! upload's file). The body is written a buffer at a time in the blocking pool, so an upload
+//! holds at most one buffer in memory whatever its size.
 
 use actix_web::web::{self, BytesMut};
-use ferry_store::{ContentInfo, Store, StoreError};
+use ferry_store::StoreError;
+use ferry_store::content::Sink;
 use futures_util::StreamExt;
 
 /// Bytes gathered before each write to the store.
@@ -32,16 +34,14 @@ fn pool_gone() -> ReceiveError {
     ))
 }
 
-/// Stores the body, of at most `limit` bytes, and returns what the store knows of it.
-pub(crate) async fn receive(
-    store: &Store,
+/// Writes the body, of at most `limit` bytes, into the sink `open` makes (in the blocking
+/// pool), and returns what the sink stored.
+pub(crate) async fn receive<S: Sink>(
     mut payload: web::Payload,
     limit: u64,
-) -> Result<ContentInfo, ReceiveError> {
-    let content = store.clone();
-    let mut writer = web::block(move || content.content().writer())
-        .await
-        .map_err(|_| pool_gone())??;
+    open: impl FnOnce() -> std::io::Result<S> + Send + 'static,
+) -> Result<S::Stored, ReceiveError> {
+    let mut writer = web::block(open).await.map_err(|_| pool_gone())??;
     let mut buffer = BytesMut::with_capacity(BUFFER_BYTES);
     let mut received = 0u64;
     while let Some(chunk) = payload.next().await {

@@ -41,6 +41,8 @@ use tempfile::TempDir;
 use crate::Failure;
 use crate::cli::{BenchArgs, Measurement, StoreArgs};
 
+mod transfer;
+
 /// Rows per multi-row INSERT of the floor and of the seeding, as in `store::placing`.
 const ROWS_PER_INSERT: usize = 1_000;
 /// Job worker threads for the async job: `ferry serve`'s default.
@@ -66,6 +68,9 @@ struct Sizes {
     /// Concurrent connections, and the single-file copies each makes one after the other.
     connections: usize,
     copies_per_connection: usize,
+    /// The file uploaded and downloaded, and the part size asked for.
+    transfer_bytes: u64,
+    transfer_part_size: u64,
 }
 
 impl Sizes {
@@ -84,6 +89,8 @@ impl Sizes {
             list_calls: 200,
             connections: 64,
             copies_per_connection: 50,
+            transfer_bytes: 1 << 30,
+            transfer_part_size: 32 << 20,
         }
     }
 
@@ -98,6 +105,8 @@ impl Sizes {
             list_calls: 20,
             connections: 4,
             copies_per_connection: 10,
+            transfer_bytes: 12 << 20,
+            transfer_part_size: 5 << 20,
         }
     }
 }
@@ -252,6 +261,7 @@ impl AgainstFloor {
 struct Report {
     rows: Vec<Row>,
     per_file: Vec<(usize, f64)>,
+    transfers: Vec<transfer::Transfer>,
 }
 
 impl Report {
@@ -351,6 +361,7 @@ impl<'a> Bench<'a> {
         let mut report = Report {
             rows: Vec::new(),
             per_file: Vec::new(),
+            transfers: Vec::new(),
         };
         if self.takes(Measurement::BatchCopy) {
             for &batch in &self.sizes.batches {
@@ -377,6 +388,18 @@ impl<'a> Bench<'a> {
         if self.takes(Measurement::ConcurrentCopies) {
             let row = self.concurrent_copies()?;
             report.push(row, false);
+        }
+        if self.takes(Measurement::Transfer) {
+            let project = self.new_project("transfer")?;
+            let dir = self.store.content().root().join("bench-transfer");
+            std::fs::create_dir_all(&dir).map_err(work)?;
+            report.transfers = transfer::measure(
+                &self.api,
+                project.sbg_id.as_ref(),
+                &dir,
+                self.sizes.transfer_bytes,
+                self.sizes.transfer_part_size,
+            )?;
         }
         Ok(report)
     }
@@ -1121,6 +1144,22 @@ impl Api {
         Ok(answer)
     }
 
+    /// GETs `path`; fails unless the answer is a success, whose JSON it returns.
+    fn get(&self, path: &str) -> Result<Value, Failure> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .header("X-SBG-Auth-Token", &self.token)
+            .send()
+            .map_err(work)?;
+        let status = response.status();
+        let answer: Value = response.json().map_err(work)?;
+        if !status.is_success() {
+            return Err(work(format!("GET {path} answered {status}: {answer}")));
+        }
+        Ok(answer)
+    }
+
     /// A DNAnexus call, `POST /{target}/{method}`.
     fn dx(&self, target: &str, method: &str, input: &Value) -> Result<Value, Failure> {
         self.post(&format!("/{target}/{method}"), input)
@@ -1235,6 +1274,7 @@ fn table(backend: Backend, report: &Report) -> String {
             row.measurement, row.size, row.figure
         );
     }
+    out.push_str(&transfer_table(&report.transfers));
     if report.per_file.is_empty() {
         return out;
     }
@@ -1256,6 +1296,35 @@ fn table(backend: Backend, report: &Report) -> String {
         sizes.join(", "),
         max / min
     );
+    out
+}
+
+/// The bytes moved through Ferry, against the same bytes copied on the same disk.
+fn transfer_table(transfers: &[transfer::Transfer]) -> String {
+    if transfers.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nBytes through Ferry (local content store; floor: the same bytes read and written on \
+         the same disk through a 1 MiB buffer, then synced)\n\n\
+         | measurement | size | Ferry | floor | Ferry / floor | peak RSS growth |\n\
+         | --- | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for t in transfers {
+        let rate = |d: Duration| t.bytes as f64 / d.as_secs_f64() / f64::from(1 << 20);
+        let _ = writeln!(
+            out,
+            "| {} | {} MiB | {:.0} ms ({:.0} MiB/s) | {:.0} ms ({:.0} MiB/s) | {:.2} | {} |",
+            t.measurement,
+            t.bytes >> 20,
+            t.ferry.as_secs_f64() * 1e3,
+            rate(t.ferry),
+            t.floor.as_secs_f64() * 1e3,
+            rate(t.floor),
+            t.ferry.as_secs_f64() / t.floor.as_secs_f64(),
+            Memory::show(t.rss_growth_kb),
+        );
+    }
     out
 }
 

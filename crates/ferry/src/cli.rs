@@ -221,6 +221,7 @@ pub enum Measurement {
     Clone,
     ListProjects,
     ConcurrentCopies,
+    Transfer,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,8 @@
 //! The content store: file bytes, immutable, addressed by their SHA-256.
 //!
-//! Layout under the data directory: `tmp/` for uploads in progress (on the same filesystem,
-//! so finishing one is a rename), `sha256/ab/cd/<hex>` for stored content, and `trash/<hex>`
+//! Layout under the data directory: `tmp/` for content being written (on the same filesystem,
+//! so finishing one is a rename) and for SBG uploads in progress (`tmp/upload-<id>`, the parts
+//! written in place at their offsets, stored whole on completion: [`ContentStore::seal_upload`]), `sha256/ab/cd/<hex>` for stored content, and `trash/<hex>`
 //! for content the collector (`crate::content_gc`) found unreferenced and holds in quarantine
 //! before deleting it. Each content is written once; storing the same bytes again finds them
 //! there (and marks them used now, which the collector's grace period counts from). Copies and
@@ -9,6 +10,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -34,6 +36,8 @@ pub struct ContentStore {
 const TMP_DIR: &str = "tmp";
 const SHA256_DIR: &str = "sha256";
 const TRASH_DIR: &str = "trash";
+const UPLOAD_PREFIX: &str = "upload-";
+const SEALED_SUFFIX: &str = ".sealed";
 
 impl ContentStore {
     /// Opens the content store rooted at `root`, creating its directories if missing.
@@ -112,6 +116,134 @@ impl ContentStore {
             }
             opened => opened,
         }
+    }
+
+    /// The file upload `upload_id` (32 lowercase hex digits) writes its parts into, and the
+    /// name it has while it is being completed.
+    fn upload_paths(&self, upload_id: &str) -> io::Result<(PathBuf, PathBuf)> {
+        if upload_id.len() != 32
+            || !upload_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an upload id is 32 lowercase hex digits",
+            ));
+        }
+        let open = self
+            .root
+            .join(TMP_DIR)
+            .join(format!("{UPLOAD_PREFIX}{upload_id}"));
+        let sealed = self
+            .root
+            .join(TMP_DIR)
+            .join(format!("{UPLOAD_PREFIX}{upload_id}{SEALED_SUFFIX}"));
+        Ok((open, sealed))
+    }
+
+    /// Makes the file an upload's parts are written into, `size` bytes long (sparse until
+    /// written).
+    pub fn create_upload(&self, upload_id: &str, size: u64) -> io::Result<()> {
+        let (open, _) = self.upload_paths(upload_id)?;
+        File::create_new(open)?.set_len(size)
+    }
+
+    /// A writer of the part at `offset` of the upload's file. `NotFound` once the upload is
+    /// being completed (or gone): a part can never change content already judged.
+    pub fn part_writer(&self, upload_id: &str, offset: u64) -> io::Result<PartWriter> {
+        let (open, _) = self.upload_paths(upload_id)?;
+        let file = File::options().write(true).open(&open)?;
+        // Completion renames the file, then waits for the writers holding this lock: a writer
+        // that got it after the rename must not write.
+        file.lock_shared()?;
+        let still_open = fs::metadata(&open)
+            .map(|at_path| same_file(&at_path, &file.metadata()?))
+            .unwrap_or(Ok(false))?;
+        if !still_open {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        Ok(PartWriter {
+            file,
+            offset,
+            size: 0,
+            sha256: Sha256::new(),
+        })
+    }
+
+    /// Seals the upload's file against part writers (waiting for those writing), and hashes
+    /// it: what [`SealedUpload::store`] stores, or [`SealedUpload::unseal`] gives back. A file
+    /// left sealed by a crash is unsealed first.
+    pub fn seal_upload(&self, upload_id: &str) -> io::Result<SealedUpload> {
+        let (open, sealed) = self.upload_paths(upload_id)?;
+        if !open.exists() && sealed.exists() {
+            fs::rename(&sealed, &open)?;
+        }
+        fs::rename(&open, &sealed)?;
+        let sealing = || -> io::Result<(File, ContentInfo)> {
+            let file = File::open(&sealed)?;
+            file.lock()?;
+            let info = hash_file(&file)?;
+            Ok((file, info))
+        };
+        match sealing() {
+            Ok((file, info)) => Ok(SealedUpload {
+                file,
+                info,
+                open,
+                sealed,
+                root: self.root.clone(),
+            }),
+            Err(e) => {
+                fs::rename(&sealed, &open)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes an upload's file (aborted, expired, or collected).
+    pub fn discard_upload(&self, upload_id: &str) -> io::Result<()> {
+        let (open, sealed) = self.upload_paths(upload_id)?;
+        remove_if_present(&open)?;
+        remove_if_present(&sealed)
+    }
+
+    /// The uploads that have a file, with whether it is sealed, last written before `cutoff`.
+    pub fn upload_files_since(&self, cutoff: SystemTime) -> io::Result<Vec<(String, bool)>> {
+        let mut found = Vec::new();
+        for path in read_dir_or_empty(&self.root.join(TMP_DIR))? {
+            let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+                continue;
+            };
+            let Some(rest) = name.strip_prefix(UPLOAD_PREFIX) else {
+                continue;
+            };
+            let (id, sealed) = match rest.strip_suffix(SEALED_SUFFIX) {
+                Some(id) => (id, true),
+                None => (rest, false),
+            };
+            if self.upload_paths(id).is_ok() && modified_before(&path, cutoff)? {
+                found.push((id.to_owned(), sealed));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores a sealed upload left by a crash after its completion committed: its bytes are
+    /// then where the file's object expects them.
+    pub fn adopt_sealed(&self, upload_id: &str) -> io::Result<ContentInfo> {
+        let (open, sealed) = self.upload_paths(upload_id)?;
+        let file = File::open(&sealed)?;
+        let info = hash_file(&file)?;
+        SealedUpload {
+            file,
+            info: info.clone(),
+            open,
+            sealed,
+            root: self.root.clone(),
+        }
+        .store()?;
+        Ok(info)
     }
 
     /// Every stored content (not in quarantine): its address and its length on disk.
@@ -265,6 +397,143 @@ fn content_path(root: &Path, sha256: &str) -> io::Result<PathBuf> {
         .join(sha256))
 }
 
+/// Where received bytes go, a buffer at a time.
+pub trait Sink: Send + 'static {
+    type Stored: Send + 'static;
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Bytes written so far.
+    fn size(&self) -> u64;
+    fn finish(self) -> io::Result<Self::Stored>;
+}
+
+/// What a part written in place came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenPart {
+    pub size: u64,
+    /// Lowercase hex: the part's ETag.
+    pub sha256: String,
+}
+
+/// A part being written at its offset in an upload's file, under a shared lock that completion
+/// waits for.
+#[derive(Debug)]
+pub struct PartWriter {
+    file: File,
+    offset: u64,
+    size: u64,
+    sha256: Sha256,
+}
+
+impl Sink for PartWriter {
+    type Stored = WrittenPart;
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(bytes, self.offset + self.size)?;
+        self.sha256.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Durable before it is reported written; the lock goes with the file.
+    fn finish(self) -> io::Result<WrittenPart> {
+        self.file.sync_data()?;
+        Ok(WrittenPart {
+            size: self.size,
+            sha256: hex::encode(self.sha256.finalize()),
+        })
+    }
+}
+
+/// An upload's file, sealed and hashed, held under an exclusive lock until it is stored or
+/// given back.
+#[derive(Debug)]
+pub struct SealedUpload {
+    file: File,
+    info: ContentInfo,
+    open: PathBuf,
+    sealed: PathBuf,
+    root: PathBuf,
+}
+
+impl SealedUpload {
+    pub fn info(&self) -> &ContentInfo {
+        &self.info
+    }
+
+    /// Moves the bytes to their address (or, if the same bytes are there, marks those used and
+    /// drops these).
+    pub fn store(self) -> io::Result<()> {
+        let target = content_path(&self.root, &self.info.sha256)?;
+        match File::options().write(true).open(&target) {
+            Ok(stored) => {
+                stored.set_modified(SystemTime::now())?;
+                return remove_if_present(&self.sealed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        fs::create_dir_all(target.parent().expect("a content path has a parent"))?;
+        // The parts were synced as they came; the rename makes them content, stored now for
+        // the collector's grace period.
+        fs::rename(&self.sealed, &target)?;
+        self.file.set_modified(SystemTime::now())?;
+        Ok(())
+    }
+
+    /// Gives the file back to the upload, for its parts to be sent again or completed later.
+    pub fn unseal(self) -> io::Result<()> {
+        fs::rename(&self.sealed, &self.open)
+    }
+}
+
+/// SHA-256 and MD5 of a whole file, read once, the two digests computed side by side.
+fn hash_file(file: &File) -> io::Result<ContentInfo> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+    let md5 = std::thread::spawn(move || {
+        let mut md5 = Md5::new();
+        for block in receiver {
+            md5.update(&block[..]);
+        }
+        hex::encode(md5.finalize())
+    });
+    let mut sha256 = Sha256::new();
+    let mut size = 0u64;
+    let mut reader = file;
+    loop {
+        let mut block = vec![0u8; 1024 * 1024];
+        let n = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        block.truncate(n);
+        sha256.update(&block);
+        size += n as u64;
+        if sender.send(std::sync::Arc::new(block)).is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    let md5 = md5
+        .join()
+        .map_err(|_| io::Error::other("the MD5 thread panicked"))?;
+    Ok(ContentInfo {
+        sha256: hex::encode(sha256.finalize()),
+        md5,
+        size,
+    })
+}
+
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+}
+
 /// Content being written: a temporary file in the store, hashed as it grows.
 #[derive(Debug)]
 pub struct ContentWriter {
@@ -275,8 +544,10 @@ pub struct ContentWriter {
     root: PathBuf,
 }
 
-impl ContentWriter {
-    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+impl Sink for ContentWriter {
+    type Stored = ContentInfo;
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.sha256.update(bytes);
         self.md5.update(bytes);
         self.temp.write_all(bytes)?;
@@ -284,14 +555,13 @@ impl ContentWriter {
         Ok(())
     }
 
-    /// Bytes written so far.
-    pub fn size(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.size
     }
 
     /// Stores what was written under its SHA-256, durably; the same bytes stored before are
     /// found there and kept.
-    pub fn finish(self) -> io::Result<ContentInfo> {
+    fn finish(self) -> io::Result<ContentInfo> {
         let info = ContentInfo {
             sha256: hex::encode(self.sha256.finalize()),
             md5: hex::encode(self.md5.finalize()),

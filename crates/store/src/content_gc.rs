@@ -2,8 +2,10 @@
 //! files, aborted or expired uploads), run by the job workers; and the check that every content
 //! an object references is there.
 //!
-//! A reference is an object's `content_sha256` or a received part's (`upload_parts`,
-//! `sbg_upload_parts`). New references are made in transactions the collector cannot see until
+//! A reference is an object's `content_sha256` or a received DNAnexus part's (`upload_parts`).
+//! SBG uploads write into a file of their own, which the collector deletes once its upload is
+//! gone for the grace period, unless the file is sealed: a crash after a completion committed
+//! leaves one, whose bytes the new file's object expects, so it is stored as content instead. New references are made in transactions the collector cannot see until
 //! they commit, so it never deletes in one step:
 //!
 //! 1. Content unused for the grace period (not written, nor stored again, since: storing the
@@ -21,7 +23,8 @@ use diesel::prelude::*;
 
 use crate::db::Store;
 use crate::error::StoreError;
-use crate::schema::{objects, sbg_upload_parts, upload_parts};
+use crate::sbg_uploads;
+use crate::schema::{objects, upload_parts};
 
 /// Addresses per query: below SQLite's historical limit of 999 parameters.
 const IDS_PER_QUERY: usize = 900;
@@ -36,11 +39,14 @@ pub struct Collected {
     pub quarantined: usize,
     pub restored: usize,
     pub deleted: usize,
+    /// Files of uploads that are gone: deleted, or stored if sealed.
+    pub upload_files: usize,
 }
 
 /// One pass over the content store: content in quarantine for longer than `quarantine` is
-/// restored or deleted, then unreferenced content unused for longer than `grace` goes into
-/// quarantine. Three queries per 900 addresses.
+/// restored or deleted, the files of uploads gone for longer than `grace` are deleted (or
+/// stored, if sealed), then unreferenced content unused for longer than `grace` goes into
+/// quarantine. Two queries per 900 addresses or upload files.
 pub fn collect(
     store: &Store,
     grace: Duration,
@@ -63,6 +69,18 @@ pub fn collect(
                 collected.deleted += 1;
             }
         }
+    }
+
+    let files = content.upload_files_since(now - grace)?;
+    let ids: Vec<String> = files.iter().map(|(id, _)| id.clone()).collect();
+    let live = sbg_uploads::existing(&mut conn, &ids)?;
+    for (id, sealed) in files.iter().filter(|(id, _)| !live.contains(id)) {
+        if *sealed {
+            content.adopt_sealed(id)?;
+        } else {
+            content.discard_upload(id)?;
+        }
+        collected.upload_files += 1;
     }
 
     let unused = content.unused_since(now - grace)?;
@@ -113,13 +131,6 @@ fn referenced(
         upload_parts::table
             .filter(upload_parts::content_sha256.eq_any(sha256s))
             .select(upload_parts::content_sha256)
-            .distinct()
-            .load::<String>(conn)?,
-    );
-    found.extend(
-        sbg_upload_parts::table
-            .filter(sbg_upload_parts::content_sha256.eq_any(sha256s))
-            .select(sbg_upload_parts::content_sha256)
             .distinct()
             .load::<String>(conn)?,
     );

@@ -1,6 +1,7 @@
 //! SBG multipart uploads in progress: the plan each was started with, and the parts received.
-//! The bytes of a part are in the content store; completing the upload puts them together into
-//! a file (`files::create_closed_file`) and deletes these rows.
+//! The parts' bytes are in the upload's file in the content store
+//! (`ContentStore::part_writer`); completing the upload stores that file as the new file's
+//! content (`files::create_closed_file`) and deletes these rows.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -70,9 +71,8 @@ impl TryFrom<UploadRow> for Upload {
 pub struct ReceivedPart {
     pub part_number: i32,
     pub size: i64,
-    /// Lowercase hex: the part's ETag.
-    pub md5: String,
-    pub content_sha256: String,
+    /// Lowercase hex: the SHA-256 of the part's bytes.
+    pub etag: String,
     pub reported: bool,
 }
 
@@ -135,8 +135,7 @@ pub fn put_part(
         sbg_upload_parts::upload_id.eq(upload_id),
         sbg_upload_parts::part_number.eq(part.part_number),
         sbg_upload_parts::size.eq(part.size),
-        sbg_upload_parts::md5.eq(&part.md5),
-        sbg_upload_parts::content_sha256.eq(&part.content_sha256),
+        sbg_upload_parts::etag.eq(&part.etag),
         sbg_upload_parts::reported.eq(false),
         sbg_upload_parts::uploaded_at.eq(now()),
     );
@@ -146,8 +145,7 @@ pub fn put_part(
         .do_update()
         .set((
             sbg_upload_parts::size.eq(excluded(sbg_upload_parts::size)),
-            sbg_upload_parts::md5.eq(excluded(sbg_upload_parts::md5)),
-            sbg_upload_parts::content_sha256.eq(excluded(sbg_upload_parts::content_sha256)),
+            sbg_upload_parts::etag.eq(excluded(sbg_upload_parts::etag)),
             sbg_upload_parts::reported.eq(false),
             sbg_upload_parts::uploaded_at.eq(excluded(sbg_upload_parts::uploaded_at)),
         ))
@@ -155,13 +153,13 @@ pub fn put_part(
     Ok(true)
 }
 
-/// Marks part `part_number` reported if its MD5 is `md5`, and the upload active; returns the
-/// part as received (or `None`), so that the caller can say what did not match.
+/// Marks part `part_number` reported if its ETag is `etag`, and the upload active; returns
+/// the part as received (or `None`), so that the caller can say what did not match.
 pub fn report_part(
     conn: &mut DbConnection,
     upload_id: &str,
     part_number: i32,
-    md5: &str,
+    etag: &str,
 ) -> Result<Option<ReceivedPart>, StoreError> {
     let part = sbg_upload_parts::table
         .filter(sbg_upload_parts::upload_id.eq(upload_id))
@@ -169,7 +167,7 @@ pub fn report_part(
         .select(ReceivedPart::as_select())
         .first(conn)
         .optional()?;
-    if part.as_ref().is_some_and(|part| part.md5 == md5) {
+    if part.as_ref().is_some_and(|part| part.etag == etag) {
         diesel::update(
             sbg_upload_parts::table
                 .filter(sbg_upload_parts::upload_id.eq(upload_id))
@@ -198,21 +196,21 @@ fn touch(conn: &mut DbConnection, upload_id: &str) -> Result<bool, StoreError> {
     Ok(touched == 1)
 }
 
-/// Deletes the upload and its parts; false if it was gone already. The parts' bytes are left
-/// to the content collector.
+/// Deletes the upload and its parts; false if it was gone already. The caller deletes its file
+/// once this commits (and the content collector any file a crash left).
 pub fn delete(conn: &mut DbConnection, upload_id: &str) -> Result<bool, StoreError> {
     let deleted = diesel::delete(sbg_uploads::table.filter(sbg_uploads::upload_id.eq(upload_id)))
         .execute(conn)?;
     Ok(deleted == 1)
 }
 
-/// Deletes up to `limit` uploads idle since before `cutoff`, with their parts; returns how
-/// many. Two statements.
+/// Deletes up to `limit` uploads idle since before `cutoff`, with their parts; returns their
+/// ids, whose files the caller deletes. Two statements.
 pub fn expire_idle_before(
     conn: &mut DbConnection,
     cutoff: DateTime<Utc>,
     limit: i64,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let cutoff = to_db_time(cutoff);
     let idle: Vec<String> = sbg_uploads::table
         .filter(sbg_uploads::touched_at.lt(cutoff))
@@ -225,7 +223,22 @@ pub fn expire_idle_before(
             .filter(sbg_uploads::upload_id.eq_any(&idle))
             .filter(sbg_uploads::touched_at.lt(cutoff)),
     )
-    .execute(conn)?)
+    .returning(sbg_uploads::upload_id)
+    .get_results(conn)?)
+}
+
+/// Of these upload ids, those of uploads that exist. One query per 900.
+pub fn existing(conn: &mut DbConnection, upload_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in upload_ids.chunks(900) {
+        found.extend(
+            sbg_uploads::table
+                .filter(sbg_uploads::upload_id.eq_any(chunk))
+                .select(sbg_uploads::upload_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// The plan of upload `upload_id`, whoever started it: what a signed part URL is checked

@@ -255,8 +255,7 @@ diesel::table! {
         upload_id -> Text,
         part_number -> Integer,
         size -> BigInt,
-        md5 -> Text,
-        content_sha256 -> Text,
+        etag -> Text,
         reported -> Bool,
         uploaded_at -> Timestamp,
     }

@@ -210,7 +210,8 @@ async fn put_part(
         return Err(invalid_url());
     }
     let limit = query.size.unwrap_or(MAX_PART_BYTES).min(MAX_PART_BYTES);
-    let content = receive(&state.store, payload, limit)
+    let store = state.store.clone();
+    let content = receive(payload, limit, move || store.content().writer())
         .await
         .map_err(|e| match e {
             ReceiveError::TooLong { .. } if query.size.is_some() => {

@@ -5,11 +5,13 @@
 //!
 //! - The server picks the part size ([`PartPlan`]); the SDK adopts the one answered.
 //! - A part URL is signed for one upload, one part and that part's length, for an hour, and
-//!   needs no token: the SDK sends parts with a session that has none. Its `PUT` stores the
-//!   bytes through [`crate::receive`], the path DNAnexus parts take too, and answers the part's
-//!   MD5 as its ETag, as S3 does.
-//! - Completing checks that every part of the plan was received and reported, puts the parts
-//!   together, and creates the file in one transaction with the upload's deletion. A name taken
+//!   needs no token: the SDK sends parts with a session that has none. Its `PUT` goes through
+//!   [`crate::receive`], the path DNAnexus parts take too, and writes the bytes in place at the
+//!   part's offset in the upload's file; it answers the SHA-256 of the part as its ETag.
+//! - Completing checks that every part of the plan was received and reported, seals the
+//!   upload's file (waiting for parts being written) and hashes it, and creates the file in one
+//!   transaction with the upload's deletion; the sealed file then becomes the content, by a
+//!   rename: the bytes are written once. A name taken
 //!   in the folder is a 409 (5003), when the upload starts and again when it completes, unless
 //!   the upload was started with `overwrite`: then the file of that name is deleted and the
 //!   new one takes its name (a folder of that name is a 409 still).
@@ -19,13 +21,17 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{TimeDelta, Utc};
+use ferry_domain::model::FileView;
 use ferry_domain::model::FolderView;
 use ferry_domain::permission::Permissions;
 use ferry_domain::upload::PartPlan;
 use ferry_store::sbg_uploads::{self, ReceivedPart, Upload};
-use ferry_store::{DbConnection, StoreError, files, folders, views, write_transaction};
+use ferry_store::{
+    ContentInfo, DbConnection, StoreError, files, folders, views, write_transaction,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::io;
 
 use super::files::{
     Target, destination_not_found, file_not_found, malformed_project_id, parse_file_name,
@@ -207,6 +213,7 @@ async fn start(
     let plan =
         PartPlan::new(size, body.part_size).map_err(|e| SbgError::bad_request(e.to_string()))?;
     let user_id = caller.0.user.id;
+    let store = state.store.clone();
     let (upload, folder) = db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
             let folder = writable_folder(conn, user_id, &target)?;
@@ -221,6 +228,12 @@ async fn start(
                 created_at: Utc::now(),
             };
             sbg_uploads::create(conn, &upload)?;
+            // Made before the commit, so that every upload has its file; one left by a
+            // failed commit is the collector's.
+            store
+                .content()
+                .create_upload(&upload.upload_id, upload.plan.size())
+                .map_err(StoreError::from)?;
             Ok::<_, SbgError>((upload, folder))
         })
     })
@@ -255,8 +268,7 @@ async fn get(
     Ok(HttpResponse::Ok().json(render_upload(&state, &upload, &folder)))
 }
 
-/// `DELETE /upload/multipart/{upload_id}`: the upload is dropped with its parts; the content
-/// collector frees their bytes.
+/// `DELETE /upload/multipart/{upload_id}`: the upload is dropped with its parts and its file.
 #[utoipa::path(delete, path = "/v2/upload/multipart/{upload_id}", tag = "sbg", params(("upload_id" = String, Path)), responses((status = 204, description = "Aborted")))]
 async fn abort(
     state: web::Data<AppState>,
@@ -264,12 +276,19 @@ async fn abort(
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
+    let store = state.store.clone();
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
             sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
             sbg_uploads::delete(conn, &upload_id)?;
             Ok::<_, SbgError>(())
-        })
+        })?;
+        // After the commit; a file a crash leaves here is the collector's.
+        store
+            .content()
+            .discard_upload(&upload_id)
+            .map_err(StoreError::from)?;
+        Ok::<_, SbgError>(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -351,28 +370,34 @@ async fn put_part(
     if !signing::verify(key, &message, query.expires, &query.signature, now) {
         return Err(invalid_part_url());
     }
-    let content = receive(&state.store, payload, len)
-        .await
-        .map_err(|e| match e {
-            ReceiveError::TooLong { limit } => SbgError::bad_request(format!(
-                "Part {number} is longer than the {limit} bytes the upload's plan gives it."
-            )),
-            ReceiveError::Read(e) => {
-                SbgError::bad_request(format!("The part could not be read: {e}"))
-            }
-            ReceiveError::Store(e) => e.into(),
-        })?;
-    if content.size != len {
+    let offset = u64::from(number - 1) * plan.part_size();
+    let store = state.store.clone();
+    let writing = upload_id.clone();
+    let written = receive(payload, len, move || {
+        store.content().part_writer(&writing, offset)
+    })
+    .await
+    .map_err(|e| match e {
+        ReceiveError::TooLong { limit } => SbgError::bad_request(format!(
+            "Part {number} is longer than the {limit} bytes the upload's plan gives it."
+        )),
+        ReceiveError::Read(e) => SbgError::bad_request(format!("The part could not be read: {e}")),
+        // The upload is being completed, or is gone.
+        ReceiveError::Store(StoreError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+            upload_not_found()
+        }
+        ReceiveError::Store(e) => e.into(),
+    })?;
+    if written.size != len {
         return Err(SbgError::bad_request(format!(
             "Part {number} has {} bytes; the upload's plan gives it {len}.",
-            content.size
+            written.size
         )));
     }
     let part = ReceivedPart {
         part_number: i32::try_from(number).map_err(|_| invalid_part_url())?,
-        size: i64::try_from(content.size).map_err(|_| invalid_part_url())?,
-        md5: content.md5.clone(),
-        content_sha256: content.sha256,
+        size: i64::try_from(written.size).map_err(|_| invalid_part_url())?,
+        etag: written.sha256.clone(),
         reported: false,
     };
     db::run(&state.store, move |conn| {
@@ -386,7 +411,7 @@ async fn put_part(
     })
     .await?;
     Ok(HttpResponse::Ok()
-        .insert_header(header::ETag(EntityTag::new_strong(content.md5)))
+        .insert_header(header::ETag(EntityTag::new_strong(written.sha256)))
         .finish())
 }
 
@@ -437,9 +462,9 @@ async fn report_part(
                 None => Err(SbgError::bad_request(format!(
                     "Part {number} has not been uploaded."
                 ))),
-                Some(part) if part.md5 != etag => Err(SbgError::bad_request(format!(
+                Some(part) if part.etag != etag => Err(SbgError::bad_request(format!(
                     "The ETag reported for part {number} ({etag:?}) is not that of the bytes received ({:?}).",
-                    part.md5
+                    part.etag
                 ))),
                 Some(_) => Ok(()),
             }
@@ -472,6 +497,56 @@ fn missing_parts(plan: &PartPlan, parts: &[ReceivedPart]) -> Option<String> {
     })
 }
 
+fn being_completed() -> SbgError {
+    SbgError::new(
+        StatusCode::CONFLICT,
+        90007,
+        "The upload is being completed by another request.",
+    )
+}
+
+/// The transaction of a completion: the checks again, the new file over `content`, the
+/// upload's deletion.
+fn create_uploaded_file(
+    conn: &mut DbConnection,
+    user_id: i64,
+    upload_id: &str,
+    parts: &[ReceivedPart],
+    content: &ContentInfo,
+) -> Result<FileView, SbgError> {
+    write_transaction(conn, |conn| {
+        let (upload, folder) = own_upload(conn, user_id, upload_id)?;
+        if sbg_uploads::parts(conn, upload_id)? != parts {
+            return Err(SbgError::new(
+                StatusCode::CONFLICT,
+                90007,
+                "A part was sent again while the upload was being completed; complete it again.",
+            ));
+        }
+        let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
+        if folders::lock(conn, &[folder.folder.id])?.is_empty() {
+            return Err(destination_not_found());
+        }
+        let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
+        files::delete_placements(conn, &replaced)?;
+        let name = parse_file_name(upload.name.clone())?;
+        let (_, placement) = files::create_closed_file(
+            conn,
+            user_id,
+            folder.folder.project_id,
+            &folder.folder,
+            &name,
+            content,
+        )?;
+        sbg_uploads::delete(conn, upload_id)?;
+        let ids = [placement.sbg_id];
+        let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
+            .pop()
+            .ok_or_else(file_not_found)?;
+        Ok(view)
+    })
+}
+
 /// `POST /upload/multipart/{upload_id}/complete`: the file, made of the parts.
 #[utoipa::path(post, path = "/v2/upload/multipart/{upload_id}/complete", tag = "sbg", params(("upload_id" = String, Path)), responses((status = 200, description = "The new file")))]
 async fn complete(
@@ -487,48 +562,34 @@ async fn complete(
         if let Some(reason) = missing_parts(&upload.plan, &parts) {
             return Err(SbgError::bad_request(reason));
         }
-        // Put together before the write transaction, so that a large file does not hold the
-        // write lock; a part sent again meanwhile is noticed below.
-        let sha256s: Vec<&str> = parts.iter().map(|p| p.content_sha256.as_str()).collect();
-        let content = store
+        // Sealed and hashed before the write transaction, so that a large file does not hold
+        // the write lock; parts being written are waited for, later ones refused, and a part
+        // sent again meanwhile is noticed below.
+        let sealed = store
             .content()
-            .concat(&sha256s)
-            .map_err(StoreError::from)?;
-        if content.size != upload.plan.size() {
-            tracing::error!(upload = %upload_id, "the parts of an upload add up to the wrong size");
-            return Err(SbgError::internal());
+            .seal_upload(&upload_id)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => being_completed(),
+                _ => StoreError::from(e).into(),
+            })?;
+        let created = if sealed.info().size == upload.plan.size() {
+            create_uploaded_file(conn, user_id, &upload_id, &parts, sealed.info())
+        } else {
+            tracing::error!(upload = %upload_id, "an upload's file has the wrong size");
+            Err(SbgError::internal())
+        };
+        match created {
+            // Stored after the commit: a crash between leaves the file sealed, and the
+            // collector stores it then.
+            Ok(view) => {
+                sealed.store().map_err(StoreError::from)?;
+                Ok(view)
+            }
+            Err(e) => {
+                sealed.unseal().map_err(StoreError::from)?;
+                Err(e)
+            }
         }
-        write_transaction(conn, |conn| {
-            let (upload, folder) = own_upload(conn, user_id, &upload_id)?;
-            if sbg_uploads::parts(conn, &upload_id)? != parts {
-                return Err(SbgError::new(
-                    StatusCode::CONFLICT,
-                    90007,
-                    "A part was sent again while the upload was being completed; complete it again.",
-                ));
-            }
-            let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
-            if folders::lock(conn, &[folder.folder.id])?.is_empty() {
-                return Err(destination_not_found());
-            }
-            let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
-            files::delete_placements(conn, &replaced)?;
-            let name = parse_file_name(upload.name.clone())?;
-            let (_, placement) = files::create_closed_file(
-                conn,
-                user_id,
-                folder.folder.project_id,
-                &folder.folder,
-                &name,
-                &content,
-            )?;
-            sbg_uploads::delete(conn, &upload_id)?;
-            let ids = [placement.sbg_id];
-            let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
-                .pop()
-                .ok_or_else(file_not_found)?;
-            Ok(view)
-        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(render_file(&state, &view)))
@@ -542,8 +603,7 @@ mod tests {
         ReceivedPart {
             part_number: number,
             size: 1,
-            md5: String::new(),
-            content_sha256: String::new(),
+            etag: String::new(),
             reported,
         }
     }

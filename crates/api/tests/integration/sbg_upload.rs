@@ -401,10 +401,7 @@ async fn bad_uploads_are_refused_and_write_nothing() {
             400,
             90000,
         );
-        assert_eq!(
-            etag.unwrap(),
-            hex::encode(md5::Md5::digest(&data[..5 * MIB]))
-        );
+        assert_eq!(etag.unwrap(), hex::encode(Sha256::digest(&data[..5 * MIB])));
 
         // Aborted: gone, with its parts.
         let aborted = ctx
@@ -430,11 +427,14 @@ async fn idle_uploads_expire_with_their_parts() {
         let now = chrono::Utc::now();
         let expired =
             |conn: &mut _, cutoff| uploads::expire_idle_before(conn, cutoff, 100).unwrap();
-        assert_eq!(expired(&mut conn, now - chrono::TimeDelta::hours(1)), 0);
-        assert_eq!(expired(&mut conn, now + chrono::TimeDelta::seconds(1)), 1);
+        assert!(expired(&mut conn, now - chrono::TimeDelta::hours(1)).is_empty());
+        let id = idle["upload_id"].as_str().unwrap();
+        assert_eq!(
+            expired(&mut conn, now + chrono::TimeDelta::seconds(1)),
+            [id]
+        );
         drop(conn);
         assert_eq!(counts(&ctx), (0, 0));
-        let id = idle["upload_id"].as_str().unwrap();
         assert_sbg_error(
             &ctx.get(&format!("/v2/upload/multipart/{id}"), &token).await,
             404,

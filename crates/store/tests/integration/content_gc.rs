@@ -148,3 +148,77 @@ fn bytes_stored_again_are_kept() {
         assert_eq!(read(store, &again).unwrap(), b"same bytes");
     }
 }
+
+/// An SBG upload's file: parts written in place, refused once sealed, stored by a rename.
+#[test]
+fn upload_files_take_parts_until_sealed_and_become_content() {
+    use ferry_store::content::Sink;
+    for db in TestDb::all() {
+        let store = db.store();
+        let content = store.content();
+        let id = "0123456789abcdef0123456789abcdef";
+        content.create_upload(id, 10).unwrap();
+        let write = |offset, bytes: &[u8]| {
+            let mut part = content.part_writer(id, offset)?;
+            part.write(bytes)?;
+            part.finish()
+        };
+        write(5, b"world").unwrap();
+        write(0, b"hello").unwrap();
+        let sealed = content.seal_upload(id).unwrap();
+        assert_eq!(sealed.info().size, 10);
+        assert_eq!(
+            write(0, b"HELLO").unwrap_err().kind(),
+            std::io::ErrorKind::NotFound,
+            "no part once sealed"
+        );
+        sealed.unseal().unwrap();
+        write(0, b"HELLO").unwrap();
+        let sealed = content.seal_upload(id).unwrap();
+        let info = sealed.info().clone();
+        sealed.store().unwrap();
+        let mut bytes = Vec::new();
+        content
+            .open(&info.sha256)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        assert_eq!(bytes, b"HELLOworld");
+        assert!(
+            content
+                .upload_files_since(SystemTime::now())
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+/// The files of uploads that are gone: deleted, or, sealed (a crash after a completion
+/// committed), stored as content.
+#[test]
+fn files_of_gone_uploads_are_collected_or_stored() {
+    for db in TestDb::all() {
+        let store = db.store();
+        let content = store.content();
+        let (orphan, crashed) = (
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        );
+        content.create_upload(orphan, 3).unwrap();
+        content.create_upload(crashed, 0).unwrap();
+        let sealed = content.seal_upload(crashed).unwrap();
+        let info = sealed.info().clone();
+        drop(sealed);
+        // Not before the grace period.
+        assert_eq!(pass(store).upload_files, 0);
+        let collected = collect(store, Duration::ZERO, Duration::ZERO).unwrap();
+        assert_eq!(collected.upload_files, 2);
+        assert!(
+            content
+                .upload_files_since(SystemTime::now())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(is_live(store, &info));
+    }
+}

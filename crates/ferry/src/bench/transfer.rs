@@ -1,0 +1,199 @@
+//! Bytes through Ferry: one file uploaded as `sevenbridges-python` uploads it (the server's
+//! part size, a part URL, a `PUT`, a report per part, then complete) and downloaded whole
+//! through its signed link, each held against the floor: the same bytes read and written on
+//! the same disk by a loop with a 1 MiB buffer, synced at the end as Ferry syncs what it
+//! stores. The peak RSS growth of this process (server and client) is taken during each.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Api, Memory, work};
+use crate::Failure;
+
+const BUFFER: usize = 1024 * 1024;
+
+/// One direction measured.
+pub(super) struct Transfer {
+    pub(super) measurement: &'static str,
+    pub(super) bytes: u64,
+    pub(super) ferry: Duration,
+    pub(super) floor: Duration,
+    /// Peak RSS over the RSS at the start, in kB.
+    pub(super) rss_growth_kb: Option<u64>,
+}
+
+/// Uploads then downloads a file of `bytes` bytes into `project`, in `dir`.
+pub(super) fn measure(
+    api: &Api,
+    project: &str,
+    dir: &Path,
+    bytes: u64,
+    part_size: u64,
+) -> Result<Vec<Transfer>, Failure> {
+    let source = dir.join("transfer-source.bin");
+    let sha256 = write_source(&source, bytes).map_err(work)?;
+    let floor = copy_floor(&source, &dir.join("transfer-floor.bin")).map_err(work)?;
+    // No timeout: a large file may take longer than reqwest's default 30 s.
+    let http = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .map_err(work)?;
+
+    let start = Memory::reset_peak();
+    let started = Instant::now();
+    let file_id = upload(api, &http, project, &source, bytes, part_size)?;
+    let upload_took = started.elapsed();
+    let upload_growth = grown(start);
+
+    let target = dir.join("transfer-download.bin");
+    let start = Memory::reset_peak();
+    let started = Instant::now();
+    let info = api.get(&format!("/v2/files/{file_id}/download_info"))?;
+    let url = info["url"]
+        .as_str()
+        .ok_or_else(|| work("no download url"))?;
+    let mut response = http.get(url).send().map_err(work)?;
+    if !response.status().is_success() {
+        return Err(work(format!("the download answered {}", response.status())));
+    }
+    let mut out = File::create(&target).map_err(work)?;
+    let got = io::copy(&mut response, &mut out).map_err(work)?;
+    out.sync_all().map_err(work)?;
+    let download_took = started.elapsed();
+    let download_growth = grown(start);
+    if got != bytes || digest(&target).map_err(work)? != sha256 {
+        return Err(work("the downloaded bytes differ from the uploaded ones"));
+    }
+    for path in [&source, &target, &dir.join("transfer-floor.bin")] {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(vec![
+        Transfer {
+            measurement: "SBG multipart upload",
+            bytes,
+            ferry: upload_took,
+            floor,
+            rss_growth_kb: upload_growth,
+        },
+        Transfer {
+            measurement: "SBG download",
+            bytes,
+            ferry: download_took,
+            floor,
+            rss_growth_kb: download_growth,
+        },
+    ])
+}
+
+fn grown(start: Option<u64>) -> Option<u64> {
+    Some(Memory::peak()?.saturating_sub(start?))
+}
+
+/// The upload, as the SDK sends it, one part after the other; returns the new file's id.
+fn upload(
+    api: &Api,
+    http: &reqwest::blocking::Client,
+    project: &str,
+    source: &Path,
+    bytes: u64,
+    part_size: u64,
+) -> Result<String, Failure> {
+    let name = source
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("transfer.bin");
+    let started = api.post(
+        "/v2/upload/multipart",
+        &json!({"project": project, "name": name, "size": bytes, "part_size": part_size}),
+    )?;
+    let id = started["upload_id"]
+        .as_str()
+        .ok_or_else(|| work("no upload id"))?;
+    let part_size = started["part_size"]
+        .as_u64()
+        .ok_or_else(|| work("no part size"))?;
+    let parts = started["parts"].as_u64().ok_or_else(|| work("no parts"))?;
+    for n in 1..=parts {
+        let part = api.get(&format!("/v2/upload/multipart/{id}/part/{n}"))?;
+        let url = part["url"].as_str().ok_or_else(|| work("no part url"))?;
+        let offset = (n - 1) * part_size;
+        let len = part_size.min(bytes - offset);
+        let mut file = File::open(source).map_err(work)?;
+        file.seek(SeekFrom::Start(offset)).map_err(work)?;
+        let body = reqwest::blocking::Body::sized(file.take(len), len);
+        let response = http.put(url).body(body).send().map_err(work)?;
+        if !response.status().is_success() {
+            return Err(work(format!("part {n} answered {}", response.status())));
+        }
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|etag| etag.to_str().ok())
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_owned();
+        let report = json!({"part_number": n, "response": {"headers": {"ETag": etag}}});
+        api.post_for_bytes(&format!("/v2/upload/multipart/{id}/part"), &report)?;
+    }
+    let file: Value = api.post(&format!("/v2/upload/multipart/{id}/complete"), &json!({}))?;
+    file["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| work("the completed upload has no file id"))
+}
+
+/// Writes `bytes` pseudo-random bytes; returns their SHA-256.
+fn write_source(path: &Path, bytes: u64) -> io::Result<String> {
+    let mut block = vec![0u8; BUFFER];
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for chunk in block.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    let mut out = File::create(path)?;
+    let mut sha256 = Sha256::new();
+    let mut left = bytes;
+    let mut index = 0u64;
+    while left > 0 {
+        // Each block differs from the last, so that no two parts are alike.
+        block[..8].copy_from_slice(&index.to_le_bytes());
+        let n = usize::try_from(left.min(BUFFER as u64)).expect("a block fits");
+        out.write_all(&block[..n])?;
+        sha256.update(&block[..n]);
+        left -= n as u64;
+        index += 1;
+    }
+    out.sync_all()?;
+    Ok(hex::encode(sha256.finalize()))
+}
+
+/// The floor: `source` read and written to `target` through a 1 MiB buffer, then synced.
+fn copy_floor(source: &Path, target: &Path) -> io::Result<Duration> {
+    let started = Instant::now();
+    let mut input = File::open(source)?;
+    let mut output = File::create(target)?;
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        output.write_all(&buf[..n])?;
+    }
+    output.sync_all()?;
+    Ok(started.elapsed())
+}
+
+fn digest(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut sha256 = Sha256::new();
+    io::copy(&mut file, &mut sha256)?;
+    Ok(hex::encode(sha256.finalize()))
+}
