@@ -48,6 +48,8 @@ pub struct AppState {
     pub(crate) dx_rate: Arc<rate_limit::RateLimiter>,
     /// Signs the URLs that authorise themselves, with the key all processes share.
     pub(crate) url_signing_key: signing::SharedKey,
+    /// The digests of this process's SBG uploads, hashed as their parts arrive.
+    pub(crate) upload_digests: Arc<ferry_store::upload_digest::UploadDigests>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             dx_rate: Arc::new(rate_limit::RateLimiter::new(config.dx_rate_limit)),
             config: Arc::new(config),
             url_signing_key: signing::SharedKey::default(),
+            upload_digests: Arc::default(),
         }
     }
 }

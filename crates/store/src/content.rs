@@ -174,7 +174,14 @@ impl ContentStore {
     /// Seals the upload's file against part writers (waiting for those writing), and hashes
     /// it: what [`SealedUpload::store`] stores, or [`SealedUpload::unseal`] gives back. A file
     /// left sealed by a crash is unsealed first.
-    pub fn seal_upload(&self, upload_id: &str) -> io::Result<SealedUpload> {
+    ///
+    /// `known` gives the digests if they were computed as the parts came, once no part can be
+    /// written any more (it returns `None` to have the file hashed).
+    pub fn seal_upload(
+        &self,
+        upload_id: &str,
+        known: impl FnOnce() -> Option<ContentInfo>,
+    ) -> io::Result<SealedUpload> {
         let (open, sealed) = self.upload_paths(upload_id)?;
         if !open.exists() && sealed.exists() {
             fs::rename(&sealed, &open)?;
@@ -183,7 +190,10 @@ impl ContentStore {
         let sealing = || -> io::Result<(File, ContentInfo)> {
             let file = File::open(&sealed)?;
             file.lock()?;
-            let info = hash_file(&file)?;
+            let info = match known() {
+                Some(info) if info.size == file.metadata()?.len() => info,
+                _ => hash_file(&file)?,
+            };
             Ok((file, info))
         };
         match sealing() {
@@ -199,6 +209,27 @@ impl ContentStore {
                 Err(e)
             }
         }
+    }
+
+    /// Reads `len` bytes of the upload's file from `offset`, a megabyte at a time, into `each`.
+    pub fn read_upload(
+        &self,
+        upload_id: &str,
+        offset: u64,
+        len: u64,
+        mut each: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let (open, _) = self.upload_paths(upload_id)?;
+        let file = File::open(open)?;
+        let mut buf = vec![0u8; 1024 * 1024];
+        let mut done = 0u64;
+        while done < len {
+            let want = usize::try_from((len - done).min(buf.len() as u64)).expect("fits");
+            file.read_exact_at(&mut buf[..want], offset + done)?;
+            each(&buf[..want]);
+            done += want as u64;
+        }
+        Ok(())
     }
 
     /// Deletes an upload's file (aborted, expired, or collected).

@@ -34,6 +34,7 @@ pub mod scratch;
 pub mod secrets;
 pub mod sponsorship;
 pub mod tokens;
+pub mod upload_digest;
 pub mod uploads;
 pub mod users;
 pub mod views;

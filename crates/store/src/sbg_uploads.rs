@@ -153,6 +153,22 @@ pub fn put_part(
     Ok(true)
 }
 
+/// Forgets part `part_number` while it is written again: its bytes in the upload's file are
+/// about to change, so until the new ones are recorded, the upload lacks that part.
+pub fn forget_part(
+    conn: &mut DbConnection,
+    upload_id: &str,
+    part_number: i32,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        sbg_upload_parts::table
+            .filter(sbg_upload_parts::upload_id.eq(upload_id))
+            .filter(sbg_upload_parts::part_number.eq(part_number)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Marks part `part_number` reported if its ETag is `etag`, and the upload active; returns
 /// the part as received (or `None`), so that the caller can say what did not match.
 pub fn report_part(

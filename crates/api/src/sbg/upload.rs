@@ -277,12 +277,14 @@ async fn abort(
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
     let store = state.store.clone();
+    let digests = state.upload_digests.clone();
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
             sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
             sbg_uploads::delete(conn, &upload_id)?;
             Ok::<_, SbgError>(())
         })?;
+        digests.forget(&upload_id);
         // After the commit; a file a crash leaves here is the collector's.
         store
             .content()
@@ -370,6 +372,14 @@ async fn put_part(
     if !signing::verify(key, &message, query.expires, &query.signature, now) {
         return Err(invalid_part_url());
     }
+    let part_number = i32::try_from(number).map_err(|_| invalid_part_url())?;
+    let forgetting = upload_id.clone();
+    db::run(&state.store, move |conn| {
+        write_transaction(conn, |conn| {
+            sbg_uploads::forget_part(conn, &forgetting, part_number)
+        })
+    })
+    .await?;
     let offset = u64::from(number - 1) * plan.part_size();
     let store = state.store.clone();
     let writing = upload_id.clone();
@@ -395,14 +405,15 @@ async fn put_part(
         )));
     }
     let part = ReceivedPart {
-        part_number: i32::try_from(number).map_err(|_| invalid_part_url())?,
+        part_number,
         size: i64::try_from(written.size).map_err(|_| invalid_part_url())?,
         etag: written.sha256.clone(),
         reported: false,
     };
+    let recording = upload_id.clone();
     db::run(&state.store, move |conn| {
         write_transaction(conn, |conn| {
-            if sbg_uploads::put_part(conn, &upload_id, &part)? {
+            if sbg_uploads::put_part(conn, &recording, &part)? {
                 Ok(())
             } else {
                 Err(upload_not_found())
@@ -410,6 +421,18 @@ async fn put_part(
         })
     })
     .await?;
+    // Hashing ahead for the completion: a failure only means the completion hashes the file.
+    let (store, digests, etag) = (
+        state.store.clone(),
+        state.upload_digests.clone(),
+        written.sha256.clone(),
+    );
+    let hashed =
+        web::block(move || digests.part_arrived(store.content(), &upload_id, plan, number, &etag))
+            .await;
+    if let Ok(Err(error)) = hashed {
+        tracing::warn!(%error, "hashing an upload's part ahead failed");
+    }
     Ok(HttpResponse::Ok()
         .insert_header(header::ETag(EntityTag::new_strong(written.sha256)))
         .finish())
@@ -556,6 +579,7 @@ async fn complete(
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
     let store = state.store.clone();
+    let digests = state.upload_digests.clone();
     let view = db::run(&state.store, move |conn| {
         let (upload, _) = own_upload(conn, user_id, &upload_id)?;
         let parts = sbg_uploads::parts(conn, &upload_id)?;
@@ -567,7 +591,10 @@ async fn complete(
         // sent again meanwhile is noticed below.
         let sealed = store
             .content()
-            .seal_upload(&upload_id)
+            .seal_upload(&upload_id, || {
+                let etags: Vec<String> = parts.iter().map(|part| part.etag.clone()).collect();
+                digests.take(&upload_id, &etags)
+            })
             .map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => being_completed(),
                 _ => StoreError::from(e).into(),

@@ -442,3 +442,53 @@ async fn idle_uploads_expire_with_their_parts() {
         );
     }
 }
+
+/// A part `PUT` that fails (too short) has already written some of its bytes in place: the part
+/// is forgotten, so the upload cannot complete over them until the part is sent again.
+#[actix_web::test]
+async fn a_failed_part_must_be_sent_again() {
+    for ctx in Ctx::all() {
+        let (alice, token) = ctx.user("alice");
+        let project = ferry_testkit::project(ctx.db.store(), &alice, "Resend");
+        let data = bytes_of(10_000);
+        let body = json!({"project": sbg_project(&project), "name": "r.bin", "size": data.len()});
+        let upload = start(&ctx, &token, "", body).await.json;
+        send_part(&ctx, &token, &upload, 1, &data).await;
+        let id = upload["upload_id"].as_str().unwrap();
+        let url = local(
+            &ctx.get(&format!("/v2/upload/multipart/{id}/part/1"), &token)
+                .await
+                .json["url"],
+        );
+        let (status, _, _) = put_bytes(&ctx, &url, vec![0u8; 4096]).await;
+        assert_eq!(status, 400);
+        let refused = ctx
+            .post(
+                &format!("/v2/upload/multipart/{id}/complete"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_sbg_error(&refused, 400, 90000);
+        send_part(&ctx, &token, &upload, 1, &data).await;
+        let file = ctx
+            .post(
+                &format!("/v2/upload/multipart/{id}/complete"),
+                &token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(file.status, 200, "{}", file.json);
+        let mut conn = ctx.db.store().conn().unwrap();
+        let (_, object) = ferry_store::files::get_placement_by_sbg_id(
+            &mut conn,
+            &ferry_domain::ids::SbgId::parse(file.json["id"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            object.content_sha256.unwrap(),
+            hex::encode(Sha256::digest(&data))
+        );
+    }
+}

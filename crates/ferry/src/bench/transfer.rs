@@ -1,5 +1,5 @@
 //! Bytes through Ferry: one file uploaded as `sevenbridges-python` uploads it (the server's
-//! part size, a part URL, a `PUT`, a report per part, then complete) and downloaded whole
+//! part size, a part URL, a `PUT`, a report per part, four parts at a time, then complete) and downloaded whole
 //! through its signed link, each held against the floor: the same bytes read and written on
 //! the same disk by a loop with a 1 MiB buffer, synced at the end as Ferry syncs what it
 //! stores. The peak RSS growth of this process (server and client) is taken during each.
@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,6 +17,8 @@ use super::{Api, Memory, work};
 use crate::Failure;
 
 const BUFFER: usize = 1024 * 1024;
+/// Parts sent at once, as `sevenbridges-python` sends them.
+const PARTS_IN_FLIGHT: usize = 4;
 
 /// One direction measured.
 pub(super) struct Transfer {
@@ -118,33 +121,66 @@ fn upload(
         .as_u64()
         .ok_or_else(|| work("no part size"))?;
     let parts = started["parts"].as_u64().ok_or_else(|| work("no parts"))?;
-    for n in 1..=parts {
-        let part = api.get(&format!("/v2/upload/multipart/{id}/part/{n}"))?;
-        let url = part["url"].as_str().ok_or_else(|| work("no part url"))?;
-        let offset = (n - 1) * part_size;
-        let len = part_size.min(bytes - offset);
-        let mut file = File::open(source).map_err(work)?;
-        file.seek(SeekFrom::Start(offset)).map_err(work)?;
-        let body = reqwest::blocking::Body::sized(file.take(len), len);
-        let response = http.put(url).body(body).send().map_err(work)?;
-        if !response.status().is_success() {
-            return Err(work(format!("part {n} answered {}", response.status())));
-        }
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|etag| etag.to_str().ok())
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_owned();
-        let report = json!({"part_number": n, "response": {"headers": {"ETag": etag}}});
-        api.post_for_bytes(&format!("/v2/upload/multipart/{id}/part"), &report)?;
-    }
+    // Four parts in flight, as the SDK sends them.
+    let next = AtomicU64::new(1);
+    std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..PARTS_IN_FLIGHT)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n > parts {
+                            return Ok(());
+                        }
+                        send_part(api, http, id, source, n, part_size, bytes)?;
+                    }
+                })
+            })
+            .collect();
+        senders.into_iter().try_for_each(|sender| {
+            sender
+                .join()
+                .unwrap_or_else(|_| Err(work("a part sender panicked")))
+        })
+    })?;
     let file: Value = api.post(&format!("/v2/upload/multipart/{id}/complete"), &json!({}))?;
     file["id"]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| work("the completed upload has no file id"))
+}
+
+/// Part `n`: its URL, the `PUT` of its bytes read from `source`, the report of its ETag.
+fn send_part(
+    api: &Api,
+    http: &reqwest::blocking::Client,
+    id: &str,
+    source: &Path,
+    n: u64,
+    part_size: u64,
+    bytes: u64,
+) -> Result<(), Failure> {
+    let part = api.get(&format!("/v2/upload/multipart/{id}/part/{n}"))?;
+    let url = part["url"].as_str().ok_or_else(|| work("no part url"))?;
+    let offset = (n - 1) * part_size;
+    let len = part_size.min(bytes - offset);
+    let mut file = File::open(source).map_err(work)?;
+    file.seek(SeekFrom::Start(offset)).map_err(work)?;
+    let body = reqwest::blocking::Body::sized(file.take(len), len);
+    let response = http.put(url).body(body).send().map_err(work)?;
+    if !response.status().is_success() {
+        return Err(work(format!("part {n} answered {}", response.status())));
+    }
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|etag| etag.to_str().ok())
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned();
+    let report = json!({"part_number": n, "response": {"headers": {"ETag": etag}}});
+    api.post_for_bytes(&format!("/v2/upload/multipart/{id}/part"), &report)?;
+    Ok(())
 }
 
 /// Writes `bytes` pseudo-random bytes; returns their SHA-256.

@@ -165,7 +165,7 @@ fn upload_files_take_parts_until_sealed_and_become_content() {
         };
         write(5, b"world").unwrap();
         write(0, b"hello").unwrap();
-        let sealed = content.seal_upload(id).unwrap();
+        let sealed = content.seal_upload(id, || None).unwrap();
         assert_eq!(sealed.info().size, 10);
         assert_eq!(
             write(0, b"HELLO").unwrap_err().kind(),
@@ -174,7 +174,7 @@ fn upload_files_take_parts_until_sealed_and_become_content() {
         );
         sealed.unseal().unwrap();
         write(0, b"HELLO").unwrap();
-        let sealed = content.seal_upload(id).unwrap();
+        let sealed = content.seal_upload(id, || None).unwrap();
         let info = sealed.info().clone();
         sealed.store().unwrap();
         let mut bytes = Vec::new();
@@ -206,7 +206,7 @@ fn files_of_gone_uploads_are_collected_or_stored() {
         );
         content.create_upload(orphan, 3).unwrap();
         content.create_upload(crashed, 0).unwrap();
-        let sealed = content.seal_upload(crashed).unwrap();
+        let sealed = content.seal_upload(crashed, || None).unwrap();
         let info = sealed.info().clone();
         drop(sealed);
         // Not before the grace period.
@@ -220,5 +220,50 @@ fn files_of_gone_uploads_are_collected_or_stored() {
                 .is_empty()
         );
         assert!(is_live(store, &info));
+    }
+}
+
+/// The digests computed as parts arrive, in any order, are those of the whole file; a part
+/// whose ETag changed since makes them unusable.
+#[test]
+fn upload_digests_follow_the_parts_in_any_order() {
+    use ferry_domain::upload::PartPlan;
+    use ferry_store::content::Sink;
+    use ferry_store::upload_digest::UploadDigests;
+    use sha2::{Digest, Sha256};
+    for db in TestDb::all() {
+        let content = db.store().content();
+        let mib = 1024 * 1024;
+        let plan = PartPlan::new(11 * mib, Some(5 * mib)).unwrap();
+        let data: Vec<u8> = (0..11 * mib).map(|i| (i % 253) as u8).collect();
+        let digests = UploadDigests::default();
+        let id = "cccccccccccccccccccccccccccccccc";
+        content.create_upload(id, plan.size()).unwrap();
+        let mut etags = Vec::new();
+        for n in [3u32, 1, 2] {
+            let offset = u64::from(n - 1) * plan.part_size();
+            let end = (offset + plan.part_len(n).unwrap()) as usize;
+            let mut part = content.part_writer(id, offset).unwrap();
+            part.write(&data[offset as usize..end]).unwrap();
+            let written = part.finish().unwrap();
+            digests
+                .part_arrived(content, id, plan, n, &written.sha256)
+                .unwrap();
+            etags.push((n, written.sha256));
+        }
+        etags.sort();
+        let etags: Vec<String> = etags.into_iter().map(|(_, etag)| etag).collect();
+        let mut changed = etags.clone();
+        changed[1] = "0".repeat(64);
+        assert_eq!(digests.take(id, &changed), None, "a part sent again");
+
+        let digests = UploadDigests::default();
+        for (n, etag) in (1..=3).zip(&etags) {
+            digests.part_arrived(content, id, plan, n, etag).unwrap();
+        }
+        let info = digests.take(id, &etags).unwrap();
+        assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(info.size, plan.size());
+        assert_eq!(digests.take(id, &etags), None, "taken once");
     }
 }
