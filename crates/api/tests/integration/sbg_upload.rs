@@ -82,6 +82,25 @@ async fn send_part(ctx: &Ctx, token: &str, upload: &Value, n: usize, data: &[u8]
     etag
 }
 
+async fn complete(ctx: &Ctx, token: &str, upload_id: &str) -> Reply {
+    ctx.post(
+        &format!("/v2/upload/multipart/{upload_id}/complete"),
+        token,
+        json!({}),
+    )
+    .await
+}
+
+/// The object of the file with this SBG id.
+fn stored_object(ctx: &Ctx, file_id: &str) -> ferry_domain::model::Object {
+    let mut conn = ctx.db.store().conn().unwrap();
+    let id = ferry_domain::ids::SbgId::parse(file_id).unwrap();
+    let (_, object) = ferry_store::files::get_placement_by_sbg_id(&mut conn, &id)
+        .unwrap()
+        .unwrap();
+    object
+}
+
 fn sbg_project(project: &Project) -> String {
     project.sbg_id.to_string()
 }
@@ -111,13 +130,7 @@ async fn a_file_is_uploaded_in_parts_and_completed() {
 
         send_part(&ctx, &token, &upload, 1, &data).await;
         send_part(&ctx, &token, &upload, 3, &data).await;
-        let incomplete = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let incomplete = complete(&ctx, &token, &id).await;
         assert_sbg_error(&incomplete, 400, 90000);
         assert!(
             incomplete.json["message"]
@@ -128,13 +141,7 @@ async fn a_file_is_uploaded_in_parts_and_completed() {
             incomplete.json
         );
         send_part(&ctx, &token, &upload, 2, &data).await;
-        let file = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let file = complete(&ctx, &token, &id).await;
         assert_eq!(file.status, 200, "{}", file.json);
         assert_eq!(
             (&file.json["name"], &file.json["size"], &file.json["type"]),
@@ -161,13 +168,7 @@ async fn a_file_is_uploaded_in_parts_and_completed() {
             .to_owned();
         assert_eq!(etag, format!("\"{}\"", hex::encode(Sha256::digest(&data))));
         assert!(test::read_body(response).await == data, "the bytes differ");
-        let mut conn = ctx.db.store().conn().unwrap();
-        let (_, object) = ferry_store::files::get_placement_by_sbg_id(
-            &mut conn,
-            &ferry_domain::ids::SbgId::parse(file_id).unwrap(),
-        )
-        .unwrap()
-        .unwrap();
+        let object = stored_object(&ctx, file_id);
         assert_eq!(
             object.md5.as_deref(),
             Some(hex::encode(md5::Md5::digest(&data)).as_str())
@@ -193,13 +194,7 @@ async fn an_empty_file_is_one_empty_part() {
         assert_eq!(upload["parts"], 1);
         send_part(&ctx, &token, &upload, 1, &[]).await;
         let id = upload["upload_id"].as_str().unwrap();
-        let file = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let file = complete(&ctx, &token, id).await;
         assert_eq!((file.status.as_u16(), &file.json["size"]), (200, &json!(0)));
     }
 }
@@ -235,13 +230,7 @@ async fn a_taken_name_is_a_conflict_unless_overwrite() {
         assert_eq!(upload.status, 201, "{}", upload.json);
         send_part(&ctx, &token, &upload.json, 1, b"new").await;
         let id = upload.json["upload_id"].as_str().unwrap();
-        let file = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let file = complete(&ctx, &token, id).await;
         assert_eq!(file.status, 200, "{}", file.json);
         let listed = ctx
             .get(
@@ -259,16 +248,7 @@ async fn a_taken_name_is_a_conflict_unless_overwrite() {
         send_part(&ctx, &token, &upload, 1, b"abc").await;
         ctx.seed_file(&alice, &project, "/", "late.txt", b"first");
         let id = upload["upload_id"].as_str().unwrap();
-        assert_sbg_error(
-            &ctx.post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await,
-            409,
-            5003,
-        );
+        assert_sbg_error(&complete(&ctx, &token, id).await, 409, 5003);
     }
 }
 
@@ -462,30 +442,12 @@ async fn a_failed_part_must_be_sent_again() {
         );
         let (status, _, _) = put_bytes(&ctx, &url, vec![0u8; 4096]).await;
         assert_eq!(status, 400);
-        let refused = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let refused = complete(&ctx, &token, id).await;
         assert_sbg_error(&refused, 400, 90000);
         send_part(&ctx, &token, &upload, 1, &data).await;
-        let file = ctx
-            .post(
-                &format!("/v2/upload/multipart/{id}/complete"),
-                &token,
-                json!({}),
-            )
-            .await;
+        let file = complete(&ctx, &token, id).await;
         assert_eq!(file.status, 200, "{}", file.json);
-        let mut conn = ctx.db.store().conn().unwrap();
-        let (_, object) = ferry_store::files::get_placement_by_sbg_id(
-            &mut conn,
-            &ferry_domain::ids::SbgId::parse(file.json["id"].as_str().unwrap()).unwrap(),
-        )
-        .unwrap()
-        .unwrap();
+        let object = stored_object(&ctx, file.json["id"].as_str().unwrap());
         assert_eq!(
             object.content_sha256.unwrap(),
             hex::encode(Sha256::digest(&data))
