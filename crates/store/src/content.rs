@@ -280,13 +280,20 @@ impl ContentStore {
     /// Every stored content (not in quarantine): its address and its length on disk.
     pub fn stored(&self) -> io::Result<Vec<(String, u64)>> {
         let mut found = Vec::new();
+        for path in self.stored_paths()? {
+            if let Some(sha256) = address_of(&path) {
+                found.push((sha256, fs::metadata(&path)?.len()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The files of `sha256/ab/cd/`.
+    fn stored_paths(&self) -> io::Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
         for level1 in read_dir_or_empty(&self.root.join(SHA256_DIR))? {
             for level2 in read_dir_or_empty(&level1)? {
-                for path in read_dir_or_empty(&level2)? {
-                    if let Some(sha256) = address_of(&path) {
-                        found.push((sha256, fs::metadata(&path)?.len()));
-                    }
-                }
+                found.extend(read_dir_or_empty(&level2)?);
             }
         }
         Ok(found)
@@ -319,13 +326,9 @@ impl ContentStore {
     /// The addresses of the stored contents last written or stored again before `cutoff`.
     pub fn unused_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
         let mut found = Vec::new();
-        for level1 in read_dir_or_empty(&self.root.join(SHA256_DIR))? {
-            for level2 in read_dir_or_empty(&level1)? {
-                for path in read_dir_or_empty(&level2)? {
-                    if modified_before(&path, cutoff)? {
-                        found.extend(address_of(&path));
-                    }
-                }
+        for path in self.stored_paths()? {
+            if modified_before(&path, cutoff)? {
+                found.extend(address_of(&path));
             }
         }
         Ok(found)
@@ -432,8 +435,6 @@ fn content_path(root: &Path, sha256: &str) -> io::Result<PathBuf> {
 pub trait Sink: Send + 'static {
     type Stored: Send + 'static;
     fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// Bytes written so far.
-    fn size(&self) -> u64;
     fn finish(self) -> io::Result<Self::Stored>;
 }
 
@@ -463,10 +464,6 @@ impl Sink for PartWriter {
         self.sha256.update(bytes);
         self.size += bytes.len() as u64;
         Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
     }
 
     /// Durable before it is reported written; the lock goes with the file.
@@ -584,10 +581,6 @@ impl Sink for ContentWriter {
         self.temp.write_all(bytes)?;
         self.size += bytes.len() as u64;
         Ok(())
-    }
-
-    fn size(&self) -> u64 {
-        self.size
     }
 
     /// Stores what was written under its SHA-256, durably; the same bytes stored before are
