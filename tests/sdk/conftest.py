@@ -2,6 +2,9 @@
 
 One server per session, on a fresh database: a SQLite file in a temporary directory, or, with
 FERRY_TEST_BACKEND=postgres, a new schema on FERRY_TEST_POSTGRES_URL (dropped at the end).
+File contents live in a local data directory, or, with FERRY_TEST_CONTENT=s3, under a fresh
+prefix of the S3 server at FERRY_TEST_S3_ENDPOINT (the one ./scripts/test starts; its bucket
+`ferry-test`, keys in FERRY_TEST_S3_ACCESS_KEY and FERRY_TEST_S3_SECRET_KEY).
 Users come from `ferry user create` and files from `ferry import`, as an operator would make
 them. At the end the server gets SIGTERM and must exit 0, and no token may appear in its log
 (saved to target/sdk-tests/server-<backend>.log).
@@ -30,6 +33,7 @@ from seed import READS_FILES, ROOT_FILES
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FERRY_BIN = os.environ.get("FERRY_BIN", str(REPO / "target" / "debug" / "ferry"))
 BACKEND = os.environ.get("FERRY_TEST_BACKEND") or "sqlite"
+CONTENT = os.environ.get("FERRY_TEST_CONTENT") or "local"
 LOG_DIR = REPO / "target" / "sdk-tests"
 STARTUP_DEADLINE_S = 30
 # The server lets in-flight requests run for 30 s after SIGTERM.
@@ -149,6 +153,25 @@ def running_ferry(env, log_name):
     assert not leaked, f"{len(leaked)} token(s) appear in the server log {log_path}"
 
 
+def content_store_env():
+    """The server's environment for the content store under test."""
+    if CONTENT == "local":
+        return {}
+    if CONTENT != "s3":
+        pytest.fail(f"FERRY_TEST_CONTENT must be local or s3, not {CONTENT!r}")
+    endpoint = os.environ.get("FERRY_TEST_S3_ENDPOINT")
+    if not endpoint:
+        pytest.fail("FERRY_TEST_CONTENT=s3 needs FERRY_TEST_S3_ENDPOINT (./scripts/test starts one)")
+    return {
+        "FERRY_CONTENT_STORE": f"s3://ferry-test/sdk-{secrets.token_hex(8)}",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": os.environ["FERRY_TEST_S3_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["FERRY_TEST_S3_SECRET_KEY"],
+    }
+
+
 @pytest.fixture(scope="session")
 def ferry(database_url, tmp_path_factory):
     env = {
@@ -160,8 +183,9 @@ def ferry(database_url, tmp_path_factory):
         # are tested on a server of their own (test_rate_limits.py).
         "FERRY_SBG_RATE_LIMIT": "1000000",
         "FERRY_DX_RATE_LIMIT": "1000000",
+        **content_store_env(),
     }
-    with running_ferry(env, f"server-{BACKEND}.log") as server:
+    with running_ferry(env, f"server-{BACKEND}-{CONTENT}.log") as server:
         yield server
 
 

@@ -4,6 +4,7 @@ anything over 5 MiB (its part size) in ranged GETs, four at a time; dxpy reads i
 too."""
 
 import hashlib
+import os
 import subprocess
 import uuid
 
@@ -11,7 +12,7 @@ import dxpy
 import pytest
 import requests
 
-from conftest import DX
+from conftest import CONTENT, DX
 
 MIB = 1024 * 1024
 SIZES = [0, 1, 5 * MIB - 1, 5 * MIB, 5 * MIB + 1, 40 * MIB + 3]
@@ -66,20 +67,28 @@ def test_a_download_link_answers_head_and_ranges(api, sized, size):
     _, files = sized
     file_id, data = files[size]
     url = api.files.get(id=file_id).download_info().url
-    head = requests.head(url, timeout=10)
+    if CONTENT == "s3":
+        # The bucket's own presigned URL: the bytes never pass through Ferry. As on CAVATICA it
+        # is signed for GET alone, so its headers are read from a GET.
+        assert url.startswith(os.environ["FERRY_TEST_S3_ENDPOINT"] + "/"), url
+        head = requests.get(url, timeout=10)
+        assert head.content == data
+    else:
+        head = requests.head(url, timeout=10)
+        assert head.headers["ETag"] == f'"{sha256(data)}"'
+        assert head.headers["Accept-Ranges"] == "bytes"
+        assert head.content == b""
     assert head.status_code == 200
     assert int(head.headers["Content-Length"]) == size
-    assert head.headers["Accept-Ranges"] == "bytes"
-    assert head.headers["ETag"] == f'"{sha256(data)}"'
     assert f"size-{size}.bin" in head.headers["Content-Disposition"]
-    assert head.content == b""
     if size:
         tail = requests.get(url, headers={"Range": "bytes=-7"}, timeout=10)
         assert (tail.status_code, tail.content) == (206, data[-7:])
         assert tail.headers["Content-Range"] == f"bytes {size - 7}-{size - 1}/{size}"
     past = requests.get(url, headers={"Range": f"bytes={size}-"}, timeout=10)
     assert past.status_code == 416
-    assert past.headers["Content-Range"] == f"bytes */{size}"
+    if CONTENT == "local":
+        assert past.headers["Content-Range"] == f"bytes */{size}"
 
 
 def dx_file(project, size):

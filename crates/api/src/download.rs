@@ -18,6 +18,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use ferry_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 
+/// How long the bucket's URL a redirect points to works.
+const REDIRECT_SECONDS: i64 = 15 * 60;
+
 /// Bytes read from the content store per chunk of a download.
 const CHUNK_BYTES: u64 = 256 * 1024;
 
@@ -30,13 +33,41 @@ pub(crate) struct Content {
     pub(crate) name: String,
 }
 
-/// The answer to `req` (a GET or a HEAD) for `content`.
+/// With an S3 content store, a presigned URL of the bucket that downloads `sha256` (none yet:
+/// an open file) for `seconds`, so that the bytes never pass through Ferry; `None` with the
+/// local store, or for no content, which the dialect's own signed URL then answers.
+pub(crate) async fn store_url(
+    store: &Store,
+    sha256: Option<String>,
+    name: String,
+    seconds: i64,
+) -> Result<Option<String>, StoreError> {
+    let Some(sha256) = sha256.filter(|_| store.content().is_remote()) else {
+        return Ok(None);
+    };
+    let store = store.clone();
+    let expires_in = std::time::Duration::from_secs(seconds.unsigned_abs());
+    web::block(move || store.content().download_url(&sha256, &name, expires_in))
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(StoreError::from)
+}
+
+/// The answer to `req` (a GET or a HEAD) for `content`: the bytes, or with an S3 content store
+/// a redirect to the bucket's presigned URL for them (a URL signed before the store moved).
 pub(crate) async fn serve(
     store: &Store,
     req: &HttpRequest,
     content: Content,
 ) -> Result<HttpResponse, StoreError> {
     let Content { sha256, size, name } = content;
+    if let Some(url) =
+        store_url(store, Some(sha256.clone()), name.clone(), REDIRECT_SECONDS).await?
+    {
+        return Ok(HttpResponse::TemporaryRedirect()
+            .insert_header((header::LOCATION, url))
+            .finish());
+    }
     let range = req
         .headers()
         .get(header::RANGE)

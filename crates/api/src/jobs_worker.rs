@@ -194,9 +194,13 @@ impl Worker {
                 audit::prune_before(&mut conn, now - self.audit_retention, AUDIT_PURGE_BATCH)?;
             let expired =
                 sbg_uploads::expire_idle_before(&mut conn, now - self.upload_expiry, PURGE_BATCH)?;
-            for upload_id in &expired {
+            for (upload_id, store_upload_id) in &expired {
                 // A file left here (a failed deletion) is the content collector's.
-                if let Err(error) = self.store.content().discard_upload(upload_id) {
+                if let Err(error) = self
+                    .store
+                    .content()
+                    .discard_upload(upload_id, store_upload_id.as_deref())
+                {
                     tracing::warn!(%error, upload = %upload_id, "deleting an expired upload's file failed");
                 }
             }

@@ -30,7 +30,8 @@ pub struct StoreArgs {
         global = true
     )]
     pub database_url: String,
-    /// Where file contents live, addressed by SHA-256.
+    /// Where file contents live, addressed by SHA-256 (with --content-store, only the bytes
+    /// Ferry is writing).
     #[arg(
         long,
         env = "FERRY_DATA_DIR",
@@ -38,6 +39,11 @@ pub struct StoreArgs {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// Keep file contents in an S3-compatible object store, s3://BUCKET[/PREFIX], instead of
+    /// the data directory; credentials, region and endpoint come from the usual AWS_*
+    /// variables (AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for a plain-HTTP server).
+    #[arg(long, env = "FERRY_CONTENT_STORE", global = true)]
+    pub content_store: Option<String>,
     /// Database connections per process.
     #[arg(long, env = "FERRY_DB_POOL_SIZE", default_value_t = 10, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]

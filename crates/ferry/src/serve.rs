@@ -6,13 +6,19 @@ use crate::demo;
 use actix_web::HttpServer;
 use ferry_api::jobs_worker::{JobSettings, JobWorkers};
 use ferry_api::{ApiConfig, AppState, RateLimit, share_counts_forever};
-use ferry_store::Store;
+use ferry_store::{ContentStore, Store};
 use std::net::TcpListener;
 
 /// Opens the configured store; any problem here is a setup failure (exit 2).
 pub fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
-    Store::open(&args.database_url, &args.data_dir, args.db_pool_size)
-        .map_err(|e| Failure::Setup(format!("cannot open the database: {e}")))
+    let store = Store::open(&args.database_url, &args.data_dir, args.db_pool_size)
+        .map_err(|e| Failure::Setup(format!("cannot open the database: {e}")))?;
+    match &args.content_store {
+        None => Ok(store),
+        Some(url) => ContentStore::s3(&args.data_dir, url, &[])
+            .map(|content| store.with_content(content))
+            .map_err(|e| Failure::Setup(format!("cannot open the content store {url}: {e}"))),
+    }
 }
 
 fn migrate_store(store: &Store) -> Result<Vec<String>, Failure> {

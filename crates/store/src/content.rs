@@ -7,15 +7,24 @@
 //! before deleting it. Each content is written once; storing the same bytes again finds them
 //! there (and marks them used now, which the collector's grace period counts from). Copies and
 //! clones only add metadata pointing at the same address, so they never come here.
+//!
+//! With an S3 content store (`s3://bucket/prefix`), stored content and content in quarantine
+//! live in the bucket instead ([`crate::content_s3`], same layout as keys), and the data
+//! directory holds only what Ferry is writing: content is written to `tmp/`, hashed, then put
+//! at its address in the bucket. SBG uploads go straight to the bucket, through presigned part
+//! URLs, and downloads come straight from it. Each method that differs is one two-arm match.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
+
+use crate::content_s3::S3Content;
 
 /// What the store knows of stored bytes: their address, their MD5 (which both APIs report)
 /// and their length.
@@ -30,7 +39,10 @@ pub struct ContentInfo {
 
 #[derive(Debug)]
 pub struct ContentStore {
+    /// Everything, with the local store; with S3, only what is being written.
     root: PathBuf,
+    /// Where stored content lives instead of `root`, if anywhere.
+    remote: Option<Arc<S3Content>>,
 }
 
 const TMP_DIR: &str = "tmp";
@@ -47,7 +59,24 @@ impl ContentStore {
         fs::create_dir_all(root.join(TRASH_DIR))?;
         Ok(ContentStore {
             root: root.to_path_buf(),
+            remote: None,
         })
+    }
+
+    /// The content store `url` names: `s3://bucket[/prefix]`, configured by the environment
+    /// and `settings` (see [`S3Content::open`]), writing through `root`; any other URL is
+    /// refused.
+    pub fn s3(root: &Path, url: &str, settings: &[(String, String)]) -> io::Result<ContentStore> {
+        fs::create_dir_all(root.join(TMP_DIR))?;
+        Ok(ContentStore {
+            root: root.to_path_buf(),
+            remote: Some(Arc::new(S3Content::open(url, settings)?)),
+        })
+    }
+
+    /// Whether clients send and fetch bytes straight to and from an object store.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     pub fn root(&self) -> &Path {
@@ -79,22 +108,72 @@ impl ContentStore {
             md5: Md5::new(),
             size: 0,
             root: self.root.clone(),
+            remote: self.remote.clone(),
         })
     }
 
     /// The contents with these SHA-256s, one after the other, stored as one (empty for none):
     /// the parts of an upload, put together.
     pub fn concat(&self, sha256s: &[&str]) -> io::Result<ContentInfo> {
-        let mut readers = Vec::with_capacity(sha256s.len());
+        let mut writer = self.writer()?;
         for sha256 in sha256s {
-            readers.push(self.open(sha256)?);
+            self.read(sha256, |bytes| writer.write(bytes))?;
         }
-        let chained = readers
-            .into_iter()
-            .fold(Box::new(io::empty()) as Box<dyn Read>, |all, part| {
-                Box::new(all.chain(part))
-            });
-        self.put_reader(chained)
+        writer.finish()
+    }
+
+    /// Reads the content with this SHA-256 (in quarantine or not), a chunk at a time, into
+    /// `each`.
+    pub fn read(
+        &self,
+        sha256: &str,
+        mut each: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        match &self.remote {
+            None => {
+                let mut file = self.open(sha256)?;
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => return Ok(()),
+                        Ok(n) => each(&buf[..n])?,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Some(s3) => match s3.read(&stored_key(sha256)?, &mut each) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => s3.read(&trash_key(sha256)?, each),
+                read => read,
+            },
+        }
+    }
+
+    /// With an S3 store, a URL of the bucket's own that downloads the content for
+    /// `expires_in`, ranges included, offering `name` to save it under; `None` with the local
+    /// store, whose bytes Ferry serves itself.
+    pub fn download_url(
+        &self,
+        sha256: &str,
+        name: &str,
+        expires_in: Duration,
+    ) -> io::Result<Option<String>> {
+        let Some(s3) = &self.remote else {
+            return Ok(None);
+        };
+        let mut key = stored_key(sha256)?;
+        if !s3.exists(&key)? {
+            key = trash_key(sha256)?;
+        }
+        let encoded: String = form_urlencoded_name(name);
+        let disposition = format!("attachment; filename*=UTF-8''{encoded}");
+        s3.presign(
+            "GET",
+            &key,
+            &[("response-content-disposition", disposition.as_str())],
+            expires_in,
+        )
+        .map(Some)
     }
 
     pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<ContentInfo> {
@@ -109,7 +188,14 @@ impl ContentStore {
 
     /// Opens stored content for reading; content in quarantine is still there to be read, so
     /// that an object committed while the collector judged its content unreferenced reads it.
+    /// The local store's alone: an S3 store's content is read with [`ContentStore::read`].
     pub fn open(&self, sha256: &str) -> io::Result<File> {
+        if self.remote.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "content in an object store is not a file",
+            ));
+        }
         match File::open(self.path_of(sha256)?) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 File::open(self.root.join(TRASH_DIR).join(sha256))
@@ -143,10 +229,74 @@ impl ContentStore {
     }
 
     /// Makes the file an upload's parts are written into, `size` bytes long (sparse until
-    /// written).
-    pub fn create_upload(&self, upload_id: &str, size: u64) -> io::Result<()> {
+    /// written); with an S3 store, starts the bucket's multipart upload instead, and returns
+    /// its id there.
+    pub fn create_upload(&self, upload_id: &str, size: u64) -> io::Result<Option<String>> {
         let (open, _) = self.upload_paths(upload_id)?;
-        File::create_new(open)?.set_len(size)
+        match &self.remote {
+            None => File::create_new(open)?.set_len(size).map(|()| None),
+            Some(s3) => s3.create_multipart(&upload_key(upload_id)).map(Some),
+        }
+    }
+
+    /// With an S3 store, the presigned URL part `part_number` of the upload is `PUT` to, for
+    /// `expires_in`; `None` with the local store, whose part URLs are Ferry's.
+    pub fn upload_part_url(
+        &self,
+        upload_id: &str,
+        store_upload_id: Option<&str>,
+        part_number: u32,
+        expires_in: Duration,
+    ) -> io::Result<Option<String>> {
+        let (Some(s3), Some(store_upload_id)) = (&self.remote, store_upload_id) else {
+            return Ok(None);
+        };
+        self.upload_paths(upload_id)?;
+        let part_number = part_number.to_string();
+        s3.presign(
+            "PUT",
+            &upload_key(upload_id),
+            &[
+                ("partNumber", part_number.as_str()),
+                ("uploadId", store_upload_id),
+            ],
+            expires_in,
+        )
+        .map(Some)
+    }
+
+    /// Completes an upload to an S3 store with its parts' ETags (which the bucket checks
+    /// against the parts it holds), then hashes the object it made: what
+    /// [`RemoteUpload::store`] stores once the file is committed. An upload completed before
+    /// (its file then failed to commit) is hashed again.
+    pub fn complete_remote_upload(
+        &self,
+        upload_id: &str,
+        store_upload_id: &str,
+        etags: &[String],
+    ) -> io::Result<RemoteUpload> {
+        let s3 = self.remote.as_ref().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::Unsupported, "the content store is local")
+        })?;
+        self.upload_paths(upload_id)?;
+        let key = upload_key(upload_id);
+        if !s3.exists(&key)? {
+            s3.complete_multipart(&key, store_upload_id, etags)?;
+        }
+        // Not every S3-compatible server checks the ETags it is given on completion; the ETag
+        // of what it made, MD5 of the parts' MD5s, tells whether they were those of its parts.
+        if s3.etag(&key)? != multipart_etag(etags) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the ETags reported are not those of the parts the object store holds",
+            ));
+        }
+        let info = hash_remote(s3, &key)?;
+        Ok(RemoteUpload {
+            s3: s3.clone(),
+            key,
+            info,
+        })
     }
 
     /// A writer of the part at `offset` of the upload's file. `NotFound` once the upload is
@@ -232,15 +382,36 @@ impl ContentStore {
         Ok(())
     }
 
-    /// Deletes an upload's file (aborted, expired, or collected).
-    pub fn discard_upload(&self, upload_id: &str) -> io::Result<()> {
+    /// Deletes an upload's file (aborted, expired, or collected); with an S3 store, aborts its
+    /// multipart upload (if `store_upload_id` names one) and deletes the object it made.
+    pub fn discard_upload(&self, upload_id: &str, store_upload_id: Option<&str>) -> io::Result<()> {
         let (open, sealed) = self.upload_paths(upload_id)?;
-        remove_if_present(&open)?;
-        remove_if_present(&sealed)
+        match &self.remote {
+            None => {
+                remove_if_present(&open)?;
+                remove_if_present(&sealed)
+            }
+            Some(s3) => {
+                let key = upload_key(upload_id);
+                if let Some(id) = store_upload_id {
+                    s3.abort_multipart(&key, id)?;
+                }
+                s3.delete(&key)
+            }
+        }
     }
 
     /// The uploads that have a file, with whether it is sealed, last written before `cutoff`.
+    /// With an S3 store, the objects of completed uploads, which are sealed by nature.
     pub fn upload_files_since(&self, cutoff: SystemTime) -> io::Result<Vec<(String, bool)>> {
+        if let Some(s3) = &self.remote {
+            return Ok(s3
+                .list(UPLOADS_DIR)?
+                .into_iter()
+                .filter(|(id, _, written)| *written < cutoff && self.upload_paths(id).is_ok())
+                .map(|(id, _, _)| (id, true))
+                .collect());
+        }
         let mut found = Vec::new();
         for path in read_dir_or_empty(&self.root.join(TMP_DIR))? {
             let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
@@ -264,6 +435,17 @@ impl ContentStore {
     /// then where the file's object expects them.
     pub fn adopt_sealed(&self, upload_id: &str) -> io::Result<ContentInfo> {
         let (open, sealed) = self.upload_paths(upload_id)?;
+        if let Some(s3) = &self.remote {
+            let key = upload_key(upload_id);
+            let info = hash_remote(s3, &key)?;
+            RemoteUpload {
+                s3: s3.clone(),
+                key,
+                info: info.clone(),
+            }
+            .store()?;
+            return Ok(info);
+        }
         let file = File::open(&sealed)?;
         let info = hash_file(&file)?;
         SealedUpload {
@@ -279,6 +461,11 @@ impl ContentStore {
 
     /// Every stored content (not in quarantine): its address and its length on disk.
     pub fn stored(&self) -> io::Result<Vec<(String, u64)>> {
+        if let Some(s3) = &self.remote {
+            return Ok(addresses(s3.list(SHA256_DIR)?)
+                .map(|(sha256, size, _)| (sha256, size))
+                .collect());
+        }
         let mut found = Vec::new();
         for path in self.stored_paths()? {
             if let Some(sha256) = address_of(&path) {
@@ -302,29 +489,36 @@ impl ContentStore {
     /// Whether the content's bytes still hash to its address; `on_read` hears how many bytes
     /// each read brought.
     pub fn matches_address(&self, sha256: &str, mut on_read: impl FnMut(u64)) -> io::Result<bool> {
-        let mut file = self.open(sha256)?;
         let mut digest = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            digest.update(&buf[..n]);
-            on_read(n as u64);
-        }
+        self.read(sha256, |bytes| {
+            digest.update(bytes);
+            on_read(bytes.len() as u64);
+            Ok(())
+        })?;
         Ok(hex::encode(digest.finalize()) == sha256)
     }
 
     /// Whether content is stored at this address, in quarantine or not.
     pub fn contains(&self, sha256: &str) -> io::Result<bool> {
-        Ok(self.path_of(sha256)?.exists() || self.root.join(TRASH_DIR).join(sha256).exists())
+        match &self.remote {
+            None => {
+                Ok(self.path_of(sha256)?.exists()
+                    || self.root.join(TRASH_DIR).join(sha256).exists())
+            }
+            Some(s3) => Ok(s3.exists(&stored_key(sha256)?)? || s3.exists(&trash_key(sha256)?)?),
+        }
     }
 
     /// The addresses of the stored contents last written or stored again before `cutoff`.
+    /// (An S3 store cannot mark content used again without rewriting it: there, the
+    /// quarantine's second look at the references is what covers content stored again.)
     pub fn unused_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
+        if let Some(s3) = &self.remote {
+            return Ok(addresses(s3.list(SHA256_DIR)?)
+                .filter(|(_, _, written)| *written < cutoff)
+                .map(|(sha256, _, _)| sha256)
+                .collect());
+        }
         let mut found = Vec::new();
         for path in self.stored_paths()? {
             if modified_before(&path, cutoff)? {
@@ -336,6 +530,10 @@ impl ContentStore {
 
     /// Moves the content into quarantine, where it can still be read; false if it was gone.
     pub fn quarantine(&self, sha256: &str) -> io::Result<bool> {
+        if let Some(s3) = &self.remote {
+            // The copy's time of writing is the quarantine's start.
+            return s3.rename(&stored_key(sha256)?, &trash_key(sha256)?);
+        }
         let trashed = self.root.join(TRASH_DIR).join(sha256);
         match fs::rename(self.path_of(sha256)?, &trashed) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -351,6 +549,12 @@ impl ContentStore {
 
     /// The addresses in quarantine since before `cutoff`.
     pub fn quarantined_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
+        if let Some(s3) = &self.remote {
+            return Ok(addresses(s3.list(TRASH_DIR)?)
+                .filter(|(_, _, written)| *written < cutoff)
+                .map(|(sha256, _, _)| sha256)
+                .collect());
+        }
         let mut found = Vec::new();
         for path in read_dir_or_empty(&self.root.join(TRASH_DIR))? {
             if modified_before(&path, cutoff)? {
@@ -363,6 +567,13 @@ impl ContentStore {
     /// Brings content out of quarantine: back to its address, or dropped if the same bytes
     /// were stored there again meanwhile.
     pub fn restore(&self, sha256: &str) -> io::Result<()> {
+        if let Some(s3) = &self.remote {
+            let (stored, trashed) = (stored_key(sha256)?, trash_key(sha256)?);
+            if s3.exists(&stored)? {
+                return s3.delete(&trashed);
+            }
+            return s3.rename(&trashed, &stored).map(|_| ());
+        }
         let trashed = self.root.join(TRASH_DIR).join(sha256);
         let target = self.path_of(sha256)?;
         fs::create_dir_all(target.parent().expect("a content path has a parent"))?;
@@ -377,8 +588,113 @@ impl ContentStore {
 
     /// Deletes content in quarantine.
     pub fn discard(&self, sha256: &str) -> io::Result<()> {
-        content_path(&self.root, sha256)?;
-        remove_if_present(&self.root.join(TRASH_DIR).join(sha256))
+        match &self.remote {
+            None => {
+                content_path(&self.root, sha256)?;
+                remove_if_present(&self.root.join(TRASH_DIR).join(sha256))
+            }
+            Some(s3) => s3.delete(&trash_key(sha256)?),
+        }
+    }
+}
+
+const UPLOADS_DIR: &str = "uploads";
+
+/// The bucket key of stored content (checked as [`content_path`] checks it). Flat, unlike the
+/// local layout: an object store has no directories to keep small.
+fn stored_key(sha256: &str) -> io::Result<String> {
+    content_path(Path::new(""), sha256)?;
+    Ok(format!("{SHA256_DIR}/{sha256}"))
+}
+
+fn trash_key(sha256: &str) -> io::Result<String> {
+    content_path(Path::new(""), sha256)?;
+    Ok(format!("{TRASH_DIR}/{sha256}"))
+}
+
+/// The bucket key of an upload's object (of an id [`ContentStore::upload_paths`] accepted).
+fn upload_key(upload_id: &str) -> String {
+    format!("{UPLOADS_DIR}/{upload_id}")
+}
+
+/// The listed objects named by a content address.
+fn addresses(
+    listed: Vec<(String, u64, SystemTime)>,
+) -> impl Iterator<Item = (String, u64, SystemTime)> {
+    listed
+        .into_iter()
+        .filter(|(name, _, _)| content_path(Path::new(""), name).is_ok())
+}
+
+/// A file name as RFC 5987 wants it in `filename*=UTF-8''…`: attribute characters as they are,
+/// every other byte percent-encoded.
+fn form_urlencoded_name(name: &str) -> String {
+    let mut encoded = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The ETag S3 gives the object a multipart upload of parts with these ETags (their MD5s)
+/// makes: the MD5 of the parts' MD5s, and their number. `None` if an ETag is no MD5.
+fn multipart_etag(etags: &[String]) -> Option<String> {
+    let mut digest = Md5::new();
+    for etag in etags {
+        let md5 = hex::decode(etag.trim_matches('"'))
+            .ok()
+            .filter(|md5| md5.len() == 16)?;
+        digest.update(md5);
+    }
+    Some(format!(
+        "{}-{}",
+        hex::encode(digest.finalize()),
+        etags.len()
+    ))
+}
+
+/// The SHA-256 and MD5 of an object in the bucket, read once.
+fn hash_remote(s3: &S3Content, key: &str) -> io::Result<ContentInfo> {
+    let (mut sha256, mut md5, mut size) = (Sha256::new(), Md5::new(), 0u64);
+    s3.read(key, |bytes| {
+        sha256.update(bytes);
+        md5.update(bytes);
+        size += bytes.len() as u64;
+        Ok(())
+    })?;
+    Ok(ContentInfo {
+        sha256: hex::encode(sha256.finalize()),
+        md5: hex::encode(md5.finalize()),
+        size,
+    })
+}
+
+/// A completed upload's object in the bucket, hashed, to be stored at its address once its file
+/// is committed.
+#[derive(Debug)]
+pub struct RemoteUpload {
+    s3: Arc<S3Content>,
+    key: String,
+    info: ContentInfo,
+}
+
+impl RemoteUpload {
+    pub fn info(&self) -> &ContentInfo {
+        &self.info
+    }
+
+    /// Copies the object to its address within the bucket (unless the same bytes are there),
+    /// and deletes the upload's.
+    pub fn store(self) -> io::Result<()> {
+        let target = stored_key(&self.info.sha256)?;
+        if !self.s3.exists(&target)? {
+            self.s3.copy(&self.key, &target)?;
+        }
+        self.s3.delete(&self.key)
     }
 }
 
@@ -520,7 +836,7 @@ impl SealedUpload {
 
 /// SHA-256 and MD5 of a whole file, read once, the two digests computed side by side.
 fn hash_file(file: &File) -> io::Result<ContentInfo> {
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(4);
     let md5 = std::thread::spawn(move || {
         let mut md5 = Md5::new();
         for block in receiver {
@@ -542,7 +858,7 @@ fn hash_file(file: &File) -> io::Result<ContentInfo> {
         block.truncate(n);
         sha256.update(&block);
         size += n as u64;
-        if sender.send(std::sync::Arc::new(block)).is_err() {
+        if sender.send(Arc::new(block)).is_err() {
             break;
         }
     }
@@ -570,6 +886,7 @@ pub struct ContentWriter {
     md5: Md5,
     size: u64,
     root: PathBuf,
+    remote: Option<Arc<S3Content>>,
 }
 
 impl Sink for ContentWriter {
@@ -591,6 +908,15 @@ impl Sink for ContentWriter {
             md5: hex::encode(self.md5.finalize()),
             size: self.size,
         };
+        if let Some(s3) = &self.remote {
+            // Put at its address, unless the same bytes are there; the temp file goes when
+            // dropped.
+            let key = stored_key(&info.sha256)?;
+            if !s3.exists(&key)? {
+                s3.put_file(&key, &self.temp.reopen()?, info.size)?;
+            }
+            return Ok(info);
+        }
         let target = content_path(&self.root, &info.sha256)?;
         // Already stored: marked used now, so that the collector's grace period covers the
         // reference about to be made to it; the temp file is deleted when dropped. Gone

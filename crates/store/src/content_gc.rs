@@ -78,7 +78,7 @@ pub fn collect(
         if *sealed {
             content.adopt_sealed(id)?;
         } else {
-            content.discard_upload(id)?;
+            content.discard_upload(id, None)?;
         }
         collected.upload_files += 1;
     }

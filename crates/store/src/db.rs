@@ -334,6 +334,14 @@ impl Store {
     pub fn content(&self) -> &ContentStore {
         &self.content
     }
+
+    /// The same store over another content store (an S3 one: [`ContentStore::s3`]).
+    pub fn with_content(self, content: ContentStore) -> Store {
+        Store {
+            content: Arc::new(content),
+            ..self
+        }
+    }
 }
 
 fn apply_pending<DB: diesel::backend::Backend>(

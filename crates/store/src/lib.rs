@@ -12,6 +12,7 @@ pub mod clone;
 pub mod containers;
 pub mod content;
 pub mod content_gc;
+pub mod content_s3;
 mod convert;
 pub mod copy;
 pub mod db;
@@ -39,6 +40,6 @@ pub mod uploads;
 pub mod users;
 pub mod views;
 
-pub use content::{ContentInfo, ContentStore};
+pub use content::{ContentInfo, ContentStore, RemoteUpload};
 pub use db::{Backend, DbConnection, DbManager, Store, redact_url, write_transaction};
 pub use error::StoreError;

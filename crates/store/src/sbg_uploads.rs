@@ -27,6 +27,8 @@ pub struct Upload {
     /// Whether completing it replaces a file of the same name.
     pub overwrite: bool,
     pub created_at: DateTime<Utc>,
+    /// Its multipart upload's id at an S3 content store; none with the local one.
+    pub store_upload_id: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -40,6 +42,7 @@ struct UploadRow {
     part_size: i64,
     overwrite: bool,
     created_at: chrono::NaiveDateTime,
+    store_upload_id: Option<String>,
 }
 
 impl TryFrom<UploadRow> for Upload {
@@ -61,6 +64,7 @@ impl TryFrom<UploadRow> for Upload {
             plan,
             overwrite: row.overwrite,
             created_at: from_db_time(row.created_at),
+            store_upload_id: row.store_upload_id,
         })
     }
 }
@@ -94,6 +98,7 @@ pub fn create(conn: &mut DbConnection, upload: &Upload) -> Result<(), StoreError
             sbg_uploads::overwrite.eq(upload.overwrite),
             sbg_uploads::created_at.eq(at),
             sbg_uploads::touched_at.eq(at),
+            sbg_uploads::store_upload_id.eq(&upload.store_upload_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -121,8 +126,9 @@ pub fn get(
         .transpose()
 }
 
-/// Records part `part.part_number` as received and not yet reported, replacing an earlier
-/// one, and marks the upload active; false if the upload is gone.
+/// Records part `part.part_number` as received (and reported, if it is: the parts a client
+/// sends to an S3 store are known from their reports alone), replacing an earlier one, and
+/// marks the upload active; false if the upload is gone.
 pub fn put_part(
     conn: &mut DbConnection,
     upload_id: &str,
@@ -136,7 +142,7 @@ pub fn put_part(
         sbg_upload_parts::part_number.eq(part.part_number),
         sbg_upload_parts::size.eq(part.size),
         sbg_upload_parts::etag.eq(&part.etag),
-        sbg_upload_parts::reported.eq(false),
+        sbg_upload_parts::reported.eq(part.reported),
         sbg_upload_parts::uploaded_at.eq(now()),
     );
     each_backend!(conn, |c| diesel::insert_into(sbg_upload_parts::table)
@@ -146,7 +152,7 @@ pub fn put_part(
         .set((
             sbg_upload_parts::size.eq(excluded(sbg_upload_parts::size)),
             sbg_upload_parts::etag.eq(excluded(sbg_upload_parts::etag)),
-            sbg_upload_parts::reported.eq(false),
+            sbg_upload_parts::reported.eq(excluded(sbg_upload_parts::reported)),
             sbg_upload_parts::uploaded_at.eq(excluded(sbg_upload_parts::uploaded_at)),
         ))
         .execute(c))?;
@@ -221,12 +227,12 @@ pub fn delete(conn: &mut DbConnection, upload_id: &str) -> Result<bool, StoreErr
 }
 
 /// Deletes up to `limit` uploads idle since before `cutoff`, with their parts; returns their
-/// ids, whose files the caller deletes. Two statements.
+/// ids and store upload ids, whose files the caller deletes. Two statements.
 pub fn expire_idle_before(
     conn: &mut DbConnection,
     cutoff: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
     let cutoff = to_db_time(cutoff);
     let idle: Vec<String> = sbg_uploads::table
         .filter(sbg_uploads::touched_at.lt(cutoff))
@@ -239,7 +245,7 @@ pub fn expire_idle_before(
             .filter(sbg_uploads::upload_id.eq_any(&idle))
             .filter(sbg_uploads::touched_at.lt(cutoff)),
     )
-    .returning(sbg_uploads::upload_id)
+    .returning((sbg_uploads::upload_id, sbg_uploads::store_upload_id))
     .get_results(conn)?)
 }
 

@@ -247,6 +247,7 @@ diesel::table! {
         overwrite -> Bool,
         created_at -> Timestamp,
         touched_at -> Timestamp,
+        store_upload_id -> Nullable<Text>,
     }
 }
 

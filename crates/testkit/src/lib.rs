@@ -14,13 +14,17 @@
 //! on that server, so tests run in parallel without seeing each other's rows, and the schema
 //! is dropped when the `TestDb` is. `FERRY_TEST_BACKEND=sqlite` or `=postgres` restricts
 //! [`TestDb::all`] to one backend, for a test run per backend.
+//!
+//! [`TestDb::on_s3`] moves a test's content store to a fresh prefix of the S3-compatible server
+//! at `FERRY_TEST_S3_ENDPOINT` (`./scripts/test` starts one: `s3s-fs`, which checks every
+//! signature), with the keys in `FERRY_TEST_S3_ACCESS_KEY` and `FERRY_TEST_S3_SECRET_KEY`.
 
 use std::path::Path;
 
 use ferry_domain::ids::Username;
 use ferry_domain::model::{Project, User};
 use ferry_store::scratch::ScratchSchema;
-use ferry_store::{Backend, Store, billing, projects, redact_url, users};
+use ferry_store::{Backend, ContentStore, Store, billing, projects, redact_url, users};
 use tempfile::TempDir;
 
 /// The environment variable naming the PostgreSQL server for tests.
@@ -28,6 +32,33 @@ pub const POSTGRES_URL_VAR: &str = "FERRY_TEST_POSTGRES_URL";
 
 /// The environment variable that restricts [`TestDb::all`] to `sqlite` or `postgres`.
 pub const BACKEND_VAR: &str = "FERRY_TEST_BACKEND";
+
+/// The environment variables naming the S3 server for tests, and its keys.
+pub const S3_ENDPOINT_VAR: &str = "FERRY_TEST_S3_ENDPOINT";
+pub const S3_ACCESS_KEY_VAR: &str = "FERRY_TEST_S3_ACCESS_KEY";
+pub const S3_SECRET_KEY_VAR: &str = "FERRY_TEST_S3_SECRET_KEY";
+
+/// The bucket tests use on that server.
+pub const S3_BUCKET: &str = "ferry-test";
+
+/// The settings of the test S3 server (see [`ferry_store::content_s3::S3Content::open`]).
+///
+/// # Panics
+/// If `FERRY_TEST_S3_ENDPOINT` is unset: S3 tests need the server `./scripts/test` starts.
+pub fn s3_settings() -> Vec<(String, String)> {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is unset: run ./scripts/test, which starts an S3 server for the tests")
+        })
+    };
+    vec![
+        ("aws_endpoint_url".to_owned(), var(S3_ENDPOINT_VAR)),
+        ("aws_access_key_id".to_owned(), var(S3_ACCESS_KEY_VAR)),
+        ("aws_secret_access_key".to_owned(), var(S3_SECRET_KEY_VAR)),
+        ("aws_region".to_owned(), "us-east-1".to_owned()),
+        ("aws_allow_http".to_owned(), "true".to_owned()),
+    ]
+}
 
 /// Connections per test store: enough for the concurrency tests, few enough for many parallel
 /// tests on one PostgreSQL server.
@@ -88,6 +119,20 @@ impl TestDb {
         };
         db.store.migrate().expect("migrate the test database");
         db
+    }
+
+    /// The same database, its content in the test S3 server under a prefix of its own.
+    ///
+    /// # Panics
+    /// Without the server (see [`s3_settings`]).
+    pub fn on_s3(self) -> TestDb {
+        let url = format!("s3://{S3_BUCKET}/test-{}", uuid::Uuid::new_v4().simple());
+        let content = ContentStore::s3(&self._dir.path().join("data"), &url, &s3_settings())
+            .unwrap_or_else(|e| panic!("open the test S3 content store {url}: {e}"));
+        TestDb {
+            store: self.store.clone().with_content(content),
+            ..self
+        }
     }
 
     pub fn store(&self) -> &Store {

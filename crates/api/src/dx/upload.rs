@@ -289,7 +289,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
         .clamp(1, MAX_DOWNLOAD_URL_SECONDS);
     let user_id = call.caller.user.id;
     let file = id.clone();
-    let name = db::run(&state.store, move |conn| -> Result<String, DxError> {
+    let (name, sha256) = db::run(&state.store, move |conn| -> Result<_, DxError> {
         let copy = object_copy(
             conn,
             user_id,
@@ -301,11 +301,14 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
                 "{file} is not in the closed state"
             )));
         }
-        Ok(copy.placement.name)
+        Ok((copy.placement.name, copy.object.content_sha256))
     })
     .await?;
-    let key = state.url_signing_key.get(&state.store).await?;
     let expires = Utc::now().timestamp() + seconds;
+    if let Some(url) = download::store_url(&state.store, sha256, name.clone(), seconds).await? {
+        return Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}));
+    }
+    let key = state.url_signing_key.get(&state.store).await?;
     let signature = Signed::Download { file: &id }.sign(key, expires);
     let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     let url = format!(

@@ -1044,8 +1044,19 @@ async fn download_info(
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let id = parse_file_id(&id)?;
-    if let Entry::Folder(_) = load_entry(&state, &caller, id.clone()).await? {
-        return Err(SbgError::bad_request("A folder cannot be downloaded."));
+    let view = match load_entry(&state, &caller, id.clone()).await? {
+        Entry::Folder(_) => return Err(SbgError::bad_request("A folder cannot be downloaded.")),
+        Entry::File(view) => view,
+    };
+    if let Some(url) = download::store_url(
+        &state.store,
+        view.object.content_sha256.clone(),
+        view.placement.name.clone(),
+        DOWNLOAD_LINK_SECONDS,
+    )
+    .await?
+    {
+        return Ok(HttpResponse::Ok().json(json!({ "url": url })));
     }
     let key = state.url_signing_key.get(&state.store).await?;
     let token = DownloadKey(key).sign(&id, Utc::now().timestamp() + DOWNLOAD_LINK_SECONDS);

@@ -218,22 +218,25 @@ async fn start(
         write_transaction(conn, |conn| {
             let folder = writable_folder(conn, user_id, &target)?;
             replaced_placements(conn, &folder, name.as_str(), overwrite)?;
+            let upload_id = uuid::Uuid::new_v4().simple().to_string();
+            // Made before the commit, so that every upload has its file (or its multipart
+            // upload at an S3 store); one left by a failed commit is the collector's (or the
+            // bucket's lifecycle rules').
+            let store_upload_id = store
+                .content()
+                .create_upload(&upload_id, plan.size())
+                .map_err(StoreError::from)?;
             let upload = Upload {
-                upload_id: uuid::Uuid::new_v4().simple().to_string(),
+                upload_id,
                 user_id,
                 folder_id: folder.folder.id,
                 name: name.as_str().to_owned(),
                 plan,
                 overwrite,
                 created_at: Utc::now(),
+                store_upload_id,
             };
             sbg_uploads::create(conn, &upload)?;
-            // Made before the commit, so that every upload has its file; one left by a
-            // failed commit is the collector's.
-            store
-                .content()
-                .create_upload(&upload.upload_id, upload.plan.size())
-                .map_err(StoreError::from)?;
             Ok::<_, SbgError>((upload, folder))
         })
     })
@@ -279,16 +282,17 @@ async fn abort(
     let store = state.store.clone();
     let digests = state.upload_digests.clone();
     db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+        let (upload, _) = write_transaction(conn, |conn| {
+            let found =
+                sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
             sbg_uploads::delete(conn, &upload_id)?;
-            Ok::<_, SbgError>(())
+            Ok::<_, SbgError>(found)
         })?;
         digests.forget(&upload_id);
         // After the commit; a file a crash leaves here is the collector's.
         store
             .content()
-            .discard_upload(&upload_id)
+            .discard_upload(&upload_id, upload.store_upload_id.as_deref())
             .map_err(StoreError::from)?;
         Ok::<_, SbgError>(())
     })
@@ -322,15 +326,35 @@ async fn part_url(
         .plan
         .part_len(number)
         .expect("the number is in the plan");
-    let key = state.url_signing_key.get(&state.store).await?;
-    let expires = Utc::now().timestamp() + PART_URL_SECONDS;
-    let signature = signing::signature(key, &part_message(&upload_id, number, len), expires);
-    let url = href(
-        &state,
-        &format!(
-            "/upload/multipart/{upload_id}/part/{number}/data?expires={expires}&signature={signature}"
-        ),
-    );
+    let store = state.store.clone();
+    let (presigning, store_upload_id) = (upload_id.clone(), upload.store_upload_id.clone());
+    let presigned = web::block(move || {
+        store.content().upload_part_url(
+            &presigning,
+            store_upload_id.as_deref(),
+            number,
+            std::time::Duration::from_secs(PART_URL_SECONDS.unsigned_abs()),
+        )
+    })
+    .await
+    .map_err(|_| SbgError::internal())?
+    .map_err(StoreError::from)?;
+    let url = match presigned {
+        // Straight to the bucket, which answers the part's ETag itself.
+        Some(url) => url,
+        None => {
+            let key = state.url_signing_key.get(&state.store).await?;
+            let expires = Utc::now().timestamp() + PART_URL_SECONDS;
+            let signature =
+                signing::signature(key, &part_message(&upload_id, number, len), expires);
+            href(
+                &state,
+                &format!(
+                    "/upload/multipart/{upload_id}/part/{number}/data?expires={expires}&signature={signature}"
+                ),
+            )
+        }
+    };
     let expiry = Utc::now() + TimeDelta::seconds(PART_URL_SECONDS);
     Ok(HttpResponse::Ok().json(json!({
         "url": url,
@@ -480,7 +504,25 @@ async fn report_part(
             let (upload, _) =
                 sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
             let number = part_number(&upload.plan, &raw_number)?;
+            let len = upload.plan.part_len(number).expect("the number is in the plan");
             let number = i32::try_from(number).map_err(|_| upload_not_found())?;
+            if upload.store_upload_id.is_some() {
+                // Sent to the bucket: the report is all Ferry hears of the part, and the
+                // bucket checks its ETag on completion.
+                if etag.is_empty() {
+                    return Err(SbgError::bad_request(format!(
+                        "The report of part {number} has no ETag header."
+                    )));
+                }
+                let part = ReceivedPart {
+                    part_number: number,
+                    size: i64::try_from(len).map_err(|_| upload_not_found())?,
+                    etag,
+                    reported: true,
+                };
+                sbg_uploads::put_part(conn, &upload_id, &part)?;
+                return Ok(());
+            }
             match sbg_uploads::report_part(conn, &upload_id, number, &etag)? {
                 None => Err(SbgError::bad_request(format!(
                     "Part {number} has not been uploaded."
@@ -585,6 +627,30 @@ async fn complete(
         let parts = sbg_uploads::parts(conn, &upload_id)?;
         if let Some(reason) = missing_parts(&upload.plan, &parts) {
             return Err(SbgError::bad_request(reason));
+        }
+        if let Some(store_upload_id) = &upload.store_upload_id {
+            let etags: Vec<String> = parts.iter().map(|part| part.etag.clone()).collect();
+            let uploaded = store
+                .content()
+                .complete_remote_upload(&upload_id, store_upload_id, &etags)
+                .map_err(|e| match e.kind() {
+                    io::ErrorKind::Other | io::ErrorKind::InvalidData => SbgError::bad_request(
+                        format!("The object store refused the parts as reported: {e}"),
+                    ),
+                    _ => StoreError::from(e).into(),
+                })?;
+            if uploaded.info().size != upload.plan.size() {
+                return Err(SbgError::bad_request(format!(
+                    "The parts sent make {} bytes; the upload was started for {}.",
+                    uploaded.info().size,
+                    upload.plan.size()
+                )));
+            }
+            let view = create_uploaded_file(conn, user_id, &upload_id, &parts, uploaded.info())?;
+            // After the commit: a crash between leaves the upload's object, which the
+            // collector stores then.
+            uploaded.store().map_err(StoreError::from)?;
+            return Ok(view);
         }
         // Sealed and hashed before the write transaction, so that a large file does not hold
         // the write lock; parts being written are waited for, later ones refused, and a part

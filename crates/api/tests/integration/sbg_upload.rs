@@ -411,7 +411,7 @@ async fn idle_uploads_expire_with_their_parts() {
         let id = idle["upload_id"].as_str().unwrap();
         assert_eq!(
             expired(&mut conn, now + chrono::TimeDelta::seconds(1)),
-            [id]
+            [(id.to_owned(), None)]
         );
         drop(conn);
         assert_eq!(counts(&ctx), (0, 0));

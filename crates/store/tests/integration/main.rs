@@ -5,6 +5,7 @@ mod audit;
 mod clone;
 mod content;
 mod content_gc;
+mod content_s3;
 mod copy;
 mod files;
 mod folders;

@@ -1,0 +1,1 @@
+ALTER TABLE sbg_uploads DROP COLUMN store_upload_id;
