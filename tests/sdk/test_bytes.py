@@ -154,9 +154,11 @@ def test_the_sbg_sdk_uploads_every_size_exactly(api, new_project, dx_env, tmp_pa
     found = dxpy.find_one_data_object(
         classname="file", name=local.name, project=dx_project.get_id()
     )
-    described = dxpy.DXFile(found["id"], project=dx_project.get_id()).describe(
-        fields={"state", "size", "parts"}
-    )
+    handler = dxpy.DXFile(found["id"], project=dx_project.get_id())
+    # With the S3 store the file is `closing` until a job worker has hashed the bytes the SDK
+    # sent to the bucket.
+    handler.wait_on_close(timeout=60)
+    described = handler.describe(fields={"state", "size", "parts"})
     assert (described["state"], described["size"]) == ("closed", size)
     assert described["parts"]["1"]["md5"] == hashlib.md5(data).hexdigest()
 

@@ -15,7 +15,7 @@ use actix_web::http::header::{self, ContentDisposition, EntityTag, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use ferry_store::{Store, StoreError};
+use ferry_store::{Located, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 /// How long the bucket's URL a redirect points to works.
@@ -33,24 +33,33 @@ pub(crate) struct Content {
     pub(crate) name: String,
 }
 
-/// With an S3 content store, a presigned URL of the bucket that downloads `sha256` (none yet:
-/// an open file) for `seconds`, so that the bytes never pass through Ferry; `None` with the
-/// local store, or for no content, which the dialect's own signed URL then answers.
+/// With an S3 content store, a presigned URL of the bucket that downloads the bytes of an
+/// object with this address or (not hashed yet) this key for `seconds`, so that they never pass
+/// through Ferry; `None` with the local store, or for no content (an open file), which the
+/// dialect's own signed URL then answers.
 pub(crate) async fn store_url(
     store: &Store,
     sha256: Option<String>,
+    content_key: Option<String>,
     name: String,
     seconds: i64,
 ) -> Result<Option<String>, StoreError> {
-    let Some(sha256) = sha256.filter(|_| store.content().is_remote()) else {
+    if !store.content().is_remote() || (sha256.is_none() && content_key.is_none()) {
         return Ok(None);
-    };
+    }
     let store = store.clone();
     let expires_in = std::time::Duration::from_secs(seconds.unsigned_abs());
-    web::block(move || store.content().download_url(&sha256, &name, expires_in))
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?
-        .map_err(StoreError::from)
+    web::block(move || {
+        let content = match (&sha256, &content_key) {
+            (Some(sha256), _) => Located::Address(sha256),
+            (None, Some(key)) => Located::Key(key),
+            (None, None) => return Ok(None),
+        };
+        store.content().download_url(content, &name, expires_in)
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    .map_err(StoreError::from)
 }
 
 /// The answer to `req` (a GET or a HEAD) for `content`: the bytes, or with an S3 content store
@@ -61,8 +70,14 @@ pub(crate) async fn serve(
     content: Content,
 ) -> Result<HttpResponse, StoreError> {
     let Content { sha256, size, name } = content;
-    if let Some(url) =
-        store_url(store, Some(sha256.clone()), name.clone(), REDIRECT_SECONDS).await?
+    if let Some(url) = store_url(
+        store,
+        Some(sha256.clone()),
+        None,
+        name.clone(),
+        REDIRECT_SECONDS,
+    )
+    .await?
     {
         return Ok(HttpResponse::TemporaryRedirect()
             .insert_header((header::LOCATION, url))

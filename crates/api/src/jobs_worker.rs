@@ -7,15 +7,19 @@
 //! and purges the jobs that finished more than the retention period ago, the audit events
 //! older than theirs and the SBG uploads idle for longer than the upload expiry, and runs a pass
 //! of the content collector (`ferry_store::content_gc`), at most once a minute per process.
+//! With an S3 content store, an idle worker also settles files left `closing` by uploads that
+//! went straight to the bucket (`ferry_store::content_hashing`), one worker of a process at a
+//! time; a key that fails is left alone for a minute.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ferry_store::{Backend, Store, audit, content_gc, jobs, sbg_uploads};
+use ferry_store::{Backend, Store, audit, content_gc, content_hashing, jobs, sbg_uploads};
 
 use crate::sbg::{SbgError, work_job_chunk};
 
@@ -26,6 +30,8 @@ pub const LEASE: Duration = Duration::from_secs(10);
 const IDLE_FIRST: Duration = Duration::from_millis(200);
 const IDLE_MAX: Duration = Duration::from_secs(1);
 const PURGE_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+/// How long a key whose settling failed is left alone.
+const SETTLE_RETRY: Duration = Duration::from_secs(60);
 /// Expired jobs deleted per purge, so that one purge stays a short transaction.
 const PURGE_BATCH: i64 = 100;
 /// Expired audit events deleted per purge: rows are small, and a sweep a minute outpaces any
@@ -105,6 +111,7 @@ impl JobWorkers {
         );
         let stop = Arc::new(Stop::default());
         let last_purge = Arc::new(AtomicI64::new(0));
+        let settling = Arc::new(Mutex::new(()));
         let threads = (1..=settings.workers)
             .map(|n| {
                 let worker = Worker {
@@ -116,6 +123,8 @@ impl JobWorkers {
                     content_grace: settings.content_grace,
                     stop: stop.clone(),
                     last_purge: last_purge.clone(),
+                    settling: settling.clone(),
+                    failed_keys: HashMap::new(),
                 };
                 std::thread::Builder::new()
                     .name(format!("job-worker-{n}"))
@@ -147,10 +156,14 @@ struct Worker {
     stop: Arc<Stop>,
     /// When a worker of this process last purged, in epoch seconds.
     last_purge: Arc<AtomicI64>,
+    /// Held by the worker of this process settling a file.
+    settling: Arc<Mutex<()>>,
+    /// Keys whose settling failed, and when.
+    failed_keys: HashMap<String, Instant>,
 }
 
 impl Worker {
-    fn run(self) {
+    fn run(mut self) {
         let mut idle = IDLE_FIRST;
         while !self.stop.is_set() {
             // A panic is a bug in one chunk: the chunk is retried after its lease, and given up
@@ -161,6 +174,10 @@ impl Worker {
             match worked {
                 Ok(true) => idle = IDLE_FIRST,
                 Ok(false) => {
+                    if self.settle_one() {
+                        idle = IDLE_FIRST;
+                        continue;
+                    }
                     self.purge_if_due();
                     if self.stop.wait(idle) {
                         break;
@@ -173,6 +190,39 @@ impl Worker {
                         break;
                     }
                 }
+            }
+        }
+    }
+
+    /// Settles one closing file's content, if there is one and no other worker of this process
+    /// is at it; true if one was settled.
+    fn settle_one(&mut self) -> bool {
+        if !self.store.content().is_remote() {
+            return false;
+        }
+        let Ok(_held) = self.settling.try_lock() else {
+            return false;
+        };
+        self.failed_keys.retain(|_, at| at.elapsed() < SETTLE_RETRY);
+        let skip: Vec<String> = self.failed_keys.keys().cloned().collect();
+        let key = match content_hashing::next_key(&self.store, &skip) {
+            Ok(Some(key)) => key,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(%error, "finding uploaded content to settle failed");
+                return false;
+            }
+        };
+        match content_hashing::settle(&self.store, key.clone()) {
+            Ok(settled) => {
+                tracing::info!(key = %settled.content_key, objects = settled.objects, "settled uploaded content");
+                true
+            }
+            Err(error) => {
+                // Left alone for a while, so that it does not hold up the others.
+                tracing::warn!(%error, %key, "settling uploaded content failed");
+                self.failed_keys.insert(key, Instant::now());
+                false
             }
         }
     }

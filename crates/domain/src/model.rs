@@ -158,6 +158,9 @@ pub struct Object {
     /// without content (records, open files).
     pub content_sha256: Option<String>,
     pub md5: Option<String>,
+    /// Where the content store holds bytes whose checksums are still being computed (an S3
+    /// upload's object, while the file is `closing`); kept once they are.
+    pub content_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by_user_id: i64,
     pub modified_at: DateTime<Utc>,

@@ -131,6 +131,12 @@ pub fn run(store_args: &StoreArgs, args: BenchArgs) -> Result<(), Failure> {
         store_args.db_pool_size,
     )
     .map_err(|e| Failure::Setup(format!("cannot open the bench database: {e}")))?;
+    // The transfer rows through the bucket's presigned URLs with --content-store.
+    let store = crate::serve::with_content_store(
+        store,
+        &database.dir.path().join("data"),
+        store_args.content_store.as_deref(),
+    )?;
     store
         .migrate()
         .map_err(|e| Failure::Setup(format!("cannot migrate the bench database: {e}")))?;

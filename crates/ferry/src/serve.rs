@@ -13,9 +13,18 @@ use std::net::TcpListener;
 pub fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
     let store = Store::open(&args.database_url, &args.data_dir, args.db_pool_size)
         .map_err(|e| Failure::Setup(format!("cannot open the database: {e}")))?;
-    match &args.content_store {
+    with_content_store(store, &args.data_dir, args.content_store.as_deref())
+}
+
+/// The store over the S3 content store `url` names, if any (through `data_dir`).
+pub fn with_content_store(
+    store: Store,
+    data_dir: &std::path::Path,
+    url: Option<&str>,
+) -> Result<Store, Failure> {
+    match url {
         None => Ok(store),
-        Some(url) => ContentStore::s3(&args.data_dir, url, &[])
+        Some(url) => ContentStore::s3(data_dir, url, &[])
             .map(|content| store.with_content(content))
             .map_err(|e| Failure::Setup(format!("cannot open the content store {url}: {e}"))),
     }

@@ -154,17 +154,27 @@ impl ContentStore {
     /// store, whose bytes Ferry serves itself.
     pub fn download_url(
         &self,
-        sha256: &str,
+        content: Located<'_>,
         name: &str,
         expires_in: Duration,
     ) -> io::Result<Option<String>> {
         let Some(s3) = &self.remote else {
             return Ok(None);
         };
-        let mut key = stored_key(sha256)?;
-        if !s3.exists(&key)? {
-            key = trash_key(sha256)?;
-        }
+        let key = match content {
+            Located::Address(sha256) => {
+                let stored = stored_key(sha256)?;
+                if s3.exists(&stored)? {
+                    stored
+                } else {
+                    trash_key(sha256)?
+                }
+            }
+            Located::Key(key) => {
+                self.upload_paths(Self::upload_of_key(key).unwrap_or_default())?;
+                key.to_owned()
+            }
+        };
         let encoded: String = form_urlencoded_name(name);
         let disposition = format!("attachment; filename*=UTF-8''{encoded}");
         s3.presign(
@@ -265,19 +275,17 @@ impl ContentStore {
         .map(Some)
     }
 
-    /// Completes an upload to an S3 store with its parts' ETags (which the bucket checks
-    /// against the parts it holds), then hashes the object it made: what
-    /// [`RemoteUpload::store`] stores once the file is committed. An upload completed before
-    /// (its file then failed to commit) is hashed again.
+    /// Completes an upload to an S3 store with its parts' ETags, and returns the key and the
+    /// length of the object it made, whose checksums [`ContentStore::settle`] computes later:
+    /// hashing here would make a large file's completion outlast the client's timeout. An
+    /// upload completed before (its file then failed to commit) is checked again.
     pub fn complete_remote_upload(
         &self,
         upload_id: &str,
         store_upload_id: &str,
         etags: &[String],
-    ) -> io::Result<RemoteUpload> {
-        let s3 = self.remote.as_ref().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::Unsupported, "the content store is local")
-        })?;
+    ) -> io::Result<(String, u64)> {
+        let s3 = self.bucket()?;
         self.upload_paths(upload_id)?;
         let key = upload_key(upload_id);
         if !s3.exists(&key)? {
@@ -285,18 +293,47 @@ impl ContentStore {
         }
         // Not every S3-compatible server checks the ETags it is given on completion; the ETag
         // of what it made, MD5 of the parts' MD5s, tells whether they were those of its parts.
-        if s3.etag(&key)? != multipart_etag(etags) {
+        let (size, etag) = s3.head(&key)?;
+        if etag != multipart_etag(etags) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the ETags reported are not those of the parts the object store holds",
             ));
         }
-        let info = hash_remote(s3, &key)?;
-        Ok(RemoteUpload {
-            s3: s3.clone(),
-            key,
-            info,
-        })
+        Ok((key, size))
+    }
+
+    /// Hashes the not yet hashed object at `key` (an upload's, from
+    /// [`ContentStore::complete_remote_upload`]) and stores it at its address, within the
+    /// bucket; the object at `key` stays for the collector.
+    pub fn settle(&self, key: &str) -> io::Result<ContentInfo> {
+        let s3 = self.bucket()?;
+        let id = key
+            .strip_prefix(&format!("{UPLOADS_DIR}/"))
+            .unwrap_or_default();
+        self.upload_paths(id)?;
+        let info = hash_remote(s3, key)?;
+        let target = stored_key(&info.sha256)?;
+        if !s3.exists(&target)? {
+            s3.copy(key, &target)?;
+        }
+        Ok(info)
+    }
+
+    /// The upload id of an object key [`ContentStore::complete_remote_upload`] returned.
+    pub fn upload_of_key(key: &str) -> Option<&str> {
+        key.strip_prefix(UPLOADS_DIR)?.strip_prefix('/')
+    }
+
+    /// The key of an upload's object.
+    pub fn key_of_upload(upload_id: &str) -> String {
+        upload_key(upload_id)
+    }
+
+    fn bucket(&self) -> io::Result<&S3Content> {
+        self.remote
+            .as_deref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "the content store is local"))
     }
 
     /// A writer of the part at `offset` of the upload's file. `NotFound` once the upload is
@@ -402,14 +439,15 @@ impl ContentStore {
     }
 
     /// The uploads that have a file, with whether it is sealed, last written before `cutoff`.
-    /// With an S3 store, the objects of completed uploads, which are sealed by nature.
+    /// With an S3 store, the objects of completed uploads (never sealed: their files point at
+    /// them, see [`ContentStore::settle`]).
     pub fn upload_files_since(&self, cutoff: SystemTime) -> io::Result<Vec<(String, bool)>> {
         if let Some(s3) = &self.remote {
             return Ok(s3
                 .list(UPLOADS_DIR)?
                 .into_iter()
                 .filter(|(id, _, written)| *written < cutoff && self.upload_paths(id).is_ok())
-                .map(|(id, _, _)| (id, true))
+                .map(|(id, _, _)| (id, false))
                 .collect());
         }
         let mut found = Vec::new();
@@ -435,17 +473,6 @@ impl ContentStore {
     /// then where the file's object expects them.
     pub fn adopt_sealed(&self, upload_id: &str) -> io::Result<ContentInfo> {
         let (open, sealed) = self.upload_paths(upload_id)?;
-        if let Some(s3) = &self.remote {
-            let key = upload_key(upload_id);
-            let info = hash_remote(s3, &key)?;
-            RemoteUpload {
-                s3: s3.clone(),
-                key,
-                info: info.clone(),
-            }
-            .store()?;
-            return Ok(info);
-        }
         let file = File::open(&sealed)?;
         let info = hash_file(&file)?;
         SealedUpload {
@@ -673,29 +700,11 @@ fn hash_remote(s3: &S3Content, key: &str) -> io::Result<ContentInfo> {
     })
 }
 
-/// A completed upload's object in the bucket, hashed, to be stored at its address once its file
-/// is committed.
-#[derive(Debug)]
-pub struct RemoteUpload {
-    s3: Arc<S3Content>,
-    key: String,
-    info: ContentInfo,
-}
-
-impl RemoteUpload {
-    pub fn info(&self) -> &ContentInfo {
-        &self.info
-    }
-
-    /// Copies the object to its address within the bucket (unless the same bytes are there),
-    /// and deletes the upload's.
-    pub fn store(self) -> io::Result<()> {
-        let target = stored_key(&self.info.sha256)?;
-        if !self.s3.exists(&target)? {
-            self.s3.copy(&self.key, &target)?;
-        }
-        self.s3.delete(&self.key)
-    }
+/// Where an object's bytes are: at their address, or, not hashed yet, at a key of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located<'a> {
+    Address(&'a str),
+    Key(&'a str),
 }
 
 /// The entries of a directory; none if it does not exist.

@@ -5,7 +5,9 @@
 //! A reference is an object's `content_sha256` or a received DNAnexus part's (`upload_parts`).
 //! SBG uploads write into a file of their own, which the collector deletes once its upload is
 //! gone for the grace period, unless the file is sealed: a crash after a completion committed
-//! leaves one, whose bytes the new file's object expects, so it is stored as content instead. New references are made in transactions the collector cannot see until
+//! leaves one, whose bytes the new file's object expects, so it is stored as content instead.
+//! With an S3 store, a completed upload's object is deleted once no file waits to be settled
+//! from it (`content_hashing`). New references are made in transactions the collector cannot see until
 //! they commit, so it never deletes in one step:
 //!
 //! 1. Content unused for the grace period (not written, nor stored again, since: storing the
@@ -21,6 +23,8 @@ use std::time::{Duration, SystemTime};
 
 use diesel::prelude::*;
 
+use crate::content::ContentStore;
+use crate::content_hashing;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::sbg_uploads;
@@ -74,7 +78,16 @@ pub fn collect(
     let files = content.upload_files_since(now - grace)?;
     let ids: Vec<String> = files.iter().map(|(id, _)| id.clone()).collect();
     let live = sbg_uploads::existing(&mut conn, &ids)?;
+    // An upload's object in an S3 store is kept while a file waits to be settled from it.
+    let keys: Vec<String> = ids
+        .iter()
+        .map(|id| ContentStore::key_of_upload(id))
+        .collect();
+    let waited_on = content_hashing::pending_among(&mut conn, &keys)?;
     for (id, sealed) in files.iter().filter(|(id, _)| !live.contains(id)) {
+        if waited_on.contains(&ContentStore::key_of_upload(id)) {
+            continue;
+        }
         if *sealed {
             content.adopt_sealed(id)?;
         } else {

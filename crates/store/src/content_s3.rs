@@ -148,13 +148,16 @@ impl S3Content {
         })
     }
 
-    /// The object's ETag, unquoted.
-    pub fn etag(&self, key: &str) -> io::Result<Option<String>> {
+    /// The object's length and ETag (unquoted).
+    pub fn head(&self, key: &str) -> io::Result<(u64, Option<String>)> {
         let meta = self
             .runtime
             .block_on(self.bucket.head(&self.path(key)))
             .map_err(io_error)?;
-        Ok(meta.e_tag.map(|etag| etag.trim_matches('"').to_owned()))
+        Ok((
+            meta.size,
+            meta.e_tag.map(|etag| etag.trim_matches('"').to_owned()),
+        ))
     }
 
     /// Reads the object `key` from its start, a chunk at a time, into `each`.

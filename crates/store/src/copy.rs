@@ -107,6 +107,7 @@ fn insert_copies(
                 size: object.size,
                 content_sha256: object.content_sha256.as_deref(),
                 md5: object.md5.as_deref(),
+                content_key: object.content_key.as_deref(),
                 created_by: user_id,
             };
             let placement = PlacementSpec {

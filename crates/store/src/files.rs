@@ -36,6 +36,7 @@ pub(crate) struct ObjectRow {
     pub created_at: NaiveDateTime,
     pub created_by_user_id: i64,
     pub modified_at: NaiveDateTime,
+    pub content_key: Option<String>,
 }
 
 impl TryFrom<ObjectRow> for Object {
@@ -55,6 +56,7 @@ impl TryFrom<ObjectRow> for Object {
             size: row.size,
             content_sha256: row.content_sha256,
             md5: row.md5,
+            content_key: row.content_key,
             created_at: from_db_time(row.created_at),
             created_by_user_id: row.created_by_user_id,
             modified_at: from_db_time(row.modified_at),
@@ -147,33 +149,77 @@ pub fn create_closed_files(
     let specs = files
         .iter()
         .map(|(name, content)| {
-            let size = i64::try_from(content.size).map_err(|_| {
-                StoreError::Invalid(format!("file of {} bytes is too large", content.size))
-            })?;
-            let object = ObjectSpec {
-                class: DxClass::File,
-                state: ObjectState::Closed,
-                hidden: false,
-                details: EMPTY_JSON_OBJECT.to_owned(),
-                types: EMPTY_JSON_ARRAY.to_owned(),
-                size,
-                content_sha256: Some(&content.sha256),
-                md5: Some(&content.md5),
-                created_by,
-            };
-            let placement = PlacementSpec {
-                project_id,
-                folder_id: folder.id,
-                name: name.as_str(),
-                tags: EMPTY_JSON_ARRAY.to_owned(),
-                properties: EMPTY_JSON_OBJECT.to_owned(),
-                metadata: EMPTY_JSON_OBJECT.to_owned(),
-            };
-            Ok((object, placement))
+            let mut object = file_spec(created_by, content.size)?;
+            object.content_sha256 = Some(&content.sha256);
+            object.md5 = Some(&content.md5);
+            Ok((object, file_placement_spec(project_id, folder, name)))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    insert_files(conn, &specs)
+}
+
+/// A file over bytes the content store holds at `content_key` but has not hashed yet (an SBG
+/// upload completed into an S3 store): `closing`, without SHA-256 or MD5 until a job worker
+/// computes them (`content_hashing`).
+pub fn create_closing_file(
+    conn: &mut DbConnection,
+    created_by: i64,
+    project_id: i64,
+    folder: &Folder,
+    name: &FileName,
+    size: u64,
+    content_key: &str,
+) -> Result<(Object, Placement), StoreError> {
+    let mut object = file_spec(created_by, size)?;
+    object.state = ObjectState::Closing;
+    object.content_key = Some(content_key);
+    insert_files(
+        conn,
+        &[(object, file_placement_spec(project_id, folder, name))],
+    )?
+    .pop()
+    .ok_or_else(|| StoreError::Corrupt("no file was created".to_owned()))
+}
+
+/// A closed file of `size` bytes, no content named yet.
+fn file_spec<'a>(created_by: i64, size: u64) -> Result<ObjectSpec<'a>, StoreError> {
+    let size = i64::try_from(size)
+        .map_err(|_| StoreError::Invalid(format!("file of {size} bytes is too large")))?;
+    Ok(ObjectSpec {
+        class: DxClass::File,
+        state: ObjectState::Closed,
+        hidden: false,
+        details: EMPTY_JSON_OBJECT.to_owned(),
+        types: EMPTY_JSON_ARRAY.to_owned(),
+        size,
+        content_sha256: None,
+        md5: None,
+        content_key: None,
+        created_by,
+    })
+}
+
+fn file_placement_spec<'a>(
+    project_id: i64,
+    folder: &Folder,
+    name: &'a FileName,
+) -> PlacementSpec<'a> {
+    PlacementSpec {
+        project_id,
+        folder_id: folder.id,
+        name: name.as_str(),
+        tags: EMPTY_JSON_ARRAY.to_owned(),
+        properties: EMPTY_JSON_OBJECT.to_owned(),
+        metadata: EMPTY_JSON_OBJECT.to_owned(),
+    }
+}
+
+fn insert_files(
+    conn: &mut DbConnection,
+    specs: &[(ObjectSpec<'_>, PlacementSpec<'_>)],
+) -> Result<Vec<(Object, Placement)>, StoreError> {
     conn.transaction(|conn| {
-        insert_placed(conn, &specs)?
+        insert_placed(conn, specs)?
             .into_iter()
             .map(|(object, placement)| Ok((object.try_into()?, placement.try_into()?)))
             .collect()

@@ -12,6 +12,7 @@ pub mod clone;
 pub mod containers;
 pub mod content;
 pub mod content_gc;
+pub mod content_hashing;
 pub mod content_s3;
 mod convert;
 pub mod copy;
@@ -40,6 +41,6 @@ pub mod uploads;
 pub mod users;
 pub mod views;
 
-pub use content::{ContentInfo, ContentStore, RemoteUpload};
+pub use content::{ContentInfo, ContentStore, Located};
 pub use db::{Backend, DbConnection, DbManager, Store, redact_url, write_transaction};
 pub use error::StoreError;

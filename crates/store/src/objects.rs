@@ -86,6 +86,7 @@ pub fn create_with_class_fields(
         size: 0,
         content_sha256: None,
         md5: None,
+        content_key: None,
         created_by: new.created_by,
     };
     let placement = PlacementSpec {

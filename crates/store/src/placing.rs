@@ -34,6 +34,7 @@ pub(crate) struct ObjectSpec<'a> {
     pub size: i64,
     pub content_sha256: Option<&'a str>,
     pub md5: Option<&'a str>,
+    pub content_key: Option<&'a str>,
     pub created_by: i64,
 }
 
@@ -65,6 +66,7 @@ struct NewObject<'a> {
     size: i64,
     content_sha256: Option<&'a str>,
     md5: Option<&'a str>,
+    content_key: Option<&'a str>,
     created_at: NaiveDateTime,
     created_by_user_id: i64,
     modified_at: NaiveDateTime,
@@ -108,6 +110,7 @@ pub(crate) fn insert_placed(
                 size: object.size,
                 content_sha256: object.content_sha256,
                 md5: object.md5,
+                content_key: object.content_key,
                 created_at: now,
                 created_by_user_id: object.created_by,
                 modified_at: now,
@@ -134,6 +137,7 @@ pub(crate) fn insert_placed(
                 size: new.size,
                 content_sha256: new.content_sha256.map(str::to_owned),
                 md5: new.md5.map(str::to_owned),
+                content_key: new.content_key.map(str::to_owned),
                 created_at: new.created_at,
                 created_by_user_id: new.created_by_user_id,
                 modified_at: new.modified_at,

@@ -102,6 +102,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by_user_id -> BigInt,
         modified_at -> Timestamp,
+        content_key -> Nullable<Text>,
     }
 }
 

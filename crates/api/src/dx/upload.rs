@@ -305,7 +305,9 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
     })
     .await?;
     let expires = Utc::now().timestamp() + seconds;
-    if let Some(url) = download::store_url(&state.store, sha256, name.clone(), seconds).await? {
+    if let Some(url) =
+        download::store_url(&state.store, sha256, None, name.clone(), seconds).await?
+    {
         return Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}));
     }
     let key = state.url_signing_key.get(&state.store).await?;

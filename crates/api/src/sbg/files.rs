@@ -1051,6 +1051,7 @@ async fn download_info(
     if let Some(url) = download::store_url(
         &state.store,
         view.object.content_sha256.clone(),
+        view.object.content_key.clone(),
         view.placement.name.clone(),
         DOWNLOAD_LINK_SECONDS,
     )

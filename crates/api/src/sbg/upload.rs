@@ -570,14 +570,22 @@ fn being_completed() -> SbgError {
     )
 }
 
-/// The transaction of a completion: the checks again, the new file over `content`, the
-/// upload's deletion.
+/// What a completed upload's bytes became: content of the local store, hashed, or an object of
+/// an S3 store, not yet hashed.
+#[derive(Debug, Clone, Copy)]
+enum UploadedContent<'a> {
+    Hashed(&'a ContentInfo),
+    Unhashed { key: &'a str, size: u64 },
+}
+
+/// The transaction of a completion: the checks again, the new file over `content` (closed, or
+/// closing until its checksums are known), the upload's deletion.
 fn create_uploaded_file(
     conn: &mut DbConnection,
     user_id: i64,
     upload_id: &str,
     parts: &[ReceivedPart],
-    content: &ContentInfo,
+    content: UploadedContent<'_>,
 ) -> Result<FileView, SbgError> {
     write_transaction(conn, |conn| {
         let (upload, folder) = own_upload(conn, user_id, upload_id)?;
@@ -595,14 +603,21 @@ fn create_uploaded_file(
         let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
         files::delete_placements(conn, &replaced)?;
         let name = parse_file_name(upload.name.clone())?;
-        let (_, placement) = files::create_closed_file(
-            conn,
-            user_id,
-            folder.folder.project_id,
-            &folder.folder,
-            &name,
-            content,
-        )?;
+        let project_id = folder.folder.project_id;
+        let (_, placement) = match content {
+            UploadedContent::Hashed(info) => {
+                files::create_closed_file(conn, user_id, project_id, &folder.folder, &name, info)?
+            }
+            UploadedContent::Unhashed { key, size } => files::create_closing_file(
+                conn,
+                user_id,
+                project_id,
+                &folder.folder,
+                &name,
+                size,
+                key,
+            )?,
+        };
         sbg_uploads::delete(conn, upload_id)?;
         let ids = [placement.sbg_id];
         let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
@@ -630,7 +645,7 @@ async fn complete(
         }
         if let Some(store_upload_id) = &upload.store_upload_id {
             let etags: Vec<String> = parts.iter().map(|part| part.etag.clone()).collect();
-            let uploaded = store
+            let (key, size) = store
                 .content()
                 .complete_remote_upload(&upload_id, store_upload_id, &etags)
                 .map_err(|e| match e.kind() {
@@ -639,18 +654,15 @@ async fn complete(
                     ),
                     _ => StoreError::from(e).into(),
                 })?;
-            if uploaded.info().size != upload.plan.size() {
+            if size != upload.plan.size() {
                 return Err(SbgError::bad_request(format!(
-                    "The parts sent make {} bytes; the upload was started for {}.",
-                    uploaded.info().size,
+                    "The parts sent make {size} bytes; the upload was started for {}.",
                     upload.plan.size()
                 )));
             }
-            let view = create_uploaded_file(conn, user_id, &upload_id, &parts, uploaded.info())?;
-            // After the commit: a crash between leaves the upload's object, which the
-            // collector stores then.
-            uploaded.store().map_err(StoreError::from)?;
-            return Ok(view);
+            // The checksums come later, from a job worker (ferry_store::content_hashing).
+            let content = UploadedContent::Unhashed { key: &key, size };
+            return create_uploaded_file(conn, user_id, &upload_id, &parts, content);
         }
         // Sealed and hashed before the write transaction, so that a large file does not hold
         // the write lock; parts being written are waited for, later ones refused, and a part
@@ -666,7 +678,8 @@ async fn complete(
                 _ => StoreError::from(e).into(),
             })?;
         let created = if sealed.info().size == upload.plan.size() {
-            create_uploaded_file(conn, user_id, &upload_id, &parts, sealed.info())
+            let content = UploadedContent::Hashed(sealed.info());
+            create_uploaded_file(conn, user_id, &upload_id, &parts, content)
         } else {
             tracing::error!(upload = %upload_id, "an upload's file has the wrong size");
             Err(SbgError::internal())

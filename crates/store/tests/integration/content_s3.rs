@@ -3,11 +3,13 @@
 //! do not, an SBG upload's parts go straight to the bucket, and the collector quarantines and
 //! deletes there as it does on disk.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use ferry_domain::model::ObjectState;
 use ferry_domain::name::FileName;
 use ferry_store::content_gc::collect;
-use ferry_store::{ContentInfo, Store, files, projects};
+use ferry_store::content_hashing::{next_key, settle};
+use ferry_store::{ContentInfo, Located, Store, files, objects, projects};
 use ferry_testkit::TestDb;
 
 const MIB: usize = 1024 * 1024;
@@ -59,7 +61,11 @@ fn content_round_trips_through_the_bucket_and_presigned_urls_are_checked() {
         assert!(content.open(&small.sha256).is_err());
 
         let url = content
-            .download_url(&large.sha256, "big file.bin", Duration::from_secs(60))
+            .download_url(
+                Located::Address(&large.sha256),
+                "big file.bin",
+                Duration::from_secs(60),
+            )
             .unwrap()
             .expect("an S3 store presigns downloads");
         let client = reqwest::blocking::Client::new();
@@ -117,25 +123,154 @@ fn an_upload_goes_straight_to_the_bucket_and_its_etags_are_checked() {
                 .complete_remote_upload(upload_id, &store_id, &wrong)
                 .is_err()
         );
-        let uploaded = content
+        // Completed, not hashed: that is left to a job worker.
+        let (key, size) = content
             .complete_remote_upload(upload_id, &store_id, &etags)
             .unwrap();
-        let expected = ferry_store::ContentStore::new(&db.data_dir().join("check"))
-            .unwrap()
-            .put_bytes(&data)
-            .unwrap();
-        assert_eq!(uploaded.info(), &expected);
-        // A completion whose file failed to commit is completed again from the same object.
-        let again = content
-            .complete_remote_upload(upload_id, &store_id, &etags)
-            .unwrap();
-        assert_eq!(again.info(), &expected);
-        drop(uploaded);
-        again.store().unwrap();
-        assert!(content.contains(&expected.sha256).unwrap());
-        let later = SystemTime::now() + Duration::from_secs(60);
-        assert!(content.upload_files_since(later).unwrap().is_empty());
+        assert_eq!(size, data.len() as u64);
+        let expected = local_digest(&db, &data);
+        assert!(!content.contains(&expected.sha256).unwrap());
+        // Settling hashes the object and stores it at its address.
+        assert_eq!(content.settle(&key).unwrap(), expected);
         assert!(read(db.store(), &expected).unwrap() == data);
+    }
+}
+
+/// What the local store makes of `data`: the digests to expect.
+fn local_digest(db: &TestDb, data: &[u8]) -> ContentInfo {
+    ferry_store::ContentStore::new(&db.data_dir().join("check"))
+        .unwrap()
+        .put_bytes(data)
+        .unwrap()
+}
+
+/// A new upload's object in the bucket, completed, holding `data`; its key.
+fn uploaded(db: &TestDb, upload_id: &str, data: &[u8]) -> String {
+    let content = db.store().content();
+    let store_id = content
+        .create_upload(upload_id, data.len() as u64)
+        .unwrap()
+        .unwrap();
+    let url = content
+        .upload_part_url(upload_id, Some(&store_id), 1, Duration::from_secs(60))
+        .unwrap()
+        .unwrap();
+    let sent = reqwest::blocking::Client::new()
+        .put(url)
+        .body(data.to_vec())
+        .send()
+        .unwrap();
+    let etag = sent.headers()["etag"].to_str().unwrap().to_owned();
+    content
+        .complete_remote_upload(upload_id, &store_id, &[etag])
+        .unwrap()
+        .0
+}
+
+#[test]
+fn closing_files_are_settled_copies_included_and_the_upload_object_goes_after() {
+    for db in TestDb::all() {
+        let db = db.on_s3();
+        let store = db.store();
+        let data = b"uploaded straight to the bucket".to_vec();
+        let key = uploaded(&db, "00000000000000000000000000000001", &data);
+        let user = ferry_testkit::user(store, "alice");
+        let project = ferry_testkit::project(store, &user, "P");
+        let mut conn = store.conn().unwrap();
+        let root = projects::root_folder(&mut conn, project.id).unwrap();
+        let closing = |conn: &mut _, name: &str| {
+            let name = FileName::parse(name).unwrap();
+            files::create_closing_file(conn, user.id, project.id, &root, &name, 31, &key)
+                .unwrap()
+                .0
+        };
+        let first = closing(&mut conn, "a.bin");
+        assert_eq!(first.state, ObjectState::Closing);
+        drop(conn);
+        // The collector keeps the object a file waits on, once it is old enough to collect
+        // (the bucket's clock counts whole seconds).
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let grace = Duration::ZERO;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store
+            .content()
+            .upload_files_since(SystemTime::now())
+            .unwrap()
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "the upload's object never aged");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        collect(store, grace, Duration::ZERO).unwrap();
+        assert_eq!(store.content().upload_files_since(later).unwrap().len(), 1);
+        assert_eq!(next_key(store, &[]).unwrap().as_deref(), Some(key.as_str()));
+        assert_eq!(next_key(store, std::slice::from_ref(&key)).unwrap(), None);
+
+        let settled = settle(store, key.clone()).unwrap();
+        let expected = local_digest(&db, &data);
+        assert_eq!(
+            (settled.sha256.as_str(), settled.objects),
+            (expected.sha256.as_str(), 1)
+        );
+        let mut conn = store.conn().unwrap();
+        let object = objects::get(&mut conn, &first.dx_id).unwrap().unwrap();
+        assert_eq!(object.state, ObjectState::Closed);
+        assert_eq!(
+            object.content_sha256.as_deref(),
+            Some(expected.sha256.as_str())
+        );
+        assert_eq!(object.md5.as_deref(), Some(expected.md5.as_str()));
+        // A copy that committed after the settling still waits on the key.
+        let copy = closing(&mut conn, "copy.bin");
+        drop(conn);
+        collect(store, grace, Duration::ZERO).unwrap();
+        assert_eq!(store.content().upload_files_since(later).unwrap().len(), 1);
+        // A second file now waits on the object.
+        let second = files::create_closing_file(
+            &mut store.conn().unwrap(),
+            user.id,
+            project.id,
+            &root,
+            &FileName::parse("b.bin").unwrap(),
+            31,
+            &uploaded(&db, "00000000000000000000000000000002", &data),
+        )
+        .unwrap()
+        .0;
+        // Settled from its sibling: the bytes are not read again, so even with the upload's
+        // object gone it closes.
+        let upload_one = ferry_store::ContentStore::upload_of_key(&key).unwrap();
+        store.content().discard_upload(upload_one, None).unwrap();
+        let again = settle(store, key.clone()).unwrap();
+        assert_eq!((again.sha256, again.objects), (expected.sha256.clone(), 1));
+        let mut conn = store.conn().unwrap();
+        let copy = objects::get(&mut conn, &copy.dx_id).unwrap().unwrap();
+        assert_eq!(copy.state, ObjectState::Closed);
+        drop(conn);
+        // The second upload's object goes once its file is settled: nothing waits on it any
+        // more; the stored content stays.
+        let second_key = next_key(store, &[]).unwrap().unwrap();
+        collect(store, grace, Duration::ZERO).unwrap();
+        assert_eq!(store.content().upload_files_since(later).unwrap().len(), 1);
+        settle(store, second_key).unwrap();
+        let mut conn = store.conn().unwrap();
+        assert_eq!(
+            objects::get(&mut conn, &second.dx_id)
+                .unwrap()
+                .unwrap()
+                .state,
+            ObjectState::Closed
+        );
+        drop(conn);
+        collect(store, grace, Duration::ZERO).unwrap();
+        assert!(
+            store
+                .content()
+                .upload_files_since(later)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(read(store, &expected).unwrap() == data);
     }
 }
 
