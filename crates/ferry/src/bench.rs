@@ -401,6 +401,7 @@ impl<'a> Bench<'a> {
             std::fs::create_dir_all(&dir).map_err(work)?;
             report.transfers = transfer::measure(
                 &self.api,
+                self.store.content(),
                 project.sbg_id.as_ref(),
                 &dir,
                 self.sizes.transfer_bytes,
@@ -1310,11 +1311,11 @@ fn transfer_table(transfers: &[transfer::Transfer]) -> String {
     if transfers.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
-        "\nBytes through Ferry (local content store; floor: the same bytes read and written on \
-         the same disk through a 1 MiB buffer, then synced)\n\n\
+    let mut out = format!(
+        "\nBytes through Ferry (floor: {})\n\n\
          | measurement | size | Ferry | floor | Ferry / floor | peak RSS growth |\n\
          | --- | --- | ---: | ---: | ---: | ---: |\n",
+        transfers[0].floor_kind
     );
     for t in transfers {
         let rate = |d: Duration| t.bytes as f64 / d.as_secs_f64() / f64::from(1 << 20);

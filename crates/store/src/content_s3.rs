@@ -26,7 +26,17 @@ pub struct S3Content {
     bucket: AmazonS3,
     /// Empty, or ends with `/`.
     prefix: String,
-    runtime: tokio::runtime::Runtime,
+    /// Always there until dropped (see the `Drop` impl).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for S3Content {
+    /// Without waiting: the store may be dropped on an async worker, where blocking panics.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for S3Content {
@@ -94,8 +104,14 @@ impl S3Content {
             } else {
                 format!("{prefix}/")
             },
-            runtime,
+            runtime: Some(runtime),
         })
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store")
     }
 
     fn path(&self, key: &str) -> Path {
@@ -104,7 +120,7 @@ impl S3Content {
 
     /// Whether the object `key` exists.
     pub fn exists(&self, key: &str) -> io::Result<bool> {
-        match self.runtime.block_on(self.bucket.head(&self.path(key))) {
+        match self.runtime().block_on(self.bucket.head(&self.path(key))) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(io_error(e)),
@@ -120,12 +136,12 @@ impl S3Content {
             let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or_default());
             reader.read_to_end(&mut bytes)?;
             return self
-                .runtime
+                .runtime()
                 .block_on(self.bucket.put(&path, PutPayload::from(bytes)))
                 .map(|_| ())
                 .map_err(io_error);
         }
-        self.runtime.block_on(async {
+        self.runtime().block_on(async {
             let upload = self.bucket.put_multipart(&path).await.map_err(io_error)?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, WRITE_PART_BYTES);
             let mut buf = vec![0u8; WRITE_PART_BYTES];
@@ -151,7 +167,7 @@ impl S3Content {
     /// The object's length and ETag (unquoted).
     pub fn head(&self, key: &str) -> io::Result<(u64, Option<String>)> {
         let meta = self
-            .runtime
+            .runtime()
             .block_on(self.bucket.head(&self.path(key)))
             .map_err(io_error)?;
         Ok((
@@ -162,7 +178,7 @@ impl S3Content {
 
     /// Reads the object `key` from its start, a chunk at a time, into `each`.
     pub fn read(&self, key: &str, mut each: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
-        self.runtime.block_on(async {
+        self.runtime().block_on(async {
             let got = self.bucket.get(&self.path(key)).await.map_err(io_error)?;
             let mut chunks = got.into_stream();
             while let Some(chunk) = chunks.next().await {
@@ -176,7 +192,7 @@ impl S3Content {
     /// last writing.
     pub fn list(&self, dir: &str) -> io::Result<Vec<(String, u64, SystemTime)>> {
         let under = format!("{}{dir}/", self.prefix);
-        self.runtime.block_on(async {
+        self.runtime().block_on(async {
             let mut listing = self.bucket.list(Some(&Path::from(under.as_str())));
             let mut found = Vec::new();
             while let Some(meta) = listing.next().await {
@@ -197,7 +213,7 @@ impl S3Content {
     /// Moves `from` to `to` (a copy in the store, then a delete); false if `from` was gone.
     pub fn rename(&self, from: &str, to: &str) -> io::Result<bool> {
         match self
-            .runtime
+            .runtime()
             .block_on(self.bucket.rename(&self.path(from), &self.path(to)))
         {
             Ok(()) => Ok(true),
@@ -208,14 +224,14 @@ impl S3Content {
 
     /// Copies `from` to `to`, within the store.
     pub fn copy(&self, from: &str, to: &str) -> io::Result<()> {
-        self.runtime
+        self.runtime()
             .block_on(self.bucket.copy(&self.path(from), &self.path(to)))
             .map_err(io_error)
     }
 
     /// Deletes the object `key`, if it is there.
     pub fn delete(&self, key: &str) -> io::Result<()> {
-        match self.runtime.block_on(self.bucket.delete(&self.path(key))) {
+        match self.runtime().block_on(self.bucket.delete(&self.path(key))) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(io_error(e)),
         }
@@ -233,7 +249,7 @@ impl S3Content {
         let method = http::Method::from_bytes(method.as_bytes())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let options = SignedUrlOptions::default().with_query(query.iter().copied());
-        self.runtime
+        self.runtime()
             .block_on(
                 self.bucket
                     .signed_url_opts(method, &self.path(key), expires_in, &options),
@@ -244,7 +260,7 @@ impl S3Content {
 
     /// Starts a multipart upload to `key`; its id at the store.
     pub fn create_multipart(&self, key: &str) -> io::Result<String> {
-        self.runtime
+        self.runtime()
             .block_on(self.bucket.create_multipart(&self.path(key)))
             .map_err(io_error)
     }
@@ -258,7 +274,7 @@ impl S3Content {
                 content_id: etag.clone(),
             })
             .collect();
-        self.runtime
+        self.runtime()
             .block_on(
                 self.bucket
                     .complete_multipart(&self.path(key), &id.to_owned(), parts),
@@ -270,7 +286,7 @@ impl S3Content {
     /// Drops the multipart upload `id` to `key` and the parts it holds.
     pub fn abort_multipart(&self, key: &str, id: &str) -> io::Result<()> {
         match self
-            .runtime
+            .runtime()
             .block_on(self.bucket.abort_multipart(&self.path(key), &id.to_owned()))
         {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

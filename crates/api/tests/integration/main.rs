@@ -15,4 +15,5 @@ mod sbg_copy;
 mod sbg_files;
 mod sbg_projects;
 mod sbg_upload;
+mod sbg_upload_s3;
 mod support;

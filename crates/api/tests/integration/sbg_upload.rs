@@ -21,11 +21,11 @@ fn local(url: &Value) -> String {
         .to_owned()
 }
 
-fn bytes_of(len: usize) -> Vec<u8> {
+pub(crate) fn bytes_of(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
-fn counts(ctx: &Ctx) -> (i64, i64) {
+pub(crate) fn counts(ctx: &Ctx) -> (i64, i64) {
     let mut conn = ctx.db.store().conn().unwrap();
     (
         sbg_uploads::table.count().get_result(&mut conn).unwrap(),
@@ -54,7 +54,7 @@ async fn put_bytes(ctx: &Ctx, url: &str, body: Vec<u8>) -> (u16, Option<String>,
     (status, etag, json)
 }
 
-async fn start(ctx: &Ctx, token: &str, query: &str, body: Value) -> Reply {
+pub(crate) async fn start(ctx: &Ctx, token: &str, query: &str, body: Value) -> Reply {
     ctx.post(&format!("/v2/upload/multipart{query}"), token, body)
         .await
 }
@@ -82,7 +82,7 @@ async fn send_part(ctx: &Ctx, token: &str, upload: &Value, n: usize, data: &[u8]
     etag
 }
 
-async fn complete(ctx: &Ctx, token: &str, upload_id: &str) -> Reply {
+pub(crate) async fn complete(ctx: &Ctx, token: &str, upload_id: &str) -> Reply {
     ctx.post(
         &format!("/v2/upload/multipart/{upload_id}/complete"),
         token,
@@ -92,7 +92,7 @@ async fn complete(ctx: &Ctx, token: &str, upload_id: &str) -> Reply {
 }
 
 /// The object of the file with this SBG id.
-fn stored_object(ctx: &Ctx, file_id: &str) -> ferry_domain::model::Object {
+pub(crate) fn stored_object(ctx: &Ctx, file_id: &str) -> ferry_domain::model::Object {
     let mut conn = ctx.db.store().conn().unwrap();
     let id = ferry_domain::ids::SbgId::parse(file_id).unwrap();
     let (_, object) = ferry_store::files::get_placement_by_sbg_id(&mut conn, &id)
@@ -101,7 +101,7 @@ fn stored_object(ctx: &Ctx, file_id: &str) -> ferry_domain::model::Object {
     object
 }
 
-fn sbg_project(project: &Project) -> String {
+pub(crate) fn sbg_project(project: &Project) -> String {
     project.sbg_id.to_string()
 }
 
