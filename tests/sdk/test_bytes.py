@@ -175,3 +175,30 @@ def test_an_upload_to_a_taken_name_fails_unless_overwrite(api, new_project, tmp_
     listed = list(api.files.query(project=project.id, names=["same.txt"]).all())
     assert [f.id for f in listed] == [second.id] and second.id != first.id
     assert api.files.get(id=second.id).content() == "second!"
+
+
+@pytest.mark.parametrize("size", [0, 1, 5 * MIB + 1, 40 * MIB + 3])
+def test_dx_upload_stores_every_size_exactly(api, new_project, dx_env, tmp_path, size):
+    """`dx upload` (dxpy's parts, several at once): the file closes with the bytes' MD5, and
+    both dialects read them back. With the S3 store the parts go to the bucket's presigned URLs
+    and the file is `closing` until a job worker has hashed it (`--wait` waits for `closed`)."""
+    project = new_project("DxUp")
+    data = pattern(size)
+    local = tmp_path / f"dx-up-{size}.bin"
+    local.write_bytes(data)
+    dx_project = next(dxpy.find_projects(name=project.name, return_handler=True)).get_id()
+    done = subprocess.run(
+        [DX, "upload", str(local), "--path", f"{dx_project}:/", "--wait", "--brief"],
+        env=dx_env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    file_id = done.stdout.strip()
+    described = dxpy.DXFile(file_id, project=dx_project).describe()
+    assert (described["state"], described["size"]) == ("closed", size)
+    back = tmp_path / "back.bin"
+    dxpy.download_dxfile(file_id, str(back), project=dx_project)
+    assert sha256(back.read_bytes()) == sha256(data)
+    sbg_file = next(iter(api.files.query(project=project.id, names=[local.name]).all()))
+    assert sha256(b"".join(sbg_file.stream(part_size=MIB))) == sha256(data)

@@ -142,8 +142,9 @@ fn referenced(
         .collect();
     found.extend(
         upload_parts::table
+            .filter(upload_parts::content_sha256.is_not_null())
             .filter(upload_parts::content_sha256.eq_any(sha256s))
-            .select(upload_parts::content_sha256)
+            .select(upload_parts::content_sha256.assume_not_null())
             .distinct()
             .load::<String>(conn)?,
     );

@@ -541,6 +541,32 @@ pub fn close(
     Ok(updated == 1)
 }
 
+/// Closes the open file `object_id` over bytes the content store holds at `content_key`, not
+/// hashed yet: it is `closing` until a job worker settles it (`content_hashing`). False if it
+/// was not open.
+pub fn close_over_key(
+    conn: &mut DbConnection,
+    object_id: i64,
+    content_key: &str,
+    size: u64,
+) -> Result<bool, StoreError> {
+    let size = i64::try_from(size)
+        .map_err(|_| StoreError::Invalid(format!("file of {size} bytes is too large")))?;
+    let updated = diesel::update(
+        objects::table
+            .filter(objects::id.eq(object_id))
+            .filter(objects::state.eq(ObjectState::Open.as_str())),
+    )
+    .set((
+        objects::state.eq(ObjectState::Closing.as_str()),
+        objects::size.eq(size),
+        objects::content_key.eq(content_key),
+        objects::modified_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// The per-project fields of one copy to change; `None` leaves a field as it is.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CopyChanges<'a> {

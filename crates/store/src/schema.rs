@@ -232,8 +232,16 @@ diesel::table! {
         part_index -> Integer,
         size -> BigInt,
         md5 -> Text,
-        content_sha256 -> Text,
+        content_sha256 -> Nullable<Text>,
         uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dx_bucket_uploads (object_id) {
+        object_id -> BigInt,
+        upload_id -> Text,
+        store_upload_id -> Text,
     }
 }
 

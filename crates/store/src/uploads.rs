@@ -1,5 +1,7 @@
 //! The parts of open files, uploaded one by one (DNAnexus `/file-xxxx/upload`). The bytes of a
-//! part are in the content store; closing the file concatenates the parts in index order.
+//! part are in the content store; closing the file concatenates the parts in index order. With
+//! an S3 content store the parts go to one multipart upload of the bucket per file
+//! (`dx_bucket_uploads`), recorded as their URLs are signed, and closing completes it.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use crate::convert::now;
 use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
-use crate::schema::upload_parts;
+use crate::schema::{dx_bucket_uploads, upload_parts};
 
 /// Objects per query: below SQLite's historical limit of 999 parameters.
 const IDS_PER_QUERY: usize = 900;
@@ -24,8 +26,8 @@ pub struct UploadedPart {
     pub size: i64,
     /// Lowercase hex.
     pub md5: String,
-    /// Where the content store keeps the bytes.
-    pub content_sha256: String,
+    /// Where the content store keeps the bytes; none for a part sent to an S3 store's upload.
+    pub content_sha256: Option<String>,
 }
 
 /// Records part `part.index` of the object, replacing an earlier upload of that index.
@@ -75,6 +77,45 @@ pub fn parts(
 /// Forgets the object's parts, once they are assembled.
 pub fn delete(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError> {
     diesel::delete(upload_parts::table.filter(upload_parts::object_id.eq(object_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The bucket's multipart upload of the object (its upload id and the store's), if it has one.
+pub fn bucket_upload(
+    conn: &mut DbConnection,
+    object_id: i64,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(dx_bucket_uploads::table
+        .filter(dx_bucket_uploads::object_id.eq(object_id))
+        .select((
+            dx_bucket_uploads::upload_id,
+            dx_bucket_uploads::store_upload_id,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Records the bucket's multipart upload of the object (whose row the caller holds locked).
+pub fn create_bucket_upload(
+    conn: &mut DbConnection,
+    object_id: i64,
+    upload_id: &str,
+    store_upload_id: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(dx_bucket_uploads::table)
+        .values((
+            dx_bucket_uploads::object_id.eq(object_id),
+            dx_bucket_uploads::upload_id.eq(upload_id),
+            dx_bucket_uploads::store_upload_id.eq(store_upload_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets the object's bucket upload, once it is completed.
+pub fn delete_bucket_upload(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError> {
+    diesel::delete(dx_bucket_uploads::table.filter(dx_bucket_uploads::object_id.eq(object_id)))
         .execute(conn)?;
     Ok(())
 }

@@ -193,11 +193,13 @@ pub(crate) fn object(copy: &ObjectCopy, extras: &ObjectExtras, options: &Describ
 
 /// What describing a project reads beyond the project and the caller's level, each only when
 /// a wanted field needs it.
+/// `to_bucket`: whether file parts go to an S3 content store (see `upload_parameters`).
 pub(crate) fn project(
     conn: &mut DbConnection,
     project: &Project,
     level: Level,
     options: &DescribeOptions,
+    to_bucket: bool,
 ) -> Result<Value, StoreError> {
     let billing: BillingGroup = containers::billing_group(conn, project)?;
     let summary = if options.wants("summary", true) {
@@ -260,7 +262,7 @@ pub(crate) fn project(
         ("previewViewerRestricted", true, json!(false)),
         ("folders", false, json!(folders)),
         ("permissions", false, Value::Object(permissions)),
-        ("fileUploadParameters", false, upload_parameters()),
+        ("fileUploadParameters", false, upload_parameters(to_bucket)),
     ];
     Ok(options.select(all))
 }

@@ -120,6 +120,11 @@ impl DxError {
         Self::new(DxErrorType::InvalidState, message)
     }
 
+    /// A bug: the 500 every unexpected failure gets.
+    pub fn internal_error() -> Self {
+        Self::new(DxErrorType::InternalError, "Internal error")
+    }
+
     pub fn permission_denied(message: impl Into<String>) -> Self {
         Self::new(DxErrorType::PermissionDenied, message)
     }

@@ -264,9 +264,16 @@ pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Valu
         let copy = object_copy(conn, user_id, &id, ProjectHint::Exactly(project))?;
         let is_open_file =
             copy.object.class == DxClass::File && copy.object.state == ObjectState::Open;
+        // With an S3 store, the parts sent to the bucket are joined there instead.
+        let assemble = |conn: &mut DbConnection, object_id, parts: &[UploadedPart]| {
+            match upload::complete_in_bucket(&store, conn, object_id, parts)? {
+                Some((key, size)) => Ok(Assembled::InBucket { key, size }),
+                None => upload::assemble(&store, parts).map(Assembled::Stored),
+            }
+        };
         let prepared = if is_open_file {
             let parts = file_parts(conn, copy.object.id)?;
-            let content = upload::assemble(&store, &parts)?;
+            let content = assemble(conn, copy.object.id, &parts)?;
             Some((parts, content))
         } else {
             None
@@ -276,24 +283,38 @@ pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Valu
             if copy.object.state != ObjectState::Open {
                 return Ok(());
             }
-            let content = match (copy.object.class, prepared) {
-                (DxClass::File, prepared) => {
-                    let parts = file_parts(conn, copy.object.id)?;
-                    let content = match prepared {
-                        Some((assembled, content)) if assembled == parts => content,
-                        _ => upload::assemble(&store, &parts)?,
-                    };
-                    uploads::delete(conn, copy.object.id)?;
-                    Some(content)
-                }
-                _ => None,
+            if copy.object.class != DxClass::File {
+                objects::close(conn, copy.object.id, None)?;
+                return Ok(());
+            }
+            let parts = file_parts(conn, copy.object.id)?;
+            let content = match prepared {
+                Some((assembled, content)) if assembled == parts => content,
+                _ => assemble(conn, copy.object.id, &parts)?,
             };
-            objects::close(conn, copy.object.id, content.as_ref())?;
+            uploads::delete(conn, copy.object.id)?;
+            match content {
+                Assembled::Stored(content) => {
+                    objects::close(conn, copy.object.id, Some(&content))?;
+                }
+                Assembled::InBucket { key, size } => {
+                    uploads::delete_bucket_upload(conn, copy.object.id)?;
+                    // Closing until a job worker has its checksums (ferry_store::content_hashing).
+                    objects::close_over_key(conn, copy.object.id, &key, size)?;
+                }
+            }
             Ok(())
         })
     })
     .await?;
     Ok(output)
+}
+
+/// A closed file's bytes: stored content, or an S3 store's object not hashed yet.
+#[derive(Debug)]
+enum Assembled {
+    Stored(ferry_store::ContentInfo),
+    InBucket { key: String, size: u64 },
 }
 
 /// The uploaded parts of an open file, in index order.

@@ -106,9 +106,12 @@ fn region(region: String) -> Result<String, DxError> {
 pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let options: DescribeOptions = parse(call.input)?;
     let user_id = call.caller.user.id;
+    let to_bucket = state.store.content().is_remote();
     db::run(&state.store, move |conn| {
         let Container { project, level } = container(conn, user_id, &id, Level::View)?;
-        Ok(describe::project(conn, &project, level, &options)?)
+        Ok(describe::project(
+            conn, &project, level, &options, to_bucket,
+        )?)
     })
     .await
 }

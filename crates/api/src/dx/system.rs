@@ -62,6 +62,7 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
     let name = name_filter(input.name)?;
     let describe_options = input.describe.options();
     let user = call.caller.user;
+    let to_bucket = state.store.content().is_remote();
     db::run(&state.store, move |conn| {
         let starting = match &input.starting {
             Some(id) => Some(
@@ -87,7 +88,8 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
                 "public": false,
             });
             if let Some(options) = &describe_options {
-                result["describe"] = describe::project(conn, project, permissions.level, options)?;
+                result["describe"] =
+                    describe::project(conn, project, permissions.level, options, to_bucket)?;
             }
             results.push(result);
         }

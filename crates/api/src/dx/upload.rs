@@ -26,6 +26,8 @@ use crate::{AppState, db, signing};
 /// The largest part: what one PUT may carry, held in memory while it is stored.
 const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
+/// The smallest part but the last an S3 multipart upload takes.
+const MIN_BUCKET_PART_BYTES: u64 = 5 * 1024 * 1024;
 
 /// How long an upload URL works, in seconds.
 const UPLOAD_URL_SECONDS: i64 = 60 * 60;
@@ -42,11 +44,12 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// What dxpy reads before writing any file (`fileUploadParameters`): parts of 1 byte to 16 MiB,
-/// and an empty last part allowed.
-pub(crate) fn upload_parameters() -> Value {
+/// and an empty last part allowed; with an S3 content store (`to_bucket`), parts but the last
+/// of 5 MiB at least, as the bucket's multipart upload wants them.
+pub(crate) fn upload_parameters(to_bucket: bool) -> Value {
     json!({
         "maximumPartSize": MAX_PART_BYTES,
-        "minimumPartSize": 1,
+        "minimumPartSize": if to_bucket { MIN_BUCKET_PART_BYTES } else { 1 },
         "maximumFileSize": MAX_PART_BYTES * MAX_PARTS,
         "maximumNumParts": MAX_PARTS,
         "emptyLastPartAllowed": true,
@@ -138,14 +141,11 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
     }
     let user_id = call.caller.user.id;
     let file = id.clone();
+    if state.store.content().is_remote() {
+        return bucket_part_url(state, user_id, file, input.index, input.size, md5).await;
+    }
     db::run(&state.store, move |conn| -> Result<(), DxError> {
-        let copy = object_copy(conn, user_id, &file, ProjectHint::Exactly(None))?;
-        require(copy.level, Level::Upload, &copy.project)?;
-        if copy.object.state != ObjectState::Open {
-            return Err(DxError::invalid_state(format!(
-                "{file} is not in the open state"
-            )));
-        }
+        writable_open_file(conn, user_id, &file)?;
         Ok(())
     })
     .await?;
@@ -177,6 +177,77 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
         "headers": {"content-type": "application/octet-stream"},
         "expires": expires * 1000,
     }))
+}
+
+/// The caller's open file `file`, if they may upload to it.
+fn writable_open_file(
+    conn: &mut ferry_store::DbConnection,
+    user_id: i64,
+    file: &DxId,
+) -> Result<ferry_domain::model::Object, DxError> {
+    let copy = object_copy(conn, user_id, file, ProjectHint::Exactly(None))?;
+    require(copy.level, Level::Upload, &copy.project)?;
+    if copy.object.state != ObjectState::Open {
+        return Err(DxError::invalid_state(format!(
+            "{file} is not in the open state"
+        )));
+    }
+    Ok(copy.object)
+}
+
+/// With an S3 content store: the bucket's presigned URL for part `index`, of the file's
+/// multipart upload there (started with its first part), so that the bytes never pass through
+/// Ferry. The part is recorded now, with the size and MD5 the client announces (both needed:
+/// the bucket's ETag of a part is its MD5, and closing checks the parts against it).
+async fn bucket_part_url(
+    state: &AppState,
+    user_id: i64,
+    file: DxId,
+    index: u32,
+    size: Option<u64>,
+    md5: Option<String>,
+) -> Result<Value, DxError> {
+    let store = state.store.clone();
+    let url = db::run(&state.store, move |conn| {
+        ferry_store::write_transaction(conn, |conn| -> Result<String, DxError> {
+            objects::lock(conn, &file)?;
+            let object = writable_open_file(conn, user_id, &file)?;
+            let (Some(size), Some(md5)) = (size, md5) else {
+                return Err(DxError::invalid_input(
+                    "size and md5 are required: the part goes straight to the object store",
+                ));
+            };
+            let (upload_id, store_upload_id) = match uploads::bucket_upload(conn, object.id)? {
+                Some(found) => found,
+                None => {
+                    let upload_id = uuid::Uuid::new_v4().simple().to_string();
+                    let store_upload_id = store
+                        .content()
+                        .create_upload(&upload_id, 0)
+                        .map_err(ferry_store::StoreError::from)?
+                        .ok_or_else(DxError::internal_error)?;
+                    uploads::create_bucket_upload(conn, object.id, &upload_id, &store_upload_id)?;
+                    (upload_id, store_upload_id)
+                }
+            };
+            let part = UploadedPart {
+                index: i32::try_from(index).map_err(|_| invalid_url())?,
+                size: i64::try_from(size).map_err(|_| invalid_url())?,
+                md5,
+                content_sha256: None,
+            };
+            uploads::put(conn, object.id, &part)?;
+            let expires = std::time::Duration::from_secs(UPLOAD_URL_SECONDS.unsigned_abs());
+            store
+                .content()
+                .upload_part_url(&upload_id, Some(&store_upload_id), index, expires)
+                .map_err(ferry_store::StoreError::from)?
+                .ok_or_else(DxError::internal_error)
+        })
+    })
+    .await?;
+    let expires = Utc::now().timestamp() + UPLOAD_URL_SECONDS;
+    Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -251,7 +322,7 @@ async fn put_part(
                 index: i32::try_from(index).map_err(|_| invalid_url())?,
                 size: i64::try_from(content.size).map_err(|_| invalid_url())?,
                 md5: content.md5,
-                content_sha256: content.sha256,
+                content_sha256: Some(content.sha256),
             };
             uploads::put(conn, object.id, &part)?;
             Ok(())
@@ -266,9 +337,40 @@ async fn put_part(
 pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentInfo, DxError> {
     let sha256s: Vec<&str> = parts
         .iter()
-        .map(|part| part.content_sha256.as_str())
-        .collect();
+        .map(|part| {
+            part.content_sha256
+                .as_deref()
+                .ok_or_else(DxError::internal_error)
+        })
+        .collect::<Result<_, _>>()?;
     Ok(store.content().concat(&sha256s)?)
+}
+
+/// With an S3 content store: completes the file's multipart upload at the bucket with its parts'
+/// MD5s (their ETags there); the key and length of the object it made. `None` if the file has
+/// no upload there (no part was sent: its content is empty).
+pub(crate) fn complete_in_bucket(
+    store: &Store,
+    conn: &mut ferry_store::DbConnection,
+    object_id: i64,
+    parts: &[UploadedPart],
+) -> Result<Option<(String, u64)>, DxError> {
+    let Some((upload_id, store_upload_id)) = uploads::bucket_upload(conn, object_id)? else {
+        return Ok(None);
+    };
+    let md5s: Vec<String> = parts.iter().map(|part| part.md5.clone()).collect();
+    let completed = store
+        .content()
+        .complete_remote_upload(&upload_id, &store_upload_id, &md5s)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::Other | std::io::ErrorKind::InvalidData => {
+                DxError::invalid_input(format!(
+                    "The object store refused the parts as announced (each part but the last needs {MIN_BUCKET_PART_BYTES} bytes at least, and the MD5 announced): {e}"
+                ))
+            }
+            _ => ferry_store::StoreError::from(e).into(),
+        })?;
+    Ok(Some(completed))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

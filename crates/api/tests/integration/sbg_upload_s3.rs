@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
 
-fn s3_contexts() -> Vec<Ctx> {
+pub(crate) fn s3_contexts() -> Vec<Ctx> {
     TestDb::all()
         .into_iter()
         .map(|db| Ctx::new(db.on_s3()))
@@ -34,7 +34,7 @@ async fn part_url(ctx: &Ctx, token: &str, id: &str, n: usize) -> String {
 }
 
 /// `PUT`s `body` to the bucket; the status and the ETag answered.
-async fn put(url: String, body: Vec<u8>) -> (u16, String) {
+pub(crate) async fn put(url: String, body: Vec<u8>) -> (u16, String) {
     actix_web::web::block(move || {
         let sent = reqwest::blocking::Client::new()
             .put(url)
@@ -52,7 +52,7 @@ async fn put(url: String, body: Vec<u8>) -> (u16, String) {
     .unwrap()
 }
 
-async fn get(url: String) -> Vec<u8> {
+pub(crate) async fn get(url: String) -> Vec<u8> {
     actix_web::web::block(move || {
         reqwest::blocking::get(url)
             .unwrap()
