@@ -17,7 +17,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::signer::{SignedUrlOptions, Signer};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
 
 /// Bytes per part when Ferry itself writes content to the bucket.
 const WRITE_PART_BYTES: usize = 16 * 1024 * 1024;
@@ -49,23 +49,27 @@ impl std::fmt::Debug for S3Content {
 }
 
 /// An `object_store` error as the I/O error the rest of the store speaks: a missing object is
-/// `NotFound`, an unreachable store `ConnectionRefused` (a 503 to clients), anything else
-/// `Other`.
+/// `NotFound`; a failure to reach the store keeps the kind of the I/O error under it
+/// (`ConnectionRefused`, `TimedOut`...: a 503 to clients); anything else, the store refusing a
+/// request above all, is `Other`.
 fn io_error(e: object_store::Error) -> io::Error {
-    match e {
-        object_store::Error::NotFound { .. } => io::Error::new(io::ErrorKind::NotFound, e),
-        object_store::Error::AlreadyExists { .. } => {
-            io::Error::new(io::ErrorKind::AlreadyExists, e)
-        }
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
         other => {
-            let text = other.to_string();
-            if text.contains("error sending request") || text.contains("Connection refused") {
-                io::Error::new(io::ErrorKind::ConnectionRefused, text)
-            } else {
-                io::Error::other(text)
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(other);
+            let mut kind = io::ErrorKind::Other;
+            while let Some(error) = cause {
+                if let Some(io) = error.downcast_ref::<io::Error>() {
+                    kind = io.kind();
+                    break;
+                }
+                cause = error.source();
             }
+            kind
         }
-    }
+    };
+    io::Error::new(kind, e.to_string())
 }
 
 impl S3Content {
@@ -91,7 +95,18 @@ impl S3Content {
                 .map_err(|_| invalid(&format!("{key} is no S3 setting")))?;
             builder = builder.with_config(key, value);
         }
-        let bucket = builder.with_bucket_name(bucket).build().map_err(io_error)?;
+        // A store out of reach is a 503 within seconds, for the client to retry, rather than
+        // a request held for the default three minutes of retries.
+        let retry = RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(10),
+            ..RetryConfig::default()
+        };
+        let bucket = builder
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .build()
+            .map_err(io_error)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("ferry-s3")

@@ -81,14 +81,22 @@ fn is_outage_message(message: &str) -> bool {
     OUTAGES.iter().any(|outage| message.contains(outage))
 }
 
-/// Content that cannot be written for want of space (or a file system gone read-only) is an
-/// outage, worth retrying once space is freed; any other I/O failure is a fault.
+/// Content that cannot be written for want of space (or a file system gone read-only), or an
+/// object store out of reach, is an outage, worth retrying; any other I/O failure is a fault.
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
         use std::io::ErrorKind;
         match e.kind() {
             ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::ReadOnlyFilesystem => {
                 StoreError::Unavailable(format!("the content store cannot be written: {e}"))
+            }
+            // An object store out of reach.
+            ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::NotConnected
+            | ErrorKind::TimedOut => {
+                StoreError::Unavailable(format!("the content store cannot be reached: {e}"))
             }
             _ => StoreError::Io(e),
         }
@@ -128,6 +136,11 @@ mod tests {
                 "{errno}"
             );
         }
+        let unreachable = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            StoreError::from(unreachable),
+            StoreError::Unavailable(_)
+        ));
         let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
         assert!(matches!(StoreError::from(missing), StoreError::Io(_)));
     }

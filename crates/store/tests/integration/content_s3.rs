@@ -299,3 +299,29 @@ fn the_collector_quarantines_then_deletes_unreferenced_content_in_the_bucket() {
         assert_eq!(read(store, &kept).unwrap(), b"kept");
     }
 }
+
+#[test]
+fn an_unreachable_bucket_is_an_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut settings = ferry_testkit::s3_settings();
+    settings.retain(|(key, _)| key != "aws_endpoint_url");
+    settings.push((
+        "aws_endpoint_url".to_owned(),
+        format!("http://127.0.0.1:{port}"),
+    ));
+    let content = ferry_store::ContentStore::s3(dir.path(), "s3://nowhere", &settings).unwrap();
+    let e = content.put_bytes(b"x").unwrap_err();
+    assert!(
+        matches!(
+            ferry_store::StoreError::from(e),
+            ferry_store::StoreError::Unavailable(_)
+        ),
+        "an unreachable store is a 503, not a 500"
+    );
+}
