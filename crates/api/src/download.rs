@@ -44,7 +44,7 @@ pub(crate) async fn store_url(
     name: String,
     seconds: i64,
 ) -> Result<Option<String>, StoreError> {
-    if !store.content().is_remote() || (sha256.is_none() && content_key.is_none()) {
+    if !store.content().is_remote() {
         return Ok(None);
     }
     let store = store.clone();
@@ -53,6 +53,7 @@ pub(crate) async fn store_url(
         let content = match (&sha256, &content_key) {
             (Some(sha256), _) => Located::Address(sha256),
             (None, Some(key)) => Located::Key(key),
+            // No content yet: an open file.
             (None, None) => return Ok(None),
         };
         store.content().download_url(content, &name, expires_in)

@@ -175,7 +175,7 @@ impl ContentStore {
                 key.to_owned()
             }
         };
-        let encoded: String = form_urlencoded_name(name);
+        let encoded: String = rfc5987_encoded(name);
         let disposition = format!("attachment; filename*=UTF-8''{encoded}");
         s3.presign(
             "GET",
@@ -308,10 +308,7 @@ impl ContentStore {
     /// bucket; the object at `key` stays for the collector.
     pub fn settle(&self, key: &str) -> io::Result<ContentInfo> {
         let s3 = self.bucket()?;
-        let id = key
-            .strip_prefix(&format!("{UPLOADS_DIR}/"))
-            .unwrap_or_default();
-        self.upload_paths(id)?;
+        self.upload_paths(Self::upload_of_key(key).unwrap_or_default())?;
         let info = hash_remote(s3, key)?;
         let target = stored_key(&info.sha256)?;
         if !s3.exists(&target)? {
@@ -541,10 +538,7 @@ impl ContentStore {
     /// quarantine's second look at the references is what covers content stored again.)
     pub fn unused_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
         if let Some(s3) = &self.remote {
-            return Ok(addresses(s3.list(SHA256_DIR)?)
-                .filter(|(_, _, written)| *written < cutoff)
-                .map(|(sha256, _, _)| sha256)
-                .collect());
+            return written_before(s3, SHA256_DIR, cutoff);
         }
         let mut found = Vec::new();
         for path in self.stored_paths()? {
@@ -577,10 +571,7 @@ impl ContentStore {
     /// The addresses in quarantine since before `cutoff`.
     pub fn quarantined_since(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
         if let Some(s3) = &self.remote {
-            return Ok(addresses(s3.list(TRASH_DIR)?)
-                .filter(|(_, _, written)| *written < cutoff)
-                .map(|(sha256, _, _)| sha256)
-                .collect());
+            return written_before(s3, TRASH_DIR, cutoff);
         }
         let mut found = Vec::new();
         for path in read_dir_or_empty(&self.root.join(TRASH_DIR))? {
@@ -653,9 +644,17 @@ fn addresses(
         .filter(|(name, _, _)| content_path(Path::new(""), name).is_ok())
 }
 
+/// The addresses of the bucket's objects under `dir/` last written before `cutoff`.
+fn written_before(s3: &S3Content, dir: &str, cutoff: SystemTime) -> io::Result<Vec<String>> {
+    Ok(addresses(s3.list(dir)?)
+        .filter(|(_, _, written)| *written < cutoff)
+        .map(|(sha256, _, _)| sha256)
+        .collect())
+}
+
 /// A file name as RFC 5987 wants it in `filename*=UTF-8''…`: attribute characters as they are,
 /// every other byte percent-encoded.
-fn form_urlencoded_name(name: &str) -> String {
+fn rfc5987_encoded(name: &str) -> String {
     let mut encoded = String::with_capacity(name.len());
     for byte in name.bytes() {
         if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {

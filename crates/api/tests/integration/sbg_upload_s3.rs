@@ -113,20 +113,34 @@ async fn parts_go_to_the_bucket_and_the_file_is_settled_after() {
         let url = info.json["url"].as_str().unwrap().to_owned();
         assert!(get(url).await == data);
 
-        // The worker's step closes it, with the checksums of the bytes.
+        // A copy made while it is closing points at the same bytes, and copies none.
+        let copied = ctx
+            .post(
+                &format!("/v2/files/{file_id}/actions/copy"),
+                &token,
+                json!({"project": sbg_project(&project), "name": "copy.bin"}),
+            )
+            .await;
+        assert_eq!(copied.status, 200, "{}", copied.json);
+        let copy_id = copied.json["id"].as_str().unwrap().to_owned();
+        let copy = stored_object(&ctx, &copy_id);
+        assert_eq!(copy.state, ObjectState::Closing);
+        assert_eq!(copy.content_key, object.content_key);
+
+        // The worker's step closes both, with the checksums of the bytes.
         let store = ctx.db.store().clone();
         let key = object.content_key.clone().unwrap();
         let settled = actix_web::web::block(move || content_hashing::settle(&store, key))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(settled.objects, 1);
-        let object = stored_object(&ctx, &file_id);
-        assert_eq!(object.state, ObjectState::Closed);
-        assert_eq!(
-            object.content_sha256.as_deref(),
-            Some(hex::encode(Sha256::digest(&data)).as_str())
-        );
+        assert_eq!(settled.objects, 2);
+        let sha256 = hex::encode(Sha256::digest(&data));
+        for id in [&file_id, &copy_id] {
+            let object = stored_object(&ctx, id);
+            assert_eq!(object.state, ObjectState::Closed);
+            assert_eq!(object.content_sha256.as_deref(), Some(sha256.as_str()));
+        }
     }
 }
 
