@@ -125,7 +125,7 @@ async fn audit_trail(
         limit,
         offset,
     };
-    let (events, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (events, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         if let Some(username) = &user {
             match users::find_by_username(conn, username)? {
                 Some(user) => query.user_id = Some(user.id),

@@ -3,6 +3,7 @@
 //! ([`record`]); refusals (401, 403) by the [`record_denials`] middleware, one small insert each.
 
 use crate::auth::{Caller, authenticated, request_id};
+use crate::db::RequestClaim;
 use crate::{AppState, db};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -62,9 +63,11 @@ pub(crate) async fn record_denials(
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered by ferry_api::app")
         .clone();
-    let recorded = db::run(&state.store, move |conn| -> Result<_, StoreError> {
-        audit::record(conn, &event)
-    })
+    let recorded = db::write(
+        &state.store,
+        RequestClaim::none(),
+        move |conn| -> Result<_, StoreError> { audit::record(conn, &event) },
+    )
     .await;
     if let Err(error) = recorded {
         tracing::warn!(%error, "recording a denied request failed");

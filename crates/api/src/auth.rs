@@ -59,7 +59,9 @@ pub(crate) async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, St
             let state = req
                 .app_data::<actix_web::web::Data<AppState>>()
                 .expect("AppState is registered by ferry_api::app");
-            let found = db::run(&state.store, move |conn| -> Result<_, StoreError> {
+            // A read: its one write, the token's last use (at most once a minute), is a
+            // statement of its own, so that reads never queue behind the writers.
+            let found = db::read(&state.store, move |conn| -> Result<_, StoreError> {
                 tokens::authenticate(conn, &secret, chrono::Utc::now())
             })
             .await?;

@@ -16,13 +16,14 @@
 //! serving a request whose client half-closed the connection, but drops its future when the
 //! connection is reset; the task makes sure the response is recorded either way.
 //!
-//! The handler runs under its claim (`db::CLAIM`), so its write transactions mark the key
-//! applied as they commit. A process that dies after that commit and before the response is
+//! The handler runs under its claim (`db::RequestClaim`, on the request), which it hands to its
+//! unit of work (`db::write`): the transaction marks the key applied as it commits. A process that dies after that commit and before the response is
 //! recorded leaves an applied key without a response: once the lease lapses, a retry is told
 //! that the request was done and its answer lost (SBG 409/90013, DNAnexus `InvalidState`), and
 //! nothing runs again (see `docs/reliability.md`, "Idempotent retries").
 
 use crate::auth;
+use crate::db::RequestClaim;
 use crate::dx::{DxError, DxErrorType};
 use crate::sbg::SbgError;
 use crate::{AppState, db};
@@ -249,7 +250,7 @@ pub(crate) async fn idempotent(
         let claimed = {
             let keyed = keyed.clone();
             let claim_id = claim_id.clone();
-            db::run(&state.store, move |conn| {
+            db::write(&state.store, RequestClaim::none(), move |conn| {
                 idempotency::claim(conn, keyed.request(), &claim_id, LEASE, Utc::now())
             })
             .await
@@ -294,7 +295,8 @@ async fn run_and_record(
         key: keyed.key.clone(),
         claim_id: claim_id.clone(),
     };
-    let res = match db::CLAIM.scope(claim, next.call(req)).await {
+    RequestClaim::attach(&req, claim);
+    let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
             release(&state, keyed, claim_id).await;
@@ -324,7 +326,7 @@ async fn run_and_record(
             .map(str::to_owned),
         body: bytes.to_vec(),
     };
-    let recorded = db::run(&state.store, move |conn| {
+    let recorded = db::write(&state.store, RequestClaim::none(), move |conn| {
         idempotency::complete(conn, keyed.request(), &claim_id, &stored)
     })
     .await;
@@ -342,7 +344,7 @@ async fn run_and_record(
 }
 
 async fn release(state: &AppState, keyed: Keyed, claim_id: String) {
-    let released = db::run(&state.store, move |conn| {
+    let released = db::write(&state.store, RequestClaim::none(), move |conn| {
         idempotency::release(conn, keyed.request(), &claim_id, Utc::now())
     })
     .await;

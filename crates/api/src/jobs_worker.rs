@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use ferry_store::StoreError;
 use ferry_store::{Backend, Store, audit, content_gc, content_hashing, jobs, sbg_uploads};
 
 use crate::sbg::{SbgError, work_job_chunk};
@@ -90,13 +91,10 @@ impl Stop {
 impl JobWorkers {
     /// Starts `settings.workers` workers named `<pid>-<random>/<n>`, the name each claim and
     /// each item records.
-    pub fn start(
-        store: &Store,
-        settings: JobSettings,
-    ) -> Result<JobWorkers, ferry_store::StoreError> {
+    pub fn start(store: &Store, settings: JobSettings) -> Result<JobWorkers, StoreError> {
         if store.backend() == Backend::Sqlite {
             // One process works a SQLite database: any claim left is from its previous run.
-            let released = jobs::release_claims(&mut *store.conn()?)?;
+            let released = store.write(None, jobs::release_claims)?;
             if released > 0 {
                 tracing::info!(
                     chunks = released,
@@ -238,12 +236,17 @@ impl Worker {
         {
             return;
         }
-        let purged = self.store.conn().and_then(|mut conn| {
-            let jobs = jobs::purge_finished_before(&mut conn, now - self.retention, PURGE_BATCH)?;
-            let events =
-                audit::prune_before(&mut conn, now - self.audit_retention, AUDIT_PURGE_BATCH)?;
-            let expired =
-                sbg_uploads::expire_idle_before(&mut conn, now - self.upload_expiry, PURGE_BATCH)?;
+        let purge = || -> Result<_, StoreError> {
+            let store = &self.store;
+            let jobs = store.write(None, |conn| {
+                jobs::purge_finished_before(conn, now - self.retention, PURGE_BATCH)
+            })?;
+            let events = store.write(None, |conn| {
+                audit::prune_before(conn, now - self.audit_retention, AUDIT_PURGE_BATCH)
+            })?;
+            let expired = store.write(None, |conn| {
+                sbg_uploads::expire_idle_before(conn, now - self.upload_expiry, PURGE_BATCH)
+            })?;
             for (upload_id, store_upload_id) in &expired {
                 // A file left here (a failed deletion) is the content collector's.
                 if let Err(error) = self
@@ -255,8 +258,8 @@ impl Worker {
                 }
             }
             Ok((jobs, events, expired.len()))
-        });
-        match purged {
+        };
+        match purge() {
             Ok((0, 0, 0)) => {}
             Ok((jobs, events, uploads)) => {
                 tracing::info!(
@@ -283,11 +286,10 @@ impl Worker {
 
 /// Claims one chunk and works it; false if there was none to claim.
 pub fn work_one(store: &Store, worker: &str) -> Result<bool, SbgError> {
-    let mut conn = store.conn()?;
-    let Some(chunk_id) = jobs::claim(&mut conn, worker, LEASE)? else {
+    let Some(chunk_id) = store.write(None, |conn| jobs::claim(conn, worker, LEASE))? else {
         return Ok(false);
     };
-    work_job_chunk(&mut conn, worker, chunk_id)?;
+    store.write(None, |conn| work_job_chunk(conn, worker, chunk_id))?;
     Ok(true)
 }
 

@@ -3,7 +3,7 @@
 //! - `sbg`: the Seven Bridges / CAVATICA v2 API under `/v2`.
 //! - `dx`: the DNAnexus API, `POST /{id}/{method}` at the root.
 //!
-//! Each dialect parses its own JSON into domain types, calls the store through [`db::run`], and
+//! Each dialect parses its own JSON into domain types, calls the store through [`db::write`] or [`db::read`], and
 //! renders its own JSON, errors included. Nothing here holds a database connection across an
 //! `.await`: blocking Diesel work runs in `web::block`, one closure per unit of work.
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use ferry_store::{StoreError, rate_counts};
 
+use crate::db::RequestClaim;
 use crate::{AppState, db};
 
 /// How often a process exchanges its counts with the others.
@@ -213,11 +214,17 @@ pub async fn share_counts(state: &AppState) {
         return;
     }
     let sent: Vec<_> = taken.iter().map(|(d, u, _)| (*d, u.clone())).collect();
-    let exchanged = db::run(&state.store, move |conn| -> Result<_, StoreError> {
-        sent.iter()
-            .map(|(dialect, u)| rate_counts::add_and_read(conn, dialect, u.window_start, &u.deltas))
-            .collect::<Result<Vec<_>, _>>()
-    })
+    let exchanged = db::write(
+        &state.store,
+        RequestClaim::none(),
+        move |conn| -> Result<_, StoreError> {
+            sent.iter()
+                .map(|(dialect, u)| {
+                    rate_counts::add_and_read(conn, dialect, u.window_start, &u.deltas)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        },
+    )
     .await;
     let totals: Vec<Option<_>> = match exchanged {
         Ok(totals) => totals.into_iter().map(Some).collect(),

@@ -2,7 +2,7 @@
 //! and download URLs). It is made once and kept in the database (`server_secrets`), so that every
 //! `ferry serve` process on the database accepts every URL, across restarts.
 
-use crate::db;
+use crate::db::{self, RequestClaim};
 use ferry_store::{Store, StoreError, secrets};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -26,14 +26,18 @@ impl SharedKey {
         if let Some(key) = self.0.get() {
             return Ok(key);
         }
-        let key = db::run(store, |conn| -> Result<_, StoreError> {
-            let stored = secrets::get_or_create(conn, URL_SIGNING_KEY_NAME, || {
-                hex::encode(rand::random::<[u8; 32]>())
-            })?;
-            hex::decode(&stored).map_err(|e| {
-                StoreError::Corrupt(format!("server secret {URL_SIGNING_KEY_NAME}: {e}"))
-            })
-        })
+        let key = db::write(
+            store,
+            RequestClaim::none(),
+            |conn| -> Result<_, StoreError> {
+                let stored = secrets::get_or_create(conn, URL_SIGNING_KEY_NAME, || {
+                    hex::encode(rand::random::<[u8; 32]>())
+                })?;
+                hex::decode(&stored).map_err(|e| {
+                    StoreError::Corrupt(format!("server secret {URL_SIGNING_KEY_NAME}: {e}"))
+                })
+            },
+        )
         .await?;
         Ok(self.0.get_or_init(|| key))
     }

@@ -22,7 +22,6 @@ use ferry_domain::naming::{TakenNames, allocate_names};
 use ferry_domain::path::FolderPath;
 use ferry_store::{
     ContentInfo, DbConnection, Store, StoreError, files, folders, names, projects, users,
-    write_transaction,
 };
 
 use crate::Failure;
@@ -47,8 +46,12 @@ pub fn run(args: &StoreArgs, import: ImportArgs) -> Result<(), Failure> {
     // addressed by its hash, so an import that fails from here on leaves only unreferenced
     // blobs behind, never a broken file.
     let contents = store_contents(&store, &plan)?;
-    let imported =
-        register(&mut conn, &user, &project, &plan, &contents, import.rename).map_err(work)?;
+    drop(conn);
+    let imported = store
+        .write(None, |conn| {
+            register(conn, &user, &project, &plan, &contents, import.rename)
+        })
+        .map_err(work)?;
     for line in imported {
         println!("{line}");
     }
@@ -328,7 +331,7 @@ fn store_contents(store: &Store, plan: &Plan) -> Result<Vec<ContentInfo>, Failur
     contents
 }
 
-/// Registers every file of the plan in one transaction and returns the output lines,
+/// Registers every file of the plan, in the caller's unit of work, and returns the output lines,
 /// `<sbg file id>\t<path>`, in plan order.
 fn register(
     conn: &mut DbConnection,
@@ -338,33 +341,31 @@ fn register(
     contents: &[ContentInfo],
     rename: bool,
 ) -> Result<Vec<String>, StoreError> {
-    write_transaction(conn, |conn| {
-        let names = resolve_names(conn, project, plan, rename)?;
-        let mut placed: HashMap<&FolderPath, Folder> = HashMap::new();
-        for path in &plan.folders {
-            placed.insert(path, folders::ensure_path(conn, project.id, path)?);
+    let names = resolve_names(conn, project, plan, rename)?;
+    let mut placed: HashMap<&FolderPath, Folder> = HashMap::new();
+    for path in &plan.folders {
+        placed.insert(path, folders::ensure_path(conn, project.id, path)?);
+    }
+    // One batch per destination folder: a constant number of statements per folder.
+    let mut by_folder: HashMap<&FolderPath, Vec<usize>> = HashMap::new();
+    for (i, file) in plan.files.iter().enumerate() {
+        by_folder.entry(&file.folder).or_default().push(i);
+    }
+    let mut lines = vec![String::new(); plan.files.len()];
+    for (folder, indices) in by_folder {
+        let batch: Vec<(FileName, ContentInfo)> = indices
+            .iter()
+            .map(|&i| (names[i].clone(), contents[i].clone()))
+            .collect();
+        let created =
+            files::create_closed_files(conn, user.id, project.id, &placed[folder], &batch)?;
+        for (&i, (_, placement)) in indices.iter().zip(created) {
+            lines[i] = format!(
+                "{}\t{}",
+                placement.sbg_id,
+                display_path(folder, names[i].as_str())
+            );
         }
-        // One batch per destination folder: a constant number of statements per folder.
-        let mut by_folder: HashMap<&FolderPath, Vec<usize>> = HashMap::new();
-        for (i, file) in plan.files.iter().enumerate() {
-            by_folder.entry(&file.folder).or_default().push(i);
-        }
-        let mut lines = vec![String::new(); plan.files.len()];
-        for (folder, indices) in by_folder {
-            let batch: Vec<(FileName, ContentInfo)> = indices
-                .iter()
-                .map(|&i| (names[i].clone(), contents[i].clone()))
-                .collect();
-            let created =
-                files::create_closed_files(conn, user.id, project.id, &placed[folder], &batch)?;
-            for (&i, (_, placement)) in indices.iter().zip(created) {
-                lines[i] = format!(
-                    "{}\t{}",
-                    placement.sbg_id,
-                    display_path(folder, names[i].as_str())
-                );
-            }
-        }
-        Ok(lines)
-    })
+    }
+    Ok(lines)
 }

@@ -57,7 +57,7 @@ pub fn run(args: &StoreArgs, command: JobCommand) -> Result<(), Failure> {
         } => {
             let store = open_store(args)?;
             store.migrate().map_err(work)?;
-            let job = submit(&mut *store.conn().map_err(work)?, &user, &to, &sources)?;
+            let job = store.write(None, |conn| submit(conn, &user, &to, &sources))?;
             println!("{}", job.public_id);
             if wait {
                 watch(&store, &job.public_id)

@@ -24,6 +24,13 @@ enum Failure {
     Work(String),
 }
 
+/// A store failure met while working, for [`ferry_store::Store::write`]'s error bound.
+impl From<ferry_store::StoreError> for Failure {
+    fn from(e: ferry_store::StoreError) -> Self {
+        Failure::Work(e.to_string())
+    }
+}
+
 impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {

@@ -32,7 +32,7 @@ use ferry_domain::permission::Level;
 
 use crate::convert::{corrupt, escape_like};
 use crate::copy::copy_links;
-use crate::db::{DbConnection, MultiBackend, write_transaction};
+use crate::db::{DbConnection, MultiBackend};
 use crate::each_backend;
 use crate::error::StoreError;
 use crate::files::{ObjectRow, PlacementRow};
@@ -43,6 +43,7 @@ use crate::schema::{
     project_members, projects,
 };
 use crate::sponsorship;
+use crate::unit_of_work::atomic;
 
 /// Ids per query: below both backends' parameter limits (SQLite 32,766, PostgreSQL 65,535) with
 /// room for a statement's other parameters, so a clone of 10,000 objects reads each kind of row
@@ -150,7 +151,7 @@ pub fn clone_objects(
     request: &CloneRequest<'_>,
 ) -> Result<Cloned, CloneError> {
     check_folder_names(request.folders)?;
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let (source, destination) = containers(conn, request)?;
         lock_destination(conn, destination.id)?;
 

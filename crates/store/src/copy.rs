@@ -44,7 +44,7 @@ pub struct Destination<'a> {
 }
 
 /// Copies `items` into `to`, as user `user_id`. The caller has checked every permission; run
-/// this inside [`crate::db::write_transaction`] so that the folder lock holds until commit.
+/// this inside [`crate::Store::write`] so that the folder lock holds until commit.
 pub fn copy_files(
     conn: &mut DbConnection,
     user_id: i64,

@@ -1,4 +1,5 @@
-//! Connections, the pool, migrations and write transactions, for SQLite and PostgreSQL alike.
+//! Connections, the pool and migrations, for SQLite and PostgreSQL alike (the unit of work that
+//! writes is in [`crate::unit_of_work`]).
 //!
 //! The backend is chosen at run time from the URL scheme only: SQLite accepts any string as a
 //! file name, so guessing would turn a mistyped PostgreSQL URL into a new, empty database.
@@ -8,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -255,12 +256,14 @@ impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
     }
 }
 
-/// The store: a connection pool over one backend, and the content store for file bytes.
-/// Cheap to clone; clones share the pool.
+/// The store: a connection pool over one backend, the queue of its SQLite writers, and the
+/// content store for file bytes. Cheap to clone; clones share the pool and the queue.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool<DbManager>,
     backend: Backend,
+    /// SQLite's writers of this store, first come first served (see [`Store::write`]).
+    pub(crate) writers: Arc<parking_lot::FairMutex<()>>,
     content: Arc<ContentStore>,
 }
 
@@ -294,6 +297,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            writers: Arc::new(parking_lot::FairMutex::new(())),
             content: Arc::new(content),
         })
     }
@@ -361,76 +365,6 @@ fn apply_pending<DB: diesel::backend::Backend>(
         applied.push(migration.name().to_string());
     }
     Ok(applied)
-}
-
-/// The queue of this process's SQLite writers; see [`write_transaction`].
-static SQLITE_WRITERS: parking_lot::FairMutex<()> = parking_lot::FairMutex::new(());
-
-/// Runs `f` in a transaction that may read and then write, on either backend.
-///
-/// On SQLite the outermost transaction starts with `BEGIN IMMEDIATE`, taking the write lock
-/// before the first read: a plain (deferred) transaction that reads first can fail with
-/// SQLITE_BUSY when it then tries to write, since another writer may have committed in
-/// between. Nested calls become savepoints, as with `Connection::transaction`; callers that
-/// will write should therefore open the outermost transaction with this function.
-///
-/// SQLite's own wait for the write lock is a busy handler that sleeps and retries, which is
-/// unfair: a job worker that commits a chunk and begins the next one at once can keep an HTTP
-/// writer waiting for seconds. So the writers of this process also queue, first come first
-/// served, on [`SQLITE_WRITERS`] before `BEGIN IMMEDIATE`. One queue serves every SQLite database
-/// of the process: a server has one, and tests only lose a little parallelism.
-///
-/// On PostgreSQL this is a plain transaction; code that must serialise writers on a row
-/// locks that row (`SELECT ... FOR UPDATE`).
-///
-/// Under a keyed request's claim ([`crate::idempotency::applying`]) the outermost transaction
-/// also marks the key applied before it commits, so the request's writes and that mark are
-/// one transaction.
-pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    let depth = match conn {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?
-        }
-        DbConnection::Pg(pg) => {
-            AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()?
-        }
-    };
-    if depth.is_some() {
-        return conn.transaction(f);
-    }
-    // The outermost transaction of a keyed request marks its key applied as it commits.
-    let f = |conn: &mut DbConnection| {
-        let value = f(conn)?;
-        crate::idempotency::mark_applied(conn)?;
-        Ok(value)
-    };
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
-    };
-    let _turn = SQLITE_WRITERS.lock();
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    // From here on the multi-connection's transaction manager forwards to the SQLite one,
-    // which now counts the transaction opened above.
-    match f(conn) {
-        Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(e) => {
-            // A failed rollback leaves the connection marked broken, so the pool drops it;
-            // the caller learns more from the original error.
-            if let Err(rollback) =
-                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
-            {
-                tracing::warn!(error = %rollback, "rollback failed");
-            }
-            Err(e)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub enum StoreError {
     Io(#[source] std::io::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The `Idempotency-Key` claim a unit of work ran under was taken over by a retry (its
+    /// lease lapsed): the retry runs the request, so this one wrote nothing.
+    #[error("the Idempotency-Key claim was taken over")]
+    ClaimTakenOver,
 }
 
 impl From<DieselError> for StoreError {
@@ -42,8 +46,7 @@ impl From<DieselError> for StoreError {
                 info,
             ) => StoreError::Unavailable(info.message().to_owned()),
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if is_outage_message(info.message())
-                    || info.message() == crate::idempotency::CLAIM_TAKEN_OVER =>
+                if is_outage_message(info.message()) =>
             {
                 StoreError::Unavailable(info.message().to_owned())
             }

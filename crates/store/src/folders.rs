@@ -12,9 +12,10 @@ use ferry_domain::path::FolderPath;
 use sha2::{Digest, Sha256};
 
 use crate::convert::{corrupt, from_db_time, now};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{folders, placements};
+use crate::unit_of_work::atomic;
 
 /// Ids per query: below SQLite's historical limit of 999 parameters.
 const IDS_PER_QUERY: usize = 900;
@@ -69,7 +70,7 @@ pub fn ensure_path(
     project_id: i64,
     path: &FolderPath,
 ) -> Result<Folder, StoreError> {
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let mut chain = path.ancestors();
         chain.push(path.clone());
         let digests: Vec<String> = chain.iter().map(path_digest).collect();
@@ -175,7 +176,7 @@ pub fn get_by_sbg_id(
 /// Serialises changes to the names in these folders, and to their contents, until the end of
 /// the transaction; returns the ids of those that still exist. On PostgreSQL, locks the rows in
 /// id order (so that two lockers never deadlock); on SQLite, the write transaction
-/// ([`crate::db::write_transaction`]) already holds the database's write lock.
+/// ([`crate::Store::write`]) already holds the database's write lock.
 pub fn lock(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
     let mut locked = HashSet::with_capacity(folder_ids.len());
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {

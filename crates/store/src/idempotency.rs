@@ -7,7 +7,7 @@
 //! Each claim carries its own id, so a holder whose lease was taken over can no longer record
 //! or release the key.
 //!
-//! The request's own writes mark the key `applied` in their transaction ([`applying`]): a key
+//! The request's own writes mark the key `applied` in their transaction ([`Applying`]): a key
 //! that is applied and has no response lost its answer (the process died between the commit
 //! and the recording), and a retry is told so ([`Claim::Lost`]) instead of running again. A
 //! holder whose claim was taken over cannot commit: its mark finds no row and its transaction
@@ -16,14 +16,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use std::cell::RefCell;
 
 use crate::convert::to_db_time;
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
 use crate::schema::idempotency_keys;
+use crate::unit_of_work::atomic;
 
 /// How long a key is remembered; older rows are ignored and deleted.
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
@@ -76,7 +75,7 @@ pub fn claim(
     now: DateTime<Utc>,
 ) -> Result<Claim, StoreError> {
     let claimed_until = to_db_time(now + lease);
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         prune(conn, now)?;
         let row = (
             idempotency_keys::user_id.eq(request.user_id),
@@ -206,7 +205,7 @@ pub fn release(
     Ok(())
 }
 
-/// The claim a keyed request's writes run under, for [`applying`].
+/// The claim a keyed request's writes run under: [`crate::Store::write`] marks it applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applying {
     pub user_id: i64,
@@ -214,47 +213,18 @@ pub struct Applying {
     pub claim_id: String,
 }
 
-thread_local! {
-    static APPLYING: RefCell<Option<Applying>> = const { RefCell::new(None) };
-}
-
-/// Runs `work` on this thread under `claim`: every outermost [`write_transaction`] it opens
-/// marks the key applied in the same transaction, just before the commit, so the request's
-/// writes and the mark commit together or not at all. `None` runs `work` as it is.
-pub fn applying<T>(claim: Option<Applying>, work: impl FnOnce() -> T) -> T {
-    /// Puts the previous claim back, even if `work` panics.
-    struct Restore(Option<Applying>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            APPLYING.with(|current| *current.borrow_mut() = self.0.take());
-        }
-    }
-    let _restore = Restore(APPLYING.with(|current| current.replace(claim)));
-    work()
-}
-
-/// The message of the error that rolls back the writes of a request whose claim was taken
-/// over (its lease lapsed while it ran): the taker runs the request, so this one must not
-/// commit. [`crate::error`] reads it as `Unavailable`: a retry meets the taker's answer.
-pub(crate) const CLAIM_TAKEN_OVER: &str = "the Idempotency-Key claim was taken over";
-
-/// Marks the key of this thread's claim applied (see [`applying`]); nothing without a claim.
-/// One single-row `UPDATE` that cannot fail on a constraint, so it never aborts a PostgreSQL
-/// transaction; a claim that was taken over matches no row and fails the transaction.
-pub(crate) fn mark_applied(conn: &mut DbConnection) -> Result<(), DieselError> {
-    let Some(claim) = APPLYING.with(|current| current.borrow().clone()) else {
-        return Ok(());
-    };
+/// Marks the key of `claim` applied, in the caller's transaction. One single-row `UPDATE`
+/// that cannot fail on a constraint, so it never aborts a PostgreSQL transaction; a claim
+/// that was taken over (its lease lapsed while the request ran: the taker runs it) matches no
+/// row, and the transaction must not commit.
+pub(crate) fn mark_applied(conn: &mut DbConnection, claim: &Applying) -> Result<(), StoreError> {
     let marked = diesel::update(held(claim.user_id, &claim.key, &claim.claim_id))
         .set(idempotency_keys::applied.eq(true))
         .execute(conn)?;
     if marked == 1 {
         Ok(())
     } else {
-        Err(DieselError::DatabaseError(
-            DatabaseErrorKind::Unknown,
-            Box::new(CLAIM_TAKEN_OVER.to_owned()),
-        ))
+        Err(StoreError::ClaimTakenOver)
     }
 }
 

@@ -32,12 +32,13 @@ use ferry_domain::path::FolderPath;
 
 use crate::audit;
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
 use crate::folders::{FolderRow, path_digest};
 use crate::names;
 use crate::schema::{folders, job_chunks, job_items, jobs, placements};
+use crate::unit_of_work::atomic;
 
 /// Items per chunk: request items per `items` chunk, entries per claim of a `folder` chunk.
 /// Small enough that a chunk commits well within a second (cancellation is seen between
@@ -592,7 +593,7 @@ pub fn submit(
 ) -> Result<Job, StoreError> {
     let count =
         i64::try_from(requests.len()).map_err(|_| StoreError::Invalid("too many items".into()))?;
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let job_id: i64 = diesel::insert_into(jobs::table)
             .values((
                 jobs::public_id.eq(uuid::Uuid::new_v4().simple().to_string()),
@@ -722,7 +723,7 @@ pub fn claim(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<i64>, StoreError> {
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let now = now();
         let claimable = job_chunks::table
             .filter(
@@ -820,7 +821,7 @@ struct ChunkRow {
 /// Opens the work on chunk `chunk_id`: locks its row (PostgreSQL) and checks that `worker`
 /// still holds the claim. `None` if it does not (the lease lapsed and another worker took the
 /// chunk over, or the job was cancelled): the caller must leave the chunk alone. Call inside
-/// the [`write_transaction`] that will [`complete`] the chunk.
+/// the [`Store::write`](crate::Store::write) that will [`complete`] the chunk.
 pub fn lock_claimed(
     conn: &mut DbConnection,
     chunk_id: i64,
@@ -1274,7 +1275,7 @@ fn finish_if_done(
 /// once, and the job finishes now unless a chunk is being worked, whose worker then finishes
 /// it. Returns the job as it then is; `None` if there is no such job.
 pub fn cancel(conn: &mut DbConnection, job_id: i64) -> Result<Option<Job>, StoreError> {
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let at = now();
         // The job's row first: a worker locks it last, so neither waits for the other twice.
         let open = diesel::update(jobs::table.find(job_id).filter(jobs::finished_at.is_null()))
@@ -1364,7 +1365,7 @@ struct NewFolder<'a> {
 /// sub-folder of `target` has is merged into it; otherwise a folder is created under the
 /// `N_name` rule (files and sub-folders share one namespace in SBG). A name wanted twice is
 /// created once and then merged into, as copying the two one after the other would do. Call
-/// inside a [`write_transaction`]; the target folder is locked until it commits. Four
+/// inside a [`Store::write`](crate::Store::write); the target folder is locked until it commits. Four
 /// statements, whatever the number of folders (per 900).
 pub fn copy_folders(
     conn: &mut DbConnection,

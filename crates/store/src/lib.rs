@@ -1,9 +1,11 @@
 //! Ferry's store: the database (SQLite or PostgreSQL, chosen by the URL) behind one Diesel
 //! `MultiConnection`, the repositories over it, and the content store for file bytes.
 //!
-//! Repository functions take `&mut DbConnection`, so they run alike inside or outside a
-//! caller's transaction; those that write several rows open their own (a savepoint when
-//! nested). They return domain entities, never rows.
+//! Every write runs in one unit of work, [`Store::write`]: a transaction on one pooled
+//! connection, which also marks a keyed request's `Idempotency-Key` applied. Repository
+//! functions take `&mut DbConnection` and run inside it; those that write several rows wrap
+//! them in a savepoint of their own, so that they stay atomic wherever they are called. They
+//! return domain entities, never rows.
 
 pub mod audit;
 pub mod billing;
@@ -36,11 +38,12 @@ pub mod scratch;
 pub mod secrets;
 pub mod sponsorship;
 pub mod tokens;
+mod unit_of_work;
 pub mod upload_digest;
 pub mod uploads;
 pub mod users;
 pub mod views;
 
 pub use content::{ContentInfo, ContentStore, Located};
-pub use db::{Backend, DbConnection, DbManager, Store, redact_url, write_transaction};
+pub use db::{Backend, DbConnection, DbManager, Store, redact_url};
 pub use error::StoreError;

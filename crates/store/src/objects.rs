@@ -453,7 +453,7 @@ pub fn placement_id(
 
 /// Serialises read-then-write changes to an object and its placements until the end of the
 /// transaction. On PostgreSQL, locks the object's row; on SQLite, the write transaction
-/// ([`crate::db::write_transaction`]) already holds the database's write lock.
+/// ([`crate::Store::write`]) already holds the database's write lock.
 pub fn lock(conn: &mut DbConnection, dx_id: &DxId) -> Result<(), StoreError> {
     if let DbConnection::Pg(pg) = conn {
         objects::table

@@ -13,10 +13,11 @@ use ferry_domain::permission::Permissions;
 use serde_json::{Map, Value};
 
 use crate::convert::{corrupt, escape_like, from_db_time, from_json, now};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::error::StoreError;
 use crate::members::{self, PermissionsRow};
 use crate::schema::{billing_groups, folders as folder_rows, project_members, projects, users};
+use crate::unit_of_work::atomic;
 use crate::{folders, users as user_repo};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -117,7 +118,7 @@ pub fn create_with(
     owner: &User,
     new: &NewProject<'_>,
 ) -> Result<Project, StoreError> {
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         // Two concurrent creations by one owner would otherwise pick the same free slug.
         user_repo::lock(conn, owner.id)?;
         let slug = free_slug(conn, owner.id, &Slug::from_name(new.name))?;
@@ -405,7 +406,7 @@ pub fn delete(conn: &mut DbConnection, project_id: i64) -> Result<(), StoreError
 
 /// Serialises writers that read-then-write a project's members or fields (the last
 /// administrator rule). On PostgreSQL, locks the project's row, if there is one, until the end
-/// of the transaction; on SQLite, the write transaction ([`write_transaction`]) already holds
+/// of the transaction; on SQLite, the write transaction ([`Store::write`](crate::Store::write)) already holds
 /// the database's write lock. Call it before reading what the write depends on.
 pub fn lock(conn: &mut DbConnection, sbg_id: &SbgProjectId) -> Result<(), StoreError> {
     if let DbConnection::Pg(pg) = conn {

@@ -6,10 +6,11 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
 use crate::schema::rate_limit_counts;
+use crate::unit_of_work::atomic;
 
 /// Rows per multi-row INSERT, under SQLite's 32,766 bound parameters at four per row.
 const INSERT_CHUNK: usize = 1000;
@@ -28,7 +29,7 @@ pub fn add_and_read(
     let mut deltas = deltas.to_vec();
     deltas.sort_unstable();
     // A write transaction: on SQLite it queues fairly with the other writers of the process.
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         for chunk in deltas.chunks(INSERT_CHUNK) {
             let rows: Vec<_> = chunk
                 .iter()

@@ -19,9 +19,10 @@ use ferry_domain::ids::DxId;
 
 use crate::clone::IDS_PER_QUERY;
 use crate::convert::{corrupt, now, to_db_time};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::DbConnection;
 use crate::error::StoreError;
 use crate::schema::{objects, placements, projects, sponsored_objects};
+use crate::unit_of_work::atomic;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SponsorshipError {
@@ -99,7 +100,7 @@ pub fn sponsor_project(
     project_id: i64,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), SponsorshipError> {
-    write_transaction(conn, |conn| {
+    atomic(conn, |conn| {
         let until = until.map(to_db_time);
         if is_sponsored(until) {
             let object_ids: Vec<i64> = placements::table

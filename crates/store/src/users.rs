@@ -90,7 +90,7 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<User, StoreError> {
 
 /// Serialises writers that read-then-write rows owned by this user (their project slugs). On
 /// PostgreSQL, locks the user's row until the end of the transaction; on SQLite, the write
-/// transaction ([`crate::db::write_transaction`]) already holds the database's write lock.
+/// transaction ([`crate::Store::write`]) already holds the database's write lock.
 pub(crate) fn lock(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
     if let DbConnection::Pg(pg) = conn {
         users::table

@@ -13,7 +13,6 @@ use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::clone::{CloneError, CloneRequest, clone_objects, projects_holding};
 use ferry_store::sponsorship::{SponsorshipError, sponsor_project};
-use ferry_store::write_transaction;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
@@ -110,7 +109,7 @@ fn check(source: &DxId, input: Value) -> Result<Checked, DxError> {
 pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<Value, DxError> {
     let checked = check(&source, call.input)?;
     let who = call.caller;
-    db::run(&state.store, move |conn| {
+    db::write(&state.store, call.claim, move |conn| {
         let request = CloneRequest {
             user_id: who.user.id,
             source: &source,
@@ -120,8 +119,8 @@ pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<
             folder: &checked.folder,
             parents: checked.parents,
         };
-        // The clone (a savepoint) and its audit record commit together.
-        write_transaction(conn, |conn| match clone_objects(conn, &request) {
+        // The clone and its audit record commit together.
+        match clone_objects(conn, &request) {
             Ok(cloned) => {
                 let detail = json!({
                     "project": checked.destination,
@@ -146,7 +145,7 @@ pub(crate) async fn clone(state: &AppState, call: Call, source: DxId) -> Result<
             }
             Err(CloneError::Refused(refusal)) => Err(refused(&source, refusal)),
             Err(CloneError::Store(e)) => Err(e.into()),
-        })
+        }
     })
     .await
 }
@@ -240,7 +239,7 @@ pub(crate) async fn list_projects(
     object: DxId,
 ) -> Result<Answer, DxError> {
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let holding = projects_holding(conn, user_id, &object)?;
         if holding.is_empty() {
             return Err(DxError::entity_not_found(&object));
@@ -292,7 +291,7 @@ pub(crate) async fn update_sponsorship(
         })
         .transpose()?;
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::write(&state.store, call.claim, move |conn| {
         let found = container(conn, user_id, &project, Level::Administer)?;
         match sponsor_project(conn, found.project.id, until) {
             Ok(()) => Ok(json!({ "id": project })),

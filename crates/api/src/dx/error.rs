@@ -120,6 +120,14 @@ impl DxError {
         Self::new(DxErrorType::InvalidState, message)
     }
 
+    /// An outage: the 503 dxpy retries.
+    pub fn unavailable() -> Self {
+        Self::new(
+            DxErrorType::ServiceUnavailable,
+            "The service is temporarily unavailable",
+        )
+    }
+
     /// A bug: the 500 every unexpected failure gets.
     pub fn internal_error() -> Self {
         Self::new(DxErrorType::InternalError, "Internal error")
@@ -171,10 +179,12 @@ impl From<StoreError> for DxError {
         match e {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
-                Self::new(
-                    DxErrorType::ServiceUnavailable,
-                    "The service is temporarily unavailable",
-                )
+                Self::unavailable()
+            }
+            // A retry holds the request's key and runs it: this one wrote nothing.
+            StoreError::ClaimTakenOver => {
+                tracing::warn!("the Idempotency-Key claim was taken over");
+                Self::unavailable()
             }
             other => {
                 tracing::error!(error = ?other, "unexpected store error");
@@ -199,12 +209,6 @@ impl From<std::io::Error> for DxError {
     }
 }
 
-impl From<diesel::result::Error> for DxError {
-    fn from(e: diesel::result::Error) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +222,16 @@ mod tests {
             DxErrorType::ResourceNotFound.status(),
             StatusCode::NOT_FOUND
         );
+    }
+
+    #[test]
+    fn an_outage_and_a_claim_taken_over_are_503s() {
+        for cause in [
+            StoreError::Unavailable("down".into()),
+            StoreError::ClaimTakenOver,
+        ] {
+            let e = DxError::from(cause);
+            assert_eq!(e.body()["error"]["type"], "ServiceUnavailable");
+        }
     }
 }

@@ -10,7 +10,7 @@ use ferry_domain::model::Folder;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::objects::{self, CopyScope, ObjectCopy};
-use ferry_store::{DbConnection, dx_folders, folders, write_transaction};
+use ferry_store::{DbConnection, dx_folders, folders};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -53,8 +53,10 @@ pub(crate) async fn new_folder(state: &AppState, call: Call, id: DxId) -> Result
     let input: NewFolderInput = parse(call.input)?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let container = container(conn, user_id, &id, Level::Upload)?;
             if !input.parents {
                 if folders::get_by_path(conn, container.project.id, &input.folder)?.is_some() {
@@ -68,8 +70,8 @@ pub(crate) async fn new_folder(state: &AppState, call: Call, id: DxId) -> Result
             }
             folders::ensure_path(conn, container.project.id, &input.folder)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -105,7 +107,7 @@ pub(crate) async fn list_folder(state: &AppState, call: Call, id: DxId) -> Resul
     let input: ListFolderInput = parse(call.input)?;
     let user_id = call.caller.user.id;
     let describe_options = input.describe.options();
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let container = container(conn, user_id, &id, Level::View)?;
         let folder =
             folders::get_by_path(conn, container.project.id, &input.folder)?.ok_or_else(|| {
@@ -172,8 +174,10 @@ pub(crate) async fn remove_folder(
     let input: RemoveFolderInput = parse(call.input)?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id, "completed": true });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let container = container(conn, user_id, &id, Level::View)?;
             require(container.level, removal_level(&container.project), &id)?;
             let Some(folder) = folders::get_by_path(conn, container.project.id, &input.folder)?
@@ -201,8 +205,8 @@ pub(crate) async fn remove_folder(
             }
             dx_folders::remove_tree(conn, &folder)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -238,8 +242,10 @@ pub(crate) async fn move_items(state: &AppState, call: Call, id: DxId) -> Result
     }
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let container = container(conn, user_id, &id, Level::Upload)?;
             let destination = existing_folder(conn, &container, &input.destination)?;
             let copies = copies_in(conn, user_id, &container, &input.objects, false)?;
@@ -260,8 +266,8 @@ pub(crate) async fn move_items(state: &AppState, call: Call, id: DxId) -> Result
             let placements: Vec<i64> = copies.iter().map(|copy| copy.placement.id).collect();
             objects::move_copies(conn, &placements, destination.id)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -336,8 +342,10 @@ pub(crate) async fn rename_folder(
     let renamed = parent.join(&input.name)?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let container = container(conn, user_id, &id, Level::Upload)?;
             let folder = existing_folder(conn, &container, &input.folder)?;
             if renamed == folder.path {
@@ -362,8 +370,8 @@ pub(crate) async fn rename_folder(
                 .collect::<Result<Vec<_>, DxError>>()?;
             dx_folders::set_paths(conn, &new_paths)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -388,16 +396,18 @@ pub(crate) async fn remove_objects(
     let input: RemoveObjectsInput = parse(call.input)?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let container = container(conn, user_id, &id, Level::View)?;
             require(container.level, removal_level(&container.project), &id)?;
             let copies = copies_in(conn, user_id, &container, &input.objects, input.force)?;
             let placements: Vec<i64> = copies.iter().map(|copy| copy.placement.id).collect();
             objects::remove_copies(conn, container.project.id, &placements)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }

@@ -20,6 +20,7 @@ mod upload;
 
 use crate::AppState;
 use crate::auth::{Caller, authenticate};
+use crate::db::RequestClaim;
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -66,6 +67,8 @@ impl Target {
 #[derive(Debug)]
 pub(crate) struct Call {
     pub caller: Caller,
+    /// The request's `Idempotency-Key` claim, for the call's unit of work.
+    pub claim: RequestClaim,
     pub target: Target,
     pub method: String,
     pub input: Value,
@@ -111,6 +114,7 @@ async fn dispatch(
     }
     let call = Call {
         caller,
+        claim: RequestClaim::of(&req),
         target: Target::parse(&target)?,
         input: parse_input(&method, &body)?,
         method,

@@ -12,7 +12,7 @@ use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
 use ferry_store::uploads::{self, UploadedPart};
-use ferry_store::{DbConnection, StoreError, folders, nonces, write_transaction};
+use ferry_store::{DbConnection, StoreError, folders, nonces};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ use super::describe::{self, ObjectExtras, class_field_names, wants_parts};
 use super::input::{DescribeOptions, object_name, parse};
 use super::upload;
 use super::{Call, DxError};
+use crate::db::RequestClaim;
 use crate::{AppState, db};
 
 /// Longest nonce accepted: dxpy's are 64 hex digits and a timestamp.
@@ -129,8 +130,10 @@ pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<
         _ => ObjectState::Open,
     };
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<Value, DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<Value, DxError> {
             let nonce = input.nonce.as_deref();
             if let Some(nonce) = nonce
                 && let Some(used) = nonces::find(conn, user_id, nonce)?
@@ -180,8 +183,8 @@ pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<
                 nonces::record_response(conn, user_id, nonce, &response)?;
             }
             Ok(response)
-        })
-    })
+        },
+    )
     .await
 }
 
@@ -209,7 +212,7 @@ struct DescribeInput {
 pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: DescribeInput = parse(call.input)?;
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let copy = object_copy(
             conn,
             user_id,
@@ -255,30 +258,28 @@ fn not_open(id: &DxId) -> DxError {
 pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: ProjectInput = parse(call.input)?;
     let user_id = call.caller.user.id;
-    let store = state.store.clone();
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
+    db::blocking(&state.store, move |store| {
         let project = input.project.as_ref();
         // A file's content is put together before the write transaction, so that a large file
         // does not hold the write lock; parts uploaded meanwhile are noticed below.
-        let copy = object_copy(conn, user_id, &id, ProjectHint::Exactly(project))?;
-        let is_open_file =
-            copy.object.class == DxClass::File && copy.object.state == ObjectState::Open;
         // With an S3 store, the parts sent to the bucket are joined there instead.
         let assemble = |conn: &mut DbConnection, object_id, parts: &[UploadedPart]| {
-            match upload::complete_in_bucket(&store, conn, object_id, parts)? {
+            match upload::complete_in_bucket(store, conn, object_id, parts)? {
                 Some((key, size)) => Ok(Assembled::InBucket { key, size }),
-                None => upload::assemble(&store, parts).map(Assembled::Stored),
+                None => upload::assemble(store, parts).map(Assembled::Stored),
             }
         };
-        let prepared = if is_open_file {
+        let prepared = store.read(|conn| -> Result<_, DxError> {
+            let copy = object_copy(conn, user_id, &id, ProjectHint::Exactly(project))?;
+            if copy.object.class != DxClass::File || copy.object.state != ObjectState::Open {
+                return Ok(None);
+            }
             let parts = file_parts(conn, copy.object.id)?;
             let content = assemble(conn, copy.object.id, &parts)?;
-            Some((parts, content))
-        } else {
-            None
-        };
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+            Ok(Some((parts, content)))
+        })?;
+        store.write(call.claim.get(), |conn| -> Result<(), DxError> {
             let copy = copy_to_change(conn, user_id, &id, project, Level::Upload)?;
             if copy.object.state != ObjectState::Open {
                 return Ok(());
@@ -329,7 +330,7 @@ fn file_parts(conn: &mut DbConnection, object_id: i64) -> Result<Vec<UploadedPar
 pub(crate) async fn get_details(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: ProjectInput = parse(call.input)?;
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let copy = object_copy(
             conn,
             user_id,
@@ -344,23 +345,22 @@ pub(crate) async fn get_details(state: &AppState, call: Call, id: DxId) -> Resul
 /// Applies a change to what belongs to the object (not the copy), while it is open: UPLOAD.
 async fn change_open_object(
     state: &AppState,
+    claim: RequestClaim,
     call_user: i64,
     id: DxId,
     change: impl FnOnce(&ObjectCopy) -> Result<OpenObjectChange, DxError> + Send + 'static,
 ) -> Result<Value, DxError> {
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
-            let copy = copy_to_change(conn, call_user, &id, None, Level::Upload)?;
-            if copy.object.state != ObjectState::Open {
-                return Err(not_open(&id));
-            }
-            let change = change(&copy)?;
-            if !objects::change_open(conn, copy.object.id, &change)? {
-                return Err(not_open(&id));
-            }
-            Ok(())
-        })
+    db::write(&state.store, claim, move |conn| -> Result<(), DxError> {
+        let copy = copy_to_change(conn, call_user, &id, None, Level::Upload)?;
+        if copy.object.state != ObjectState::Open {
+            return Err(not_open(&id));
+        }
+        let change = change(&copy)?;
+        if !objects::change_open(conn, copy.object.id, &change)? {
+            return Err(not_open(&id));
+        }
+        Ok(())
     })
     .await?;
     Ok(output)
@@ -377,7 +377,7 @@ pub(crate) async fn set_details(state: &AppState, call: Call, id: DxId) -> Resul
         ));
     }
     check_links(&details)?;
-    change_open_object(state, call.caller.user.id, id, move |_| {
+    change_open_object(state, call.claim, call.caller.user.id, id, move |_| {
         Ok(OpenObjectChange::Details(details))
     })
     .await
@@ -396,7 +396,7 @@ pub(crate) async fn set_visibility(
     id: DxId,
 ) -> Result<Value, DxError> {
     let input: VisibilityInput = parse(call.input)?;
-    change_open_object(state, call.caller.user.id, id, move |_| {
+    change_open_object(state, call.claim, call.caller.user.id, id, move |_| {
         Ok(OpenObjectChange::Hidden(input.hidden))
     })
     .await
@@ -411,7 +411,7 @@ struct TypesInput {
 #[utoipa::path(post, path = "/file-{file}/addTypes", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TypesInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: TypesInput = parse(call.input)?;
-    change_open_object(state, call.caller.user.id, id, move |copy| {
+    change_open_object(state, call.claim, call.caller.user.id, id, move |copy| {
         let mut types = copy.object.types.clone();
         types.extend(input.types);
         Ok(OpenObjectChange::Types(deduplicated(types)))
@@ -423,7 +423,7 @@ pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<
 #[utoipa::path(post, path = "/file-{file}/removeTypes", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TypesInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_types(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let input: TypesInput = parse(call.input)?;
-    change_open_object(state, call.caller.user.id, id, move |copy| {
+    change_open_object(state, call.claim, call.caller.user.id, id, move |copy| {
         let mut types = copy.object.types.clone();
         types.retain(|kept| !input.types.contains(kept));
         Ok(OpenObjectChange::Types(types))
@@ -444,17 +444,16 @@ fn deduplicated(strings: Vec<String>) -> Vec<String> {
 /// closed.
 async fn change_copy(
     state: &AppState,
+    claim: RequestClaim,
     call_user: i64,
     id: DxId,
     project: Option<DxId>,
     change: impl FnOnce(&ObjectCopy, &mut DbConnection) -> Result<(), DxError> + Send + 'static,
 ) -> Result<Value, DxError> {
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
-            let copy = copy_to_change(conn, call_user, &id, project.as_ref(), Level::Upload)?;
-            change(&copy, conn)
-        })
+    db::write(&state.store, claim, move |conn| -> Result<(), DxError> {
+        let copy = copy_to_change(conn, call_user, &id, project.as_ref(), Level::Upload)?;
+        change(&copy, conn)
     })
     .await?;
     Ok(output)
@@ -474,6 +473,7 @@ pub(crate) async fn rename(state: &AppState, call: Call, id: DxId) -> Result<Val
     let name = object_name(input.name)?;
     change_copy(
         state,
+        call.claim,
         call.caller.user.id,
         id,
         input.project,
@@ -524,6 +524,7 @@ async fn change_tags(
     let input: TagsInput = parse(call.input)?;
     change_copy(
         state,
+        call.claim,
         call.caller.user.id,
         id,
         input.project,
@@ -567,6 +568,7 @@ pub(crate) async fn set_properties(
     }
     change_copy(
         state,
+        call.claim,
         call.caller.user.id,
         id,
         input.project,

@@ -9,7 +9,7 @@ use ferry_domain::model::AuditOutcome;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::containers::{self, ContainerChanges};
 use ferry_store::projects::{self, NewProject, ProjectChanges};
-use ferry_store::{billing as billing_repo, dx_folders, members, users, write_transaction};
+use ferry_store::{billing as billing_repo, dx_folders, members, users};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -46,8 +46,10 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
     let name = project_name(input.name)?;
     let region = input.region.map(region).transpose()?;
     let owner = call.caller.user;
-    let id = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<DxId, DxError> {
+    let id = db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<DxId, DxError> {
             let billing_group = match &input.bill_to {
                 Some(bill_to) => containers::billing_group_by_bill_to(conn, owner.id, bill_to)?
                     .ok_or_else(|| {
@@ -72,8 +74,8 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
             };
             containers::change(conn, project.id, changes)?;
             Ok(project.dx_id)
-        })
-    })
+        },
+    )
     .await?;
     Ok(json!({ "id": id }))
 }
@@ -107,7 +109,7 @@ pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<V
     let options: DescribeOptions = parse(call.input)?;
     let user_id = call.caller.user.id;
     let to_bucket = state.store.content().is_remote();
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let Container { project, level } = container(conn, user_id, &id, Level::View)?;
         Ok(describe::project(
             conn, &project, level, &options, to_bucket,
@@ -139,8 +141,10 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
         .transpose()?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
             if input.contains_phi == Some(false) && project.contains_phi {
                 return Err(DxError::invalid_input(
@@ -162,8 +166,8 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
             };
             containers::change(conn, project.id, flags)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -174,16 +178,18 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
 pub(crate) async fn destroy(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
             // Emptying the root first also deletes the objects no other project holds.
             let root = projects::root_folder(conn, project.id)?;
             dx_folders::remove_tree(conn, &root)?;
             projects::delete(conn, project.id)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -224,8 +230,10 @@ pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Val
     let who = call.caller;
     let user_id = who.user.id;
     let output = json!({ "id": input.invitee, "state": "member" });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let Container { project, .. } = container(conn, user_id, &id, Level::Administer)?;
             projects::lock(conn, &project.sbg_id)?;
             let invitee = users::find_by_username(conn, &username)?
@@ -251,8 +259,8 @@ pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Val
                 AuditOutcome::Ok,
                 detail,
             )?)
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }
@@ -274,59 +282,57 @@ pub(crate) async fn decrease_permissions(
     let who = call.caller;
     let caller = who.user.clone();
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
-            let Container { project, level } = container(conn, caller.id, &id, Level::View)?;
-            projects::lock(conn, &project.sbg_id)?;
-            let current: HashMap<Username, (i64, Level)> =
-                members::list(conn, project.id, 0, i64::MAX)?
-                    .0
-                    .into_iter()
-                    .map(|(user, permissions)| (user.username, (user.id, permissions.level)))
-                    .collect();
-            let mut lowered = Vec::with_capacity(changes.len());
-            for (username, member, new_level) in &changes {
-                if *username != caller.username && level < Level::Administer {
-                    return Err(DxError::permission_denied(format!(
-                        "ADMINISTER permission is required in {id} to change {member}"
-                    )));
-                }
-                let Some(&(user_id, level)) = current.get(username) else {
-                    continue;
-                };
-                if new_level.is_some_and(|new| new > level) {
-                    return Err(DxError::invalid_input(format!(
-                        "{member} has {level}: decreasePermissions cannot raise it"
-                    )));
-                }
-                lowered.push((user_id, *new_level));
-            }
-            let administrators_left = current
-                .values()
-                .filter(|(user_id, level)| {
-                    let after = lowered
-                        .iter()
-                        .find(|(lowered_id, _)| lowered_id == user_id)
-                        .map_or(Some(*level), |(_, new_level)| *new_level);
-                    after == Some(Level::Administer)
-                })
-                .count();
-            if administrators_left == 0 {
-                return Err(DxError::invalid_state(format!(
-                    "{id} would be left without an administrator"
+    db::write(&state.store, call.claim, move |conn| -> Result<(), DxError> {
+        let Container { project, level } = container(conn, caller.id, &id, Level::View)?;
+        projects::lock(conn, &project.sbg_id)?;
+        let current: HashMap<Username, (i64, Level)> =
+            members::list(conn, project.id, 0, i64::MAX)?
+                .0
+                .into_iter()
+                .map(|(user, permissions)| (user.username, (user.id, permissions.level)))
+                .collect();
+        let mut lowered = Vec::with_capacity(changes.len());
+        for (username, member, new_level) in &changes {
+            if *username != caller.username && level < Level::Administer {
+                return Err(DxError::permission_denied(format!(
+                    "ADMINISTER permission is required in {id} to change {member}"
                 )));
             }
-            let detail = json!({"changes": changes.iter().map(|(_, member, level)| (member.clone(), *level)).collect::<BTreeMap<_, _>>(), "lowered": lowered.len()});
-            for (user_id, new_level) in lowered {
-                match new_level {
-                    Some(new) => {
-                        members::set_permissions(conn, project.id, user_id, dx_permissions(new))?
-                    }
-                    None => members::remove(conn, project.id, user_id)?,
-                }
+            let Some(&(user_id, level)) = current.get(username) else {
+                continue;
+            };
+            if new_level.is_some_and(|new| new > level) {
+                return Err(DxError::invalid_input(format!(
+                    "{member} has {level}: decreasePermissions cannot raise it"
+                )));
             }
-            Ok(audit::record(conn, &who, "dx.decrease_permissions", id.as_str(), AuditOutcome::Ok, detail)?)
-        })
+            lowered.push((user_id, *new_level));
+        }
+        let administrators_left = current
+            .values()
+            .filter(|(user_id, level)| {
+                let after = lowered
+                    .iter()
+                    .find(|(lowered_id, _)| lowered_id == user_id)
+                    .map_or(Some(*level), |(_, new_level)| *new_level);
+                after == Some(Level::Administer)
+            })
+            .count();
+        if administrators_left == 0 {
+            return Err(DxError::invalid_state(format!(
+                "{id} would be left without an administrator"
+            )));
+        }
+        let detail = json!({"changes": changes.iter().map(|(_, member, level)| (member.clone(), *level)).collect::<BTreeMap<_, _>>(), "lowered": lowered.len()});
+        for (user_id, new_level) in lowered {
+            match new_level {
+                Some(new) => {
+                    members::set_permissions(conn, project.id, user_id, dx_permissions(new))?
+                }
+                None => members::remove(conn, project.id, user_id)?,
+            }
+        }
+        Ok(audit::record(conn, &who, "dx.decrease_permissions", id.as_str(), AuditOutcome::Ok, detail)?)
     })
     .await?;
     Ok(output)
@@ -338,8 +344,10 @@ pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Valu
     let who = call.caller;
     let caller_id = who.user.id;
     let output = json!({ "id": id });
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<(), DxError> {
+    db::write(
+        &state.store,
+        call.claim,
+        move |conn| -> Result<(), DxError> {
             let Container { project, level } = container(conn, caller_id, &id, Level::View)?;
             projects::lock(conn, &project.sbg_id)?;
             if level == Level::Administer
@@ -358,8 +366,8 @@ pub(crate) async fn leave(state: &AppState, call: Call, id: DxId) -> Result<Valu
                 AuditOutcome::Ok,
                 json!({}),
             )?)
-        })
-    })
+        },
+    )
     .await?;
     Ok(output)
 }

@@ -63,7 +63,7 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
     let describe_options = input.describe.options();
     let user = call.caller.user;
     let to_bucket = state.store.content().is_remote();
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let starting = match &input.starting {
             Some(id) => Some(
                 projects::get_by_dx_id(conn, id)?
@@ -169,7 +169,7 @@ pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Va
     };
     let describe_options = input.describe.options();
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let project_id = match &input.scope {
             Some(scope) => Some(
                 container(conn, user_id, &scope.project, Level::View)?
@@ -239,7 +239,7 @@ struct DescribeDataObjectsInput {
 pub(crate) async fn describe_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
     let input: DescribeDataObjectsInput = parse(call.input)?;
     let user_id = call.caller.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let ids: Vec<DxId> = input
             .objects
             .iter()

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::access::{ProjectHint, object_copy, require};
 use super::input::parse;
 use super::{Call, DxError, DxErrorType};
+use crate::db::RequestClaim;
 use crate::download::{self, Content};
 use crate::receive::{ReceiveError, receive};
 use crate::{AppState, db, signing};
@@ -142,9 +143,10 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
     let user_id = call.caller.user.id;
     let file = id.clone();
     if state.store.content().is_remote() {
-        return bucket_part_url(state, user_id, file, input.index, input.size, md5).await;
+        let part = (input.index, input.size, md5);
+        return bucket_part_url(state, call.claim, user_id, file, part).await;
     }
-    db::run(&state.store, move |conn| -> Result<(), DxError> {
+    db::read(&state.store, move |conn| -> Result<(), DxError> {
         writable_open_file(conn, user_id, &file)?;
         Ok(())
     })
@@ -201,15 +203,16 @@ fn writable_open_file(
 /// the bucket's ETag of a part is its MD5, and closing checks the parts against it).
 async fn bucket_part_url(
     state: &AppState,
+    claim: RequestClaim,
     user_id: i64,
     file: DxId,
-    index: u32,
-    size: Option<u64>,
-    md5: Option<String>,
+    (index, size, md5): (u32, Option<u64>, Option<String>),
 ) -> Result<Value, DxError> {
     let store = state.store.clone();
-    let url = db::run(&state.store, move |conn| {
-        ferry_store::write_transaction(conn, |conn| -> Result<String, DxError> {
+    let url = db::write(
+        &state.store,
+        claim,
+        move |conn| -> Result<String, DxError> {
             objects::lock(conn, &file)?;
             let object = writable_open_file(conn, user_id, &file)?;
             let (Some(size), Some(md5)) = (size, md5) else {
@@ -243,8 +246,8 @@ async fn bucket_part_url(
                 .upload_part_url(&upload_id, Some(&store_upload_id), index, expires)
                 .map_err(ferry_store::StoreError::from)?
                 .ok_or_else(DxError::internal_error)
-        })
-    })
+        },
+    )
     .await?;
     let expires = Utc::now().timestamp() + UPLOAD_URL_SECONDS;
     Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
@@ -263,6 +266,7 @@ struct PartQuery {
 #[utoipa::path(put, path = "/upload/{id}/{index}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("index" = u32, Path), PartQuery), request_body = Vec<u8>, responses((status = 200, description = "Stored")))]
 async fn put_part(
     state: web::Data<AppState>,
+    claim: RequestClaim,
     path: web::Path<(String, u32)>,
     query: web::Query<PartQuery>,
     payload: web::Payload,
@@ -308,25 +312,22 @@ async fn put_part(
             "The part's MD5 is not the one announced",
         ));
     }
-    db::run(&state.store, move |conn| {
-        ferry_store::write_transaction(conn, |conn| -> Result<(), DxError> {
-            objects::lock(conn, &file)?;
-            let object =
-                objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))?;
-            if object.state != ObjectState::Open {
-                return Err(DxError::invalid_state(format!(
-                    "{file} is not in the open state"
-                )));
-            }
-            let part = UploadedPart {
-                index: i32::try_from(index).map_err(|_| invalid_url())?,
-                size: i64::try_from(content.size).map_err(|_| invalid_url())?,
-                md5: content.md5,
-                content_sha256: Some(content.sha256),
-            };
-            uploads::put(conn, object.id, &part)?;
-            Ok(())
-        })
+    db::write(&state.store, claim, move |conn| -> Result<(), DxError> {
+        objects::lock(conn, &file)?;
+        let object = objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))?;
+        if object.state != ObjectState::Open {
+            return Err(DxError::invalid_state(format!(
+                "{file} is not in the open state"
+            )));
+        }
+        let part = UploadedPart {
+            index: i32::try_from(index).map_err(|_| invalid_url())?,
+            size: i64::try_from(content.size).map_err(|_| invalid_url())?,
+            md5: content.md5,
+            content_sha256: Some(content.sha256),
+        };
+        uploads::put(conn, object.id, &part)?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({})))
@@ -391,7 +392,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
         .clamp(1, MAX_DOWNLOAD_URL_SECONDS);
     let user_id = call.caller.user.id;
     let file = id.clone();
-    let (name, sha256) = db::run(&state.store, move |conn| -> Result<_, DxError> {
+    let (name, sha256) = db::read(&state.store, move |conn| -> Result<_, DxError> {
         let copy = object_copy(
             conn,
             user_id,
@@ -444,7 +445,7 @@ async fn download_bytes(
     {
         return Err(invalid_url());
     }
-    let object = db::run(&state.store, move |conn| -> Result<_, DxError> {
+    let object = db::read(&state.store, move |conn| -> Result<_, DxError> {
         objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))
     })
     .await?;

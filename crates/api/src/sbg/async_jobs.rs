@@ -28,7 +28,7 @@ use ferry_domain::name::FileName;
 use ferry_store::jobs::{
     self, ItemError, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
 };
-use ferry_store::{DbConnection, views, write_transaction};
+use ferry_store::{DbConnection, views};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -38,6 +38,7 @@ use super::copy::Target;
 use super::files::{render_file, render_folder};
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
+use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
 
 /// Items one job accepts.
@@ -160,24 +161,23 @@ fn text<'a>(fields: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>
 async fn submit(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<SubmitBody>,
 ) -> Result<HttpResponse, SbgError> {
     let requests = parse_items(body.into_inner().items.unwrap_or_default())?;
     let who = caller.0;
-    let job = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let job = jobs::submit(conn, who.user.id, &requests)?;
-            let detail = json!({"items": requests.len()});
-            audit::record(
-                conn,
-                &who,
-                "sbg.async_copy.submit",
-                job.public_id.clone(),
-                AuditOutcome::Ok,
-                detail,
-            )?;
-            Ok(job)
-        })
+    let job = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let job = jobs::submit(conn, who.user.id, &requests)?;
+        let detail = json!({"items": requests.len()});
+        audit::record(
+            conn,
+            &who,
+            "sbg.async_copy.submit",
+            job.public_id.clone(),
+            AuditOutcome::Ok,
+            detail,
+        )?;
+        Ok(job)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render_job(&state, &job, Some(&[]))))
@@ -286,7 +286,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
-    let (job, entries) = db::run(&state.store, move |conn| {
+    let (job, entries) = db::read(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;
         let entries = results(conn, &job)?;
         Ok::<_, SbgError>((job, entries))
@@ -303,7 +303,7 @@ async fn list(
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
-    let (jobs, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (jobs, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         Ok(jobs::list_for_user(conn, user_id, page.offset, page.limit)?)
     })
     .await?;
@@ -327,13 +327,14 @@ async fn list(
 async fn cancel(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
     let id = id.into_inner();
     let mut job = {
         let id = id.clone();
-        db::run(&state.store, move |conn| {
+        db::write(&state.store, claim, move |conn| {
             let job = caller_job(conn, user_id, &id)?;
             jobs::cancel(conn, job.id)?.ok_or_else(job_not_found)
         })
@@ -343,9 +344,9 @@ async fn cancel(
     while job.state != JobState::Finished && Instant::now() < deadline {
         actix_web::rt::time::sleep(CANCEL_POLL).await;
         let id = id.clone();
-        job = db::run(&state.store, move |conn| caller_job(conn, user_id, &id)).await?;
+        job = db::read(&state.store, move |conn| caller_job(conn, user_id, &id)).await?;
     }
-    let entries = db::run(&state.store, {
+    let entries = db::read(&state.store, {
         let job = job.clone();
         move |conn| results(conn, &job)
     })
@@ -364,7 +365,7 @@ async fn items(
     let user_id = caller.0.user.id;
     let id = id.into_inner();
     let base = href(&state, &format!("/async/files/copy/{id}/items"));
-    let (items, total) = db::run(&state.store, move |conn| {
+    let (items, total) = db::read(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;
         Ok::<_, SbgError>(jobs::items(conn, job.id, page.offset, page.limit)?)
     })

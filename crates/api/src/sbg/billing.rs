@@ -39,7 +39,7 @@ async fn list(
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
-    let (groups, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (groups, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         Ok(billing::list_for_user(
             conn,
             user_id,
@@ -70,7 +70,7 @@ async fn get(
 ) -> Result<HttpResponse, SbgError> {
     let id = canonical_id(&id).ok_or_else(not_found)?;
     let user_id = caller.0.user.id;
-    let group = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let group = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         billing::get_by_uuid(conn, user_id, &id)?.ok_or_else(not_found)
     })
     .await?;

@@ -16,6 +16,7 @@ use super::files::{
     parse_file_id, render_file,
 };
 use super::{SbgCaller, SbgError, resource};
+use crate::db::RequestClaim;
 use crate::{AppState, db};
 
 /// The documented CAVATICA limit for bulk file calls.
@@ -88,7 +89,7 @@ async fn get(
         .filter_map(|item| item.as_ref().ok().cloned())
         .collect();
     let user_id = caller.0.user.id;
-    let found = db::run(&state.store, move |conn| load_entries(conn, user_id, &ids)).await?;
+    let found = db::read(&state.store, move |conn| load_entries(conn, user_id, &ids)).await?;
     Ok(records(items.into_iter().map(|item| {
         let (entry, _) = found.get(&item?).ok_or_else(file_not_found)?;
         Ok(entry.render(&state))
@@ -99,6 +100,7 @@ async fn get(
 async fn change(
     state: &AppState,
     caller: &SbgCaller,
+    claim: RequestClaim,
     body: ItemsBody,
     to_change: fn(ItemBody) -> Result<FileChange, SbgError>,
 ) -> Result<HttpResponse, SbgError> {
@@ -109,7 +111,10 @@ async fn change(
         .map(|item| Ok((parse_file_id(&item.id)?, to_change(item)?)))
         .collect();
     let user_id = caller.0.user.id;
-    let results = db::run(&state.store, move |conn| change_files(conn, user_id, items)).await?;
+    let results = db::write(&state.store, claim, move |conn| {
+        change_files(conn, user_id, items)
+    })
+    .await?;
     Ok(records(results.into_iter().map(|result| {
         result.map(|view| render_file(state, &view))
     })))
@@ -120,9 +125,10 @@ async fn change(
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<ItemsBody>,
 ) -> Result<HttpResponse, SbgError> {
-    change(&state, &caller, body.into_inner(), |item| {
+    change(&state, &caller, claim, body.into_inner(), |item| {
         let metadata = MetadataChange::replace(item.metadata.unwrap_or_default())?;
         FileChange::parse(item.name, Some(item.tags.unwrap_or_default()), metadata)
     })
@@ -134,9 +140,10 @@ async fn update(
 async fn edit(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<ItemsBody>,
 ) -> Result<HttpResponse, SbgError> {
-    change(&state, &caller, body.into_inner(), |item| {
+    change(&state, &caller, claim, body.into_inner(), |item| {
         let metadata = item
             .metadata
             .map_or(Ok(MetadataChange::Keep), MetadataChange::merge)?;
@@ -150,6 +157,7 @@ async fn edit(
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<FileIdsBody>,
 ) -> Result<HttpResponse, SbgError> {
     let requested = body.into_inner().file_ids;
@@ -157,7 +165,7 @@ async fn delete(
     let items: Vec<Result<SbgId, SbgError>> =
         requested.iter().map(|id| parse_file_id(id)).collect();
     let user_id = caller.0.user.id;
-    let results = db::run(&state.store, move |conn| {
+    let results = db::write(&state.store, claim, move |conn| {
         delete_entries(conn, user_id, items)
     })
     .await?;

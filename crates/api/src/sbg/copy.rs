@@ -7,6 +7,7 @@
 
 use super::files::{file_not_found, parse_file_id, render_file};
 use super::{SbgCaller, SbgError};
+use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -15,7 +16,7 @@ use ferry_domain::model::{AuditOutcome, FileView, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::permission::Permissions;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
-use ferry_store::{DbConnection, projects, views, write_transaction};
+use ferry_store::{DbConnection, projects, views};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -197,6 +198,7 @@ pub(crate) fn can_copy(permissions: &Permissions) -> bool {
 async fn copy_one(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
     body: web::Json<CopyOneBody>,
 ) -> Result<HttpResponse, SbgError> {
@@ -217,35 +219,33 @@ async fn copy_one(
         })?;
     let user_id = caller.0.user.id;
     let who = caller.0;
-    let copied = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            let (project, folder) = destination(conn, user_id, &target)?;
-            let Sources {
-                mut copyable,
-                mut refused,
-            } = sources(conn, user_id, std::slice::from_ref(&source))?;
-            if let Some(reason) = refused.remove(&source) {
-                return Err(reason);
+    let copied = db::write(&state.store, claim, move |conn| {
+        let (project, folder) = destination(conn, user_id, &target)?;
+        let Sources {
+            mut copyable,
+            mut refused,
+        } = sources(conn, user_id, std::slice::from_ref(&source))?;
+        if let Some(reason) = refused.remove(&source) {
+            return Err(reason);
+        }
+        let view = copyable.remove(&source).ok_or_else(file_not_found)?;
+        let item = CopyItem {
+            source: &view,
+            name: name.as_ref(),
+        };
+        let to = Destination {
+            project: &project,
+            folder: &folder,
+        };
+        match copy_files(conn, user_id, to, &[item])?.pop() {
+            Some(CopyResult::Copied(view)) => {
+                let detail = json!({"project": project.as_str(), "new_file_id": view.placement.sbg_id.as_str()});
+                audit::record(conn, &who, "sbg.file.copy", source.as_str(), AuditOutcome::Ok, detail)?;
+                Ok(*view)
             }
-            let view = copyable.remove(&source).ok_or_else(file_not_found)?;
-            let item = CopyItem {
-                source: &view,
-                name: name.as_ref(),
-            };
-            let to = Destination {
-                project: &project,
-                folder: &folder,
-            };
-            match copy_files(conn, user_id, to, &[item])?.pop() {
-                Some(CopyResult::Copied(view)) => {
-                    let detail = json!({"project": project.as_str(), "new_file_id": view.placement.sbg_id.as_str()});
-                    audit::record(conn, &who, "sbg.file.copy", source.as_str(), AuditOutcome::Ok, detail)?;
-                    Ok(*view)
-                }
-                Some(CopyResult::NameTooLong(name)) => Err(name_too_long(&name)),
-                None => Err(SbgError::internal()),
-            }
-        })
+            Some(CopyResult::NameTooLong(name)) => Err(name_too_long(&name)),
+            None => Err(SbgError::internal()),
+        }
     })
     .await?;
     Ok(HttpResponse::Ok().json(render_file(&state, &copied)))
@@ -255,6 +255,7 @@ async fn copy_one(
 async fn copy_batch(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<CopyBatchBody>,
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
@@ -279,64 +280,70 @@ async fn copy_batch(
         .collect();
     let user_id = caller.0.user.id;
     let who = caller.0;
-    let response = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            let (project, folder) = destination(conn, user_id, &Target::Project(project))?;
-            let ids: Vec<SbgId> = requested
-                .iter()
-                .filter_map(|id| SbgId::parse(id).ok())
-                .collect();
-            let Sources {
-                copyable,
-                mut refused,
-            } = sources(conn, user_id, &ids)?;
-            let to_copy: Vec<&FileView> = ids.iter().filter_map(|id| copyable.get(id)).collect();
-            let items: Vec<CopyItem<'_>> = to_copy
-                .iter()
-                .map(|view| CopyItem {
-                    source: view,
-                    name: None,
-                })
-                .collect();
-            let to = Destination {
-                project: &project,
-                folder: &folder,
+    let response = db::write(&state.store, claim, move |conn| {
+        let (project, folder) = destination(conn, user_id, &Target::Project(project))?;
+        let ids: Vec<SbgId> = requested
+            .iter()
+            .filter_map(|id| SbgId::parse(id).ok())
+            .collect();
+        let Sources {
+            copyable,
+            mut refused,
+        } = sources(conn, user_id, &ids)?;
+        let to_copy: Vec<&FileView> = ids.iter().filter_map(|id| copyable.get(id)).collect();
+        let items: Vec<CopyItem<'_>> = to_copy
+            .iter()
+            .map(|view| CopyItem {
+                source: view,
+                name: None,
+            })
+            .collect();
+        let to = Destination {
+            project: &project,
+            folder: &folder,
+        };
+        let results = copy_files(conn, user_id, to, &items)?;
+        let done = results
+            .iter()
+            .filter(|r| matches!(r, CopyResult::Copied(_)))
+            .count();
+        // One row for the batch, however many files: the counts tell what happened.
+        let detail =
+            json!({"requested": requested.len(), "copied": done, "failed": requested.len() - done});
+        let outcome = AuditOutcome::of_batch(done, requested.len());
+        audit::record(
+            conn,
+            &who,
+            "sbg.files.copy",
+            project.as_str(),
+            outcome,
+            detail,
+        )?;
+        let mut copied: HashMap<SbgId, Value> = HashMap::new();
+        for (source, result) in to_copy.iter().zip(results) {
+            let source = source.placement.sbg_id.clone();
+            let entry = match result {
+                CopyResult::Copied(view) => json!({
+                    "status": "OK",
+                    "new_file_id": view.placement.sbg_id.as_str(),
+                    "new_file_name": view.placement.name,
+                }),
+                CopyResult::NameTooLong(name) => name_too_long(&name).body(),
             };
-            let results = copy_files(conn, user_id, to, &items)?;
-            let done = results
-                .iter()
-                .filter(|r| matches!(r, CopyResult::Copied(_)))
-                .count();
-            // One row for the batch, however many files: the counts tell what happened.
-            let detail = json!({"requested": requested.len(), "copied": done, "failed": requested.len() - done});
-            let outcome = AuditOutcome::of_batch(done, requested.len());
-            audit::record(conn, &who, "sbg.files.copy", project.as_str(), outcome, detail)?;
-            let mut copied: HashMap<SbgId, Value> = HashMap::new();
-            for (source, result) in to_copy.iter().zip(results) {
-                let source = source.placement.sbg_id.clone();
-                let entry = match result {
-                    CopyResult::Copied(view) => json!({
-                        "status": "OK",
-                        "new_file_id": view.placement.sbg_id.as_str(),
-                        "new_file_name": view.placement.name,
-                    }),
-                    CopyResult::NameTooLong(name) => name_too_long(&name).body(),
-                };
-                copied.insert(source, entry);
-            }
-            let mut response = Map::new();
-            for raw in requested {
-                let entry = match SbgId::parse(&raw) {
-                    Ok(id) => copied
-                        .remove(&id)
-                        .or_else(|| refused.remove(&id).map(|e| e.body()))
-                        .unwrap_or_else(|| file_not_found().body()),
-                    Err(_) => file_not_found().body(),
-                };
-                response.insert(raw, entry);
-            }
-            Ok::<_, SbgError>(Value::Object(response))
-        })
+            copied.insert(source, entry);
+        }
+        let mut response = Map::new();
+        for raw in requested {
+            let entry = match SbgId::parse(&raw) {
+                Ok(id) => copied
+                    .remove(&id)
+                    .or_else(|| refused.remove(&id).map(|e| e.body()))
+                    .unwrap_or_else(|| file_not_found().body()),
+                Err(_) => file_not_found().body(),
+            };
+            response.insert(raw, entry);
+        }
+        Ok::<_, SbgError>(Value::Object(response))
     })
     .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -117,17 +117,16 @@ impl From<StoreError> for SbgError {
                 tracing::warn!(%cause, "database unavailable");
                 Self::unavailable()
             }
+            // A retry holds the request's key and runs it: this one wrote nothing.
+            StoreError::ClaimTakenOver => {
+                tracing::warn!("the Idempotency-Key claim was taken over");
+                Self::unavailable()
+            }
             other => {
                 tracing::error!(error = ?other, "unexpected store error");
                 Self::internal()
             }
         }
-    }
-}
-
-impl From<diesel::result::Error> for SbgError {
-    fn from(e: diesel::result::Error) -> Self {
-        StoreError::from(e).into()
     }
 }
 
@@ -146,8 +145,13 @@ mod tests {
 
     #[test]
     fn outage_is_a_503_without_the_maintenance_code() {
-        let e = SbgError::from(StoreError::Unavailable("down".into()));
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_ne!(e.code, 0);
+        for cause in [
+            StoreError::Unavailable("down".into()),
+            StoreError::ClaimTakenOver,
+        ] {
+            let e = SbgError::from(cause);
+            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_ne!(e.code, 0);
+        }
     }
 }

@@ -25,12 +25,13 @@ use ferry_domain::name::FileName;
 use ferry_domain::permission::Permissions;
 use ferry_store::files::{self, PlacementUpdate};
 use ferry_store::views::{self, ListFilter};
-use ferry_store::{DbConnection, StoreError, folders, write_transaction};
+use ferry_store::{DbConnection, StoreError, folders};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
+use crate::db::RequestClaim;
 use crate::download::{self, Content};
 use crate::{AppState, db, signing};
 
@@ -366,86 +367,82 @@ pub(crate) fn change_files(
         .iter()
         .filter_map(|item| item.as_ref().ok().map(|(id, _)| id.clone()))
         .collect();
-    write_transaction(conn, |conn| {
-        folders::lock_around(conn, &ids)?;
-        let entries = load_entries(conn, user_id, &ids)?;
-        let mut files: HashMap<SbgId, FileView> = HashMap::new();
-        for (id, (entry, permissions)) in &entries {
-            if let (Entry::File(view), true) = (entry, permissions.can_write()) {
-                files.insert(id.clone(), FileView::clone(view));
-            }
+    folders::lock_around(conn, &ids)?;
+    let entries = load_entries(conn, user_id, &ids)?;
+    let mut files: HashMap<SbgId, FileView> = HashMap::new();
+    for (id, (entry, permissions)) in &entries {
+        if let (Entry::File(view), true) = (entry, permissions.can_write()) {
+            files.insert(id.clone(), FileView::clone(view));
         }
-        let placement_ids: Vec<i64> = files.values().map(|v| v.placement.id).collect();
-        let wanted: Vec<(i64, &str)> = items
+    }
+    let placement_ids: Vec<i64> = files.values().map(|v| v.placement.id).collect();
+    let wanted: Vec<(i64, &str)> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .filter_map(|(id, change)| {
+            let folder = files.get(id)?.placement.folder_id;
+            Some((folder, change.name.as_ref()?.as_str()))
+        })
+        .collect();
+    let mut names = FolderNames {
+        taken: folders::names_taken(conn, &wanted, &placement_ids)?,
+        holders: files
             .iter()
-            .filter_map(|item| item.as_ref().ok())
-            .filter_map(|(id, change)| {
-                let folder = files.get(id)?.placement.folder_id;
-                Some((folder, change.name.as_ref()?.as_str()))
+            .map(|(id, v)| {
+                (
+                    (v.placement.folder_id, v.placement.name.clone()),
+                    id.clone(),
+                )
             })
-            .collect();
-        let mut names = FolderNames {
-            taken: folders::names_taken(conn, &wanted, &placement_ids)?,
-            holders: files
-                .iter()
-                .map(|(id, v)| {
-                    (
-                        (v.placement.folder_id, v.placement.name.clone()),
-                        id.clone(),
-                    )
-                })
-                .collect(),
-        };
-        let mut outcomes: Vec<Result<SbgId, SbgError>> = Vec::with_capacity(items.len());
-        let mut changed: Vec<SbgId> = Vec::new();
-        for item in items {
-            let outcome = item.and_then(|(id, change)| {
-                let view = match (files.get_mut(&id), entries.get(&id)) {
-                    (Some(view), _) => view,
-                    (None, Some((Entry::File(_), _))) => return Err(write_refused()),
-                    (None, Some((Entry::Folder(_), _))) => return Err(folder_unchangeable()),
-                    (None, None) => return Err(file_not_found()),
-                };
-                let placement = &mut view.placement;
-                let metadata = change.metadata.apply(&placement.metadata)?;
-                if let Some(name) = change.name {
-                    names.rename(&id, placement.folder_id, &placement.name, &name)?;
-                    placement.name = name.into_string();
-                }
-                if let Some(tags) = change.tags {
-                    placement.tags = tags;
-                }
-                placement.metadata = metadata;
-                changed.push(id.clone());
-                Ok(id)
-            });
-            outcomes.push(outcome);
-        }
+            .collect(),
+    };
+    let mut outcomes: Vec<Result<SbgId, SbgError>> = Vec::with_capacity(items.len());
+    let mut changed: Vec<SbgId> = Vec::new();
+    for item in items {
+        let outcome = item.and_then(|(id, change)| {
+            let view = match (files.get_mut(&id), entries.get(&id)) {
+                (Some(view), _) => view,
+                (None, Some((Entry::File(_), _))) => return Err(write_refused()),
+                (None, Some((Entry::Folder(_), _))) => return Err(folder_unchangeable()),
+                (None, None) => return Err(file_not_found()),
+            };
+            let placement = &mut view.placement;
+            let metadata = change.metadata.apply(&placement.metadata)?;
+            if let Some(name) = change.name {
+                names.rename(&id, placement.folder_id, &placement.name, &name)?;
+                placement.name = name.into_string();
+            }
+            if let Some(tags) = change.tags {
+                placement.tags = tags;
+            }
+            placement.metadata = metadata;
+            changed.push(id.clone());
+            Ok(id)
+        });
+        outcomes.push(outcome);
+    }
 
-        let updates: Vec<PlacementUpdate> = unique(&changed)
-            .map(|id| {
-                let placement = &files[id].placement;
-                PlacementUpdate {
-                    placement_id: placement.id,
-                    name: placement.name.clone(),
-                    tags: placement.tags.clone(),
-                    metadata: placement.metadata.clone(),
-                }
-            })
-            .collect();
-        files::update_placements(conn, &updates)?;
-        let changed: Vec<SbgId> = unique(&changed).cloned().collect();
-        let stored: HashMap<SbgId, FileView> = views::files_by_sbg_ids(conn, user_id, &changed)?
-            .into_iter()
-            .map(|(view, _)| (view.placement.sbg_id.clone(), view))
-            .collect();
-        Ok(outcomes
-            .into_iter()
-            .map(|outcome| {
-                outcome.and_then(|id| stored.get(&id).cloned().ok_or_else(file_not_found))
-            })
-            .collect())
-    })
+    let updates: Vec<PlacementUpdate> = unique(&changed)
+        .map(|id| {
+            let placement = &files[id].placement;
+            PlacementUpdate {
+                placement_id: placement.id,
+                name: placement.name.clone(),
+                tags: placement.tags.clone(),
+                metadata: placement.metadata.clone(),
+            }
+        })
+        .collect();
+    files::update_placements(conn, &updates)?;
+    let changed: Vec<SbgId> = unique(&changed).cloned().collect();
+    let stored: HashMap<SbgId, FileView> = views::files_by_sbg_ids(conn, user_id, &changed)?
+        .into_iter()
+        .map(|(view, _)| (view.placement.sbg_id.clone(), view))
+        .collect();
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.and_then(|id| stored.get(&id).cloned().ok_or_else(file_not_found)))
+        .collect())
 }
 
 /// The names in the folders of the files a call changes, as its renames go.
@@ -505,64 +502,62 @@ pub(crate) fn delete_entries(
         .iter()
         .filter_map(|item| item.as_ref().ok().cloned())
         .collect();
-    write_transaction(conn, |conn| {
-        folders::lock_around(conn, &ids)?;
-        let entries = load_entries(conn, user_id, &ids)?;
-        let deletable = |id: &SbgId| -> Result<&Entry, SbgError> {
-            let (entry, permissions) = entries.get(id).ok_or_else(file_not_found)?;
-            if !permissions.can_write() {
-                return Err(write_refused());
+    folders::lock_around(conn, &ids)?;
+    let entries = load_entries(conn, user_id, &ids)?;
+    let deletable = |id: &SbgId| -> Result<&Entry, SbgError> {
+        let (entry, permissions) = entries.get(id).ok_or_else(file_not_found)?;
+        if !permissions.can_write() {
+            return Err(write_refused());
+        }
+        if let Entry::Folder(view) = entry
+            && view.parent.is_none()
+        {
+            return Err(SbgError::bad_request(
+                "The root folder of a project cannot be deleted.",
+            ));
+        }
+        Ok(entry)
+    };
+    let mut file_ids = Vec::new();
+    let mut folder_rows: BTreeMap<i64, &Folder> = BTreeMap::new();
+    for entry in unique(&ids).filter_map(|id| deletable(id).ok()) {
+        match entry {
+            Entry::File(view) => file_ids.push(view.placement.id),
+            Entry::Folder(view) => {
+                folder_rows.insert(view.folder.id, &view.folder);
             }
-            if let Entry::Folder(view) = entry
-                && view.parent.is_none()
-            {
-                return Err(SbgError::bad_request(
-                    "The root folder of a project cannot be deleted.",
-                ));
-            }
-            Ok(entry)
-        };
-        let mut file_ids = Vec::new();
-        let mut folder_rows: BTreeMap<i64, &Folder> = BTreeMap::new();
-        for entry in unique(&ids).filter_map(|id| deletable(id).ok()) {
+        }
+    }
+    let folder_ids: Vec<i64> = folder_rows.keys().copied().collect();
+    let mut kept = folders::non_empty(conn, &folder_ids, &file_ids, &folder_ids)?;
+    // A folder that stays keeps the folders above it in this call.
+    for id in kept.clone() {
+        let mut parent = folder_rows.get(&id).and_then(|f| f.parent_id);
+        while let Some(above) = parent.filter(|p| folder_rows.contains_key(p)) {
+            kept.insert(above);
+            parent = folder_rows[&above].parent_id;
+        }
+    }
+    let folder_ids: Vec<i64> = folder_ids
+        .into_iter()
+        .filter(|id| !kept.contains(id))
+        .collect();
+    files::delete_placements(conn, &file_ids)?;
+    folders::delete(conn, &folder_ids)?;
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let entry = deletable(&item?)?;
             match entry {
-                Entry::File(view) => file_ids.push(view.placement.id),
-                Entry::Folder(view) => {
-                    folder_rows.insert(view.folder.id, &view.folder);
-                }
+                Entry::Folder(view) if kept.contains(&view.folder.id) => Err(SbgError::new(
+                    StatusCode::CONFLICT,
+                    5021,
+                    "Deleting non-empty folders is not supported.",
+                )),
+                entry => Ok(entry.clone()),
             }
-        }
-        let folder_ids: Vec<i64> = folder_rows.keys().copied().collect();
-        let mut kept = folders::non_empty(conn, &folder_ids, &file_ids, &folder_ids)?;
-        // A folder that stays keeps the folders above it in this call.
-        for id in kept.clone() {
-            let mut parent = folder_rows.get(&id).and_then(|f| f.parent_id);
-            while let Some(above) = parent.filter(|p| folder_rows.contains_key(p)) {
-                kept.insert(above);
-                parent = folder_rows[&above].parent_id;
-            }
-        }
-        let folder_ids: Vec<i64> = folder_ids
-            .into_iter()
-            .filter(|id| !kept.contains(id))
-            .collect();
-        files::delete_placements(conn, &file_ids)?;
-        folders::delete(conn, &folder_ids)?;
-        Ok(items
-            .into_iter()
-            .map(|item| {
-                let entry = deletable(&item?)?;
-                match entry {
-                    Entry::Folder(view) if kept.contains(&view.folder.id) => Err(SbgError::new(
-                        StatusCode::CONFLICT,
-                        5021,
-                        "Deleting non-empty folders is not supported.",
-                    )),
-                    entry => Ok(entry.clone()),
-                }
-            })
-            .collect())
-    })
+        })
+        .collect())
 }
 
 /// Where a listing, a new folder or an upload goes, as the request names it.
@@ -732,7 +727,7 @@ async fn respond_listing(
     let page = query.page.page()?;
     let user_id = caller.0.user.id;
     let filter = query.filter;
-    let listing = db::run(&state.store, move |conn| {
+    let listing = db::read(&state.store, move |conn| {
         let (folder, _) = target.resolve(conn, user_id, file_not_found)?;
         let listing = views::list_folder(
             conn,
@@ -765,7 +760,7 @@ async fn respond_listing(
 /// The file or folder, if the caller can see it.
 async fn load_entry(state: &AppState, caller: &SbgCaller, id: SbgId) -> Result<Entry, SbgError> {
     let user_id = caller.0.user.id;
-    db::run(&state.store, move |conn| {
+    db::read(&state.store, move |conn| {
         let mut found = load_entries(conn, user_id, std::slice::from_ref(&id))?;
         found
             .remove(&id)
@@ -789,12 +784,13 @@ async fn get(
 async fn change_one(
     state: &AppState,
     caller: &SbgCaller,
+    claim: RequestClaim,
     id: &str,
     change: Result<FileChange, SbgError>,
 ) -> Result<FileView, SbgError> {
     let item = parse_file_id(id).and_then(|id| change.map(|change| (id, change)));
     let user_id = caller.0.user.id;
-    let mut results = db::run(&state.store, move |conn| {
+    let mut results = db::write(&state.store, claim, move |conn| {
         change_files(conn, user_id, vec![item])
     })
     .await?;
@@ -813,6 +809,7 @@ struct UpdateBody {
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
     body: web::Json<UpdateBody>,
 ) -> Result<HttpResponse, SbgError> {
@@ -821,7 +818,7 @@ async fn update(
         .metadata
         .map_or(Ok(MetadataChange::Keep), MetadataChange::replace)
         .and_then(|metadata| FileChange::parse(body.name, body.tags, metadata));
-    let view = change_one(&state, &caller, &id, change).await?;
+    let view = change_one(&state, &caller, claim, &id, change).await?;
     Ok(HttpResponse::Ok().json(render_file(&state, &view)))
 }
 
@@ -829,11 +826,12 @@ async fn update(
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let item = parse_file_id(&id);
     let user_id = caller.0.user.id;
-    let mut results = db::run(&state.store, move |conn| {
+    let mut results = db::write(&state.store, claim, move |conn| {
         delete_entries(conn, user_id, vec![item])
     })
     .await?;
@@ -859,6 +857,7 @@ async fn get_metadata(
 async fn replace_metadata(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, SbgError> {
@@ -866,7 +865,7 @@ async fn replace_metadata(
         metadata,
         ..FileChange::default()
     });
-    let view = change_one(&state, &caller, &id, change).await?;
+    let view = change_one(&state, &caller, claim, &id, change).await?;
     Ok(HttpResponse::Ok().json(view.placement.metadata))
 }
 
@@ -876,6 +875,7 @@ async fn replace_metadata(
 async fn merge_metadata(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, SbgError> {
@@ -883,7 +883,7 @@ async fn merge_metadata(
         metadata,
         ..FileChange::default()
     });
-    let view = change_one(&state, &caller, &id, change).await?;
+    let view = change_one(&state, &caller, claim, &id, change).await?;
     Ok(HttpResponse::Ok().json(view.placement.metadata))
 }
 
@@ -892,11 +892,12 @@ async fn merge_metadata(
 async fn replace_tags(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     id: web::Path<String>,
     body: web::Json<Vec<String>>,
 ) -> Result<HttpResponse, SbgError> {
     let change = FileChange::parse(None, Some(body.into_inner()), MetadataChange::Keep);
-    let view = change_one(&state, &caller, &id, change).await?;
+    let view = change_one(&state, &caller, claim, &id, change).await?;
     Ok(HttpResponse::Ok().json(view.placement.tags))
 }
 
@@ -948,6 +949,7 @@ pub(crate) fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgErro
 async fn create_folder(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<CreateFolderBody>,
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
@@ -966,40 +968,38 @@ async fn create_folder(
     )?;
     let name = parse_folder_name(body.name)?;
     let user_id = caller.0.user.id;
-    let created = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            let (parent, permissions) = target.resolve(conn, user_id, destination_not_found)?;
-            if !permissions.can_write() {
-                return Err(write_refused());
-            }
-            let path = parent
-                .folder
-                .path
-                .join(name.as_str())
-                .map_err(invalid_name)?;
-            if folders::lock(conn, &[parent.folder.id])?.is_empty() {
-                return Err(destination_not_found());
-            }
-            let exists = || {
-                SbgError::new(
-                    StatusCode::CONFLICT,
-                    5030,
-                    format!("A file or folder named {name:?} already exists here."),
-                )
-            };
-            let wanted = [(parent.folder.id, name.as_str())];
-            if !folders::names_taken(conn, &wanted, &[])?.is_empty() {
-                return Err(exists());
-            }
-            let folder = match folders::create_child(conn, &parent.folder, &path) {
-                Err(StoreError::Conflict(_)) => return Err(exists()),
-                created => created?,
-            };
-            Ok(FolderView {
-                folder,
-                project: parent.project,
-                parent: Some(parent.folder.sbg_id),
-            })
+    let created = db::write(&state.store, claim, move |conn| {
+        let (parent, permissions) = target.resolve(conn, user_id, destination_not_found)?;
+        if !permissions.can_write() {
+            return Err(write_refused());
+        }
+        let path = parent
+            .folder
+            .path
+            .join(name.as_str())
+            .map_err(invalid_name)?;
+        if folders::lock(conn, &[parent.folder.id])?.is_empty() {
+            return Err(destination_not_found());
+        }
+        let exists = || {
+            SbgError::new(
+                StatusCode::CONFLICT,
+                5030,
+                format!("A file or folder named {name:?} already exists here."),
+            )
+        };
+        let wanted = [(parent.folder.id, name.as_str())];
+        if !folders::names_taken(conn, &wanted, &[])?.is_empty() {
+            return Err(exists());
+        }
+        let folder = match folders::create_child(conn, &parent.folder, &path) {
+            Err(StoreError::Conflict(_)) => return Err(exists()),
+            created => created?,
+        };
+        Ok(FolderView {
+            folder,
+            project: parent.project,
+            parent: Some(parent.folder.sbg_id),
         })
     })
     .await?;
@@ -1089,7 +1089,7 @@ async fn download(
                 "The download link is invalid or has expired.",
             )
         })?;
-    let found = db::run(&state.store, move |conn| {
+    let found = db::read(&state.store, move |conn| {
         files::get_placement_by_sbg_id(conn, &id)
     })
     .await?;

@@ -19,7 +19,7 @@ use ferry_store::jobs::{
     self, CHUNK_ITEMS, ChunkReport, ChunkWork, Claimed, FolderCopy, FolderUnit, ItemError,
     ItemKind, ItemOutcome, NewUnit, RequestItem, Worked,
 };
-use ferry_store::{DbConnection, folders, views, write_transaction};
+use ferry_store::{DbConnection, folders, views};
 
 use super::SbgError;
 use super::copy::{Target, can_copy, copy_refused, destination, name_too_long};
@@ -75,27 +75,25 @@ fn item_error(error: SbgError) -> Result<SbgError, SbgError> {
     }
 }
 
-/// Works chunk `chunk_id` if `worker` still holds its claim, in one write transaction.
+/// Works chunk `chunk_id` if `worker` still holds its claim, in the caller's unit of work.
 pub(crate) fn work_chunk(
     conn: &mut DbConnection,
     worker: &str,
     chunk_id: i64,
 ) -> Result<(), SbgError> {
-    write_transaction(conn, |conn| {
-        let Some(claimed) = jobs::lock_claimed(conn, chunk_id, worker)? else {
-            return Ok(());
-        };
-        let report = if claimed.job.cancel_requested {
-            ChunkReport::Cancelled
-        } else {
-            match &claimed.work {
-                ChunkWork::Requests(items) => work_requests(conn, &claimed, items)?,
-                ChunkWork::Folder(unit) => work_folder(conn, &claimed, unit)?,
-            }
-        };
-        jobs::complete(conn, &claimed, worker, &report)?;
-        Ok(())
-    })
+    let Some(claimed) = jobs::lock_claimed(conn, chunk_id, worker)? else {
+        return Ok(());
+    };
+    let report = if claimed.job.cancel_requested {
+        ChunkReport::Cancelled
+    } else {
+        match &claimed.work {
+            ChunkWork::Requests(items) => work_requests(conn, &claimed, items)?,
+            ChunkWork::Folder(unit) => work_folder(conn, &claimed, unit)?,
+        }
+    };
+    jobs::complete(conn, &claimed, worker, &report)?;
+    Ok(())
 }
 
 /// What a request item turned out to be, once looked up.

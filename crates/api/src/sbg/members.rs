@@ -8,6 +8,7 @@
 use super::listing::{PageQuery, envelope};
 use super::projects::{administered_project, not_found, project_id};
 use super::{SbgCaller, SbgError, href, resource, visible_project};
+use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -15,7 +16,7 @@ use ferry_domain::ids::{SbgProjectId, Username};
 use ferry_domain::model::{AuditOutcome, User};
 use ferry_domain::permission::{Permissions, SbgPermissions};
 use ferry_store::projects::VisibleProject;
-use ferry_store::{DbConnection, members, projects, users, write_transaction};
+use ferry_store::{DbConnection, members, projects, users};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -98,7 +99,7 @@ async fn list(
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
     let project = id.clone();
-    let (found, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (found, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         let visible = visible_project(conn, user_id, &project)?;
         Ok(members::list(
             conn,
@@ -131,6 +132,7 @@ struct AddMember {
 async fn add(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String)>,
     body: web::Json<AddMember>,
 ) -> Result<HttpResponse, SbgError> {
@@ -169,30 +171,27 @@ async fn add(
     let user_id = caller.0.user.id;
     let who = caller.0;
     let project = id.clone();
-    let added = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let visible = administered_project(conn, user_id, &project)?;
-            let user = users::find_by_username(conn, &username)?.ok_or_else(not_found)?;
-            if projects::membership(conn, visible.project.id, user.id)?.is_some() {
-                return Err(SbgError::new(
-                    StatusCode::CONFLICT,
-                    3003,
-                    format!("Requested project/member already exists: '{username}' is a member."),
-                ));
-            }
-            members::add(conn, visible.project.id, user.id, permissions)?;
-            let detail =
-                json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
-            audit::record(
-                conn,
-                &who,
-                "sbg.member.add",
-                project.as_str(),
-                AuditOutcome::Ok,
-                detail,
-            )?;
-            Ok(user)
-        })
+    let added = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let visible = administered_project(conn, user_id, &project)?;
+        let user = users::find_by_username(conn, &username)?.ok_or_else(not_found)?;
+        if projects::membership(conn, visible.project.id, user.id)?.is_some() {
+            return Err(SbgError::new(
+                StatusCode::CONFLICT,
+                3003,
+                format!("Requested project/member already exists: '{username}' is a member."),
+            ));
+        }
+        members::add(conn, visible.project.id, user.id, permissions)?;
+        let detail = json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
+        audit::record(
+            conn,
+            &who,
+            "sbg.member.add",
+            project.as_str(),
+            AuditOutcome::Ok,
+            detail,
+        )?;
+        Ok(user)
     })
     .await?;
     Ok(HttpResponse::Created().json(render(&state, &id, &added, permissions)))
@@ -208,7 +207,7 @@ async fn get(
     let username = member_name(&path.2)?;
     let user_id = caller.0.user.id;
     let project = id.clone();
-    let (user, permissions) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (user, permissions) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         let visible = visible_project(conn, user_id, &project)?;
         members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)
     })
@@ -226,6 +225,7 @@ struct UpdateMember {
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String, String)>,
     body: web::Json<UpdateMember>,
 ) -> Result<HttpResponse, SbgError> {
@@ -233,7 +233,7 @@ async fn update(
         .into_inner()
         .permissions
         .ok_or_else(permissions_required)?;
-    let (id, user, permissions) = change_permissions(&state, &caller, &path, change).await?;
+    let (id, user, permissions) = change_permissions(&state, &caller, claim, &path, change).await?;
     Ok(HttpResponse::Ok().json(render(&state, &id, &user, permissions)))
 }
 
@@ -242,10 +242,12 @@ async fn update(
 async fn update_permissions(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String, String)>,
     body: web::Json<PermissionsChange>,
 ) -> Result<HttpResponse, SbgError> {
-    let (_, _, permissions) = change_permissions(&state, &caller, &path, body.into_inner()).await?;
+    let (_, _, permissions) =
+        change_permissions(&state, &caller, claim, &path, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(permissions.to_sbg()))
 }
 
@@ -254,6 +256,7 @@ async fn update_permissions(
 async fn change_permissions(
     state: &AppState,
     caller: &SbgCaller,
+    claim: RequestClaim,
     path: &(String, String, String),
     change: PermissionsChange,
 ) -> Result<(SbgProjectId, User, Permissions), SbgError> {
@@ -262,28 +265,25 @@ async fn change_permissions(
     let user_id = caller.0.user.id;
     let who = caller.0.clone();
     let project = id.clone();
-    let (user, permissions) = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let visible = administered_project(conn, user_id, &project)?;
-            let (user, current) =
-                members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
-            let permissions = change.applied_to(current.to_sbg());
-            if !permissions.can_admin() {
-                keep_an_administrator(conn, &visible, &user)?;
-            }
-            members::set_permissions(conn, visible.project.id, user.id, permissions)?;
-            let detail =
-                json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
-            audit::record(
-                conn,
-                &who,
-                "sbg.member.update",
-                project.as_str(),
-                AuditOutcome::Ok,
-                detail,
-            )?;
-            Ok((user, permissions))
-        })
+    let (user, permissions) = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let visible = administered_project(conn, user_id, &project)?;
+        let (user, current) =
+            members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+        let permissions = change.applied_to(current.to_sbg());
+        if !permissions.can_admin() {
+            keep_an_administrator(conn, &visible, &user)?;
+        }
+        members::set_permissions(conn, visible.project.id, user.id, permissions)?;
+        let detail = json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
+        audit::record(
+            conn,
+            &who,
+            "sbg.member.update",
+            project.as_str(),
+            AuditOutcome::Ok,
+            detail,
+        )?;
+        Ok((user, permissions))
     })
     .await?;
     Ok((id, user, permissions))
@@ -293,29 +293,27 @@ async fn change_permissions(
 async fn remove(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, SbgError> {
     let id = project_id(&path.0, &path.1)?;
     let username = member_name(&path.2)?;
     let user_id = caller.0.user.id;
     let who = caller.0;
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let visible = administered_project(conn, user_id, &id)?;
-            let (user, _) =
-                members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
-            keep_an_administrator(conn, &visible, &user)?;
-            members::remove(conn, visible.project.id, user.id)?;
-            let detail = json!({"member": user.username.as_str()});
-            Ok(audit::record(
-                conn,
-                &who,
-                "sbg.member.remove",
-                id.as_str(),
-                AuditOutcome::Ok,
-                detail,
-            )?)
-        })
+    db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let visible = administered_project(conn, user_id, &id)?;
+        let (user, _) = members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+        keep_an_administrator(conn, &visible, &user)?;
+        members::remove(conn, visible.project.id, user.id)?;
+        let detail = json!({"member": user.username.as_str()});
+        Ok(audit::record(
+            conn,
+            &who,
+            "sbg.member.remove",
+            id.as_str(),
+            AuditOutcome::Ok,
+            detail,
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

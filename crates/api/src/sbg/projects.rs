@@ -7,13 +7,14 @@
 
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, billing, href, resource, timestamp, visible_project};
+use crate::db::RequestClaim;
 use crate::{AppState, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::{SbgProjectId, Slug, Username};
 use ferry_domain::model::{BillingGroup, User};
 use ferry_store::projects::{NewProject, ProjectChanges, ProjectFilter, VisibleProject};
-use ferry_store::{DbConnection, billing as billing_repo, projects, write_transaction};
+use ferry_store::{DbConnection, billing as billing_repo, projects};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -128,7 +129,7 @@ async fn list_page(
         .map(|n| ("name".to_owned(), n.clone()))
         .collect();
     let user_id = caller.0.user.id;
-    let (found, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
+    let (found, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         let filter = ProjectFilter {
             name: name.as_deref(),
             owner: owner.as_ref(),
@@ -161,6 +162,7 @@ struct CreateProject {
 async fn create(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     body: web::Json<CreateProject>,
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
@@ -170,22 +172,20 @@ async fn create(
         .map(|id| billing_group_id(&id))
         .transpose()?;
     let owner = caller.0.user;
-    let created = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let group = match &billing_group {
-                Some(id) => owned_billing_group(conn, &owner, id)?,
-                None => billing_repo::personal(conn, owner.id)?,
-            };
-            let new = NewProject {
-                name: &name,
-                description: body.description.as_deref().unwrap_or_default(),
-                billing_group_id: group.id,
-                tags: body.tags.as_deref().unwrap_or_default(),
-                settings: &body.settings.unwrap_or_default(),
-            };
-            let project = projects::create_with(conn, &owner, &new)?;
-            visible_project(conn, owner.id, &project.sbg_id)
-        })
+    let created = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let group = match &billing_group {
+            Some(id) => owned_billing_group(conn, &owner, id)?,
+            None => billing_repo::personal(conn, owner.id)?,
+        };
+        let new = NewProject {
+            name: &name,
+            description: body.description.as_deref().unwrap_or_default(),
+            billing_group_id: group.id,
+            tags: body.tags.as_deref().unwrap_or_default(),
+            settings: &body.settings.unwrap_or_default(),
+        };
+        let project = projects::create_with(conn, &owner, &new)?;
+        visible_project(conn, owner.id, &project.sbg_id)
     })
     .await?;
     Ok(HttpResponse::Created().json(render(&state, &created)))
@@ -199,7 +199,7 @@ async fn get(
 ) -> Result<HttpResponse, SbgError> {
     let id = project_id(&path.0, &path.1)?;
     let user_id = caller.0.user.id;
-    let project = db::run(&state.store, move |conn| {
+    let project = db::read(&state.store, move |conn| {
         visible_project(conn, user_id, &id)
     })
     .await?;
@@ -222,6 +222,7 @@ struct UpdateProject {
 async fn update(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String)>,
     body: web::Json<UpdateProject>,
 ) -> Result<HttpResponse, SbgError> {
@@ -233,28 +234,26 @@ async fn update(
         .map(|id| billing_group_id(&id))
         .transpose()?;
     let user = caller.0.user;
-    let updated = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let current = administered_project(conn, user.id, &id)?;
-            let billing_group_id = match &billing_group {
-                Some(group) => Some(owned_billing_group(conn, &user, group)?.id),
-                None => None,
-            };
-            let settings = body.settings.map(|changed| {
-                let mut settings = current.project.settings.clone();
-                settings.extend(changed);
-                settings
-            });
-            let changes = ProjectChanges {
-                name,
-                description: body.description,
-                billing_group_id,
-                tags: body.tags,
-                settings,
-            };
-            projects::update(conn, current.project.id, &changes)?;
-            visible_project(conn, user.id, &id)
-        })
+    let updated = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let current = administered_project(conn, user.id, &id)?;
+        let billing_group_id = match &billing_group {
+            Some(group) => Some(owned_billing_group(conn, &user, group)?.id),
+            None => None,
+        };
+        let settings = body.settings.map(|changed| {
+            let mut settings = current.project.settings.clone();
+            settings.extend(changed);
+            settings
+        });
+        let changes = ProjectChanges {
+            name,
+            description: body.description,
+            billing_group_id,
+            tags: body.tags,
+            settings,
+        };
+        projects::update(conn, current.project.id, &changes)?;
+        visible_project(conn, user.id, &id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render(&state, &updated)))
@@ -266,15 +265,14 @@ async fn update(
 async fn delete(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, SbgError> {
     let id = project_id(&path.0, &path.1)?;
     let user_id = caller.0.user.id;
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| -> Result<_, SbgError> {
-            let project = administered_project(conn, user_id, &id)?;
-            Ok(projects::delete(conn, project.project.id)?)
-        })
+    db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+        let project = administered_project(conn, user_id, &id)?;
+        Ok(projects::delete(conn, project.project.id)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

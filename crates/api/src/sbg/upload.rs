@@ -26,9 +26,7 @@ use ferry_domain::model::FolderView;
 use ferry_domain::permission::Permissions;
 use ferry_domain::upload::PartPlan;
 use ferry_store::sbg_uploads::{self, ReceivedPart, Upload};
-use ferry_store::{
-    ContentInfo, DbConnection, StoreError, files, folders, views, write_transaction,
-};
+use ferry_store::{ContentInfo, DbConnection, StoreError, files, folders, views};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io;
@@ -38,6 +36,7 @@ use super::files::{
     render_file, write_refused,
 };
 use super::{SbgCaller, SbgError, href, resource, timestamp};
+use crate::db::RequestClaim;
 use crate::receive::{ReceiveError, receive};
 use crate::{AppState, db, signing};
 
@@ -195,6 +194,7 @@ fn replaced_placements(
 async fn start(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     req: HttpRequest,
     body: web::Json<StartBody>,
 ) -> Result<HttpResponse, SbgError> {
@@ -214,31 +214,29 @@ async fn start(
         PartPlan::new(size, body.part_size).map_err(|e| SbgError::bad_request(e.to_string()))?;
     let user_id = caller.0.user.id;
     let store = state.store.clone();
-    let (upload, folder) = db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            let folder = writable_folder(conn, user_id, &target)?;
-            replaced_placements(conn, &folder, name.as_str(), overwrite)?;
-            let upload_id = uuid::Uuid::new_v4().simple().to_string();
-            // Made before the commit, so that every upload has its file (or its multipart
-            // upload at an S3 store); one left by a failed commit is the collector's (or the
-            // bucket's lifecycle rules').
-            let store_upload_id = store
-                .content()
-                .create_upload(&upload_id, plan.size())
-                .map_err(StoreError::from)?;
-            let upload = Upload {
-                upload_id,
-                user_id,
-                folder_id: folder.folder.id,
-                name: name.as_str().to_owned(),
-                plan,
-                overwrite,
-                created_at: Utc::now(),
-                store_upload_id,
-            };
-            sbg_uploads::create(conn, &upload)?;
-            Ok::<_, SbgError>((upload, folder))
-        })
+    let (upload, folder) = db::write(&state.store, claim, move |conn| {
+        let folder = writable_folder(conn, user_id, &target)?;
+        replaced_placements(conn, &folder, name.as_str(), overwrite)?;
+        let upload_id = uuid::Uuid::new_v4().simple().to_string();
+        // Made before the commit, so that every upload has its file (or its multipart
+        // upload at an S3 store); one left by a failed commit is the collector's (or the
+        // bucket's lifecycle rules').
+        let store_upload_id = store
+            .content()
+            .create_upload(&upload_id, plan.size())
+            .map_err(StoreError::from)?;
+        let upload = Upload {
+            upload_id,
+            user_id,
+            folder_id: folder.folder.id,
+            name: name.as_str().to_owned(),
+            plan,
+            overwrite,
+            created_at: Utc::now(),
+            store_upload_id,
+        };
+        sbg_uploads::create(conn, &upload)?;
+        Ok::<_, SbgError>((upload, folder))
     })
     .await?;
     Ok(HttpResponse::Created().json(render_upload(&state, &upload, &folder)))
@@ -264,7 +262,7 @@ async fn get(
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
-    let (upload, folder) = db::run(&state.store, move |conn| {
+    let (upload, folder) = db::read(&state.store, move |conn| {
         own_upload(conn, user_id, &upload_id)
     })
     .await?;
@@ -276,13 +274,13 @@ async fn get(
 async fn abort(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
-    let store = state.store.clone();
     let digests = state.upload_digests.clone();
-    db::run(&state.store, move |conn| {
-        let (upload, _) = write_transaction(conn, |conn| {
+    db::blocking(&state.store, move |store| {
+        let (upload, _) = store.write(claim.get(), |conn| {
             let found =
                 sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
             sbg_uploads::delete(conn, &upload_id)?;
@@ -317,7 +315,7 @@ async fn part_url(
     let (upload_id, raw_number) = path.into_inner();
     let user_id = caller.0.user.id;
     let lookup = upload_id.clone();
-    let (upload, _) = db::run(&state.store, move |conn| {
+    let (upload, _) = db::read(&state.store, move |conn| {
         sbg_uploads::get(conn, user_id, &lookup)?.ok_or_else(upload_not_found)
     })
     .await?;
@@ -378,6 +376,7 @@ struct PartQuery {
 #[utoipa::path(put, path = "/v2/upload/multipart/{upload_id}/part/{part_number}/data", tag = "sbg", params(("upload_id" = String, Path), ("part_number" = u32, Path), PartQuery), request_body = Vec<u8>, responses((status = 200, description = "Stored; the ETag header names the part")))]
 async fn put_part(
     state: web::Data<AppState>,
+    claim: RequestClaim,
     path: web::Path<(String, u32)>,
     query: web::Query<PartQuery>,
     payload: web::Payload,
@@ -386,7 +385,7 @@ async fn put_part(
     let key = state.url_signing_key.get(&state.store).await?;
     // The length is not in the URL: the upload's plan says it, and the signature covers it.
     let lookup = upload_id.clone();
-    let plan = db::run(&state.store, move |conn| {
+    let plan = db::read(&state.store, move |conn| {
         sbg_uploads::plan(conn, &lookup)?.ok_or_else(upload_not_found)
     })
     .await?;
@@ -398,10 +397,10 @@ async fn put_part(
     }
     let part_number = i32::try_from(number).map_err(|_| invalid_part_url())?;
     let forgetting = upload_id.clone();
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            sbg_uploads::forget_part(conn, &forgetting, part_number)
-        })
+    // Not under the claim: only recording the part below is the request's outcome, and a
+    // retry that finds the part forgotten sends it again.
+    db::write(&state.store, RequestClaim::none(), move |conn| {
+        sbg_uploads::forget_part(conn, &forgetting, part_number)
     })
     .await?;
     let offset = u64::from(number - 1) * plan.part_size();
@@ -435,14 +434,12 @@ async fn put_part(
         reported: false,
     };
     let recording = upload_id.clone();
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            if sbg_uploads::put_part(conn, &recording, &part)? {
-                Ok(())
-            } else {
-                Err(upload_not_found())
-            }
-        })
+    db::write(&state.store, claim, move |conn| {
+        if sbg_uploads::put_part(conn, &recording, &part)? {
+            Ok(())
+        } else {
+            Err(upload_not_found())
+        }
     })
     .await?;
     // Hashing ahead for the completion: a failure only means the completion hashes the file.
@@ -481,6 +478,7 @@ struct ReportedResponse {
 async fn report_part(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     upload_id: web::Path<String>,
     body: web::Json<PartReport>,
 ) -> Result<HttpResponse, SbgError> {
@@ -499,41 +497,39 @@ async fn report_part(
         .map(|etag| etag.trim().trim_matches('"').to_ascii_lowercase())
         .unwrap_or_default();
     let user_id = caller.0.user.id;
-    db::run(&state.store, move |conn| {
-        write_transaction(conn, |conn| {
-            let (upload, _) =
-                sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
-            let number = part_number(&upload.plan, &raw_number)?;
-            let len = upload.plan.part_len(number).expect("the number is in the plan");
-            let number = i32::try_from(number).map_err(|_| upload_not_found())?;
-            if upload.store_upload_id.is_some() {
-                // Sent to the bucket: the report is all Ferry hears of the part, and the
-                // bucket checks its ETag on completion.
-                if etag.is_empty() {
-                    return Err(SbgError::bad_request(format!(
-                        "The report of part {number} has no ETag header."
-                    )));
-                }
-                let part = ReceivedPart {
-                    part_number: number,
-                    size: i64::try_from(len).map_err(|_| upload_not_found())?,
-                    etag,
-                    reported: true,
-                };
-                sbg_uploads::put_part(conn, &upload_id, &part)?;
-                return Ok(());
+    db::write(&state.store, claim, move |conn| {
+        let (upload, _) =
+            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+        let number = part_number(&upload.plan, &raw_number)?;
+        let len = upload.plan.part_len(number).expect("the number is in the plan");
+        let number = i32::try_from(number).map_err(|_| upload_not_found())?;
+        if upload.store_upload_id.is_some() {
+            // Sent to the bucket: the report is all Ferry hears of the part, and the
+            // bucket checks its ETag on completion.
+            if etag.is_empty() {
+                return Err(SbgError::bad_request(format!(
+                    "The report of part {number} has no ETag header."
+                )));
             }
-            match sbg_uploads::report_part(conn, &upload_id, number, &etag)? {
-                None => Err(SbgError::bad_request(format!(
-                    "Part {number} has not been uploaded."
-                ))),
-                Some(part) if part.etag != etag => Err(SbgError::bad_request(format!(
-                    "The ETag reported for part {number} ({etag:?}) is not that of the bytes received ({:?}).",
-                    part.etag
-                ))),
-                Some(_) => Ok(()),
-            }
-        })
+            let part = ReceivedPart {
+                part_number: number,
+                size: i64::try_from(len).map_err(|_| upload_not_found())?,
+                etag,
+                reported: true,
+            };
+            sbg_uploads::put_part(conn, &upload_id, &part)?;
+            return Ok(());
+        }
+        match sbg_uploads::report_part(conn, &upload_id, number, &etag)? {
+            None => Err(SbgError::bad_request(format!(
+                "Part {number} has not been uploaded."
+            ))),
+            Some(part) if part.etag != etag => Err(SbgError::bad_request(format!(
+                "The ETag reported for part {number} ({etag:?}) is not that of the bytes received ({:?}).",
+                part.etag
+            ))),
+            Some(_) => Ok(()),
+        }
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -578,7 +574,7 @@ enum UploadedContent<'a> {
     Unhashed { key: &'a str, size: u64 },
 }
 
-/// The transaction of a completion: the checks again, the new file over `content` (closed, or
+/// The unit of work of a completion: the checks again, the new file over `content` (closed, or
 /// closing until its checksums are known), the upload's deletion.
 fn create_uploaded_file(
     conn: &mut DbConnection,
@@ -587,44 +583,36 @@ fn create_uploaded_file(
     parts: &[ReceivedPart],
     content: UploadedContent<'_>,
 ) -> Result<FileView, SbgError> {
-    write_transaction(conn, |conn| {
-        let (upload, folder) = own_upload(conn, user_id, upload_id)?;
-        if sbg_uploads::parts(conn, upload_id)? != parts {
-            return Err(SbgError::new(
-                StatusCode::CONFLICT,
-                90007,
-                "A part was sent again while the upload was being completed; complete it again.",
-            ));
+    let (upload, folder) = own_upload(conn, user_id, upload_id)?;
+    if sbg_uploads::parts(conn, upload_id)? != parts {
+        return Err(SbgError::new(
+            StatusCode::CONFLICT,
+            90007,
+            "A part was sent again while the upload was being completed; complete it again.",
+        ));
+    }
+    let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
+    if folders::lock(conn, &[folder.folder.id])?.is_empty() {
+        return Err(destination_not_found());
+    }
+    let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
+    files::delete_placements(conn, &replaced)?;
+    let name = parse_file_name(upload.name.clone())?;
+    let project_id = folder.folder.project_id;
+    let (_, placement) = match content {
+        UploadedContent::Hashed(info) => {
+            files::create_closed_file(conn, user_id, project_id, &folder.folder, &name, info)?
         }
-        let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
-        if folders::lock(conn, &[folder.folder.id])?.is_empty() {
-            return Err(destination_not_found());
+        UploadedContent::Unhashed { key, size } => {
+            files::create_closing_file(conn, user_id, project_id, &folder.folder, &name, size, key)?
         }
-        let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
-        files::delete_placements(conn, &replaced)?;
-        let name = parse_file_name(upload.name.clone())?;
-        let project_id = folder.folder.project_id;
-        let (_, placement) = match content {
-            UploadedContent::Hashed(info) => {
-                files::create_closed_file(conn, user_id, project_id, &folder.folder, &name, info)?
-            }
-            UploadedContent::Unhashed { key, size } => files::create_closing_file(
-                conn,
-                user_id,
-                project_id,
-                &folder.folder,
-                &name,
-                size,
-                key,
-            )?,
-        };
-        sbg_uploads::delete(conn, upload_id)?;
-        let ids = [placement.sbg_id];
-        let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
-            .pop()
-            .ok_or_else(file_not_found)?;
-        Ok(view)
-    })
+    };
+    sbg_uploads::delete(conn, upload_id)?;
+    let ids = [placement.sbg_id];
+    let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
+        .pop()
+        .ok_or_else(file_not_found)?;
+    Ok(view)
 }
 
 /// `POST /upload/multipart/{upload_id}/complete`: the file, made of the parts.
@@ -632,17 +620,24 @@ fn create_uploaded_file(
 async fn complete(
     state: web::Data<AppState>,
     caller: SbgCaller,
+    claim: RequestClaim,
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     let user_id = caller.0.user.id;
-    let store = state.store.clone();
     let digests = state.upload_digests.clone();
-    let view = db::run(&state.store, move |conn| {
-        let (upload, _) = own_upload(conn, user_id, &upload_id)?;
-        let parts = sbg_uploads::parts(conn, &upload_id)?;
+    let view = db::blocking(&state.store, move |store| {
+        let (upload, parts) = store.read(|conn| -> Result<_, SbgError> {
+            let (upload, _) = own_upload(conn, user_id, &upload_id)?;
+            Ok((upload, sbg_uploads::parts(conn, &upload_id)?))
+        })?;
         if let Some(reason) = missing_parts(&upload.plan, &parts) {
             return Err(SbgError::bad_request(reason));
         }
+        let create = |content: UploadedContent<'_>| {
+            store.write(claim.get(), |conn| {
+                create_uploaded_file(conn, user_id, &upload_id, &parts, content)
+            })
+        };
         if let Some(store_upload_id) = &upload.store_upload_id {
             let etags: Vec<String> = parts.iter().map(|part| part.etag.clone()).collect();
             let (key, size) = store
@@ -662,7 +657,7 @@ async fn complete(
             }
             // The checksums come later, from a job worker (ferry_store::content_hashing).
             let content = UploadedContent::Unhashed { key: &key, size };
-            return create_uploaded_file(conn, user_id, &upload_id, &parts, content);
+            return create(content);
         }
         // Sealed and hashed before the write transaction, so that a large file does not hold
         // the write lock; parts being written are waited for, later ones refused, and a part
@@ -679,7 +674,7 @@ async fn complete(
             })?;
         let created = if sealed.info().size == upload.plan.size() {
             let content = UploadedContent::Hashed(sealed.info());
-            create_uploaded_file(conn, user_id, &upload_id, &parts, content)
+            create(content)
         } else {
             tracing::error!(upload = %upload_id, "an upload's file has the wrong size");
             Err(SbgError::internal())

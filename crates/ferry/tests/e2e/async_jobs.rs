@@ -7,7 +7,7 @@ use ferry_domain::model::{FileView, Folder, Project};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
-use ferry_store::{files, folders, projects, write_transaction};
+use ferry_store::{files, folders, projects};
 use ferry_testkit::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -51,7 +51,7 @@ fn seed(db: &TestDb, username: &str, root: usize, tree: usize) -> Seed {
     };
     let tree_folder =
         folders::ensure_path(&mut conn, source.id, &FolderPath::parse("/tree").unwrap()).unwrap();
-    let mut replicate = |folder: &Folder, prefix: &str, count: usize| -> Vec<(String, String)> {
+    let replicate = |folder: &Folder, prefix: &str, count: usize| -> Vec<(String, String)> {
         let names: Vec<FileName> = (0..count)
             .map(|i| FileName::parse(format!("{prefix}-{i:05}.bin")).unwrap())
             .collect();
@@ -66,8 +66,10 @@ fn seed(db: &TestDb, username: &str, root: usize, tree: usize) -> Seed {
             project: &source.sbg_id,
             folder,
         };
-        let copies =
-            write_transaction(&mut conn, |conn| copy_files(conn, user_id, to, &items)).unwrap();
+        let copies = db
+            .store()
+            .write(None, |conn| copy_files(conn, user_id, to, &items))
+            .unwrap();
         copies
             .into_iter()
             .map(|copy| match copy {

@@ -18,7 +18,7 @@ use ferry_store::schema::{
     billing_groups, folders as folder_rows, object_links, placements, projects,
 };
 use ferry_store::sponsorship::{SponsorshipError, sponsor_by_operator, sponsor_project};
-use ferry_store::{DbConnection, Store, folders, members, write_transaction};
+use ferry_store::{DbConnection, Store, folders, members};
 use ferry_testkit::TestDb;
 use serde_json::{Map, Value, json};
 
@@ -703,7 +703,7 @@ impl Instrumentation for StatementCounter {
 /// that links another hidden record: a closure of depth 3. Returns the number of objects.
 fn seed_tree(conn: &mut DbConnection, w: &World, project: &Project, chains: usize) -> usize {
     let folders: Vec<String> = (0..10).map(|i| format!("/tree/d{i}")).collect();
-    write_transaction(conn, |conn| {
+    conn.transaction(|conn| {
         for i in 0..chains {
             let folder = &folders[i % folders.len()];
             let last = Seed::record(project, "/hidden", "last")
@@ -770,7 +770,7 @@ fn a_cycle_and_a_thousand_deep_chain_are_walked_once_each() {
     for w in World::all() {
         let mut conn = w.conn();
         let mut chain: Vec<Object> = Vec::new();
-        write_transaction(&mut conn, |conn| {
+        conn.transaction(|conn| {
             for _ in 0..1_000 {
                 let seed = Seed::record(&w.source, "/", "link").hidden();
                 let seed = match chain.last() {

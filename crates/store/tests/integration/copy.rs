@@ -8,7 +8,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 use ferry_domain::model::{FileView, Folder, Project};
 use ferry_domain::name::FileName;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
-use ferry_store::{DbConnection, Store, files, projects, write_transaction};
+use ferry_store::{DbConnection, Store, files, projects};
 use ferry_testkit::TestDb;
 
 /// `count` files named `file-<i>.txt` (all with the same bytes) in the project's root.
@@ -47,7 +47,8 @@ fn copy_all(
         project: &project.sbg_id,
         folder,
     };
-    write_transaction(conn, |conn| copy_files(conn, user_id, to, &items)).unwrap()
+    conn.transaction(|conn| copy_files(conn, user_id, to, &items))
+        .unwrap()
 }
 
 fn copied(results: Vec<CopyResult>) -> Vec<FileView> {
@@ -118,8 +119,9 @@ fn explicit_names_follow_the_same_rule_and_overlong_names_are_refused() {
             project: &project.sbg_id,
             folder: &root,
         };
-        let results =
-            write_transaction(&mut conn, |conn| copy_files(conn, alice.id, to, &items)).unwrap();
+        let results = conn
+            .transaction(|conn| copy_files(conn, alice.id, to, &items))
+            .unwrap();
         match &results[..] {
             [
                 CopyResult::Copied(a),

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use ferry_domain::model::Folder;
 use ferry_domain::path::FolderPath;
 use ferry_store::schema::folders as folder_table;
-use ferry_store::{DbConnection, StoreError, folders, projects, write_transaction};
+use ferry_store::{DbConnection, StoreError, folders, projects};
 use ferry_testkit::TestDb;
 
 fn path(s: &str) -> FolderPath {
@@ -95,7 +95,7 @@ fn a_failed_enclosing_transaction_leaves_no_folder() {
         let alice = ferry_testkit::user(db.store(), "alice");
         let project = ferry_testkit::project(db.store(), &alice, "P");
         let mut conn = db.store().conn().unwrap();
-        let result: Result<Folder, StoreError> = write_transaction(&mut conn, |conn| {
+        let result: Result<Folder, StoreError> = db.store().write(None, |conn| {
             folders::ensure_path(conn, project.id, &path("/x/y"))?;
             Err(StoreError::Conflict("the caller changed its mind".into()))
         });

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use ferry_domain::ids::Username;
 use ferry_store::idempotency::{self, Applying, Claim, KeyedRequest, RETENTION, StoredResponse};
 use ferry_store::schema::idempotency_keys;
-use ferry_store::{DbConnection, StoreError, users, write_transaction};
+use ferry_store::{DbConnection, Store, StoreError, users};
 use ferry_testkit::TestDb;
 
 const LEASE: TimeDelta = TimeDelta::seconds(60);
@@ -145,22 +145,15 @@ fn applied(conn: &mut DbConnection, user_id: i64, key: &str) -> bool {
         .unwrap()
 }
 
-/// Creates the user `name` in a write transaction under `claim`, failing it if `fail`.
-fn write_under(
-    conn: &mut DbConnection,
-    claim: &Applying,
-    name: &str,
-    fail: bool,
-) -> Result<(), StoreError> {
-    idempotency::applying(Some(claim.clone()), || {
-        write_transaction(conn, |conn| {
-            users::create(conn, &Username::parse(name).unwrap(), name, None)?;
-            if fail {
-                Err(StoreError::NotFound)
-            } else {
-                Ok(())
-            }
-        })
+/// Creates the user `name` in a unit of work under `claim`, failing it if `fail`.
+fn write_under(store: &Store, claim: &Applying, name: &str, fail: bool) -> Result<(), StoreError> {
+    store.write(Some(claim), |conn| {
+        users::create(conn, &Username::parse(name).unwrap(), name, None)?;
+        if fail {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     })
 }
 
@@ -189,11 +182,11 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
             Claim::Granted
         );
         // A transaction that rolls back takes its mark with it.
-        assert!(write_under(&mut conn, &claim("k", "c1"), "rolled", true).is_err());
+        assert!(write_under(db.store(), &claim("k", "c1"), "rolled", true).is_err());
         assert!(!applied(&mut conn, alice.id, "k"), "{:?}", db.backend());
         assert!(!exists(&mut conn, "rolled"));
         // One that commits marks the key in the same transaction.
-        write_under(&mut conn, &claim("k", "c1"), "written", false).unwrap();
+        write_under(db.store(), &claim("k", "c1"), "written", false).unwrap();
         assert!(applied(&mut conn, alice.id, "k"));
         assert!(exists(&mut conn, "written"));
         // The holder may still record its answer: a retry waits for it.
@@ -208,16 +201,17 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
                 Claim::Lost
             );
         }
-        // Outside a claim a write transaction marks nothing.
-        write_transaction(&mut conn, |conn| {
-            users::create(conn, &Username::parse("free").unwrap(), "free", None).map(drop)
-        })
-        .unwrap();
+        // Outside a claim a unit of work marks nothing.
+        db.store()
+            .write(None, |conn| {
+                users::create(conn, &Username::parse("free").unwrap(), "free", None).map(drop)
+            })
+            .unwrap();
 
         // A server error after the commit: releasing keeps the key and ends its lease now.
         let failed = keyed(alice.id, "k5xx", "sha");
         idempotency::claim(&mut conn, failed, "c1", LEASE, now).unwrap();
-        write_under(&mut conn, &claim("k5xx", "c1"), "five", false).unwrap();
+        write_under(db.store(), &claim("k5xx", "c1"), "five", false).unwrap();
         idempotency::release(&mut conn, failed, "c1", now).unwrap();
         assert_eq!(
             idempotency::claim(&mut conn, failed, "c2", LEASE, now + TimeDelta::seconds(1))
@@ -233,8 +227,8 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
             Claim::Granted
         );
         assert!(matches!(
-            write_under(&mut conn, &claim("slow", "c1"), "late", false),
-            Err(StoreError::Unavailable(_))
+            write_under(db.store(), &claim("slow", "c1"), "late", false),
+            Err(StoreError::ClaimTakenOver)
         ));
         assert!(!exists(&mut conn, "late"));
         assert!(!applied(&mut conn, alice.id, "slow"));

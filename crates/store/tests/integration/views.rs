@@ -9,7 +9,7 @@ use ferry_domain::permission::{Level, Permissions};
 use ferry_store::files::{self, PlacementUpdate};
 use ferry_store::schema::{objects, placements};
 use ferry_store::views::{self, ListFilter};
-use ferry_store::{DbConnection, Store, StoreError, folders, members, projects, write_transaction};
+use ferry_store::{DbConnection, Store, StoreError, folders, members, projects};
 use ferry_testkit::TestDb;
 use serde_json::json;
 
@@ -27,7 +27,7 @@ fn seed_files(
 ) -> Vec<SbgId> {
     let content = store.content().put_bytes(b"ACGT").unwrap();
     let mut conn = store.conn().unwrap();
-    write_transaction(&mut conn, |conn| {
+    conn.transaction(|conn| {
         (0..count)
             .map(|i| {
                 let name = FileName::parse(format!("f{i:04}")).unwrap();
