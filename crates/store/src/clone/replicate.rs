@@ -1,0 +1,100 @@
+//! What a clone writes: a placement per object in the destination, with the source copy's name, tags, properties and class fields.
+
+use super::*;
+
+/// An open workflow is not refused: the seed has it replicated, a new workflow object.
+pub(super) fn is_open_workflow(object: &ObjectRow) -> bool {
+    object.class == DxClass::Workflow.as_str() && object.state == ObjectState::Open.as_str()
+}
+
+pub(super) fn parse_dx_id(object: &ObjectRow) -> Result<DxId, StoreError> {
+    DxId::parse(&object.dx_id).map_err(|e| corrupt("objects", object.id, e))
+}
+
+/// The destination placement of a source placement: the same name, tags, properties and
+/// metadata.
+pub(super) fn placement_spec(
+    source: &PlacementRow,
+    project_id: i64,
+    folder_id: i64,
+) -> PlacementSpec<'_> {
+    PlacementSpec {
+        project_id,
+        folder_id,
+        name: &source.name,
+        tags: source.tags.clone(),
+        properties: source.properties.clone(),
+        metadata: source.metadata.clone(),
+    }
+}
+
+/// Places in the destination a new workflow object for each open workflow, with its details,
+/// types, links and class fields, created by the caller.
+pub(super) fn replicate(
+    conn: &mut DbConnection,
+    user_id: i64,
+    project_id: i64,
+    workflows: &[&Source],
+    folder_of: impl Fn(&PlacementRow) -> Result<i64, StoreError>,
+) -> Result<(), StoreError> {
+    if workflows.is_empty() {
+        return Ok(());
+    }
+    let specs = workflows
+        .iter()
+        .map(|(object, placement)| {
+            let object_spec = ObjectSpec {
+                class: DxClass::Workflow,
+                state: ObjectState::Open,
+                hidden: object.hidden,
+                details: object.details.clone(),
+                types: object.types.clone(),
+                size: object.size,
+                content_sha256: object.content_sha256.as_deref(),
+                md5: object.md5.as_deref(),
+                content_key: object.content_key.as_deref(),
+                created_by: user_id,
+            };
+            Ok((
+                object_spec,
+                placement_spec(placement, project_id, folder_of(placement)?),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let replicas: Vec<i64> = insert_placed(conn, &specs)?
+        .into_iter()
+        .map(|(object, _)| object.id)
+        .collect();
+    let originals = || workflows.iter().map(|(object, _)| object.id);
+    copy_links(conn, originals(), replicas.iter().copied())?;
+    copy_class_fields(conn, originals().zip(replicas.iter().copied()))
+}
+
+/// Gives each copy the class fields (`object_class_fields`: a workflow's stages, ...) of its
+/// original: one read and one multi-row INSERT.
+pub(super) fn copy_class_fields(
+    conn: &mut DbConnection,
+    originals_and_copies: impl Iterator<Item = (i64, i64)>,
+) -> Result<(), StoreError> {
+    let copy_of: HashMap<i64, i64> = originals_and_copies.collect();
+    let originals: Vec<i64> = copy_of.keys().copied().collect();
+    let fields: Vec<(i64, String)> = object_class_fields::table
+        .filter(object_class_fields::object_id.eq_any(&originals))
+        .select((object_class_fields::object_id, object_class_fields::fields))
+        .load(conn)?;
+    let rows: Vec<_> = fields
+        .iter()
+        .map(|(original, fields)| {
+            (
+                object_class_fields::object_id.eq(copy_of[original]),
+                object_class_fields::fields.eq(fields.as_str()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        each_backend!(conn, |c| diesel::insert_into(object_class_fields::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
