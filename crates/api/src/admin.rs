@@ -9,7 +9,6 @@
 use crate::auth::authenticate;
 use crate::sbg::SbgError;
 use crate::{AppState, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ferry_domain::ids::Username;
@@ -40,7 +39,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             }))
             .route("/audit", web::get().to(audit_trail))
             .default_service(web::to(|| async {
-                SbgError::route_not_found().into_response()
+                SbgError::RouteNotFound.into_response()
             })),
     );
 }
@@ -90,15 +89,9 @@ async fn audit_trail(
     req: HttpRequest,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, SbgError> {
-    let caller = authenticate(&req)
-        .await?
-        .ok_or_else(SbgError::unauthorized)?;
+    let caller = authenticate(&req).await?.ok_or(SbgError::Unauthorized)?;
     if !caller.user.is_admin {
-        return Err(SbgError::new(
-            StatusCode::FORBIDDEN,
-            90002,
-            "Forbidden: the audit trail is for administrators.",
-        ));
+        return Err(SbgError::AdministratorsOnly);
     }
     let params = params.into_inner();
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);

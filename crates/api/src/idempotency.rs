@@ -81,9 +81,7 @@ impl Dialect {
         const MESSAGE: &str = "Idempotency-Key was reused for an earlier API request that had a \
                                different method, path, query or body";
         match self {
-            Dialect::Sbg => {
-                SbgError::new(StatusCode::UNPROCESSABLE_ENTITY, 90012, MESSAGE).into_response()
-            }
+            Dialect::Sbg => SbgError::IdempotencyKeyReused(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_input(MESSAGE).into_response(),
         }
     }
@@ -93,7 +91,7 @@ impl Dialect {
         const MESSAGE: &str =
             "A request with this Idempotency-Key is still in progress; retry later";
         match self {
-            Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90007, MESSAGE).into_response(),
+            Dialect::Sbg => SbgError::IdempotencyKeyInUse(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
         }
     }
@@ -107,7 +105,7 @@ impl Dialect {
                                was lost; it will not be run again. Read the resources it changed \
                                to learn the outcome";
         match self {
-            Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90013, MESSAGE).into_response(),
+            Dialect::Sbg => SbgError::IdempotentResponseLost(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
         }
     }
@@ -115,9 +113,7 @@ impl Dialect {
     fn too_large(self, limit: usize) -> HttpResponse {
         let message = format!("The request body is larger than {limit} bytes");
         match self {
-            Dialect::Sbg => {
-                SbgError::new(StatusCode::PAYLOAD_TOO_LARGE, 90000, message).into_response()
-            }
+            Dialect::Sbg => SbgError::BodyTooLarge(message).into_response(),
             Dialect::Dx => DxError::new(DxErrorType::PayloadTooLarge, message).into_response(),
         }
     }

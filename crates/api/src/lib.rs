@@ -140,7 +140,7 @@ async fn json_preflight_refusals(
         text
     };
     let body = if sbg_error_shape(req.path()) {
-        sbg::SbgError::new(status, 90000, message).body()
+        sbg::SbgError::PreflightRefused { status, message }.body()
     } else {
         dx::DxError::invalid_input(message).body()
     };
@@ -152,7 +152,7 @@ async fn json_preflight_refusals(
 /// body into an unhelpful exception.
 async fn unknown_route(req: HttpRequest) -> HttpResponse {
     if sbg_error_shape(req.path()) {
-        sbg::SbgError::route_not_found().into_response()
+        sbg::SbgError::RouteNotFound.into_response()
     } else {
         dx::DxError::resource_not_found(format!("unknown route {}", req.path())).into_response()
     }
