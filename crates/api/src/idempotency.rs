@@ -23,6 +23,7 @@
 //! nothing runs again (see `docs/reliability.md`, "Idempotent retries").
 
 use crate::auth;
+use crate::dialect::Dialect;
 use crate::dx::{DxError, DxErrorType};
 use crate::sbg::SbgError;
 use crate::{AppState, db};
@@ -53,22 +54,8 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How often a waiting retry looks at the key again.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The dialect a request belongs to, for the shape of the errors this middleware answers.
-#[derive(Debug, Clone, Copy)]
-enum Dialect {
-    Sbg,
-    Dx,
-}
-
+/// This middleware's refusals, in the shape of the request's dialect.
 impl Dialect {
-    fn of(path: &str) -> Dialect {
-        if crate::sbg_error_shape(path) {
-            Dialect::Sbg
-        } else {
-            Dialect::Dx
-        }
-    }
-
     fn invalid_key(self, message: String) -> HttpResponse {
         match self {
             Dialect::Sbg => SbgError::bad_request(message).into_response(),
@@ -208,7 +195,7 @@ pub(crate) async fn idempotent(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let dialect = Dialect::of(req.path());
+    let dialect = Dialect::of_path(req.path());
     let key = match presented_key(req.headers()) {
         _ if safe => None,
         Ok(key) => key,

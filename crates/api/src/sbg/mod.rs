@@ -37,7 +37,7 @@ pub(crate) use job_copy::work_chunk as work_job_chunk;
 
 pub(crate) const PREFIX: &str = "/v2";
 
-/// Whether a path belongs to this dialect (for unknown-route errors).
+/// Whether a path belongs to this dialect (see `crate::dialect`).
 pub(crate) fn owns_path(path: &str) -> bool {
     path == PREFIX || path.starts_with("/v2/")
 }
