@@ -37,6 +37,7 @@ use crate::each_backend;
 use crate::error::StoreError;
 use crate::folders::{FolderRow, path_digest};
 use crate::names;
+use crate::page::{Page, Paginate};
 use crate::schema::{folders, job_chunks, job_items, jobs, placements};
 
 /// Items per chunk: request items per `items` chunk, entries per claim of a `folder` chunk.
@@ -651,24 +652,22 @@ pub fn get(conn: &mut DbConnection, public_id: &str) -> Result<Option<Job>, Stor
 pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<Job>, i64), StoreError> {
     let total = jobs::table
         .filter(jobs::user_id.eq(user_id))
         .select(count_star())
         .get_result(conn)?;
-    let page = jobs::table
+    let listed = jobs::table
         .filter(jobs::user_id.eq(user_id))
         .order((jobs::created_at.desc(), jobs::id.desc()))
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select(JobRow::as_select())
         .load(conn)?
         .into_iter()
         .map(Job::try_from)
         .collect::<Result<_, _>>()?;
-    Ok((page, total))
+    Ok((listed, total))
 }
 
 /// One page of the job's items in the order they were created (request items first, in
@@ -676,24 +675,22 @@ pub fn list_for_user(
 pub fn items(
     conn: &mut DbConnection,
     job_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<JobItem>, i64), StoreError> {
     let total = job_items::table
         .filter(job_items::job_id.eq(job_id))
         .select(count_star())
         .get_result(conn)?;
-    let page = job_items::table
+    let listed = job_items::table
         .filter(job_items::job_id.eq(job_id))
         .order(job_items::id)
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select(ItemRow::as_select())
         .load(conn)?
         .into_iter()
         .map(JobItem::try_from)
         .collect::<Result<_, _>>()?;
-    Ok((page, total))
+    Ok((listed, total))
 }
 
 /// The job's first `limit` request items, in request order.

@@ -265,7 +265,7 @@ async fn list(
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
     let (jobs, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
-        Ok(jobs::list_for_user(conn, user_id, page.offset, page.limit)?)
+        Ok(jobs::list_for_user(conn, user_id, page)?)
     })
     .await?;
     let items = jobs
@@ -327,7 +327,7 @@ async fn items(
     let base = href(&state, &format!("/async/files/copy/{id}/items"));
     let (items, total) = db::run(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;
-        Ok::<_, SbgError>(jobs::items(conn, job.id, page.offset, page.limit)?)
+        Ok::<_, SbgError>(jobs::items(conn, job.id, page)?)
     })
     .await?;
     let items = items.iter().map(render_item).collect();

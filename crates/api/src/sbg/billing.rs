@@ -30,12 +30,7 @@ async fn list(
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
     let (groups, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
-        Ok(billing::list_for_user(
-            conn,
-            user_id,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(billing::list_for_user(conn, user_id, page)?)
     })
     .await?;
     let owner = &caller.0.user.username;

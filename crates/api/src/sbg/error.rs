@@ -10,6 +10,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use ferry_store::StoreError;
+use ferry_store::page::PageError;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -494,6 +495,13 @@ impl From<StoreError> for SbgError {
                 Self::Internal
             }
         }
+    }
+}
+
+/// A client's `offset` or `limit` that is out of range.
+impl From<PageError> for SbgError {
+    fn from(e: PageError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 

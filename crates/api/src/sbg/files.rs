@@ -662,14 +662,7 @@ async fn respond_listing(
     let filter = query.filter;
     let listing = db::run(&state.store, move |conn| {
         let (folder, _) = target.resolve(conn, user_id, SbgError::FileNotFound)?;
-        let listing = views::list_folder(
-            conn,
-            user_id,
-            &folder.folder,
-            &filter,
-            page.offset,
-            page.limit,
-        )?;
+        let listing = views::list_folder(conn, user_id, &folder.folder, &filter, page)?;
         Ok::<_, SbgError>(listing)
     })
     .await?;

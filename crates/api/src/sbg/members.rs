@@ -90,12 +90,7 @@ async fn list(
     let project = id.clone();
     let (found, total) = db::run(&state.store, move |conn| -> Result<_, SbgError> {
         let visible = visible_project(conn, user_id, &project)?;
-        Ok(members::list(
-            conn,
-            visible.project.id,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(members::list(conn, visible.project.id, page)?)
     })
     .await?;
     let items = found

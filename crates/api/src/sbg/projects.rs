@@ -114,13 +114,7 @@ async fn list_page(
             name: name.as_deref(),
             owner: owner.as_ref(),
         };
-        Ok(projects::list_for_member(
-            conn,
-            user_id,
-            filter,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(projects::list_for_member(conn, user_id, filter, page)?)
     })
     .await?;
     let items = found.iter().map(|p| render(&state, p)).collect();
