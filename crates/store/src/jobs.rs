@@ -29,6 +29,7 @@ use ferry_domain::model::{AuditOutcome, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::allocate_names;
 use ferry_domain::path::FolderPath;
+use strum::{EnumString, IntoStaticStr};
 
 use crate::audit;
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
@@ -59,8 +60,9 @@ const ITEMS_CHUNK: &str = "items";
 const FOLDER_CHUNK: &str = "folder";
 const COPY_JOB: &str = "COPY";
 
-/// Where a job is, in CAVATICA's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a job is, in CAVATICA's terms (`SUBMITTED`, `RESOLVING`, `RUNNING`, `FINISHED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum JobState {
     /// No chunk has been worked yet.
     Submitted,
@@ -74,17 +76,14 @@ pub enum JobState {
 
 impl JobState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Submitted => "SUBMITTED",
-            JobState::Resolving => "RESOLVING",
-            JobState::Running => "RUNNING",
-            JobState::Finished => "FINISHED",
-        }
+        self.into()
     }
 }
 
-/// How a finished job ended. CAVATICA has no such field: there, every job just FINISHES.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a finished job ended (`completed`, `completed_with_failures`, `cancelled`). CAVATICA has
+/// no such field: there, every job just FINISHES.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum JobOutcome {
     Completed,
     CompletedWithFailures,
@@ -93,21 +92,7 @@ pub enum JobOutcome {
 
 impl JobOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobOutcome::Completed => "completed",
-            JobOutcome::CompletedWithFailures => "completed_with_failures",
-            JobOutcome::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> Option<JobOutcome> {
-        [
-            JobOutcome::Completed,
-            JobOutcome::CompletedWithFailures,
-            JobOutcome::Cancelled,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+        self.into()
     }
 }
 
@@ -161,8 +146,8 @@ impl TryFrom<JobRow> for Job {
             .outcome
             .as_deref()
             .map(|o| {
-                JobOutcome::parse(o)
-                    .ok_or_else(|| corrupt("jobs", row.id, format!("outcome '{o}'")))
+                o.parse::<JobOutcome>()
+                    .map_err(|_| corrupt("jobs", row.id, format!("outcome '{o}'")))
             })
             .transpose()?;
         let state = if row.finished_at.is_some() {
@@ -235,7 +220,9 @@ pub struct RequestItem {
     pub copy: RequestedCopy,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Stored and shown as `file` or `folder`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum ItemKind {
     File,
     Folder,
@@ -243,10 +230,7 @@ pub enum ItemKind {
 
 impl ItemKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::File => "file",
-            ItemKind::Folder => "folder",
-        }
+        self.into()
     }
 }
 
@@ -375,12 +359,11 @@ impl TryFrom<ItemRow> for JobItem {
             COPIED | MERGED | FAILED => ItemStatus::Worked(row.outcome()?),
             other => return Err(bad(format!("state '{other}'"))),
         };
-        let kind = match row.kind.as_deref() {
-            None => None,
-            Some("file") => Some(ItemKind::File),
-            Some("folder") => Some(ItemKind::Folder),
-            Some(other) => return Err(bad(format!("kind '{other}'"))),
-        };
+        let kind = row
+            .kind
+            .as_deref()
+            .map(|kind| kind.parse().map_err(|_| bad(format!("kind '{kind}'"))))
+            .transpose()?;
         Ok(JobItem {
             id: row.id,
             request_index: row.request_index,
@@ -1490,4 +1473,38 @@ fn insert_folders<'p>(
         }
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_outcomes_and_kinds_keep_their_stored_and_shown_spellings() {
+        let states = [
+            JobState::Submitted,
+            JobState::Resolving,
+            JobState::Running,
+            JobState::Finished,
+        ];
+        assert_eq!(
+            states.map(JobState::as_str),
+            ["SUBMITTED", "RESOLVING", "RUNNING", "FINISHED"]
+        );
+        let outcomes = [
+            JobOutcome::Completed,
+            JobOutcome::CompletedWithFailures,
+            JobOutcome::Cancelled,
+        ];
+        assert_eq!(
+            outcomes.map(JobOutcome::as_str),
+            ["completed", "completed_with_failures", "cancelled"]
+        );
+        for outcome in outcomes {
+            assert_eq!(outcome.as_str().parse(), Ok(outcome));
+        }
+        assert_eq!("folder".parse(), Ok(ItemKind::Folder));
+        assert_eq!(ItemKind::File.as_str(), "file");
+        assert!("File".parse::<ItemKind>().is_err());
+    }
 }
