@@ -9,17 +9,20 @@
 use crate::auth::authenticate;
 use crate::sbg::SbgError;
 use crate::{AppState, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ferry_domain::ids::Username;
 use ferry_domain::model::AuditEvent;
+use ferry_store::page::{Page, PageLimits};
 use ferry_store::{audit, users};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
+/// Pages of the audit trail: 100 events by default, 1,000 at most.
+const LIMITS: PageLimits = PageLimits {
+    default: 100,
+    max: 1000,
+};
 const PREFIX: &str = "/admin";
 
 /// Whether `path` is under `/admin`, whose errors take the SBG shape.
@@ -40,7 +43,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             }))
             .route("/audit", web::get().to(audit_trail))
             .default_service(web::to(|| async {
-                SbgError::route_not_found().into_response()
+                SbgError::RouteNotFound.into_response()
             })),
     );
 }
@@ -90,27 +93,12 @@ async fn audit_trail(
     req: HttpRequest,
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, SbgError> {
-    let caller = authenticate(&req)
-        .await?
-        .ok_or_else(SbgError::unauthorized)?;
+    let caller = authenticate(&req).await?.ok_or(SbgError::Unauthorized)?;
     if !caller.user.is_admin {
-        return Err(SbgError::new(
-            StatusCode::FORBIDDEN,
-            90002,
-            "Forbidden: the audit trail is for administrators.",
-        ));
+        return Err(SbgError::AdministratorsOnly);
     }
     let params = params.into_inner();
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(SbgError::bad_request(format!(
-            "limit must be between 1 and {MAX_LIMIT}."
-        )));
-    }
-    let offset = params.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(SbgError::bad_request("offset must not be negative."));
-    }
+    let page = Page::parse(params.offset, params.limit, LIMITS)?;
     let user = params
         .user
         .as_deref()
@@ -122,8 +110,7 @@ async fn audit_trail(
         until: params.until,
         user_id: None,
         action: params.action,
-        limit,
-        offset,
+        page,
     };
     let (events, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         if let Some(username) = &user {
@@ -139,7 +126,7 @@ async fn audit_trail(
     Ok(HttpResponse::Ok().json(json!({
         "items": events.into_iter().map(render).collect::<Vec<_>>(),
         "total": total,
-        "limit": limit,
-        "offset": offset,
+        "limit": page.limit(),
+        "offset": page.offset(),
     })))
 }

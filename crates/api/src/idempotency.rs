@@ -24,6 +24,7 @@
 
 use crate::auth;
 use crate::db::RequestClaim;
+use crate::dialect::Dialect;
 use crate::dx::{DxError, DxErrorType};
 use crate::sbg::SbgError;
 use crate::{AppState, db};
@@ -54,22 +55,8 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How often a waiting retry looks at the key again.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The dialect a request belongs to, for the shape of the errors this middleware answers.
-#[derive(Debug, Clone, Copy)]
-enum Dialect {
-    Sbg,
-    Dx,
-}
-
+/// This middleware's refusals, in the shape of the request's dialect.
 impl Dialect {
-    fn of(path: &str) -> Dialect {
-        if crate::sbg_error_shape(path) {
-            Dialect::Sbg
-        } else {
-            Dialect::Dx
-        }
-    }
-
     fn invalid_key(self, message: String) -> HttpResponse {
         match self {
             Dialect::Sbg => SbgError::bad_request(message).into_response(),
@@ -82,9 +69,7 @@ impl Dialect {
         const MESSAGE: &str = "Idempotency-Key was reused for an earlier API request that had a \
                                different method, path, query or body";
         match self {
-            Dialect::Sbg => {
-                SbgError::new(StatusCode::UNPROCESSABLE_ENTITY, 90012, MESSAGE).into_response()
-            }
+            Dialect::Sbg => SbgError::IdempotencyKeyReused(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_input(MESSAGE).into_response(),
         }
     }
@@ -94,7 +79,7 @@ impl Dialect {
         const MESSAGE: &str =
             "A request with this Idempotency-Key is still in progress; retry later";
         match self {
-            Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90007, MESSAGE).into_response(),
+            Dialect::Sbg => SbgError::IdempotencyKeyInUse(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
         }
     }
@@ -108,7 +93,7 @@ impl Dialect {
                                was lost; it will not be run again. Read the resources it changed \
                                to learn the outcome";
         match self {
-            Dialect::Sbg => SbgError::new(StatusCode::CONFLICT, 90013, MESSAGE).into_response(),
+            Dialect::Sbg => SbgError::IdempotentResponseLost(MESSAGE).into_response(),
             Dialect::Dx => DxError::invalid_state(MESSAGE).into_response(),
         }
     }
@@ -116,9 +101,7 @@ impl Dialect {
     fn too_large(self, limit: usize) -> HttpResponse {
         let message = format!("The request body is larger than {limit} bytes");
         match self {
-            Dialect::Sbg => {
-                SbgError::new(StatusCode::PAYLOAD_TOO_LARGE, 90000, message).into_response()
-            }
+            Dialect::Sbg => SbgError::BodyTooLarge(message).into_response(),
             Dialect::Dx => DxError::new(DxErrorType::PayloadTooLarge, message).into_response(),
         }
     }
@@ -213,7 +196,7 @@ pub(crate) async fn idempotent(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let dialect = Dialect::of(req.path());
+    let dialect = Dialect::of_path(req.path());
     let key = match presented_key(req.headers()) {
         _ if safe => None,
         Ok(key) => key,

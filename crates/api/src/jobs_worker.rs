@@ -168,7 +168,7 @@ impl Worker {
             // after a few attempts; the worker carries on with the next one.
             let worked =
                 std::panic::catch_unwind(AssertUnwindSafe(|| work_one(&self.store, &self.name)))
-                    .unwrap_or_else(|_| Err(SbgError::internal()));
+                    .unwrap_or(Err(SbgError::Internal));
             match worked {
                 Ok(true) => idle = IDLE_FIRST,
                 Ok(false) => {

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod config;
 mod db;
+mod dialect;
 mod download;
 pub mod dx;
 mod health;
@@ -30,6 +31,7 @@ use actix_web::http::Method;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, web};
+use dialect::Dialect;
 use ferry_store::Store;
 use std::sync::Arc;
 
@@ -96,19 +98,14 @@ pub fn app(
         .default_service(web::to(unknown_route))
 }
 
-/// Whether errors on `path` take the SBG shape: the SBG dialect's paths, and `/admin`, which
-/// borrows it. Every other path answers DNAnexus errors.
-pub(crate) fn sbg_error_shape(path: &str) -> bool {
-    sbg::owns_path(path) || admin::owns_path(path)
-}
-
 /// A path or query string its route cannot read: a 400 in the dialect the path belongs to
 /// (actix's own answer is plain text, which the SDKs cannot read).
 fn bad_request(req: &HttpRequest, cause: &dyn std::fmt::Display) -> actix_web::Error {
-    if sbg_error_shape(req.path()) {
-        sbg::SbgError::bad_request(format!("Malformed request: {cause}.")).into()
-    } else {
-        dx::DxError::invalid_input(format!("The request could not be read: {cause}")).into()
+    match Dialect::of_path(req.path()) {
+        Dialect::Sbg => sbg::SbgError::bad_request(format!("Malformed request: {cause}.")).into(),
+        Dialect::Dx => {
+            dx::DxError::invalid_input(format!("The request could not be read: {cause}")).into()
+        }
     }
 }
 
@@ -139,10 +136,9 @@ async fn json_preflight_refusals(
     } else {
         text
     };
-    let body = if sbg_error_shape(req.path()) {
-        sbg::SbgError::new(status, 90000, message).body()
-    } else {
-        dx::DxError::invalid_input(message).body()
+    let body = match Dialect::of_path(req.path()) {
+        Dialect::Sbg => sbg::SbgError::PreflightRefused { status, message }.body(),
+        Dialect::Dx => dx::DxError::invalid_input(message).body(),
     };
     let response = HttpResponse::build(status).json(body);
     Ok(ServiceResponse::new(req, response).map_into_right_body())
@@ -151,9 +147,10 @@ async fn json_preflight_refusals(
 /// Unknown routes answer JSON in the dialect their path belongs to: SDKs turn a non-JSON error
 /// body into an unhelpful exception.
 async fn unknown_route(req: HttpRequest) -> HttpResponse {
-    if sbg_error_shape(req.path()) {
-        sbg::SbgError::route_not_found().into_response()
-    } else {
-        dx::DxError::resource_not_found(format!("unknown route {}", req.path())).into_response()
+    match Dialect::of_path(req.path()) {
+        Dialect::Sbg => sbg::SbgError::RouteNotFound.into_response(),
+        Dialect::Dx => {
+            dx::DxError::resource_not_found(format!("unknown route {}", req.path())).into_response()
+        }
     }
 }

@@ -3,8 +3,9 @@
 //! Each handler carries its own `#[utoipa::path]`; each dialect lists its handlers (`sbg::doc`,
 //! `dx::doc`, and `admin::AdminDoc` for `/admin`). What every operation of a dialect shares is
 //! added here once, by the path: the error responses in the shape that path answers
-//! (`crate::sbg_error_shape`) and the token security schemes.
+//! (`Dialect::of_path`) and the token security schemes.
 
+use crate::dialect::Dialect;
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
 use utoipa::openapi::path::Operation;
@@ -64,7 +65,7 @@ impl Modify for Dialects {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            let sbg = crate::sbg_error_shape(path);
+            let dialect = Dialect::of_path(path);
             let public = PUBLIC.contains(&path.as_str());
             let signed = SIGNED.contains(&path.as_str());
             for operation in operations(item) {
@@ -75,7 +76,7 @@ impl Modify for Dialects {
                     ]);
                 }
                 if !public {
-                    add_error_response(operation, sbg);
+                    add_error_response(operation, dialect);
                 }
             }
         }
@@ -95,14 +96,13 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 }
 
 /// Every 4xx answer in the dialect's own JSON shape.
-fn add_error_response(operation: &mut Operation, sbg: bool) {
-    let (schema, description) = if sbg {
-        (
+fn add_error_response(operation: &mut Operation, dialect: Dialect) {
+    let (schema, description) = match dialect {
+        Dialect::Sbg => (
             "SbgErrorBody",
             "An SBG error: {status, code, message, more_info}",
-        )
-    } else {
-        ("DxErrorBody", "A DNAnexus error: {error: {type, message}}")
+        ),
+        Dialect::Dx => ("DxErrorBody", "A DNAnexus error: {error: {type, message}}"),
     };
     let response = ResponseBuilder::new()
         .description(description)

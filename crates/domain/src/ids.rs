@@ -1,21 +1,38 @@
 //! Identifiers of both dialects: DNAnexus `class-xxxx` ids, SBG hex ids, usernames, project
 //! slugs and SBG project ids (`owner/slug`).
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use crate::error::{DomainError, string_newtype};
 
-/// The classes of DNAnexus entity that Ferry knows.
+/// The classes of DNAnexus entity that Ferry knows, spelt in lowercase before the `-` of an id.
 ///
 /// `User` and `Org` are named entities (`user-<handle>`, `org-<handle>`), not random ids, so
 /// [`DxId`] refuses them; they are here so that a `class-...` string can always be classified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_class
+)]
 pub enum DxClass {
     Project,
     Container,
@@ -30,34 +47,9 @@ pub enum DxClass {
 }
 
 impl DxClass {
-    /// Every class, in declaration order.
-    pub const ALL: [DxClass; 10] = [
-        DxClass::Project,
-        DxClass::Container,
-        DxClass::File,
-        DxClass::Record,
-        DxClass::Applet,
-        DxClass::Workflow,
-        DxClass::Job,
-        DxClass::Analysis,
-        DxClass::User,
-        DxClass::Org,
-    ];
-
     /// The class as it appears before the `-` of an id.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DxClass::Project => "project",
-            DxClass::Container => "container",
-            DxClass::File => "file",
-            DxClass::Record => "record",
-            DxClass::Applet => "applet",
-            DxClass::Workflow => "workflow",
-            DxClass::Job => "job",
-            DxClass::Analysis => "analysis",
-            DxClass::User => "user",
-            DxClass::Org => "org",
-        }
+        self.into()
     }
 
     /// Data objects live in containers and can be cloned between them.
@@ -80,21 +72,8 @@ impl DxClass {
     }
 }
 
-impl fmt::Display for DxClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DxClass {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DxClass::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("class", format!("unknown class '{s}'")))
-    }
+fn unknown_class(s: &str) -> DomainError {
+    DomainError::invalid("class", format!("unknown class '{s}'"))
 }
 
 /// Where new ids of both dialects come from. Both vendors' ids start with the time (SBG's are
@@ -439,9 +418,30 @@ mod tests {
 
     #[test]
     fn dx_class_round_trips() {
-        for c in DxClass::ALL {
+        let spelt: Vec<&str> = DxClass::VARIANTS.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            spelt,
+            [
+                "project",
+                "container",
+                "file",
+                "record",
+                "applet",
+                "workflow",
+                "job",
+                "analysis",
+                "user",
+                "org"
+            ]
+        );
+        for &c in DxClass::VARIANTS {
             assert_eq!(c.as_str().parse::<DxClass>(), Ok(c));
+            assert_eq!(c.to_string(), c.as_str());
         }
+        assert_eq!(
+            "database".parse::<DxClass>().unwrap_err().to_string(),
+            "invalid class: unknown class 'database'"
+        );
         assert!("database".parse::<DxClass>().is_err());
         assert!("File".parse::<DxClass>().is_err());
         assert!(DxClass::File.is_data_object() && !DxClass::File.is_container());
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn dx_id_generate_uses_the_dx_alphabet() {
-        for class in DxClass::ALL.into_iter().filter(|c| c.has_random_ids()) {
+        for &class in DxClass::VARIANTS.iter().filter(|c| c.has_random_ids()) {
             let id = DxId::generate(class);
             assert_eq!(id.class(), class);
             assert_eq!(DxId::parse(id.as_str()), Ok(id.clone()));

@@ -1,11 +1,9 @@
 //! Ferry's entities as the rest of the program sees them: parsed, typed, and free of storage
 //! details. The store converts its rows into these; the API renders them in either dialect.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use strum::{Display, EnumString, IntoStaticStr};
 
 use crate::error::DomainError;
 use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
@@ -101,8 +99,13 @@ pub struct Folder {
 }
 
 /// The life cycle of a data object: DNAnexus objects are written while open and immutable once
-/// closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// closed. Spelt `open`, `closing`, `closed` on the wire and in storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Display, EnumString, IntoStaticStr)]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_object_state
+)]
 pub enum ObjectState {
     Open,
     Closing,
@@ -110,36 +113,13 @@ pub enum ObjectState {
 }
 
 impl ObjectState {
-    /// The wire and storage spelling: `open`, `closing`, `closed`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectState::Open => "open",
-            ObjectState::Closing => "closing",
-            ObjectState::Closed => "closed",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for ObjectState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ObjectState {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "open" => Ok(ObjectState::Open),
-            "closing" => Ok(ObjectState::Closing),
-            "closed" => Ok(ObjectState::Closed),
-            _ => Err(DomainError::invalid(
-                "object state",
-                format!("unknown state '{s}'"),
-            )),
-        }
-    }
+fn unknown_object_state(s: &str) -> DomainError {
+    DomainError::invalid("object state", format!("unknown state '{s}'"))
 }
 
 /// A data object: its identity and everything that is the same in every project holding it.
@@ -223,8 +203,13 @@ pub struct AuditEvent {
     pub detail: Value,
 }
 
-/// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an audited action ended, stored as `ok`, `partial`, `failed` or `denied`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr)]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = String,
+    parse_err_fn = unknown_audit_outcome
+)]
 pub enum AuditOutcome {
     /// Done in full.
     Ok,
@@ -238,12 +223,7 @@ pub enum AuditOutcome {
 
 impl AuditOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AuditOutcome::Ok => "ok",
-            AuditOutcome::Partial => "partial",
-            AuditOutcome::Failed => "failed",
-            AuditOutcome::Denied => "denied",
-        }
+        self.into()
     }
 
     /// The outcome of a batch of `done` items out of `total`.
@@ -256,20 +236,8 @@ impl AuditOutcome {
     }
 }
 
-impl FromStr for AuditOutcome {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            AuditOutcome::Ok,
-            AuditOutcome::Partial,
-            AuditOutcome::Failed,
-            AuditOutcome::Denied,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-        .ok_or_else(|| format!("unknown audit outcome {s:?}"))
-    }
+fn unknown_audit_outcome(s: &str) -> String {
+    format!("unknown audit outcome {s:?}")
 }
 
 #[cfg(test)]
@@ -278,8 +246,14 @@ mod tests {
 
     #[test]
     fn object_state_round_trips_and_refuses_unknown() {
-        for state in [ObjectState::Open, ObjectState::Closing, ObjectState::Closed] {
+        let states = [ObjectState::Open, ObjectState::Closing, ObjectState::Closed];
+        assert_eq!(
+            states.map(ObjectState::as_str),
+            ["open", "closing", "closed"]
+        );
+        for state in states {
             assert_eq!(state.as_str().parse::<ObjectState>(), Ok(state));
+            assert_eq!(state.to_string(), state.as_str());
         }
         assert!("Closed".parse::<ObjectState>().is_err());
     }
@@ -289,7 +263,20 @@ mod tests {
         assert_eq!(AuditOutcome::of_batch(3, 3), AuditOutcome::Ok);
         assert_eq!(AuditOutcome::of_batch(1, 3), AuditOutcome::Partial);
         assert_eq!(AuditOutcome::of_batch(0, 3), AuditOutcome::Failed);
+        let outcomes = [
+            AuditOutcome::Ok,
+            AuditOutcome::Partial,
+            AuditOutcome::Failed,
+            AuditOutcome::Denied,
+        ];
+        assert_eq!(
+            outcomes.map(AuditOutcome::as_str),
+            ["ok", "partial", "failed", "denied"]
+        );
         assert_eq!("denied".parse(), Ok(AuditOutcome::Denied));
-        assert!("Ok".parse::<AuditOutcome>().is_err());
+        assert_eq!(
+            "Ok".parse::<AuditOutcome>(),
+            Err(r#"unknown audit outcome "Ok""#.to_owned())
+        );
     }
 }

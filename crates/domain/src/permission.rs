@@ -3,16 +3,35 @@
 //! Ferry stores the DNAnexus model (an ordered level plus two flags) because it is the richer
 //! one on write access; the SBG dialect's five booleans are derived from it and mapped back.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use crate::error::DomainError;
 
 /// A DNAnexus access level. The derived order is the level order:
 /// `View < Upload < Contribute < Administer`, so "at least X" is `level >= X`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Spelt `VIEW`, `UPLOAD`, `CONTRIBUTE`, `ADMINISTER` on the wire, and parsed only so (in
+/// uppercase), as DNAnexus does.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
+#[strum(
+    serialize_all = "UPPERCASE",
+    parse_err_ty = DomainError,
+    parse_err_fn = unknown_level
+)]
 pub enum Level {
     View,
     Upload,
@@ -21,21 +40,8 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 4] = [
-        Level::View,
-        Level::Upload,
-        Level::Contribute,
-        Level::Administer,
-    ];
-
-    /// The wire spelling: `VIEW`, `UPLOAD`, `CONTRIBUTE`, `ADMINISTER`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Level::View => "VIEW",
-            Level::Upload => "UPLOAD",
-            Level::Contribute => "CONTRIBUTE",
-            Level::Administer => "ADMINISTER",
-        }
+        self.into()
     }
 
     /// The stored value, 1..=4 in level order, so that SQL can compare levels too.
@@ -63,27 +69,11 @@ impl Level {
     }
 }
 
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Level {
-    type Err = DomainError;
-
-    /// Accepts exactly the wire spellings (uppercase), as DNAnexus does.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "permission level",
-                    "expected VIEW, UPLOAD, CONTRIBUTE or ADMINISTER",
-                )
-            })
-    }
+fn unknown_level(_: &str) -> DomainError {
+    DomainError::invalid(
+        "permission level",
+        "expected VIEW, UPLOAD, CONTRIBUTE or ADMINISTER",
+    )
 }
 
 impl Serialize for Level {
@@ -193,7 +183,7 @@ mod tests {
         assert!(Level::View < Level::Upload);
         assert!(Level::Upload < Level::Contribute);
         assert!(Level::Contribute < Level::Administer);
-        for l in Level::ALL {
+        for &l in Level::VARIANTS {
             assert_eq!(l.as_str().parse::<Level>(), Ok(l));
             assert_eq!(Level::from_i16(l.as_i16()), Ok(l));
             assert_eq!(
@@ -205,13 +195,19 @@ mod tests {
                 l
             );
         }
+        let spelt: Vec<&str> = Level::VARIANTS.iter().map(|l| l.as_str()).collect();
+        assert_eq!(spelt, ["VIEW", "UPLOAD", "CONTRIBUTE", "ADMINISTER"]);
+        assert_eq!(
+            "view".parse::<Level>().unwrap_err().to_string(),
+            "invalid permission level: expected VIEW, UPLOAD, CONTRIBUTE or ADMINISTER"
+        );
         for bad in ["view", "Admin", "", "NONE", " VIEW"] {
             assert!(bad.parse::<Level>().is_err(), "{bad:?} accepted");
         }
         for bad in [0, 5, -1, i16::MAX] {
             assert!(Level::from_i16(bad).is_err());
         }
-        let stored: Vec<i16> = Level::ALL.iter().map(|l| l.as_i16()).collect();
+        let stored: Vec<i16> = Level::VARIANTS.iter().map(|l| l.as_i16()).collect();
         assert_eq!(stored, [1, 2, 3, 4]);
     }
 

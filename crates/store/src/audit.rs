@@ -8,6 +8,7 @@ use ferry_domain::model::{AuditEvent, AuditOutcome};
 use crate::convert::{corrupt, from_db_time, from_json, now, to_db_time};
 use crate::db::DbConnection;
 use crate::error::StoreError;
+use crate::page::{Page, Paginate};
 use crate::schema::audit_events;
 
 /// An event to record; the time is the store's.
@@ -31,8 +32,7 @@ pub struct Query {
     pub until: Option<DateTime<Utc>>,
     pub user_id: Option<i64>,
     pub action: Option<String>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
 }
 
 #[derive(Debug, Queryable, Selectable)]
@@ -109,8 +109,7 @@ pub fn list(conn: &mut DbConnection, query: &Query) -> Result<(Vec<AuditEvent>, 
     let total = filtered().count().get_result(conn)?;
     let events = filtered()
         .order((audit_events::at.desc(), audit_events::id.desc()))
-        .limit(query.limit)
-        .offset(query.offset)
+        .paginate(query.page)
         .select(EventRow::as_select())
         .load(conn)?
         .into_iter()

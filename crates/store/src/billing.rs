@@ -8,6 +8,7 @@ use ferry_domain::model::{BillingGroup, User};
 use crate::convert::{from_db_time, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
+use crate::page::{Page, Paginate};
 use crate::schema::billing_groups;
 use crate::users;
 
@@ -62,15 +63,13 @@ pub(crate) fn create_personal(
 pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<BillingGroup>, i64), StoreError> {
     let owned = billing_groups::table.filter(billing_groups::owner_user_id.eq(user_id));
     let total = owned.count().get_result(conn)?;
     let rows = owned
         .order(billing_groups::id)
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select(BillingGroupRow::as_select())
         .load(conn)?;
     Ok((rows.into_iter().map(BillingGroup::from).collect(), total))

@@ -67,19 +67,17 @@ const POSTGRES_SETUP: &str = "SET plan_cache_mode = force_custom_plan";
 /// at once against one database. Any constant works; this one is "ferry" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x66_65_72_72_79;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Shown as `sqlite` or `postgres` in logs and status pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Backend {
     Sqlite,
     Postgres,
 }
 
 impl Backend {
-    /// `sqlite` or `postgres`, for logs and status pages.
     pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
+        self.into()
     }
 
     /// `sqlite://PATH` (`sqlite://ferry.db` is relative, `sqlite:///srv/ferry.db` absolute),
@@ -95,12 +93,6 @@ impl Backend {
                 redact_url(url)
             )))
         }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -370,6 +362,12 @@ fn apply_pending<DB: diesel::backend::Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backends_are_named_in_lowercase() {
+        assert_eq!(Backend::Sqlite.to_string(), "sqlite");
+        assert_eq!(Backend::Postgres.name(), "postgres");
+    }
 
     #[test]
     fn sqlite_urls_name_relative_and_absolute_files() {

@@ -29,6 +29,7 @@ pub mod members;
 pub mod names;
 pub mod nonces;
 pub mod objects;
+pub mod page;
 mod placing;
 pub mod projects;
 pub mod rate_counts;

@@ -12,6 +12,7 @@ use ferry_domain::permission::{Level, Permissions};
 use crate::convert::{corrupt, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
+use crate::page::{Page, Paginate};
 use crate::schema::{project_members, projects, users};
 use crate::users::UserRow;
 
@@ -56,8 +57,7 @@ fn member_from_rows(
 pub fn list(
     conn: &mut DbConnection,
     project_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<(User, Permissions)>, i64), StoreError> {
     let total = project_members::table
         .filter(project_members::project_id.eq(project_id))
@@ -67,8 +67,7 @@ pub fn list(
         .inner_join(users::table)
         .filter(project_members::project_id.eq(project_id))
         .order((project_members::created_at, project_members::user_id))
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select((UserRow::as_select(), PermissionsRow::as_select()))
         .load(conn)?
         .into_iter()

@@ -16,6 +16,7 @@ use crate::convert::{corrupt, escape_like, from_db_time, from_json, now};
 use crate::db::DbConnection;
 use crate::error::StoreError;
 use crate::members::{self, PermissionsRow};
+use crate::page::{Page, Paginate};
 use crate::schema::{billing_groups, folders as folder_rows, project_members, projects, users};
 use crate::unit_of_work::atomic;
 use crate::{folders, users as user_repo};
@@ -286,26 +287,24 @@ pub fn list_for_member(
     conn: &mut DbConnection,
     user_id: i64,
     filter: ProjectFilter<'_>,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<VisibleProject>, i64), StoreError> {
     let mut count = visible_to(user_id).select(count_star()).into_boxed();
-    let mut page = visible_to(user_id)
+    let mut listed = visible_to(user_id)
         .select(VisibleProjectRow::as_select())
         .order(projects::id)
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .into_boxed();
     if let Some(name) = filter.name {
         count = count.filter(projects::name.eq(name));
-        page = page.filter(projects::name.eq(name));
+        listed = listed.filter(projects::name.eq(name));
     }
     if let Some(owner) = filter.owner {
         count = count.filter(users::username.eq(owner.as_str()));
-        page = page.filter(users::username.eq(owner.as_str()));
+        listed = listed.filter(users::username.eq(owner.as_str()));
     }
     let total = count.get_result(conn)?;
-    let projects = page
+    let projects = listed
         .load(conn)?
         .into_iter()
         .map(VisibleProject::try_from)

@@ -24,6 +24,7 @@ use crate::error::StoreError;
 use crate::files::{ObjectRow, PlacementRow};
 use crate::folders::FolderRow;
 use crate::members::PermissionsRow;
+use crate::page::{Page, Paginate};
 use crate::schema::{folders, objects, placements, project_members, projects, users};
 
 /// Ids per query: below SQLite's historical limit of 999 parameters.
@@ -168,8 +169,7 @@ pub fn list_folder(
     user_id: i64,
     folder: &Folder,
     filter: &ListFilter,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<Listing, StoreError> {
     let folder_total = if filter.keeps_folders() {
         let mut count = folders::table
@@ -183,12 +183,11 @@ pub fn list_folder(
     } else {
         0
     };
-    let folders = if offset < folder_total {
+    let folders = if !page.is_past(folder_total) {
         let scope = FolderScope::Children {
             parent_id: folder.id,
             names: &filter.names,
-            offset,
-            limit,
+            page,
         };
         load_folders(conn, user_id, scope)?
             .into_iter()
@@ -197,19 +196,11 @@ pub fn list_folder(
     } else {
         Vec::new()
     };
-    let file_offset = (offset - folder_total).max(0);
-    let file_limit = limit - i64::try_from(folders.len()).unwrap_or(limit);
+    let file_page = page.after(folder_total, folders.len());
     let (files, file_total) = if filter.reads_json() {
-        list_files_by_json(conn, user_id, folder.id, filter, file_offset, file_limit)?
+        list_files_by_json(conn, user_id, folder.id, filter, file_page)?
     } else {
-        list_files_by_name(
-            conn,
-            user_id,
-            folder.id,
-            &filter.names,
-            file_offset,
-            file_limit,
-        )?
+        list_files_by_name(conn, user_id, folder.id, &filter.names, file_page)?
     };
     Ok(Listing {
         folders,
@@ -224,8 +215,7 @@ fn list_files_by_name(
     user_id: i64,
     folder_id: i64,
     names: &[String],
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<FileView>, i64), StoreError> {
     let mut count = placements::table
         .filter(placements::folder_id.eq(folder_id))
@@ -235,14 +225,13 @@ fn list_files_by_name(
         count = count.filter(placements::name.eq_any(names));
     }
     let total = count.get_result(conn)?;
-    if limit <= 0 || offset >= total {
+    if page.is_past(total) {
         return Ok((Vec::new(), total));
     }
     let scope = FileScope::FolderPage {
         folder_id,
         names,
-        offset,
-        limit,
+        page,
     };
     let files = load_files(conn, user_id, scope)?;
     Ok((files.into_iter().map(|(view, _)| view).collect(), total))
@@ -255,8 +244,7 @@ fn list_files_by_json(
     user_id: i64,
     folder_id: i64,
     filter: &ListFilter,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<FileView>, i64), StoreError> {
     if !filter.origin.is_empty() {
         // Nothing is produced by a task.
@@ -292,22 +280,16 @@ fn list_files_by_json(
         }
     }
     let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
-    let start = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(matching.len());
-    let end = start
-        .saturating_add(usize::try_from(limit.max(0)).unwrap_or(0))
-        .min(matching.len());
-    let page = &matching[start..end];
-    if page.is_empty() {
+    let shown = page.slice(&matching);
+    if shown.is_empty() {
         return Ok((Vec::new(), total));
     }
     let mut by_id: BTreeMap<i64, FileView> =
-        load_files(conn, user_id, FileScope::PlacementIds(page))?
+        load_files(conn, user_id, FileScope::PlacementIds(shown))?
             .into_iter()
             .map(|(view, _)| (view.placement.id, view))
             .collect();
-    let files = page.iter().filter_map(|id| by_id.remove(id)).collect();
+    let files = shown.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((files, total))
 }
 
@@ -340,8 +322,7 @@ enum FileScope<'a> {
     FolderPage {
         folder_id: i64,
         names: &'a [String],
-        offset: i64,
-        limit: i64,
+        page: Page,
     },
 }
 
@@ -379,8 +360,7 @@ fn load_files(
         FileScope::FolderPage {
             folder_id,
             names,
-            offset,
-            limit,
+            page,
         } => {
             query = query.filter(placements::folder_id.eq(folder_id));
             if !names.is_empty() {
@@ -388,8 +368,7 @@ fn load_files(
             }
             query
                 .order((placements::name, placements::id))
-                .offset(offset)
-                .limit(limit)
+                .paginate(page)
         }
     };
     let records = query.load::<FileRecord>(conn)?;
@@ -430,8 +409,7 @@ enum FolderScope<'a> {
     Children {
         parent_id: i64,
         names: &'a [String],
-        offset: i64,
-        limit: i64,
+        page: Page,
     },
 }
 
@@ -470,17 +448,13 @@ fn load_folders(
         FolderScope::Children {
             parent_id,
             names,
-            offset,
-            limit,
+            page,
         } => {
             query = query.filter(folders::parent_id.eq(parent_id));
             if !names.is_empty() {
                 query = query.filter(folders::name.eq_any(names));
             }
-            query
-                .order((folders::name, folders::id))
-                .offset(offset)
-                .limit(limit)
+            query.order((folders::name, folders::id)).paginate(page)
         }
     };
     query

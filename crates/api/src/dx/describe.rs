@@ -11,6 +11,7 @@ use ferry_domain::model::{BillingGroup, ObjectState, Project};
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::objects::{self, ObjectCopy};
+use ferry_store::page::Page;
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{DbConnection, StoreError, containers, dx_folders, members};
 use serde_json::{Map, Value, json};
@@ -213,7 +214,7 @@ pub(crate) fn project(
         Vec::new()
     };
     let permissions: Map<String, Value> = if options.wants("permissions", false) {
-        members::list(conn, project.id, 0, i64::MAX)?
+        members::list(conn, project.id, Page::ALL)?
             .0
             .into_iter()
             .map(|(user, permissions)| (user_id(&user.username), json!(permissions.level.as_str())))

@@ -8,6 +8,7 @@ use ferry_domain::ids::{DxId, Username};
 use ferry_domain::model::AuditOutcome;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::containers::{self, ContainerChanges};
+use ferry_store::page::Page;
 use ferry_store::projects::{self, NewProject, ProjectChanges};
 use ferry_store::{billing as billing_repo, dx_folders, members, users};
 use serde::Deserialize;
@@ -286,7 +287,7 @@ pub(crate) async fn decrease_permissions(
         let Container { project, level } = container(conn, caller.id, &id, Level::View)?;
         projects::lock(conn, &project.sbg_id)?;
         let current: HashMap<Username, (i64, Level)> =
-            members::list(conn, project.id, 0, i64::MAX)?
+            members::list(conn, project.id, Page::ALL)?
                 .0
                 .into_iter()
                 .map(|(user, permissions)| (user.username, (user.id, permissions.level)))

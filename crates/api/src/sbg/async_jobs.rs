@@ -62,47 +62,10 @@ struct SubmitBody {
     items: Option<Vec<Value>>,
 }
 
-fn job_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        90003,
-        "Requested async job does not exist.",
-    )
-}
-
-fn cancelled() -> SbgError {
-    SbgError::new(
-        StatusCode::CONFLICT,
-        90007,
-        "The job was cancelled before this item was copied.",
-    )
-}
-
-fn copy_gone() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        5002,
-        "The copy was made, but no longer exists.",
-    )
-}
-
-/// The error of item `index`, its message prefixed with the item's place in the request.
-fn at_item(index: usize, error: SbgError) -> SbgError {
-    SbgError::new(
-        error.status,
-        error.code,
-        format!("items[{index}]: {}", error.message),
-    )
-}
-
 /// Parses every item, refusing the whole request at the first bad one: no job is created.
 fn parse_items(items: Vec<Value>) -> Result<Vec<RequestedCopy>, SbgError> {
     if items.is_empty() {
-        return Err(SbgError::new(
-            StatusCode::BAD_REQUEST,
-            10230,
-            "Sources cannot be empty or null: `items` must list at least one item.",
-        ));
+        return Err(SbgError::NoItems);
     }
     if items.len() > MAX_ITEMS {
         return Err(SbgError::bad_request(format!(
@@ -113,7 +76,12 @@ fn parse_items(items: Vec<Value>) -> Result<Vec<RequestedCopy>, SbgError> {
     items
         .iter()
         .enumerate()
-        .map(|(index, item)| parse_item(item).map_err(|e| at_item(index, e)))
+        .map(|(index, item)| {
+            parse_item(item).map_err(|error| SbgError::AtItem {
+                index,
+                error: Box::new(error),
+            })
+        })
         .collect()
 }
 
@@ -121,13 +89,7 @@ fn parse_item(item: &Value) -> Result<RequestedCopy, SbgError> {
     let Value::Object(fields) = item else {
         return Err(SbgError::bad_request("an item must be an object."));
     };
-    let file = text(fields, "file")?.ok_or_else(|| {
-        SbgError::new(
-            StatusCode::BAD_REQUEST,
-            5004,
-            "File id must not be null or an empty string.",
-        )
-    })?;
+    let file = text(fields, "file")?.ok_or(SbgError::FileIdRequired)?;
     let source = SbgId::parse(file)
         .map_err(|e| SbgError::bad_request(format!("`file` is not a file or folder id: {e}.")))?;
     let to = match Target::parse(text(fields, "project")?, text(fields, "parent")?)? {
@@ -137,13 +99,7 @@ fn parse_item(item: &Value) -> Result<RequestedCopy, SbgError> {
     let name = text(fields, "name")?
         .map(FileName::parse)
         .transpose()
-        .map_err(|e| {
-            SbgError::new(
-                StatusCode::BAD_REQUEST,
-                5024,
-                format!("Invalid name parameter: {e}"),
-            )
-        })?;
+        .map_err(|e| SbgError::InvalidName(e.to_string()))?;
     Ok(RequestedCopy { source, to, name })
 }
 
@@ -187,7 +143,7 @@ async fn submit(
 fn caller_job(conn: &mut DbConnection, user_id: i64, id: &str) -> Result<Job, SbgError> {
     jobs::get(conn, id)?
         .filter(|job| job.user_id == user_id)
-        .ok_or_else(job_not_found)
+        .ok_or(SbgError::JobNotFound)
 }
 
 /// What a request item's `result` entry shows.
@@ -233,18 +189,23 @@ fn results(conn: &mut DbConnection, job: &Job) -> Result<Vec<ResultEntry>, SbgEr
                 match (files.remove(&id), folders.get(&id)) {
                     (Some(file), _) => ResultEntry::File(Box::new(file)),
                     (None, Some(folder)) => ResultEntry::Folder(folder.clone()),
-                    (None, None) => ResultEntry::Error(copy_gone()),
+                    (None, None) => ResultEntry::Error(SbgError::CopyGone),
                 }
             }
             ItemStatus::Worked(ItemOutcome::Failed(error)) => ResultEntry::Error(sbg_error(&error)),
-            ItemStatus::Pending | ItemStatus::Cancelled => ResultEntry::Error(cancelled()),
+            ItemStatus::Pending | ItemStatus::Cancelled => {
+                ResultEntry::Error(SbgError::ItemCancelled)
+            }
         })
         .collect())
 }
 
 fn sbg_error(error: &ItemError) -> SbgError {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    SbgError::new(status, error.code, error.message.clone())
+    SbgError::Recorded {
+        status: StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        code: error.code,
+        message: error.message.clone(),
+    }
 }
 
 fn render_results(state: &AppState, entries: &[ResultEntry]) -> Vec<Value> {
@@ -304,7 +265,7 @@ async fn list(
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
     let (jobs, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
-        Ok(jobs::list_for_user(conn, user_id, page.offset, page.limit)?)
+        Ok(jobs::list_for_user(conn, user_id, page)?)
     })
     .await?;
     let items = jobs
@@ -336,7 +297,7 @@ async fn cancel(
         let id = id.clone();
         db::write(&state.store, claim, move |conn| {
             let job = caller_job(conn, user_id, &id)?;
-            jobs::cancel(conn, job.id)?.ok_or_else(job_not_found)
+            jobs::cancel(conn, job.id)?.ok_or(SbgError::JobNotFound)
         })
         .await?
     };
@@ -367,7 +328,7 @@ async fn items(
     let base = href(&state, &format!("/async/files/copy/{id}/items"));
     let (items, total) = db::read(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;
-        Ok::<_, SbgError>(jobs::items(conn, job.id, page.offset, page.limit)?)
+        Ok::<_, SbgError>(jobs::items(conn, job.id, page)?)
     })
     .await?;
     let items = items.iter().map(render_item).collect();
@@ -431,7 +392,7 @@ mod tests {
         assert_eq!(text(fields, "missing").unwrap(), None);
         assert_eq!(text(fields, "c").unwrap(), Some("x"));
         assert_eq!(
-            text(fields, "d").unwrap_err().status,
+            text(fields, "d").unwrap_err().status(),
             StatusCode::BAD_REQUEST
         );
     }
@@ -441,7 +402,7 @@ mod tests {
         let good = json!({"file": "0123456789abcdef01234567", "project": "o/p"});
         let bad = json!({"file": "0123456789abcdef01234567", "project": "o/p", "parent": "x"});
         let error = parse_items(vec![good, bad]).unwrap_err();
-        assert_eq!(error.code, 5031);
-        assert!(error.message.starts_with("items[1]: "), "{}", error.message);
+        assert_eq!(error.code(), 5031);
+        assert!(error.message().starts_with("items[1]: "), "{error}");
     }
 }

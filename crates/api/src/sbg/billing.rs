@@ -4,7 +4,6 @@
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource};
 use crate::{AppState, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::Username;
 use ferry_domain::model::BillingGroup;
@@ -14,15 +13,6 @@ use serde_json::{Value, json};
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(&["/billing/groups", "/billing/groups/"]).get(list))
         .service(resource(&["/billing/groups/{id}"]).get(get));
-}
-
-/// 404 (4002): a group that does not exist or that the caller does not own.
-pub(super) fn not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        4002,
-        "Requested billing group/invoice does not exist.",
-    )
 }
 
 /// The canonical spelling of a billing group id (lowercase, hyphenated), as stored; `None` if
@@ -40,12 +30,7 @@ async fn list(
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
     let (groups, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
-        Ok(billing::list_for_user(
-            conn,
-            user_id,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(billing::list_for_user(conn, user_id, page)?)
     })
     .await?;
     let owner = &caller.0.user.username;
@@ -68,10 +53,10 @@ async fn get(
     caller: SbgCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
-    let id = canonical_id(&id).ok_or_else(not_found)?;
+    let id = canonical_id(&id).ok_or(SbgError::BillingGroupNotFound)?;
     let user_id = caller.0.user.id;
     let group = db::read(&state.store, move |conn| -> Result<_, SbgError> {
-        billing::get_by_uuid(conn, user_id, &id)?.ok_or_else(not_found)
+        billing::get_by_uuid(conn, user_id, &id)?.ok_or(SbgError::BillingGroupNotFound)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render(&state, &group, &caller.0.user.username)))

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::files::{
-    Entry, FileChange, MetadataChange, change_files, delete_entries, file_not_found, load_entries,
-    parse_file_id, render_file,
+    Entry, FileChange, MetadataChange, change_files, delete_entries, load_entries, parse_file_id,
+    render_file,
 };
 use super::{SbgCaller, SbgError, resource};
 use crate::db::RequestClaim;
@@ -91,7 +91,7 @@ async fn get(
     let user_id = caller.0.user.id;
     let found = db::read(&state.store, move |conn| load_entries(conn, user_id, &ids)).await?;
     Ok(records(items.into_iter().map(|item| {
-        let (entry, _) = found.get(&item?).ok_or_else(file_not_found)?;
+        let (entry, _) = found.get(&item?).ok_or(SbgError::FileNotFound)?;
         Ok(entry.render(&state))
     })))
 }

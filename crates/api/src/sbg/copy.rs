@@ -5,11 +5,10 @@
 //! apart by `status`: the string `"OK"` for a copy, the HTTP status (an integer) otherwise:
 //! `{"status": 404, "code": 5002, "message": "Requested file does not exist.", "more_info": …}`.
 
-use super::files::{file_not_found, parse_file_id, render_file};
+use super::files::{parse_file_id, render_file};
 use super::{SbgCaller, SbgError};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{AuditOutcome, FileView, Folder};
@@ -50,41 +49,8 @@ pub(crate) enum Target {
     Folder(SbgId),
 }
 
-/// Why one file was not copied.
-fn folder_refused() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5018,
-        "Copying folders is not supported by this call; use POST /v2/async/files/copy.",
-    )
-}
-
-pub(crate) fn copy_refused() -> SbgError {
-    SbgError::new(
-        StatusCode::FORBIDDEN,
-        5014,
-        "Insufficient privileges to copy the requested file.",
-    )
-}
-
-pub(crate) fn name_too_long(name: &str) -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5024,
-        format!(
-            "Invalid name parameter: the copy would be named {name:?}, longer than 255 characters."
-        ),
-    )
-}
-
 fn parse_project(raw: &str) -> Result<SbgProjectId, SbgError> {
-    SbgProjectId::parse(raw).map_err(|_| {
-        SbgError::new(
-            StatusCode::BAD_REQUEST,
-            3012,
-            "Malformed project id. Expecting `owner/project`.",
-        )
-    })
+    SbgProjectId::parse(raw).map_err(|_| SbgError::MalformedProjectId)
 }
 
 impl Target {
@@ -93,30 +59,14 @@ impl Target {
             project.filter(|p| !p.is_empty()),
             parent.filter(|p| !p.is_empty()),
         ) {
-            (Some(_), Some(_)) => Err(SbgError::new(
-                StatusCode::BAD_REQUEST,
-                5031,
-                "Providing both `parent` and `project` is not allowed.",
-            )),
-            (None, None) => Err(SbgError::new(
-                StatusCode::BAD_REQUEST,
-                5029,
-                "Missing `parent` or `project` field.",
-            )),
+            (Some(_), Some(_)) => Err(SbgError::ParentAndProject),
+            (None, None) => Err(SbgError::ParentOrProjectMissing),
             (Some(project), None) => parse_project(project).map(Target::Project),
             (None, Some(parent)) => SbgId::parse(parent)
                 .map(Target::Folder)
-                .map_err(|_| destination_not_found()),
+                .map_err(|_| SbgError::DestinationNotFound),
         }
     }
-}
-
-fn destination_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        5026,
-        "Destination folder is not found.",
-    )
 }
 
 /// The destination project and folder, if the caller may write there. A project or folder the
@@ -128,10 +78,9 @@ pub(crate) fn destination(
 ) -> Result<(SbgProjectId, Folder), SbgError> {
     let (project, folder, permissions) = match target {
         Target::Project(id) => {
-            let project =
-                projects::get_by_sbg_id(conn, id)?.ok_or_else(super::projects::not_found)?;
+            let project = projects::get_by_sbg_id(conn, id)?.ok_or(SbgError::ProjectNotFound)?;
             let permissions = projects::membership(conn, project.id, user_id)?
-                .ok_or_else(super::projects::not_found)?;
+                .ok_or(SbgError::ProjectNotFound)?;
             let root = projects::root_folder(conn, project.id)?;
             (project.sbg_id, root, permissions)
         }
@@ -139,16 +88,12 @@ pub(crate) fn destination(
             let (view, permissions) =
                 views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
                     .pop()
-                    .ok_or_else(destination_not_found)?;
+                    .ok_or(SbgError::DestinationNotFound)?;
             (view.project, view.folder, permissions)
         }
     };
     if !permissions.can_write() {
-        return Err(SbgError::new(
-            StatusCode::FORBIDDEN,
-            3001,
-            "Not enough privileges to write to the destination project.",
-        ));
+        return Err(SbgError::DestinationNotWritable);
     }
     Ok((project, folder))
 }
@@ -166,7 +111,7 @@ fn sources(conn: &mut DbConnection, user_id: i64, ids: &[SbgId]) -> Result<Sourc
         if can_copy(&permissions) {
             copyable.insert(view.placement.sbg_id.clone(), view);
         } else {
-            refused.insert(view.placement.sbg_id.clone(), copy_refused());
+            refused.insert(view.placement.sbg_id.clone(), SbgError::CopyRefused);
         }
     }
     let unresolved: Vec<SbgId> = ids
@@ -180,9 +125,9 @@ fn sources(conn: &mut DbConnection, user_id: i64, ids: &[SbgId]) -> Result<Sourc
         .collect();
     for id in unresolved {
         let reason = if folders.contains(&id) {
-            folder_refused()
+            SbgError::FolderCopyRefused
         } else {
-            file_not_found()
+            SbgError::FileNotFound
         };
         refused.insert(id, reason);
     }
@@ -210,13 +155,7 @@ async fn copy_one(
         .filter(|n| !n.is_empty())
         .map(FileName::parse)
         .transpose()
-        .map_err(|e| {
-            SbgError::new(
-                StatusCode::BAD_REQUEST,
-                5024,
-                format!("Invalid name parameter: {e}"),
-            )
-        })?;
+        .map_err(|e| SbgError::InvalidName(e.to_string()))?;
     let user_id = caller.0.user.id;
     let who = caller.0;
     let copied = db::write(&state.store, claim, move |conn| {
@@ -228,7 +167,7 @@ async fn copy_one(
         if let Some(reason) = refused.remove(&source) {
             return Err(reason);
         }
-        let view = copyable.remove(&source).ok_or_else(file_not_found)?;
+        let view = copyable.remove(&source).ok_or(SbgError::FileNotFound)?;
         let item = CopyItem {
             source: &view,
             name: name.as_ref(),
@@ -243,8 +182,8 @@ async fn copy_one(
                 audit::record(conn, &who, "sbg.file.copy", source.as_str(), AuditOutcome::Ok, detail)?;
                 Ok(*view)
             }
-            Some(CopyResult::NameTooLong(name)) => Err(name_too_long(&name)),
-            None => Err(SbgError::internal()),
+            Some(CopyResult::NameTooLong(name)) => Err(SbgError::CopyNameTooLong { name }),
+            None => Err(SbgError::Internal),
         }
     })
     .await?;
@@ -328,7 +267,7 @@ async fn copy_batch(
                     "new_file_id": view.placement.sbg_id.as_str(),
                     "new_file_name": view.placement.name,
                 }),
-                CopyResult::NameTooLong(name) => name_too_long(&name).body(),
+                CopyResult::NameTooLong(name) => SbgError::CopyNameTooLong { name }.body(),
             };
             copied.insert(source, entry);
         }
@@ -338,8 +277,8 @@ async fn copy_batch(
                 Ok(id) => copied
                     .remove(&id)
                     .or_else(|| refused.remove(&id).map(|e| e.body()))
-                    .unwrap_or_else(|| file_not_found().body()),
-                Err(_) => file_not_found().body(),
+                    .unwrap_or_else(|| SbgError::FileNotFound.body()),
+                Err(_) => SbgError::FileNotFound.body(),
             };
             response.insert(raw, entry);
         }

@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use ferry_domain::ids::{SbgId, SbgProjectId};
@@ -134,71 +133,15 @@ impl Entry {
 
 // Errors.
 
-pub(crate) fn file_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        5002,
-        "Requested file does not exist.",
-    )
-}
-
-pub(crate) fn write_refused() -> SbgError {
-    SbgError::new(
-        StatusCode::FORBIDDEN,
-        5001,
-        "Insufficient privileges to access the requested file.",
-    )
-}
-
-fn not_a_folder() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5022,
-        "The parent specified is not a folder.",
-    )
-}
-
 fn folder_unchangeable() -> SbgError {
     SbgError::bad_request("Folders have no tags or metadata and cannot be renamed.")
-}
-
-fn invalid_metadata(reason: impl std::fmt::Display) -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5006,
-        format!("Metadata validation failed: {reason}"),
-    )
-}
-
-fn invalid_name(reason: impl std::fmt::Display) -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5024,
-        format!("Invalid name parameter: {reason}"),
-    )
-}
-
-fn both_parent_and_project() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5031,
-        "Providing both `parent` and `project` is not allowed.",
-    )
-}
-
-fn neither_parent_nor_project() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5029,
-        "Missing `parent` or `project`: exactly one of them is required.",
-    )
 }
 
 // Parsing request fields.
 
 /// A file id from a path or a body: a malformed id names no file.
 pub(crate) fn parse_file_id(raw: &str) -> Result<SbgId, SbgError> {
-    SbgId::parse(raw).map_err(|_| file_not_found())
+    SbgId::parse(raw).map_err(|_| SbgError::FileNotFound)
 }
 
 const MAX_METADATA_KEYS: usize = 1_000;
@@ -210,7 +153,7 @@ const MAX_METADATA_VALUE_BYTES: usize = 300;
 fn checked_metadata(metadata: Map<String, Value>) -> Result<Map<String, Value>, SbgError> {
     for (key, value) in &metadata {
         if key.is_empty() || key.len() > MAX_METADATA_KEY_BYTES {
-            return Err(invalid_metadata(format!(
+            return Err(SbgError::InvalidMetadata(format!(
                 "key {key:?} must be 1 to {MAX_METADATA_KEY_BYTES} bytes long."
             )));
         }
@@ -219,13 +162,13 @@ fn checked_metadata(metadata: Map<String, Value>) -> Result<Map<String, Value>, 
             Value::Number(n) => n.to_string().len(),
             Value::Bool(_) | Value::Null => 0,
             Value::Array(_) | Value::Object(_) => {
-                return Err(invalid_metadata(format!(
+                return Err(SbgError::InvalidMetadata(format!(
                     "the value of {key:?} must be a string, a number, a boolean or null."
                 )));
             }
         };
         if text_len > MAX_METADATA_VALUE_BYTES {
-            return Err(invalid_metadata(format!(
+            return Err(SbgError::InvalidMetadata(format!(
                 "the value of {key:?} is longer than {MAX_METADATA_VALUE_BYTES} bytes."
             )));
         }
@@ -245,7 +188,7 @@ fn checked_tags(tags: Vec<String>) -> Result<Vec<String>, SbgError> {
 
 /// A file name for a rename or an upload.
 pub(crate) fn parse_file_name(raw: String) -> Result<FileName, SbgError> {
-    FileName::parse(raw).map_err(invalid_name)
+    FileName::parse(raw).map_err(|e| SbgError::InvalidName(e.to_string()))
 }
 
 /// How a change treats a file's metadata.
@@ -286,7 +229,7 @@ impl MetadataChange {
             }
         }
         if result.len() > MAX_METADATA_KEYS {
-            return Err(invalid_metadata(format!(
+            return Err(SbgError::InvalidMetadata(format!(
                 "a file holds at most {MAX_METADATA_KEYS} keys."
             )));
         }
@@ -402,9 +345,9 @@ pub(crate) fn change_files(
         let outcome = item.and_then(|(id, change)| {
             let view = match (files.get_mut(&id), entries.get(&id)) {
                 (Some(view), _) => view,
-                (None, Some((Entry::File(_), _))) => return Err(write_refused()),
+                (None, Some((Entry::File(_), _))) => return Err(SbgError::FileNotWritable),
                 (None, Some((Entry::Folder(_), _))) => return Err(folder_unchangeable()),
-                (None, None) => return Err(file_not_found()),
+                (None, None) => return Err(SbgError::FileNotFound),
             };
             let placement = &mut view.placement;
             let metadata = change.metadata.apply(&placement.metadata)?;
@@ -441,7 +384,9 @@ pub(crate) fn change_files(
         .collect();
     Ok(outcomes
         .into_iter()
-        .map(|outcome| outcome.and_then(|id| stored.get(&id).cloned().ok_or_else(file_not_found)))
+        .map(|outcome| {
+            outcome.and_then(|id| stored.get(&id).cloned().ok_or(SbgError::FileNotFound))
+        })
         .collect())
 }
 
@@ -469,14 +414,9 @@ impl FolderNames {
         let wanted = (folder, to.to_string());
         let held_by_other = self.holders.get(&wanted).is_some_and(|holder| holder != id);
         if held_by_other || self.taken.contains(&wanted) {
-            return Err(SbgError::new(
-                StatusCode::CONFLICT,
-                5003,
-                format!(
-                    "A file or folder named {:?} already exists here.",
-                    to.as_str()
-                ),
-            ));
+            return Err(SbgError::NameTaken {
+                name: to.to_string(),
+            });
         }
         self.holders.remove(&(folder, from.to_owned()));
         self.holders.insert(wanted, id.clone());
@@ -505,9 +445,9 @@ pub(crate) fn delete_entries(
     folders::lock_around(conn, &ids)?;
     let entries = load_entries(conn, user_id, &ids)?;
     let deletable = |id: &SbgId| -> Result<&Entry, SbgError> {
-        let (entry, permissions) = entries.get(id).ok_or_else(file_not_found)?;
+        let (entry, permissions) = entries.get(id).ok_or(SbgError::FileNotFound)?;
         if !permissions.can_write() {
-            return Err(write_refused());
+            return Err(SbgError::FileNotWritable);
         }
         if let Entry::Folder(view) = entry
             && view.parent.is_none()
@@ -549,11 +489,9 @@ pub(crate) fn delete_entries(
         .map(|item| {
             let entry = deletable(&item?)?;
             match entry {
-                Entry::Folder(view) if kept.contains(&view.folder.id) => Err(SbgError::new(
-                    StatusCode::CONFLICT,
-                    5021,
-                    "Deleting non-empty folders is not supported.",
-                )),
+                Entry::Folder(view) if kept.contains(&view.folder.id) => {
+                    Err(SbgError::FolderNotEmpty)
+                }
                 entry => Ok(entry.clone()),
             }
         })
@@ -572,19 +510,19 @@ impl Target {
     pub(crate) fn from_fields(
         project: Option<String>,
         parent: Option<String>,
-        malformed_project: fn() -> SbgError,
-        missing_folder: fn() -> SbgError,
+        malformed_project: SbgError,
+        missing_folder: SbgError,
     ) -> Result<Target, SbgError> {
         let present = |field: Option<String>| field.filter(|s| !s.is_empty());
         match (present(project), present(parent)) {
-            (Some(_), Some(_)) => Err(both_parent_and_project()),
-            (None, None) => Err(neither_parent_nor_project()),
+            (Some(_), Some(_)) => Err(SbgError::ParentAndProject),
+            (None, None) => Err(SbgError::ParentOrProjectMissing),
             (Some(project), None) => SbgProjectId::parse(&project)
                 .map(Target::Project)
-                .map_err(|_| malformed_project()),
+                .map_err(|_| malformed_project),
             (None, Some(parent)) => SbgId::parse(&parent)
                 .map(Target::Folder)
-                .map_err(|_| missing_folder()),
+                .map_err(|_| missing_folder),
         }
     }
 
@@ -593,11 +531,11 @@ impl Target {
         &self,
         conn: &mut DbConnection,
         user_id: i64,
-        missing_folder: fn() -> SbgError,
+        missing_folder: SbgError,
     ) -> Result<(FolderView, Permissions), SbgError> {
         match self {
             Target::Project(project) => {
-                views::root_folder(conn, user_id, project)?.ok_or_else(super::projects::not_found)
+                views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
             }
             Target::Folder(id) => {
                 let ids = std::slice::from_ref(id);
@@ -605,9 +543,9 @@ impl Target {
                     return Ok(found);
                 }
                 if views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
-                    Err(missing_folder())
+                    Err(missing_folder)
                 } else {
-                    Err(not_a_folder())
+                    Err(SbgError::NotAFolder)
                 }
             }
         }
@@ -678,14 +616,6 @@ impl ListQuery {
     }
 }
 
-fn malformed_project_query() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5005,
-        "Malformed project query parameter. Expecting `?project=owner/project`.",
-    )
-}
-
 /// `GET /files?project=…|parent=…`: the direct children of the project's root or of a folder.
 #[utoipa::path(get, path = "/v2/files", tag = "sbg", params(("project" = Option<String>, Query, description = "owner/slug of the project whose root to list"), ("parent" = Option<String>, Query, description = "The folder to list"), ("name" = Option<String>, Query), ("tag" = Option<String>, Query), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The entries")))]
 async fn list(
@@ -697,8 +627,8 @@ async fn list(
     let target = Target::from_fields(
         query.project.clone(),
         query.parent.clone(),
-        malformed_project_query,
-        file_not_found,
+        SbgError::MalformedProjectQuery,
+        SbgError::FileNotFound,
     )?;
     respond_listing(&state, &caller, target, query, "/files").await
 }
@@ -728,15 +658,8 @@ async fn respond_listing(
     let user_id = caller.0.user.id;
     let filter = query.filter;
     let listing = db::read(&state.store, move |conn| {
-        let (folder, _) = target.resolve(conn, user_id, file_not_found)?;
-        let listing = views::list_folder(
-            conn,
-            user_id,
-            &folder.folder,
-            &filter,
-            page.offset,
-            page.limit,
-        )?;
+        let (folder, _) = target.resolve(conn, user_id, SbgError::FileNotFound)?;
+        let listing = views::list_folder(conn, user_id, &folder.folder, &filter, page)?;
         Ok::<_, SbgError>(listing)
     })
     .await?;
@@ -765,7 +688,7 @@ async fn load_entry(state: &AppState, caller: &SbgCaller, id: SbgId) -> Result<E
         found
             .remove(&id)
             .map(|(entry, _)| entry)
-            .ok_or_else(file_not_found)
+            .ok_or(SbgError::FileNotFound)
     })
     .await
 }
@@ -794,7 +717,7 @@ async fn change_one(
         change_files(conn, user_id, vec![item])
     })
     .await?;
-    results.pop().unwrap_or_else(|| Err(file_not_found()))
+    results.pop().unwrap_or(Err(SbgError::FileNotFound))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -835,7 +758,7 @@ async fn delete(
         delete_entries(conn, user_id, vec![item])
     })
     .await?;
-    results.pop().unwrap_or_else(|| Err(file_not_found()))?;
+    results.pop().unwrap_or(Err(SbgError::FileNotFound))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -912,34 +835,20 @@ struct CreateFolderBody {
     parent: Option<String>,
 }
 
-pub(crate) fn destination_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        5026,
-        "Destination folder is not found.",
-    )
-}
-
-pub(crate) fn malformed_project_id() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        3012,
-        "Malformed project id. Expecting `owner/project`.",
-    )
-}
-
 /// A folder name as SBG allows it: 1 to 255 of `[A-Za-z0-9_.-]`, not starting with `__`, and
 /// not `.` or `..`.
 pub(crate) fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgError> {
     let name = parse_file_name(raw.unwrap_or_default())?;
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if !name.as_str().chars().all(allowed) {
-        return Err(invalid_name(
-            "a folder name may only hold letters, digits, '_', '.' and '-'.",
+        return Err(SbgError::InvalidName(
+            "a folder name may only hold letters, digits, '_', '.' and '-'.".into(),
         ));
     }
     if name.as_str().starts_with("__") {
-        return Err(invalid_name("a folder name must not start with '__'."));
+        return Err(SbgError::InvalidName(
+            "a folder name must not start with '__'.".into(),
+        ));
     }
     Ok(name)
 }
@@ -954,39 +863,31 @@ async fn create_folder(
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
     if body.kind.as_deref() != Some("folder") {
-        return Err(SbgError::new(
-            StatusCode::BAD_REQUEST,
-            5012,
-            "Invalid `type` supplied. Allowed values: [folder].",
-        ));
+        return Err(SbgError::InvalidType);
     }
     let target = Target::from_fields(
         body.project,
         body.parent,
-        malformed_project_id,
-        destination_not_found,
+        SbgError::MalformedProjectId,
+        SbgError::DestinationNotFound,
     )?;
     let name = parse_folder_name(body.name)?;
     let user_id = caller.0.user.id;
     let created = db::write(&state.store, claim, move |conn| {
-        let (parent, permissions) = target.resolve(conn, user_id, destination_not_found)?;
+        let (parent, permissions) = target.resolve(conn, user_id, SbgError::DestinationNotFound)?;
         if !permissions.can_write() {
-            return Err(write_refused());
+            return Err(SbgError::FileNotWritable);
         }
         let path = parent
             .folder
             .path
             .join(name.as_str())
-            .map_err(invalid_name)?;
+            .map_err(|e| SbgError::InvalidName(e.to_string()))?;
         if folders::lock(conn, &[parent.folder.id])?.is_empty() {
-            return Err(destination_not_found());
+            return Err(SbgError::DestinationNotFound);
         }
-        let exists = || {
-            SbgError::new(
-                StatusCode::CONFLICT,
-                5030,
-                format!("A file or folder named {name:?} already exists here."),
-            )
+        let exists = || SbgError::FolderExists {
+            name: name.to_string(),
         };
         let wanted = [(parent.folder.id, name.as_str())];
         if !folders::names_taken(conn, &wanted, &[])?.is_empty() {
@@ -1082,21 +983,15 @@ async fn download(
     let id = SbgId::parse(&id)
         .ok()
         .filter(|id| key.verify(id, &token, Utc::now().timestamp()))
-        .ok_or_else(|| {
-            SbgError::new(
-                StatusCode::FORBIDDEN,
-                90002,
-                "The download link is invalid or has expired.",
-            )
-        })?;
+        .ok_or(SbgError::DownloadLinkInvalid)?;
     let found = db::read(&state.store, move |conn| {
         files::get_placement_by_sbg_id(conn, &id)
     })
     .await?;
-    let (placement, object) = found.ok_or_else(file_not_found)?;
+    let (placement, object) = found.ok_or(SbgError::FileNotFound)?;
     // An open file has no content yet.
-    let sha256 = object.content_sha256.ok_or_else(file_not_found)?;
-    let size = u64::try_from(object.size).map_err(|_| SbgError::internal())?;
+    let sha256 = object.content_sha256.ok_or(SbgError::FileNotFound)?;
+    let size = u64::try_from(object.size).map_err(|_| SbgError::Internal)?;
     let content = Content {
         sha256,
         size,

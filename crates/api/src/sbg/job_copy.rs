@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::http::StatusCode;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder, FolderView};
 use ferry_domain::permission::Permissions;
@@ -22,8 +21,8 @@ use ferry_store::jobs::{
 use ferry_store::{DbConnection, folders, views};
 
 use super::SbgError;
-use super::copy::{Target, can_copy, copy_refused, destination, name_too_long};
-use super::files::{file_not_found, parse_folder_name};
+use super::copy::{Target, can_copy, destination};
+use super::files::parse_folder_name;
 
 /// Claims of one chunk after which its items are failed instead of tried again: a chunk that
 /// keeps failing (or keeps killing its worker) must not hold its job up for ever.
@@ -33,42 +32,22 @@ fn root_folder_refused() -> SbgError {
     SbgError::bad_request("Copying the project root folder is not allowed.")
 }
 
-fn into_itself() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        10229,
-        "Cannot copy a folder into itself or below itself, nor merge it into itself.",
-    )
-}
-
-fn folder_name_refused(reason: &str) -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        5024,
-        format!("Invalid name parameter: {reason}."),
-    )
-}
-
-fn gave_up() -> SbgError {
-    SbgError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        90010,
-        format!("Copying this item failed {MAX_ATTEMPTS} times; Ferry gave up on it."),
-    )
-}
+const GAVE_UP: SbgError = SbgError::GaveUp {
+    attempts: MAX_ATTEMPTS,
+};
 
 fn failed(error: &SbgError) -> ItemOutcome {
     ItemOutcome::Failed(ItemError {
-        status: error.status.as_u16(),
-        code: error.code,
-        message: error.message.clone(),
+        status: error.status().as_u16(),
+        code: error.code(),
+        message: error.message(),
     })
 }
 
 /// A destination that could not be resolved is the item's failure, but an outage or a bug is
 /// the chunk's: it is rolled back and tried again.
 fn item_error(error: SbgError) -> Result<SbgError, SbgError> {
-    if error.status.is_server_error() {
+    if error.status().is_server_error() {
         Err(error)
     } else {
         Ok(error)
@@ -115,7 +94,7 @@ fn work_requests(
             .map(|_| Worked {
                 kind: None,
                 source_name: None,
-                outcome: failed(&gave_up()),
+                outcome: failed(&GAVE_UP),
             })
             .collect();
         return Ok(ChunkReport::Requests {
@@ -173,7 +152,7 @@ fn work_requests(
         };
         let Some((source, permissions)) = found else {
             sources.push((None, None));
-            outcomes[i] = Some(failed(&file_not_found()));
+            outcomes[i] = Some(failed(&SbgError::FileNotFound));
             continue;
         };
         sources.push(match source {
@@ -186,14 +165,14 @@ fn work_requests(
             _ => None,
         };
         let refusal = match (&source, &destinations[&item.copy.to]) {
-            _ if !can_copy(permissions) => Some(copy_refused()),
+            _ if !can_copy(permissions) => Some(SbgError::CopyRefused),
             (_, Err(error)) => Some(error.clone()),
             (Source::Folder(view), _) if view.folder.parent_id.is_none() => {
                 Some(root_folder_refused())
             }
             _ if bad_folder_name.is_some() => bad_folder_name,
             (Source::Folder(view), Ok((_, to))) if is_within(to, &view.folder) => {
-                Some(into_itself())
+                Some(SbgError::CopyIntoItself)
             }
             (Source::File(_), Ok((project, to))) => {
                 let group = file_groups
@@ -257,7 +236,7 @@ fn work_requests(
         .into_iter()
         .zip(outcomes)
         .map(|((kind, source_name), outcome)| {
-            let outcome = outcome.ok_or_else(SbgError::internal)?;
+            let outcome = outcome.ok_or(SbgError::Internal)?;
             Ok(Worked {
                 kind,
                 source_name,
@@ -290,9 +269,9 @@ fn work_folder(
         });
     };
     let refusal = if claimed.attempts > MAX_ATTEMPTS {
-        Some(gave_up())
+        Some(GAVE_UP)
     } else if !can_copy(&permissions) {
-        Some(copy_refused())
+        Some(SbgError::CopyRefused)
     } else {
         None
     };
@@ -420,10 +399,10 @@ fn folder_outcome(source: &FolderView, copy: FolderCopy, units: &mut Vec<NewUnit
         FolderCopy::Created(folder) => (folder, false),
         // Merging a folder into itself would copy each of its files beside itself.
         FolderCopy::Merged(folder) if folder.id == source.folder.id => {
-            return failed(&into_itself());
+            return failed(&SbgError::CopyIntoItself);
         }
         FolderCopy::Merged(folder) => (folder, true),
-        FolderCopy::Refused(reason) => return failed(&folder_name_refused(&reason)),
+        FolderCopy::Refused(reason) => return failed(&SbgError::InvalidName(format!("{reason}."))),
     };
     units.push(NewUnit {
         source_id: source.folder.id,
@@ -445,6 +424,6 @@ fn file_outcome(copy: CopyResult) -> ItemOutcome {
             id: view.placement.sbg_id,
             name: view.placement.name,
         },
-        CopyResult::NameTooLong(name) => failed(&name_too_long(&name)),
+        CopyResult::NameTooLong(name) => failed(&SbgError::CopyNameTooLong { name }),
     }
 }

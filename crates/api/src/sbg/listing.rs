@@ -5,11 +5,15 @@
 
 use super::SbgError;
 use actix_web::HttpResponse;
+use ferry_store::page::{Page, PageLimits};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub(crate) const DEFAULT_LIMIT: i64 = 50;
-pub(crate) const MAX_LIMIT: i64 = 100;
+/// CAVATICA's pages: 50 items by default, 100 at most.
+const LIMITS: PageLimits = PageLimits {
+    default: 50,
+    max: 100,
+};
 
 /// `offset` and `limit` as CAVATICA takes them: zero-based, limit 50 by default and 100 at most.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
@@ -18,25 +22,9 @@ pub(crate) struct PageQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Page {
-    pub offset: i64,
-    pub limit: i64,
-}
-
 impl PageQuery {
     pub fn page(self) -> Result<Page, SbgError> {
-        let offset = self.offset.unwrap_or(0);
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if offset < 0 {
-            return Err(SbgError::bad_request("offset must not be negative."));
-        }
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(SbgError::bad_request(format!(
-                "limit must be between 1 and {MAX_LIMIT}."
-            )));
-        }
-        Ok(Page { offset, limit })
+        Ok(Page::parse(self.offset, self.limit, LIMITS)?)
     }
 }
 
@@ -52,21 +40,21 @@ pub(crate) fn envelope(
     let link = |offset: i64| {
         let mut pairs = form_pairs(filters);
         pairs.push(format!("offset={offset}"));
-        pairs.push(format!("limit={}", page.limit));
+        pairs.push(format!("limit={}", page.limit()));
         format!("{base}?{}", pairs.join("&"))
     };
     let shown = i64::try_from(items.len()).unwrap_or(i64::MAX);
     let mut links = Vec::new();
-    if page.offset + shown < total {
-        links.push(json!({"href": link(page.offset + shown), "rel": "next", "method": "GET"}));
+    if page.offset() + shown < total {
+        links.push(json!({"href": link(page.offset() + shown), "rel": "next", "method": "GET"}));
     }
-    if page.offset > 0 {
-        let previous = (page.offset - page.limit).max(0);
+    if page.offset() > 0 {
+        let previous = (page.offset() - page.limit()).max(0);
         links.push(json!({"href": link(previous), "rel": "prev", "method": "GET"}));
     }
     HttpResponse::Ok()
         .insert_header(("X-Total-Matching-Query", total.to_string()))
-        .json(json!({"href": link(page.offset), "items": items, "links": links}))
+        .json(json!({"href": link(page.offset()), "items": items, "links": links}))
 }
 
 fn form_pairs(filters: &[(String, String)]) -> Vec<String> {
@@ -108,10 +96,7 @@ mod tests {
     #[actix_web::test]
     async fn next_only_while_items_remain_and_href_reproduces_the_page() {
         let filters = vec![("project".to_owned(), "o/p q".to_owned())];
-        let page = Page {
-            offset: 2,
-            limit: 2,
-        };
+        let page = Page::new(2, 2);
         let (total, json) = body(envelope(
             "http://h/v2/files",
             &filters,
@@ -132,10 +117,7 @@ mod tests {
         );
         assert_eq!(json["links"][1]["rel"], "prev");
 
-        let last = Page {
-            offset: 4,
-            limit: 2,
-        };
+        let last = Page::new(4, 2);
         let (_, json) = body(envelope(
             "http://h/v2/files",
             &filters,
@@ -154,24 +136,18 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_checked() {
+    fn limits_are_cavaticas() {
         let page = |offset, limit| PageQuery { offset, limit }.page();
+        assert_eq!(page(None, None).unwrap(), Page::new(0, 50));
+        assert_eq!(page(Some(3), Some(100)).unwrap(), Page::new(3, 100));
+        let refused = page(None, Some(101)).unwrap_err();
         assert_eq!(
-            page(None, None).unwrap(),
-            Page {
-                offset: 0,
-                limit: 50
-            }
+            (refused.code(), refused.message()),
+            (90000, "limit must be between 1 and 100.".to_owned())
         );
-        assert!(page(None, Some(101)).is_err());
-        assert!(page(None, Some(0)).is_err());
-        assert!(page(Some(-1), None).is_err());
         assert_eq!(
-            page(Some(3), Some(100)).unwrap(),
-            Page {
-                offset: 3,
-                limit: 100
-            }
+            page(Some(-1), None).unwrap_err().message(),
+            "offset must not be negative."
         );
     }
 }

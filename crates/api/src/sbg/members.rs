@@ -6,11 +6,10 @@
 //! implied by membership and `admin` brings `write`, `copy` and `execute` with it.
 
 use super::listing::{PageQuery, envelope};
-use super::projects::{administered_project, not_found, project_id};
+use super::projects::{administered_project, project_id};
 use super::{SbgCaller, SbgError, href, resource, visible_project};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::ids::{SbgProjectId, Username};
 use ferry_domain::model::{AuditOutcome, User};
@@ -74,18 +73,9 @@ const READ_ONLY: SbgPermissions = SbgPermissions {
     admin: false,
 };
 
-/// 400 (3011): a request that must carry permissions but has none.
-fn permissions_required() -> SbgError {
-    SbgError::new(
-        StatusCode::BAD_REQUEST,
-        3011,
-        "Project permissions must not be null or an empty value.",
-    )
-}
-
 /// The member in a `.../members/{username}` path. A name that is no username names no member.
 fn member_name(username: &str) -> Result<Username, SbgError> {
-    Username::parse(username).map_err(|_| not_found())
+    Username::parse(username).map_err(|_| SbgError::ProjectNotFound)
 }
 
 #[utoipa::path(get, path = "/v2/projects/{owner}/{slug}/members", tag = "sbg", params(("owner" = String, Path, description = "The project owner's username"), ("slug" = String, Path, description = "The project's short name"), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, description = "The members")))]
@@ -101,12 +91,7 @@ async fn list(
     let project = id.clone();
     let (found, total) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         let visible = visible_project(conn, user_id, &project)?;
-        Ok(members::list(
-            conn,
-            visible.project.id,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(members::list(conn, visible.project.id, page)?)
     })
     .await?;
     let items = found
@@ -158,28 +143,22 @@ async fn add(
             ));
         }
         (None, None) => {
-            return Err(SbgError::new(
-                StatusCode::BAD_REQUEST,
-                3005,
-                "Member username must not be null or empty string.",
-            ));
+            return Err(SbgError::MemberUsernameRequired);
         }
     };
     let permissions = permissions
-        .ok_or_else(permissions_required)?
+        .ok_or(SbgError::PermissionsRequired)?
         .applied_to(READ_ONLY);
     let user_id = caller.0.user.id;
     let who = caller.0;
     let project = id.clone();
     let added = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
         let visible = administered_project(conn, user_id, &project)?;
-        let user = users::find_by_username(conn, &username)?.ok_or_else(not_found)?;
+        let user = users::find_by_username(conn, &username)?.ok_or(SbgError::ProjectNotFound)?;
         if projects::membership(conn, visible.project.id, user.id)?.is_some() {
-            return Err(SbgError::new(
-                StatusCode::CONFLICT,
-                3003,
-                format!("Requested project/member already exists: '{username}' is a member."),
-            ));
+            return Err(SbgError::AlreadyMember {
+                username: username.to_string(),
+            });
         }
         members::add(conn, visible.project.id, user.id, permissions)?;
         let detail = json!({"member": user.username.as_str(), "permissions": permissions.to_sbg()});
@@ -209,7 +188,7 @@ async fn get(
     let project = id.clone();
     let (user, permissions) = db::read(&state.store, move |conn| -> Result<_, SbgError> {
         let visible = visible_project(conn, user_id, &project)?;
-        members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)
+        members::get(conn, visible.project.id, &username)?.ok_or(SbgError::ProjectNotFound)
     })
     .await?;
     Ok(HttpResponse::Ok().json(render(&state, &id, &user, permissions)))
@@ -232,7 +211,7 @@ async fn update(
     let change = body
         .into_inner()
         .permissions
-        .ok_or_else(permissions_required)?;
+        .ok_or(SbgError::PermissionsRequired)?;
     let (id, user, permissions) = change_permissions(&state, &caller, claim, &path, change).await?;
     Ok(HttpResponse::Ok().json(render(&state, &id, &user, permissions)))
 }
@@ -268,7 +247,7 @@ async fn change_permissions(
     let (user, permissions) = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
         let visible = administered_project(conn, user_id, &project)?;
         let (user, current) =
-            members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+            members::get(conn, visible.project.id, &username)?.ok_or(SbgError::ProjectNotFound)?;
         let permissions = change.applied_to(current.to_sbg());
         if !permissions.can_admin() {
             keep_an_administrator(conn, &visible, &user)?;
@@ -302,7 +281,8 @@ async fn remove(
     let who = caller.0;
     db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
         let visible = administered_project(conn, user_id, &id)?;
-        let (user, _) = members::get(conn, visible.project.id, &username)?.ok_or_else(not_found)?;
+        let (user, _) =
+            members::get(conn, visible.project.id, &username)?.ok_or(SbgError::ProjectNotFound)?;
         keep_an_administrator(conn, &visible, &user)?;
         members::remove(conn, visible.project.id, user.id)?;
         let detail = json!({"member": user.username.as_str()});
@@ -327,14 +307,10 @@ fn keep_an_administrator(
     member: &User,
 ) -> Result<(), SbgError> {
     if members::is_last_administrator(conn, project.project.id, member.id)? {
-        return Err(SbgError::new(
-            StatusCode::CONFLICT,
-            90007,
-            format!(
-                "'{}' is the last administrator of {}: make another member an administrator first.",
-                member.username, project.project.sbg_id
-            ),
-        ));
+        return Err(SbgError::LastAdministrator {
+            username: member.username.to_string(),
+            project: project.project.sbg_id.to_string(),
+        });
     }
     Ok(())
 }

@@ -24,7 +24,6 @@ use crate::{ApiConfig, AppState};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
-use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Resource, Scope, web};
 use ferry_domain::ids::SbgProjectId;
@@ -38,7 +37,7 @@ pub(crate) use job_copy::work_chunk as work_job_chunk;
 
 pub(crate) const PREFIX: &str = "/v2";
 
-/// Whether a path belongs to this dialect (for unknown-route errors).
+/// Whether a path belongs to this dialect (see `crate::dialect`).
 pub(crate) fn owns_path(path: &str) -> bool {
     path == PREFIX || path.starts_with("/v2/")
 }
@@ -48,21 +47,11 @@ pub(crate) fn owns_path(path: &str) -> bool {
 fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let error = match e {
         JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => SbgError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            90000,
-            format!("The request body is larger than {limit} bytes."),
-        ),
-        JsonPayloadError::ContentType => SbgError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            90008,
-            "Unsupported Media Type: send application/json.",
-        ),
-        other => SbgError::new(
-            StatusCode::BAD_REQUEST,
-            90009,
-            format!("An error occurred during the decoding of the request content: {other}"),
-        ),
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            SbgError::BodyTooLarge(format!("The request body is larger than {limit} bytes."))
+        }
+        JsonPayloadError::ContentType => SbgError::UnsupportedMediaType,
+        other => SbgError::UndecodableBody(other.to_string()),
     };
     error.into()
 }
@@ -114,11 +103,7 @@ pub(crate) fn href(state: &AppState, path: &str) -> String {
 /// actix's own answer has no body, and the SDK only raises typed errors for JSON ones.
 pub(crate) fn resource(paths: &[&str]) -> Resource {
     web::resource(paths.to_vec()).default_service(web::to(|| async {
-        HttpResponse::from_error(SbgError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            90006,
-            "Method not allowed.",
-        ))
+        HttpResponse::from_error(SbgError::MethodNotAllowed)
     }))
 }
 
@@ -129,7 +114,7 @@ pub(crate) fn visible_project(
     user_id: i64,
     id: &SbgProjectId,
 ) -> Result<VisibleProject, SbgError> {
-    project_repo::find_for_member(conn, user_id, id)?.ok_or_else(projects::not_found)
+    project_repo::find_for_member(conn, user_id, id)?.ok_or(SbgError::ProjectNotFound)
 }
 
 /// An authenticated SBG caller; a missing, unknown, revoked or expired token is a 401 (90001).
@@ -146,7 +131,7 @@ impl FromRequest for SbgCaller {
             authenticate(&req)
                 .await?
                 .map(SbgCaller)
-                .ok_or_else(SbgError::unauthorized)
+                .ok_or(SbgError::Unauthorized)
         })
     }
 }

@@ -9,8 +9,8 @@ use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, billing, href, resource, timestamp, visible_project};
 use crate::db::RequestClaim;
 use crate::{AppState, db};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use ferry_domain::DomainError;
 use ferry_domain::ids::{SbgProjectId, Slug, Username};
 use ferry_domain::model::{BillingGroup, User};
 use ferry_store::projects::{NewProject, ProjectChanges, ProjectFilter, VisibleProject};
@@ -33,15 +33,6 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// 404 (3002): a project or member that does not exist, or that the caller may not see.
-pub(super) fn not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        3002,
-        "Requested project or member does not exist.",
-    )
-}
-
 /// The project `id` names, for a change by the user: locked for the rest of the transaction
 /// (see [`projects::lock`]), 404 (3002) unless they are a member and 403 (3001) unless they
 /// administer it.
@@ -53,24 +44,14 @@ pub(super) fn administered_project(
     projects::lock(conn, id)?;
     let visible = visible_project(conn, user_id, id)?;
     if !visible.permissions.can_admin() {
-        return Err(SbgError::new(
-            StatusCode::FORBIDDEN,
-            3001,
-            "Not enough privileges to access the requested project/member.",
-        ));
+        return Err(SbgError::NotProjectAdmin);
     }
     Ok(visible)
 }
 
 /// The project id of a `/projects/{owner}/{slug}` path; 400 (3012) if it is not one.
 pub(super) fn project_id(owner: &str, slug: &str) -> Result<SbgProjectId, SbgError> {
-    let malformed = |e| {
-        SbgError::new(
-            StatusCode::BAD_REQUEST,
-            3012,
-            format!("Malformed project id. Expecting `owner/project`: {e}."),
-        )
-    };
+    let malformed = |e: DomainError| SbgError::MalformedProjectIdPart(e.to_string());
     let owner = Username::parse(owner).map_err(malformed)?;
     let slug = Slug::parse(slug).map_err(malformed)?;
     Ok(SbgProjectId::new(owner, slug))
@@ -134,13 +115,7 @@ async fn list_page(
             name: name.as_deref(),
             owner: owner.as_ref(),
         };
-        Ok(projects::list_for_member(
-            conn,
-            user_id,
-            filter,
-            page.offset,
-            page.limit,
-        )?)
+        Ok(projects::list_for_member(conn, user_id, filter, page)?)
     })
     .await?;
     let items = found.iter().map(|p| render(&state, p)).collect();
@@ -280,13 +255,8 @@ async fn delete(
 
 /// A project name: 400 (3007) when missing or blank.
 fn project_name(name: Option<String>) -> Result<String, SbgError> {
-    name.filter(|name| !name.trim().is_empty()).ok_or_else(|| {
-        SbgError::new(
-            StatusCode::BAD_REQUEST,
-            3007,
-            "Project name must not be null or empty string.",
-        )
-    })
+    name.filter(|name| !name.trim().is_empty())
+        .ok_or(SbgError::ProjectNameRequired)
 }
 
 /// A `billing_group` given in a body: 400 unless it is a UUID.
@@ -305,7 +275,7 @@ fn owned_billing_group(
     user: &User,
     id: &str,
 ) -> Result<BillingGroup, SbgError> {
-    billing_repo::get_by_uuid(conn, user.id, id)?.ok_or_else(billing::not_found)
+    billing_repo::get_by_uuid(conn, user.id, id)?.ok_or(SbgError::BillingGroupNotFound)
 }
 
 /// Every key is present, so the SDK never refetches; `type` is always `v2` and

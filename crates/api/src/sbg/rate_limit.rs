@@ -13,7 +13,6 @@ use crate::auth::authenticate;
 use crate::rate_limit::Allowance;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
@@ -66,12 +65,7 @@ pub(crate) async fn enforce(
         None => limiter.unused(now),
     };
     if !allowance.admitted {
-        let mut refused = SbgError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            1000,
-            "Rate limit exceeded! Check response headers.",
-        )
-        .into_response();
+        let mut refused = SbgError::RateLimited.into_response();
         set_headers(refused.headers_mut(), &allowance);
         refused
             .headers_mut()

@@ -17,7 +17,6 @@
 //!   new one takes its name (a folder of that name is a 409 still).
 //! - An upload is its starter's alone: anyone else's upload id is a 404, as an unknown one.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{TimeDelta, Utc};
@@ -31,10 +30,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io;
 
-use super::files::{
-    Target, destination_not_found, file_not_found, malformed_project_id, parse_file_name,
-    render_file, write_refused,
-};
+use super::files::{Target, parse_file_name, render_file};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
 use crate::db::RequestClaim;
 use crate::receive::{ReceiveError, receive};
@@ -71,30 +67,6 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 // Errors.
-
-fn upload_not_found() -> SbgError {
-    SbgError::new(
-        StatusCode::NOT_FOUND,
-        90003,
-        "Requested upload does not exist.",
-    )
-}
-
-fn name_taken(name: &str) -> SbgError {
-    SbgError::new(
-        StatusCode::CONFLICT,
-        5003,
-        format!("Requested file already exists: {name:?} is taken in this folder."),
-    )
-}
-
-fn invalid_part_url() -> SbgError {
-    SbgError::new(
-        StatusCode::FORBIDDEN,
-        90002,
-        "The part URL is invalid or has expired.",
-    )
-}
 
 /// A part number from a path or a body: 1 up to the plan's number of parts.
 fn part_number(plan: &PartPlan, raw: &str) -> Result<u32, SbgError> {
@@ -161,9 +133,9 @@ fn writable_folder(
     target: &Target,
 ) -> Result<FolderView, SbgError> {
     let (folder, permissions): (FolderView, Permissions) =
-        target.resolve(conn, user_id, destination_not_found)?;
+        target.resolve(conn, user_id, SbgError::DestinationNotFound)?;
     if !permissions.can_write() {
-        return Err(write_refused());
+        return Err(SbgError::FileNotWritable);
     }
     Ok(folder)
 }
@@ -184,7 +156,9 @@ fn replaced_placements(
     if overwrite && !files.is_empty() {
         Ok(files)
     } else {
-        Err(name_taken(name))
+        Err(SbgError::UploadNameTaken {
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -203,8 +177,8 @@ async fn start(
     let target = Target::from_fields(
         body.project,
         body.parent,
-        malformed_project_id,
-        destination_not_found,
+        SbgError::MalformedProjectId,
+        SbgError::DestinationNotFound,
     )?;
     let name = parse_file_name(body.name.unwrap_or_default())?;
     let size = body
@@ -249,8 +223,8 @@ fn own_upload(
     upload_id: &str,
 ) -> Result<(Upload, FolderView), SbgError> {
     let (upload, folder) =
-        sbg_uploads::get(conn, user_id, upload_id)?.ok_or_else(upload_not_found)?;
-    let (folder, _) = Target::Folder(folder).resolve(conn, user_id, upload_not_found)?;
+        sbg_uploads::get(conn, user_id, upload_id)?.ok_or(SbgError::UploadNotFound)?;
+    let (folder, _) = Target::Folder(folder).resolve(conn, user_id, SbgError::UploadNotFound)?;
     Ok((upload, folder))
 }
 
@@ -282,7 +256,7 @@ async fn abort(
     db::blocking(&state.store, move |store| {
         let (upload, _) = store.write(claim.get(), |conn| {
             let found =
-                sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+                sbg_uploads::get(conn, user_id, &upload_id)?.ok_or(SbgError::UploadNotFound)?;
             sbg_uploads::delete(conn, &upload_id)?;
             Ok::<_, SbgError>(found)
         })?;
@@ -316,7 +290,7 @@ async fn part_url(
     let user_id = caller.0.user.id;
     let lookup = upload_id.clone();
     let (upload, _) = db::read(&state.store, move |conn| {
-        sbg_uploads::get(conn, user_id, &lookup)?.ok_or_else(upload_not_found)
+        sbg_uploads::get(conn, user_id, &lookup)?.ok_or(SbgError::UploadNotFound)
     })
     .await?;
     let number = part_number(&upload.plan, &raw_number)?;
@@ -335,7 +309,7 @@ async fn part_url(
         )
     })
     .await
-    .map_err(|_| SbgError::internal())?
+    .map_err(|_| SbgError::Internal)?
     .map_err(StoreError::from)?;
     let url = match presigned {
         // Straight to the bucket, which answers the part's ETag itself.
@@ -386,16 +360,16 @@ async fn put_part(
     // The length is not in the URL: the upload's plan says it, and the signature covers it.
     let lookup = upload_id.clone();
     let plan = db::read(&state.store, move |conn| {
-        sbg_uploads::plan(conn, &lookup)?.ok_or_else(upload_not_found)
+        sbg_uploads::plan(conn, &lookup)?.ok_or(SbgError::UploadNotFound)
     })
     .await?;
-    let len = plan.part_len(number).ok_or_else(invalid_part_url)?;
+    let len = plan.part_len(number).ok_or(SbgError::PartUrlInvalid)?;
     let now = Utc::now().timestamp();
     let message = part_message(&upload_id, number, len);
     if !signing::verify(key, &message, query.expires, &query.signature, now) {
-        return Err(invalid_part_url());
+        return Err(SbgError::PartUrlInvalid);
     }
-    let part_number = i32::try_from(number).map_err(|_| invalid_part_url())?;
+    let part_number = i32::try_from(number).map_err(|_| SbgError::PartUrlInvalid)?;
     let forgetting = upload_id.clone();
     // Not under the claim: only recording the part below is the request's outcome, and a
     // retry that finds the part forgotten sends it again.
@@ -417,7 +391,7 @@ async fn put_part(
         ReceiveError::Read(e) => SbgError::bad_request(format!("The part could not be read: {e}")),
         // The upload is being completed, or is gone.
         ReceiveError::Store(StoreError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
-            upload_not_found()
+            SbgError::UploadNotFound
         }
         ReceiveError::Store(e) => e.into(),
     })?;
@@ -429,7 +403,7 @@ async fn put_part(
     }
     let part = ReceivedPart {
         part_number,
-        size: i64::try_from(written.size).map_err(|_| invalid_part_url())?,
+        size: i64::try_from(written.size).map_err(|_| SbgError::PartUrlInvalid)?,
         etag: written.sha256.clone(),
         reported: false,
     };
@@ -438,7 +412,7 @@ async fn put_part(
         if sbg_uploads::put_part(conn, &recording, &part)? {
             Ok(())
         } else {
-            Err(upload_not_found())
+            Err(SbgError::UploadNotFound)
         }
     })
     .await?;
@@ -499,10 +473,10 @@ async fn report_part(
     let user_id = caller.0.user.id;
     db::write(&state.store, claim, move |conn| {
         let (upload, _) =
-            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or_else(upload_not_found)?;
+            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or(SbgError::UploadNotFound)?;
         let number = part_number(&upload.plan, &raw_number)?;
         let len = upload.plan.part_len(number).expect("the number is in the plan");
-        let number = i32::try_from(number).map_err(|_| upload_not_found())?;
+        let number = i32::try_from(number).map_err(|_| SbgError::UploadNotFound)?;
         if upload.store_upload_id.is_some() {
             // Sent to the bucket: the report is all Ferry hears of the part, and the
             // bucket checks its ETag on completion.
@@ -513,7 +487,7 @@ async fn report_part(
             }
             let part = ReceivedPart {
                 part_number: number,
-                size: i64::try_from(len).map_err(|_| upload_not_found())?,
+                size: i64::try_from(len).map_err(|_| SbgError::UploadNotFound)?,
                 etag,
                 reported: true,
             };
@@ -558,14 +532,6 @@ fn missing_parts(plan: &PartPlan, parts: &[ReceivedPart]) -> Option<String> {
     })
 }
 
-fn being_completed() -> SbgError {
-    SbgError::new(
-        StatusCode::CONFLICT,
-        90007,
-        "The upload is being completed by another request.",
-    )
-}
-
 /// What a completed upload's bytes became: content of the local store, hashed, or an object of
 /// an S3 store, not yet hashed.
 #[derive(Debug, Clone, Copy)]
@@ -585,15 +551,11 @@ fn create_uploaded_file(
 ) -> Result<FileView, SbgError> {
     let (upload, folder) = own_upload(conn, user_id, upload_id)?;
     if sbg_uploads::parts(conn, upload_id)? != parts {
-        return Err(SbgError::new(
-            StatusCode::CONFLICT,
-            90007,
-            "A part was sent again while the upload was being completed; complete it again.",
-        ));
+        return Err(SbgError::PartResent);
     }
     let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
     if folders::lock(conn, &[folder.folder.id])?.is_empty() {
-        return Err(destination_not_found());
+        return Err(SbgError::DestinationNotFound);
     }
     let replaced = replaced_placements(conn, &folder, &upload.name, upload.overwrite)?;
     files::delete_placements(conn, &replaced)?;
@@ -611,7 +573,7 @@ fn create_uploaded_file(
     let ids = [placement.sbg_id];
     let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
         .pop()
-        .ok_or_else(file_not_found)?;
+        .ok_or(SbgError::FileNotFound)?;
     Ok(view)
 }
 
@@ -669,7 +631,7 @@ async fn complete(
                 digests.take(&upload_id, &etags)
             })
             .map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => being_completed(),
+                io::ErrorKind::NotFound => SbgError::UploadBeingCompleted,
                 _ => StoreError::from(e).into(),
             })?;
         let created = if sealed.info().size == upload.plan.size() {
@@ -677,7 +639,7 @@ async fn complete(
             create(content)
         } else {
             tracing::error!(upload = %upload_id, "an upload's file has the wrong size");
-            Err(SbgError::internal())
+            Err(SbgError::Internal)
         };
         match created {
             // Stored after the commit: a crash between leaves the file sealed, and the

@@ -2,7 +2,6 @@
 
 use super::{SbgCaller, SbgError, href};
 use crate::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::model::User;
 use serde_json::{Value, json};
@@ -26,11 +25,7 @@ async fn by_name(
     username: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
     if caller.0.user.username.as_str() != username.as_str() {
-        return Err(SbgError::new(
-            StatusCode::NOT_FOUND,
-            2002,
-            "Requested user does not exist.",
-        ));
+        return Err(SbgError::UserNotFound);
     }
     Ok(HttpResponse::Ok().json(render(&state, &caller.0.user)))
 }

@@ -12,6 +12,7 @@ use ferry_domain::model::{AuditEvent, AuditOutcome};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_store::audit::{self, NewEvent, Query};
+use ferry_store::page::Page;
 use ferry_store::schema::audit_events;
 use ferry_store::{files, folders, users};
 use serde_json::{Value, json};
@@ -22,7 +23,7 @@ use crate::support::{Ctx, Reply, assert_sbg_error};
 fn events(ctx: &Ctx, action: &str) -> Vec<AuditEvent> {
     let query = Query {
         action: Some(action.to_owned()),
-        limit: 1000,
+        page: Page::ALL,
         ..Query::default()
     };
     let mut conn = ctx.db.store().conn().unwrap();

@@ -285,7 +285,13 @@ async fn listing_errors() {
             400,
             5031,
         );
-        assert_sbg_error(&ctx.get("/v2/files?fields=_all", &token).await, 400, 5029);
+        let neither = ctx.get("/v2/files?fields=_all", &token).await;
+        assert_sbg_error(&neither, 400, 5029);
+        // One wording for 5029 wherever it is answered: SBG's.
+        assert_eq!(
+            neither.json["message"],
+            "Missing `parent` or `project` field."
+        );
         assert_sbg_error(
             &ctx.get("/v2/files?project=no-slash", &token).await,
             400,
@@ -794,10 +800,12 @@ async fn folders_are_created_under_a_project_or_a_folder() {
         assert_eq!(names(&listed), ["2024-01_run.v2"]);
 
         let folder = |name: &str| json!({"name": name, "type": "folder", "project": id});
-        assert_sbg_error(
-            &ctx.post("/v2/files", &token, folder("runs")).await,
-            409,
-            5030,
+        let taken = ctx.post("/v2/files", &token, folder("runs")).await;
+        assert_sbg_error(&taken, 409, 5030);
+        // The name as the client wrote it, not the Debug text of Ferry's type.
+        assert_eq!(
+            taken.json["message"],
+            r#"A file or folder named "runs" already exists here."#
         );
         ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
         assert_sbg_error(

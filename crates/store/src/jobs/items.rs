@@ -398,24 +398,22 @@ pub(super) fn record_outcomes<'a>(
 pub fn items(
     conn: &mut DbConnection,
     job_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<JobItem>, i64), StoreError> {
     let total = job_items::table
         .filter(job_items::job_id.eq(job_id))
         .select(count_star())
         .get_result(conn)?;
-    let page = job_items::table
+    let listed = job_items::table
         .filter(job_items::job_id.eq(job_id))
         .order(job_items::id)
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select(ItemRow::as_select())
         .load(conn)?
         .into_iter()
         .map(JobItem::try_from)
         .collect::<Result<_, _>>()?;
-    Ok((page, total))
+    Ok((listed, total))
 }
 
 /// The job's first `limit` request items, in request order.

@@ -159,22 +159,20 @@ pub fn get(conn: &mut DbConnection, public_id: &str) -> Result<Option<Job>, Stor
 pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-    offset: i64,
-    limit: i64,
+    page: Page,
 ) -> Result<(Vec<Job>, i64), StoreError> {
     let total = jobs::table
         .filter(jobs::user_id.eq(user_id))
         .select(count_star())
         .get_result(conn)?;
-    let page = jobs::table
+    let listed = jobs::table
         .filter(jobs::user_id.eq(user_id))
         .order((jobs::created_at.desc(), jobs::id.desc()))
-        .offset(offset)
-        .limit(limit)
+        .paginate(page)
         .select(JobRow::as_select())
         .load(conn)?
         .into_iter()
         .map(Job::try_from)
         .collect::<Result<_, _>>()?;
-    Ok((page, total))
+    Ok((listed, total))
 }

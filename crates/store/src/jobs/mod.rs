@@ -37,6 +37,7 @@ use crate::each_backend;
 use crate::error::StoreError;
 use crate::folders::{FolderRow, path_digest};
 use crate::names;
+use crate::page::{Page, Paginate};
 use crate::schema::{folders, job_chunks, job_items, jobs, placements};
 use crate::unit_of_work::atomic;
 

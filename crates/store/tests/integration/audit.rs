@@ -40,20 +40,9 @@ fn pruning_is_bounded_and_keeps_what_is_recent() {
             .set(audit_events::at.eq(old))
             .execute(&mut conn)
             .unwrap();
-        let all = |conn: &mut _| {
-            audit::list(
-                conn,
-                &Query {
-                    limit: 100,
-                    ..Query::default()
-                },
-            )
-            .unwrap()
-            .1
-        };
+        let all = |conn: &mut _| audit::list(conn, &Query::default()).unwrap().1;
         let recent = Query {
             since: Some(Utc::now() - Duration::days(1)),
-            limit: 100,
             ..Query::default()
         };
         assert_eq!(audit::list(&mut conn, &recent).unwrap().1, 2);

@@ -5,6 +5,7 @@ use ferry_domain::ids::{DxClass, SbgProjectId};
 use ferry_domain::model::Project;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
+use ferry_store::page::Page;
 use ferry_store::projects::{ProjectChanges, ProjectFilter};
 use ferry_store::{StoreError, billing, members, projects};
 use ferry_testkit::TestDb;
@@ -124,7 +125,7 @@ fn a_user_lists_the_projects_they_are_a_member_of() {
         let mut conn = db.store().conn().unwrap();
         let list = |conn: &mut _, user_id, filter, offset, limit| {
             let (page, total) =
-                projects::list_for_member(conn, user_id, filter, offset, limit).unwrap();
+                projects::list_for_member(conn, user_id, filter, Page::new(offset, limit)).unwrap();
             let page: Vec<Project> = page.into_iter().map(|v| v.project).collect();
             (page, total)
         };
@@ -160,7 +161,7 @@ fn a_user_lists_the_projects_they_are_a_member_of() {
             ..all
         };
         let (page, total) =
-            projects::list_for_member(&mut conn, alice.id, owned_by_bob, 0, 100).unwrap();
+            projects::list_for_member(&mut conn, alice.id, owned_by_bob, Page::ALL).unwrap();
         assert_eq!(total, 1);
         assert_eq!(page[0].project, bobs_one);
         assert_eq!(page[0].permissions, viewer);
@@ -252,13 +253,13 @@ fn members_are_added_changed_and_removed_but_the_last_administrator_stays_known(
             members::add(&mut conn, project.id, bob.id, writer),
             Err(StoreError::Conflict(_))
         ));
-        let (page, total) = members::list(&mut conn, project.id, 0, 10).unwrap();
+        let (page, total) = members::list(&mut conn, project.id, Page::new(0, 10)).unwrap();
         assert_eq!(total, 2);
         assert_eq!(
             page,
             [(alice.clone(), Permissions::owner()), (bob.clone(), writer)]
         );
-        let (page, total) = members::list(&mut conn, project.id, 1, 10).unwrap();
+        let (page, total) = members::list(&mut conn, project.id, Page::new(1, 10)).unwrap();
         assert_eq!((page.len(), total), (1, 2));
         assert_eq!(
             members::get(&mut conn, project.id, &bob.username).unwrap(),

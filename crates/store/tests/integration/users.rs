@@ -1,4 +1,5 @@
 use ferry_domain::ids::Username;
+use ferry_store::page::Page;
 use ferry_store::{StoreError, billing, users};
 use ferry_testkit::TestDb;
 
@@ -29,7 +30,7 @@ fn create_find_and_refuse_a_duplicate() {
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         // The failed creation left no second billing group behind.
         assert_eq!(
-            billing::list_for_user(&mut conn, created.id, 0, 10)
+            billing::list_for_user(&mut conn, created.id, Page::new(0, 10))
                 .unwrap()
                 .1,
             1
@@ -56,7 +57,7 @@ fn each_user_gets_a_personal_billing_group_only_they_can_use() {
         );
 
         assert_eq!(
-            billing::list_for_user(&mut conn, alice.id, 0, 10).unwrap(),
+            billing::list_for_user(&mut conn, alice.id, Page::new(0, 10)).unwrap(),
             (vec![personal.clone()], 1)
         );
         assert_eq!(

@@ -7,6 +7,7 @@ use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::files::{self, PlacementUpdate};
+use ferry_store::page::Page;
 use ferry_store::schema::{objects, placements};
 use ferry_store::views::{self, ListFilter};
 use ferry_store::{DbConnection, Store, StoreError, folders, members, projects};
@@ -108,8 +109,14 @@ fn views_load_in_chunks_and_only_for_members() {
         assert_eq!(root_view.folder, root);
 
         // A listing pages across the sub-folder and the files.
-        let listing =
-            views::list_folder(&mut conn, alice.id, &root, &ListFilter::default(), 0, 3).unwrap();
+        let listing = views::list_folder(
+            &mut conn,
+            alice.id,
+            &root,
+            &ListFilter::default(),
+            Page::new(0, 3),
+        )
+        .unwrap();
         assert_eq!(listing.total, 951);
         assert_eq!(listing.folders.len(), 1);
         let names: Vec<&str> = listing
@@ -118,8 +125,14 @@ fn views_load_in_chunks_and_only_for_members() {
             .map(|f| f.placement.name.as_str())
             .collect();
         assert_eq!(names, ["f0000", "f0001"]);
-        let listing =
-            views::list_folder(&mut conn, alice.id, &root, &ListFilter::default(), 950, 3).unwrap();
+        let listing = views::list_folder(
+            &mut conn,
+            alice.id,
+            &root,
+            &ListFilter::default(),
+            Page::new(950, 3),
+        )
+        .unwrap();
         assert_eq!(listing.files.len(), 1);
         assert_eq!(listing.files[0].placement.name, "f0949");
     }
