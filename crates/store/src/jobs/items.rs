@@ -44,7 +44,9 @@ pub struct RequestItem {
     pub copy: RequestedCopy,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Stored and shown as `file` or `folder`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum ItemKind {
     File,
     Folder,
@@ -52,10 +54,7 @@ pub enum ItemKind {
 
 impl ItemKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::File => "file",
-            ItemKind::Folder => "folder",
-        }
+        self.into()
     }
 }
 
@@ -184,12 +183,11 @@ impl TryFrom<ItemRow> for JobItem {
             COPIED | MERGED | FAILED => ItemStatus::Worked(row.outcome()?),
             other => return Err(bad(format!("state '{other}'"))),
         };
-        let kind = match row.kind.as_deref() {
-            None => None,
-            Some("file") => Some(ItemKind::File),
-            Some("folder") => Some(ItemKind::Folder),
-            Some(other) => return Err(bad(format!("kind '{other}'"))),
-        };
+        let kind = row
+            .kind
+            .as_deref()
+            .map(|kind| kind.parse().map_err(|_| bad(format!("kind '{kind}'"))))
+            .transpose()?;
         Ok(JobItem {
             id: row.id,
             request_index: row.request_index,

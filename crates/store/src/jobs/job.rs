@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// Where a job is, in CAVATICA's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a job is, in CAVATICA's terms (`SUBMITTED`, `RESOLVING`, `RUNNING`, `FINISHED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum JobState {
     /// No chunk has been worked yet.
     Submitted,
@@ -17,17 +18,14 @@ pub enum JobState {
 
 impl JobState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Submitted => "SUBMITTED",
-            JobState::Resolving => "RESOLVING",
-            JobState::Running => "RUNNING",
-            JobState::Finished => "FINISHED",
-        }
+        self.into()
     }
 }
 
-/// How a finished job ended. CAVATICA has no such field: there, every job just FINISHES.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a finished job ended (`completed`, `completed_with_failures`, `cancelled`). CAVATICA has
+/// no such field: there, every job just FINISHES.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum JobOutcome {
     Completed,
     CompletedWithFailures,
@@ -36,21 +34,7 @@ pub enum JobOutcome {
 
 impl JobOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobOutcome::Completed => "completed",
-            JobOutcome::CompletedWithFailures => "completed_with_failures",
-            JobOutcome::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> Option<JobOutcome> {
-        [
-            JobOutcome::Completed,
-            JobOutcome::CompletedWithFailures,
-            JobOutcome::Cancelled,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+        self.into()
     }
 }
 
@@ -104,8 +88,8 @@ impl TryFrom<JobRow> for Job {
             .outcome
             .as_deref()
             .map(|o| {
-                JobOutcome::parse(o)
-                    .ok_or_else(|| corrupt("jobs", row.id, format!("outcome '{o}'")))
+                o.parse::<JobOutcome>()
+                    .map_err(|_| corrupt("jobs", row.id, format!("outcome '{o}'")))
             })
             .transpose()?;
         let state = if row.finished_at.is_some() {

@@ -29,6 +29,7 @@ use ferry_domain::model::{AuditOutcome, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::allocate_names;
 use ferry_domain::path::FolderPath;
+use strum::{EnumString, IntoStaticStr};
 
 use crate::audit;
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
@@ -73,3 +74,37 @@ pub use folder_copy::*;
 pub use items::*;
 pub use job::*;
 pub use lifecycle::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_outcomes_and_kinds_keep_their_stored_and_shown_spellings() {
+        let states = [
+            JobState::Submitted,
+            JobState::Resolving,
+            JobState::Running,
+            JobState::Finished,
+        ];
+        assert_eq!(
+            states.map(JobState::as_str),
+            ["SUBMITTED", "RESOLVING", "RUNNING", "FINISHED"]
+        );
+        let outcomes = [
+            JobOutcome::Completed,
+            JobOutcome::CompletedWithFailures,
+            JobOutcome::Cancelled,
+        ];
+        assert_eq!(
+            outcomes.map(JobOutcome::as_str),
+            ["completed", "completed_with_failures", "cancelled"]
+        );
+        for outcome in outcomes {
+            assert_eq!(outcome.as_str().parse(), Ok(outcome));
+        }
+        assert_eq!("folder".parse(), Ok(ItemKind::Folder));
+        assert_eq!(ItemKind::File.as_str(), "file");
+        assert!("File".parse::<ItemKind>().is_err());
+    }
+}
