@@ -20,7 +20,6 @@ use crate::error::StoreError;
 /// needs one backend's SQL matches on the variant.
 /// Runs the same Diesel statement on the concrete connection, for what the MultiConnection's
 /// common subset lacks (multi-row INSERT, `ON CONFLICT`): the two-arm match, written once.
-#[macro_export]
 macro_rules! each_backend {
     ($conn:expr, |$c:ident| $statement:expr) => {
         match $conn {
@@ -29,6 +28,7 @@ macro_rules! each_backend {
         }
     };
 }
+pub(crate) use each_backend;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
