@@ -2,6 +2,7 @@
 
 use crate::job::JobCommand;
 use clap::{Args, Parser, Subcommand};
+use ferry_bench::{BenchArgs, LoadArgs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -201,53 +202,6 @@ pub struct ImportArgs {
     /// Files and directories; a directory becomes a folder of that name with its whole tree.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Small sizes, a few seconds: proves the bench runs, says nothing about speed.
-    #[arg(long)]
-    pub smoke: bool,
-    /// Run only these measurements (comma-separated; default: every one), e.g. to profile one.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub only: Vec<Measurement>,
-    /// Files per batch copy, instead of the preset's (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub batch_files: Vec<usize>,
-    /// Earlier copies each batch copy collides with, instead of the preset's (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub collisions: Vec<usize>,
-}
-
-/// The measurements of `ferry bench`, in the order it takes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Measurement {
-    BatchCopy,
-    AsyncCopy,
-    Clone,
-    ListProjects,
-    ConcurrentCopies,
-    Transfer,
-}
-
-#[derive(Debug, Args)]
-pub struct LoadArgs {
-    /// Concurrent client connections.
-    #[arg(long, default_value_t = 64)]
-    pub connections: usize,
-    /// How long to send requests, in seconds.
-    #[arg(long, default_value_t = 60)]
-    pub duration_secs: u64,
-    /// Print the server's RSS every this many seconds while loading (0: only start and end).
-    #[arg(long, default_value_t = 0)]
-    pub rss_every_secs: u64,
-    /// HTTP workers of the server under load.
-    #[arg(long, default_value_t = 2)]
-    pub http_workers: u32,
-    /// Delete every copy right after making it, so the data does not grow with the run (for
-    /// soaks); without it the destination folder keeps every copy.
-    #[arg(long)]
-    pub steady: bool,
 }
 
 /// Help and version go to stdout with exit 0; a usage error is one line on stderr, exit 2.

@@ -1,12 +1,11 @@
 //! The `ferry` binary: the server and the admin commands around it.
 
-mod bench;
 mod cli;
 mod content;
 mod demo;
 mod import;
 mod job;
-mod load;
+mod measure;
 mod progress;
 mod serve;
 mod telemetry;
@@ -60,8 +59,8 @@ fn main() -> ExitCode {
         Command::Job(command) => job::run(&cli.store, command),
         Command::Import(args) => import::run(&cli.store, args),
         Command::Content(command) => content::run(&cli.store, command),
-        Command::Bench(args) => bench::run(&cli.store, args),
-        Command::Load(args) => load::run(&cli.store, args),
+        Command::Bench(args) => measure::bench(&cli.store, args),
+        Command::Load(args) => measure::load(&cli.store, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

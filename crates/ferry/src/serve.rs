@@ -17,7 +17,7 @@ pub fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
 }
 
 /// The store over the S3 content store `url` names, if any (through `data_dir`).
-pub fn with_content_store(
+fn with_content_store(
     store: Store,
     data_dir: &std::path::Path,
     url: Option<&str>,

@@ -17,11 +17,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::content::ContentStore;
 use crate::error::StoreError;
 
-/// One connection to either backend. Portable Diesel queries run on it as they are; code that
-/// needs one backend's SQL matches on the variant.
 /// Runs the same Diesel statement on the concrete connection, for what the MultiConnection's
 /// common subset lacks (multi-row INSERT, `ON CONFLICT`): the two-arm match, written once.
-#[macro_export]
+/// Private to the store, as the tables are.
 macro_rules! each_backend {
     ($conn:expr, |$c:ident| $statement:expr) => {
         match $conn {
@@ -30,7 +28,10 @@ macro_rules! each_backend {
         }
     };
 }
+pub(crate) use each_backend;
 
+/// One connection to either backend. Portable Diesel queries run on it as they are; code that
+/// needs one backend's SQL matches on the variant.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Pg(PgConnection),

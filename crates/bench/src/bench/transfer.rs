@@ -18,8 +18,9 @@ use ferry_store::{ContentStore, Located};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Api, Memory, work};
-use crate::Failure;
+use super::api::Api;
+use super::memory::Memory;
+use crate::{Failure, work};
 
 const BUFFER: usize = 1024 * 1024;
 /// Parts sent at once, as `sevenbridges-python` sends them.

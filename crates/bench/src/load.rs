@@ -13,24 +13,47 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use ferry_store::{Store, projects};
 use reqwest::blocking::RequestBuilder;
 use serde_json::{Value, json};
 
-use crate::Failure;
-use crate::bench::{FreshDatabase, seed_sources, seed_user, work};
-use crate::cli::{LoadArgs, StoreArgs};
+use crate::fresh::FreshDatabase;
+use crate::seed::{seed_sources, seed_user};
+use crate::{Failure, work};
 
 /// Source files; copies spread over their names so no one name's k_ chain dominates.
 const SOURCE_FILES: usize = 50;
 /// Files per batch copy.
 const BATCH: usize = 5;
 
-pub fn run(store_args: &StoreArgs, args: LoadArgs) -> Result<(), Failure> {
-    let database = FreshDatabase::create(&store_args.database_url)?;
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// How long to send requests, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub duration_secs: u64,
+    /// Print the server's RSS every this many seconds while loading (0: only start and end).
+    #[arg(long, default_value_t = 0)]
+    pub rss_every_secs: u64,
+    /// HTTP workers of the server under load.
+    #[arg(long, default_value_t = 2)]
+    pub http_workers: u32,
+    /// Delete every copy right after making it, so the data does not grow with the run (for
+    /// soaks); without it the destination folder keeps every copy.
+    #[arg(long)]
+    pub steady: bool,
+}
+
+/// Loads `ferry serve` of the binary `ferry` on a fresh database on the server `database_url`
+/// names (a temporary file for `sqlite://`); prints the figures.
+pub fn run(database_url: &str, ferry: &Path, args: LoadArgs) -> Result<(), Failure> {
+    let database = FreshDatabase::create(database_url)?;
     let data_dir = database.dir.path().join("data");
     let seed = seed(&database.url, &data_dir)?;
-    let mut server = ServerProcess::start(&database.url, &data_dir, args.http_workers)?;
+    let mut server = ServerProcess::start(ferry, &database.url, &data_dir, args.http_workers)?;
     let rss_start = server.rss_kib();
     println!(
         "ferry load: {} connections for {} s against pid {} ({}, {}), server RSS at start {} KiB",
@@ -135,14 +158,19 @@ fn seed(url: &str, data_dir: &Path) -> Result<Seed, Failure> {
     })
 }
 
-/// `ferry serve` of this very binary on a free loopback port; killed on drop.
+/// `ferry serve` on a free loopback port; killed on drop.
 struct ServerProcess {
     child: Child,
     base_url: String,
 }
 
 impl ServerProcess {
-    fn start(url: &str, data_dir: &Path, http_workers: u32) -> Result<ServerProcess, Failure> {
+    fn start(
+        ferry: &Path,
+        url: &str,
+        data_dir: &Path,
+        http_workers: u32,
+    ) -> Result<ServerProcess, Failure> {
         let setup =
             |e: &dyn std::fmt::Display| Failure::Setup(format!("cannot start ferry serve: {e}"));
         let port = TcpListener::bind("127.0.0.1:0")
@@ -150,7 +178,7 @@ impl ServerProcess {
             .map_err(|e| setup(&e))?
             .port();
         let bind = format!("127.0.0.1:{port}");
-        let child = Command::new(std::env::current_exe().map_err(|e| setup(&e))?)
+        let child = Command::new(ferry)
             .args(["serve", "--bind", &bind])
             .env("FERRY_DATABASE_URL", url)
             .env("FERRY_DATA_DIR", data_dir)
