@@ -14,6 +14,7 @@ mod migrations;
 mod objects;
 mod open;
 mod projects;
+mod scratch;
 mod tokens;
 mod users;
 mod views;
