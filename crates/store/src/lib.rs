@@ -34,6 +34,7 @@ pub mod sbg_uploads;
 pub mod schema;
 pub mod scratch;
 pub mod secrets;
+mod slow_queries;
 pub mod sponsorship;
 pub mod tokens;
 pub mod upload_digest;

@@ -27,6 +27,8 @@
 //! at `FERRY_TEST_S3_ENDPOINT` (`./scripts/test` starts one: `s3s-fs`, which checks every
 //! signature), with the keys in `FERRY_TEST_S3_ACCESS_KEY` and `FERRY_TEST_S3_SECRET_KEY`.
 
+pub mod logs;
+
 use std::path::Path;
 use std::sync::Once;
 use std::time::{Duration, SystemTime};

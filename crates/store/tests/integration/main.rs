@@ -15,6 +15,7 @@ mod objects;
 mod open;
 mod projects;
 mod scratch;
+mod slow_queries;
 mod tokens;
 mod users;
 mod views;
