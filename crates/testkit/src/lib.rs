@@ -27,6 +27,7 @@
 //! at `FERRY_TEST_S3_ENDPOINT` (`./scripts/test` starts one: `s3s-fs`, which checks every
 //! signature), with the keys in `FERRY_TEST_S3_ACCESS_KEY` and `FERRY_TEST_S3_SECRET_KEY`.
 
+mod builders;
 pub mod logs;
 
 use std::path::Path;
@@ -36,9 +37,10 @@ use std::time::{Duration, SystemTime};
 use ferry_domain::ids::Username;
 use ferry_domain::model::{Project, User};
 use ferry_store::scratch::ScratchSchema;
-use ferry_store::{ContentStore, Store, billing, projects, redact_url, users};
+use ferry_store::{ContentStore, Store, redact_url, users};
 use tempfile::TempDir;
 
+pub use builders::{FileBuilder, JobBuilder, MemberBuilder, ProjectBuilder, folder};
 pub use ferry_store::Backend;
 
 /// The environment variable naming the PostgreSQL server for tests.
@@ -292,12 +294,11 @@ pub fn user(store: &Store, username: &str) -> User {
     users::create(&mut conn, &username, username.as_str(), Some(&email)).expect("create a user")
 }
 
-/// Creates a project named `name`, owned by `owner` and billed to their personal group.
+/// Creates a project named `name`, owned by `owner` and billed to their personal group (see
+/// [`ProjectBuilder`] for more).
 ///
 /// # Panics
 /// On any error: it is for tests.
 pub fn project(store: &Store, owner: &User, name: &str) -> Project {
-    let mut conn = store.conn().expect("a connection");
-    let billing_group = billing::personal(&mut conn, owner.id).expect("the owner's billing group");
-    projects::create(&mut conn, owner, name, "", billing_group.id).expect("create a project")
+    ProjectBuilder::new(owner, name).create(store)
 }
