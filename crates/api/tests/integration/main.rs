@@ -17,4 +17,5 @@ mod sbg_files;
 mod sbg_projects;
 mod sbg_upload;
 mod sbg_upload_s3;
+mod snapshots;
 mod support;

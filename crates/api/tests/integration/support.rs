@@ -40,6 +40,12 @@ impl Reply {
     }
 }
 
+impl From<TestDb> for Ctx {
+    fn from(db: TestDb) -> Ctx {
+        Ctx::new(db)
+    }
+}
+
 impl Ctx {
     /// A context for every configured backend.
     pub fn all() -> Vec<Ctx> {
