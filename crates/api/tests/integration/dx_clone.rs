@@ -12,6 +12,7 @@ use ferry_store::objects::{self, NewDataObject};
 use ferry_store::schema::{billing_groups, placements, projects};
 use ferry_store::sponsorship::sponsor_by_operator;
 use ferry_store::{folders, members};
+use ferry_testkit::MemberBuilder;
 use serde_json::{Map, Value, json};
 
 use crate::support::{Ctx, Reply, assert_dx_error};
@@ -278,13 +279,8 @@ async fn access_flags_and_regions_are_permission_denied() {
         let as_bob = || w.clone_as(&bob_token, &w.source.dx_id, body.clone());
 
         assert_dx_error(&as_bob().await, 403, "PermissionDenied");
-        let view = Permissions {
-            level: Level::View,
-            copy: false,
-            execute: false,
-        };
-        members::add(&mut w.conn(), w.source.id, bob.id, view).unwrap();
-        members::add(&mut w.conn(), w.dest.id, bob.id, view).unwrap();
+        MemberBuilder::new(&w.source, &bob).create(w.ctx.db.store());
+        MemberBuilder::new(&w.dest, &bob).create(w.ctx.db.store());
         let reply = as_bob().await;
         assert_dx_error(&reply, 403, "PermissionDenied");
         assert!(
@@ -382,12 +378,11 @@ async fn update_sponsorship_needs_administer() {
             404,
             "ResourceNotFound",
         );
-        let contribute = Permissions {
-            level: Level::Contribute,
-            copy: true,
-            execute: true,
-        };
-        members::add(&mut w.conn(), w.dest.id, bob.id, contribute).unwrap();
+        MemberBuilder::new(&w.dest, &bob)
+            .level(Level::Contribute)
+            .can_copy()
+            .can_execute()
+            .create(w.ctx.db.store());
         assert_dx_error(
             &w.ctx.post(&path, &bob_token, body.clone()).await,
             403,
@@ -467,12 +462,9 @@ async fn list_projects_maps_each_visible_project_to_the_callers_level() {
             404,
             "ResourceNotFound",
         );
-        let upload = Permissions {
-            level: Level::Upload,
-            copy: false,
-            execute: false,
-        };
-        members::add(&mut w.conn(), w.dest.id, bob.id, upload).unwrap();
+        MemberBuilder::new(&w.dest, &bob)
+            .level(Level::Upload)
+            .create(w.ctx.db.store());
         assert_eq!(
             w.ctx.post(&path, &bob_token, json!({})).await.json,
             json!({ w.dest.dx_id.as_str(): "UPLOAD" })

@@ -7,6 +7,7 @@ use actix_web::test;
 use ferry_domain::model::{Project, User};
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::members;
+use ferry_testkit::MemberBuilder;
 use serde_json::{Value, json};
 
 use crate::support::{Ctx, PUBLIC_URL, Reply, assert_dx_error};
@@ -76,13 +77,10 @@ impl Dx {
     /// Makes `user` a member of the project at `level`.
     fn add_member(&self, project: &str, user: &User, level: Level) {
         let project = self.project_row(project);
-        let mut conn = self.ctx.db.store().conn().unwrap();
-        let permissions = Permissions {
-            level,
-            copy: true,
-            execute: false,
-        };
-        members::add(&mut conn, project.id, user.id, permissions).unwrap();
+        MemberBuilder::new(&project, user)
+            .level(level)
+            .can_copy()
+            .create(self.ctx.db.store());
     }
 }
 

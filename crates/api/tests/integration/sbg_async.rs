@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::support::{Ctx, PUBLIC_URL, assert_sbg_error};
 use ferry_api::jobs_worker::{LEASE, run_until_idle, work_one};
 use ferry_domain::model::{Project, User};
-use ferry_domain::permission::{Level, Permissions};
-use ferry_store::{jobs, members};
+use ferry_store::jobs;
+use ferry_testkit::MemberBuilder;
 use serde_json::{Value, json};
 
 const WORKER: &str = "test-worker";
@@ -328,22 +328,10 @@ async fn items_that_cannot_be_copied_fail_alone() {
         let hidden = ferry_testkit::project(ctx.db.store(), &bob, "Hidden");
         let no_copy = ferry_testkit::project(ctx.db.store(), &bob, "NoCopy");
         let read_only = ferry_testkit::project(ctx.db.store(), &bob, "ReadOnly");
-        {
-            let mut conn = ctx.db.store().conn().unwrap();
-            let view = Permissions {
-                level: Level::View,
-                copy: false,
-                execute: false,
-            };
-            members::add(&mut conn, no_copy.id, alice.id, view).unwrap();
-            members::add(
-                &mut conn,
-                read_only.id,
-                alice.id,
-                Permissions { copy: true, ..view },
-            )
-            .unwrap();
-        }
+        MemberBuilder::new(&no_copy, &alice).create(ctx.db.store());
+        MemberBuilder::new(&read_only, &alice)
+            .can_copy()
+            .create(ctx.db.store());
         let good = seed_files(&ctx, &alice, &source, "/", &["good.txt", "also.txt"]);
         let secret = seed_files(&ctx, &bob, &hidden, "/", &["secret.txt"]).remove(0);
         let uncopyable = seed_files(&ctx, &bob, &no_copy, "/", &["locked.txt"]).remove(0);

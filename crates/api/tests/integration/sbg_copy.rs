@@ -280,8 +280,8 @@ async fn an_oversized_body_is_a_413_in_the_sbg_shape() {
 
 #[actix_web::test]
 async fn copy_needs_copy_permission_on_the_source_and_write_on_the_destination() {
-    use ferry_domain::permission::{Level, Permissions};
-    use ferry_store::members;
+    use ferry_domain::permission::Level;
+    use ferry_testkit::MemberBuilder;
     for ctx in Ctx::all() {
         let (alice, _) = ctx.user("alice");
         let (bob, bob_token) = ctx.user("bob");
@@ -289,21 +289,12 @@ async fn copy_needs_copy_permission_on_the_source_and_write_on_the_destination()
         let readonly = ferry_testkit::project(ctx.db.store(), &alice, "Read only");
         let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
         let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
-        {
-            let mut conn = ctx.db.store().conn().unwrap();
-            let no_copy = Permissions {
-                level: Level::Contribute,
-                copy: false,
-                execute: false,
-            };
-            members::add(&mut conn, source.id, bob.id, no_copy).unwrap();
-            let view_only = Permissions {
-                level: Level::View,
-                copy: true,
-                execute: false,
-            };
-            members::add(&mut conn, readonly.id, bob.id, view_only).unwrap();
-        }
+        MemberBuilder::new(&source, &bob)
+            .level(Level::Contribute)
+            .create(ctx.db.store());
+        MemberBuilder::new(&readonly, &bob)
+            .can_copy()
+            .create(ctx.db.store());
         let path = format!("/v2/files/{file}/actions/copy");
         let into_bobs = json!({"project": bobs.sbg_id.as_str()});
         assert_sbg_error(&ctx.post(&path, &bob_token, into_bobs).await, 403, 5014);

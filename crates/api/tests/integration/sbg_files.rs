@@ -5,9 +5,10 @@ use crate::support::{Ctx, PUBLIC_URL, Reply, assert_sbg_error};
 use actix_web::http::Method;
 use diesel::prelude::*;
 use ferry_domain::model::{Project, User};
-use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::permission::Level;
+use ferry_store::projects;
 use ferry_store::schema::objects;
-use ferry_store::{members, projects};
+use ferry_testkit::MemberBuilder;
 use serde_json::{Value, json};
 
 fn root_id(ctx: &Ctx, project: &Project) -> String {
@@ -20,13 +21,9 @@ fn root_id(ctx: &Ctx, project: &Project) -> String {
 
 /// Makes `user` a member of `project` at `level`.
 fn add_member(ctx: &Ctx, project: &Project, user: &User, level: Level) {
-    let mut conn = ctx.db.store().conn().unwrap();
-    let permissions = Permissions {
-        level,
-        copy: false,
-        execute: false,
-    };
-    members::add(&mut conn, project.id, user.id, permissions).unwrap();
+    MemberBuilder::new(project, user)
+        .level(level)
+        .create(ctx.db.store());
 }
 
 fn object_count(ctx: &Ctx) -> i64 {

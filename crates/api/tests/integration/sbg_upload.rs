@@ -6,9 +6,9 @@ use actix_web::http::Method;
 use actix_web::test;
 use diesel::prelude::*;
 use ferry_domain::model::Project;
-use ferry_domain::permission::{Level, Permissions};
+use ferry_store::sbg_uploads as uploads;
 use ferry_store::schema::{sbg_upload_parts, sbg_uploads};
-use ferry_store::{members, sbg_uploads as uploads};
+use ferry_testkit::MemberBuilder;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -258,14 +258,7 @@ async fn bad_uploads_are_refused_and_write_nothing() {
         let (alice, token) = ctx.user("alice");
         let (bob, bob_token) = ctx.user("bob");
         let project = ferry_testkit::project(ctx.db.store(), &alice, "Refusals");
-        let mut conn = ctx.db.store().conn().unwrap();
-        let read_only = Permissions {
-            level: Level::View,
-            copy: false,
-            execute: false,
-        };
-        members::add(&mut conn, project.id, bob.id, read_only).unwrap();
-        drop(conn);
+        MemberBuilder::new(&project, &bob).create(ctx.db.store());
         let p = sbg_project(&project);
 
         let refusals = [
