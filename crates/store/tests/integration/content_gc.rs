@@ -144,48 +144,46 @@ fn bytes_stored_again_are_kept(db: TestDb) {
     assert_eq!(read(store, &again).unwrap(), b"same bytes");
 }
 
+backends!(upload_files_take_parts_until_sealed_and_become_content);
 /// An SBG upload's file: parts written in place, refused once sealed, stored by a rename.
-#[test]
-fn upload_files_take_parts_until_sealed_and_become_content() {
+fn upload_files_take_parts_until_sealed_and_become_content(db: TestDb) {
     use ferry_store::content::Sink;
-    for db in TestDb::all() {
-        let store = db.store();
-        let content = store.content();
-        let id = "0123456789abcdef0123456789abcdef";
-        content.create_upload(id, 10).unwrap();
-        let write = |offset, bytes: &[u8]| {
-            let mut part = content.part_writer(id, offset)?;
-            part.write(bytes)?;
-            part.finish()
-        };
-        write(5, b"world").unwrap();
-        write(0, b"hello").unwrap();
-        let sealed = content.seal_upload(id, || None).unwrap();
-        assert_eq!(sealed.info().size, 10);
-        assert_eq!(
-            write(0, b"HELLO").unwrap_err().kind(),
-            std::io::ErrorKind::NotFound,
-            "no part once sealed"
-        );
-        sealed.unseal().unwrap();
-        write(0, b"HELLO").unwrap();
-        let sealed = content.seal_upload(id, || None).unwrap();
-        let info = sealed.info().clone();
-        sealed.store().unwrap();
-        let mut bytes = Vec::new();
+    let store = db.store();
+    let content = store.content();
+    let id = "0123456789abcdef0123456789abcdef";
+    content.create_upload(id, 10).unwrap();
+    let write = |offset, bytes: &[u8]| {
+        let mut part = content.part_writer(id, offset)?;
+        part.write(bytes)?;
+        part.finish()
+    };
+    write(5, b"world").unwrap();
+    write(0, b"hello").unwrap();
+    let sealed = content.seal_upload(id, || None).unwrap();
+    assert_eq!(sealed.info().size, 10);
+    assert_eq!(
+        write(0, b"HELLO").unwrap_err().kind(),
+        std::io::ErrorKind::NotFound,
+        "no part once sealed"
+    );
+    sealed.unseal().unwrap();
+    write(0, b"HELLO").unwrap();
+    let sealed = content.seal_upload(id, || None).unwrap();
+    let info = sealed.info().clone();
+    sealed.store().unwrap();
+    let mut bytes = Vec::new();
+    content
+        .open(&info.sha256)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    assert_eq!(bytes, b"HELLOworld");
+    assert!(
         content
-            .open(&info.sha256)
+            .upload_files_since(SystemTime::now())
             .unwrap()
-            .read_to_end(&mut bytes)
-            .unwrap();
-        assert_eq!(bytes, b"HELLOworld");
-        assert!(
-            content
-                .upload_files_since(SystemTime::now())
-                .unwrap()
-                .is_empty()
-        );
-    }
+            .is_empty()
+    );
 }
 
 backends!(files_of_gone_uploads_are_collected_or_stored);
@@ -216,47 +214,45 @@ fn files_of_gone_uploads_are_collected_or_stored(db: TestDb) {
     assert!(is_live(store, &info));
 }
 
+backends!(upload_digests_follow_the_parts_in_any_order);
 /// The digests computed as parts arrive, in any order, are those of the whole file; a part
 /// whose ETag changed since makes them unusable.
-#[test]
-fn upload_digests_follow_the_parts_in_any_order() {
+fn upload_digests_follow_the_parts_in_any_order(db: TestDb) {
     use ferry_domain::upload::PartPlan;
     use ferry_store::content::Sink;
     use ferry_store::upload_digest::UploadDigests;
     use sha2::{Digest, Sha256};
-    for db in TestDb::all() {
-        let content = db.store().content();
-        let mib = 1024 * 1024;
-        let plan = PartPlan::new(11 * mib, Some(5 * mib)).unwrap();
-        let data: Vec<u8> = (0..11 * mib).map(|i| (i % 253) as u8).collect();
-        let digests = UploadDigests::default();
-        let id = "cccccccccccccccccccccccccccccccc";
-        content.create_upload(id, plan.size()).unwrap();
-        let mut etags = Vec::new();
-        for n in [3u32, 1, 2] {
-            let offset = u64::from(n - 1) * plan.part_size();
-            let end = (offset + plan.part_len(n).unwrap()) as usize;
-            let mut part = content.part_writer(id, offset).unwrap();
-            part.write(&data[offset as usize..end]).unwrap();
-            let written = part.finish().unwrap();
-            digests
-                .part_arrived(content, id, plan, n, &written.sha256)
-                .unwrap();
-            etags.push((n, written.sha256));
-        }
-        etags.sort();
-        let etags: Vec<String> = etags.into_iter().map(|(_, etag)| etag).collect();
-        let mut changed = etags.clone();
-        changed[1] = "0".repeat(64);
-        assert_eq!(digests.take(id, &changed), None, "a part sent again");
-
-        let digests = UploadDigests::default();
-        for (n, etag) in (1..=3).zip(&etags) {
-            digests.part_arrived(content, id, plan, n, etag).unwrap();
-        }
-        let info = digests.take(id, &etags).unwrap();
-        assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
-        assert_eq!(info.size, plan.size());
-        assert_eq!(digests.take(id, &etags), None, "taken once");
+    let content = db.store().content();
+    let mib = 1024 * 1024;
+    let plan = PartPlan::new(11 * mib, Some(5 * mib)).unwrap();
+    let data: Vec<u8> = (0..11 * mib).map(|i| (i % 253) as u8).collect();
+    let digests = UploadDigests::default();
+    let id = "cccccccccccccccccccccccccccccccc";
+    content.create_upload(id, plan.size()).unwrap();
+    let mut etags = Vec::new();
+    for n in [3u32, 1, 2] {
+        let offset = u64::from(n - 1) * plan.part_size();
+        let end = (offset + plan.part_len(n).unwrap()) as usize;
+        let mut part = content.part_writer(id, offset).unwrap();
+        part.write(&data[offset as usize..end]).unwrap();
+        let written = part.finish().unwrap();
+        digests
+            .part_arrived(content, id, plan, n, &written.sha256)
+            .unwrap();
+        etags.push((n, written.sha256));
     }
+    etags.sort();
+    let etags: Vec<String> = etags.into_iter().map(|(_, etag)| etag).collect();
+    let mut changed = etags.clone();
+    changed[1] = "0".repeat(64);
+    assert_eq!(digests.take(id, &changed), None, "a part sent again");
+
+    let digests = UploadDigests::default();
+    for (n, etag) in (1..=3).zip(&etags) {
+        digests.part_arrived(content, id, plan, n, etag).unwrap();
+    }
+    let info = digests.take(id, &etags).unwrap();
+    assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+    assert_eq!(info.size, plan.size());
+    assert_eq!(digests.take(id, &etags), None, "taken once");
 }
