@@ -271,33 +271,31 @@ async fn an_oversized_body_is_a_413_in_the_sbg_shape() {
     assert_sbg_error(&reply, 413, 90000);
 }
 
-#[actix_web::test]
-async fn copy_needs_copy_permission_on_the_source_and_write_on_the_destination() {
+backends!(#[actix_web::test] async copy_needs_copy_permission_on_the_source_and_write_on_the_destination);
+async fn copy_needs_copy_permission_on_the_source_and_write_on_the_destination(ctx: Ctx) {
     use ferry_domain::permission::Level;
     use ferry_testkit::MemberBuilder;
-    for ctx in Ctx::all() {
-        let (alice, _) = ctx.user("alice");
-        let (bob, bob_token) = ctx.user("bob");
-        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-        let readonly = ferry_testkit::project(ctx.db.store(), &alice, "Read only");
-        let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
-        let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
-        MemberBuilder::new(&source, &bob)
-            .level(Level::Contribute)
-            .create(ctx.db.store());
-        MemberBuilder::new(&readonly, &bob)
-            .can_copy()
-            .create(ctx.db.store());
-        let path = format!("/v2/files/{file}/actions/copy");
-        let into_bobs = json!({"project": bobs.sbg_id.as_str()});
-        assert_sbg_error(&ctx.post(&path, &bob_token, into_bobs).await, 403, 5014);
-        let batch = json!({"project": bobs.sbg_id.as_str(), "file_ids": [file]});
-        let reply = ctx.post("/v2/action/files/copy", &bob_token, batch).await;
-        assert_eq!(reply.status, 200);
-        assert_eq!(reply.json[&file]["status"], 403);
-        assert_eq!(reply.json[&file]["code"], 5014);
-        let into_readonly = json!({"project": readonly.sbg_id.as_str()});
-        assert_sbg_error(&ctx.post(&path, &bob_token, into_readonly).await, 403, 3001);
-        assert!(root_names(&ctx, &bob_token, &bobs).await.is_empty());
-    }
+    let (alice, _) = ctx.user("alice");
+    let (bob, bob_token) = ctx.user("bob");
+    let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+    let readonly = ferry_testkit::project(ctx.db.store(), &alice, "Read only");
+    let bobs = ferry_testkit::project(ctx.db.store(), &bob, "Bobs");
+    let file = ctx.seed_file(&alice, &source, "/", "a.txt", b"a.txt");
+    MemberBuilder::new(&source, &bob)
+        .level(Level::Contribute)
+        .create(ctx.db.store());
+    MemberBuilder::new(&readonly, &bob)
+        .can_copy()
+        .create(ctx.db.store());
+    let path = format!("/v2/files/{file}/actions/copy");
+    let into_bobs = json!({"project": bobs.sbg_id.as_str()});
+    assert_sbg_error(&ctx.post(&path, &bob_token, into_bobs).await, 403, 5014);
+    let batch = json!({"project": bobs.sbg_id.as_str(), "file_ids": [file]});
+    let reply = ctx.post("/v2/action/files/copy", &bob_token, batch).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json[&file]["status"], 403);
+    assert_eq!(reply.json[&file]["code"], 5014);
+    let into_readonly = json!({"project": readonly.sbg_id.as_str()});
+    assert_sbg_error(&ctx.post(&path, &bob_token, into_readonly).await, 403, 3001);
+    assert!(root_names(&ctx, &bob_token, &bobs).await.is_empty());
 }
