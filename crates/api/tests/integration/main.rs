@@ -1,5 +1,5 @@
-//! In-process tests of the HTTP layer: the real application over a real store, on every backend
-//! `TestDb::all()` yields. One test binary, one module per area.
+//! In-process tests of the HTTP layer: the real application over a real store, each on every
+//! backend (`ferry_testkit::backends!`). One test binary, one module per area.
 
 mod access;
 mod audit;

@@ -10,6 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
+use ferry_testkit::TestDb;
 use std::collections::BTreeSet;
 
 /// (METHOD, path) with every `{param}` written `{}`.
@@ -222,7 +223,7 @@ async fn served(ctx: &Ctx, documented: &BTreeSet<Route>) -> BTreeSet<Route> {
 
 #[actix_web::test]
 async fn the_document_describes_every_route_the_application_serves() {
-    let ctx = Ctx::all().remove(0);
+    let ctx = Ctx::new(TestDb::sqlite());
     let reply = ctx.send(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json["openapi"], "3.1.0");
@@ -256,7 +257,7 @@ async fn the_document_describes_every_route_the_application_serves() {
 
 #[actix_web::test]
 async fn every_operation_has_its_dialects_error_shape_and_security() {
-    let ctx = Ctx::all().remove(0);
+    let ctx = Ctx::new(TestDb::sqlite());
     let doc = ctx
         .send(Method::GET, "/openapi.json", None, None)
         .await

@@ -45,11 +45,6 @@ impl From<TestDb> for Ctx {
 }
 
 impl Ctx {
-    /// A context for every configured backend.
-    pub fn all() -> Vec<Ctx> {
-        TestDb::all().into_iter().map(Ctx::new).collect()
-    }
-
     pub fn new(db: TestDb) -> Ctx {
         Ctx::with_config(db, ApiConfig::new(PUBLIC_URL))
     }
