@@ -46,7 +46,8 @@ pub use ferry_store::Backend;
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "FERRY_TEST_POSTGRES_URL";
 
-/// The environment variable that restricts [`TestDb::all`] to `sqlite` or `postgres`.
+/// The environment variable that restricts the tests generated per backend (and [`TestDb::all`])
+/// to `sqlite` or `postgres`.
 pub const BACKEND_VAR: &str = "FERRY_TEST_BACKEND";
 
 /// The environment variables naming the S3 server for tests, and its keys.
