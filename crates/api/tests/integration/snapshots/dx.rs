@@ -1,37 +1,12 @@
 //! The DNAnexus dialect's response shapes.
 
-use super::assert_reply;
-use crate::support::{Ctx, Reply};
+use super::{World, assert_reply};
+use crate::support::Reply;
 use actix_web::http::Method;
-use ferry_domain::model::{Project, User};
-use ferry_testkit::{FileBuilder, ProjectBuilder, backends};
+use ferry_testkit::{ProjectBuilder, backends};
 use serde_json::{Value, json};
 
-/// Alice, her token, and her project `Snap` with `/data/reads.bam` in it.
-struct World {
-    ctx: Ctx,
-    alice: User,
-    token: String,
-    project: Project,
-    file: String,
-}
-
 impl World {
-    fn new(ctx: Ctx) -> World {
-        let (alice, token) = ctx.user("alice");
-        let project = ProjectBuilder::new(&alice, "Snap").create(ctx.db.store());
-        let (object, _) = FileBuilder::new(&project, &alice, "reads.bam")
-            .in_folder("/data")
-            .create(ctx.db.store());
-        World {
-            file: object.dx_id.to_string(),
-            ctx,
-            alice,
-            token,
-            project,
-        }
-    }
-
     async fn call(&self, path: &str, body: Value) -> Reply {
         self.ctx.post(path, &self.token, body).await
     }
@@ -45,8 +20,7 @@ impl World {
 }
 
 backends!(#[actix_web::test] async dx_system_routes);
-async fn dx_system_routes(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn dx_system_routes(w: World) {
     w.snap("dx_whoami", "system", "whoami", json!({})).await;
     w.snap(
         "dx_find_projects",
@@ -66,14 +40,13 @@ async fn dx_system_routes(ctx: Ctx) {
         "dx_describe_data_objects",
         "system",
         "describeDataObjects",
-        json!({"objects": [w.file]}),
+        json!({"objects": [w.dx_file]}),
     )
     .await;
 }
 
 backends!(#[actix_web::test] async dx_projects_and_folders);
-async fn dx_projects_and_folders(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn dx_projects_and_folders(w: World) {
     let project = w.project.dx_id.to_string();
     let created = w
         .snap("dx_project_new", "project", "new", json!({"name": "Other"}))
@@ -105,7 +78,7 @@ async fn dx_projects_and_folders(ctx: Ctx) {
         "dx_move",
         &project,
         "move",
-        json!({"objects": [w.file], "destination": "/results"}),
+        json!({"objects": [w.dx_file], "destination": "/results"}),
     )
     .await;
     w.snap(
@@ -126,7 +99,7 @@ async fn dx_projects_and_folders(ctx: Ctx) {
         "dx_remove_objects",
         &project,
         "removeObjects",
-        json!({"objects": [w.file]}),
+        json!({"objects": [w.dx_file]}),
     )
     .await;
     let other = created.json["id"].as_str().unwrap().to_owned();
@@ -135,32 +108,36 @@ async fn dx_projects_and_folders(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async dx_files);
-async fn dx_files(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn dx_files(w: World) {
     let project = w.project.dx_id.to_string();
-    w.snap("dx_file_describe", &w.file, "describe", json!({}))
+    w.snap("dx_file_describe", &w.dx_file, "describe", json!({}))
         .await;
     w.snap(
         "dx_file_add_tags",
-        &w.file,
+        &w.dx_file,
         "addTags",
         json!({"project": project, "tags": ["t"]}),
     )
     .await;
     w.snap(
         "dx_file_rename",
-        &w.file,
+        &w.dx_file,
         "rename",
         json!({"project": project, "name": "renamed.bam"}),
     )
     .await;
-    w.snap("dx_file_get_details", &w.file, "getDetails", json!({}))
-        .await;
-    w.snap("dx_file_list_projects", &w.file, "listProjects", json!({}))
+    w.snap("dx_file_get_details", &w.dx_file, "getDetails", json!({}))
         .await;
     w.snap(
+        "dx_file_list_projects",
+        &w.dx_file,
+        "listProjects",
+        json!({}),
+    )
+    .await;
+    w.snap(
         "dx_file_download",
-        &w.file,
+        &w.dx_file,
         "download",
         json!({"project": project}),
     )
@@ -187,21 +164,19 @@ async fn dx_files(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async dx_clone);
-async fn dx_clone(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn dx_clone(w: World) {
     let target = ProjectBuilder::new(&w.alice, "Target").create(w.ctx.db.store());
     w.snap(
         "dx_clone",
         w.project.dx_id.as_ref(),
         "clone",
-        json!({"objects": [w.file], "folders": [], "project": target.dx_id.to_string(), "destination": "/"}),
+        json!({"objects": [w.dx_file], "folders": [], "project": target.dx_id.to_string(), "destination": "/"}),
     )
     .await;
 }
 
 backends!(#[actix_web::test] async dx_errors);
-async fn dx_errors(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn dx_errors(w: World) {
     let anonymous = w
         .ctx
         .send(Method::POST, "/system/whoami", None, Some(json!({})))

@@ -6,9 +6,45 @@
 mod dx;
 mod sbg;
 
-use crate::support::Reply;
+use crate::support::{Ctx, Reply};
+use ferry_domain::model::{Project, User};
+use ferry_testkit::{FileBuilder, ProjectBuilder, TestDb};
 use insta::internals::{Content, ContentPath};
 use serde_json::json;
+
+/// What both dialects' snapshots start from: alice, her token, and her project `Snap` with
+/// `/data/reads.bam` in it, known by its ids in each dialect.
+pub struct World {
+    pub ctx: Ctx,
+    pub alice: User,
+    pub token: String,
+    pub project: Project,
+    pub sbg_file: String,
+    pub sbg_folder: String,
+    pub dx_file: String,
+}
+
+impl From<TestDb> for World {
+    fn from(db: TestDb) -> World {
+        let ctx = Ctx::new(db);
+        let (alice, token) = ctx.user("alice");
+        let project = ProjectBuilder::new(&alice, "Snap")
+            .description("Snapshots")
+            .create(ctx.db.store());
+        let (object, placement) = FileBuilder::new(&project, &alice, "reads.bam")
+            .in_folder("/data")
+            .create(ctx.db.store());
+        World {
+            sbg_file: placement.sbg_id.to_string(),
+            sbg_folder: ctx.folder_id(&project, "/data"),
+            dx_file: object.dx_id.to_string(),
+            ctx,
+            alice,
+            token,
+            project,
+        }
+    }
+}
 
 /// Asserts the snapshot `name` of a reply: its status and its body, redacted.
 #[track_caller]

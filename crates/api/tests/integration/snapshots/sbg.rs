@@ -1,43 +1,12 @@
 //! The SBG dialect's response shapes.
 
-use super::assert_reply;
-use crate::support::Ctx;
+use super::{World, assert_reply};
 use actix_web::http::Method;
-use ferry_domain::model::{Project, User};
 use ferry_domain::permission::Level;
-use ferry_testkit::{FileBuilder, JobBuilder, MemberBuilder, ProjectBuilder, backends};
+use ferry_testkit::{JobBuilder, MemberBuilder, ProjectBuilder, backends};
 use serde_json::json;
 
-/// Alice, her token, and her project `Snap` with `/data/reads.bam` in it.
-struct World {
-    ctx: Ctx,
-    alice: User,
-    token: String,
-    project: Project,
-    file: String,
-    folder: String,
-}
-
 impl World {
-    fn new(ctx: Ctx) -> World {
-        let (alice, token) = ctx.user("alice");
-        let project = ProjectBuilder::new(&alice, "Snap")
-            .description("Snapshots")
-            .create(ctx.db.store());
-        let (_, placement) = FileBuilder::new(&project, &alice, "reads.bam")
-            .in_folder("/data")
-            .create(ctx.db.store());
-        let folder = ctx.folder_id(&project, "/data");
-        World {
-            file: placement.sbg_id.to_string(),
-            folder,
-            ctx,
-            alice,
-            token,
-            project,
-        }
-    }
-
     async fn get(&self, name: &str, path: &str) {
         assert_reply(name, &self.ctx.get(path, &self.token).await);
     }
@@ -48,8 +17,7 @@ impl World {
 }
 
 backends!(#[actix_web::test] async sbg_users_billing_and_rate_limit);
-async fn sbg_users_billing_and_rate_limit(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_users_billing_and_rate_limit(w: World) {
     w.get("sbg_user", "/v2/user").await;
     w.get("sbg_users_by_name", "/v2/users/alice").await;
     w.get("sbg_billing_groups", "/v2/billing/groups").await;
@@ -63,8 +31,7 @@ async fn sbg_users_billing_and_rate_limit(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_projects);
-async fn sbg_projects(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_projects(w: World) {
     let group = w.ctx.get("/v2/billing/groups", &w.token).await.json["items"][0]["id"].clone();
     w.post(
         "sbg_project_created",
@@ -87,8 +54,7 @@ async fn sbg_projects(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_members);
-async fn sbg_members(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_members(w: World) {
     let (bob, _) = w.ctx.user("bob");
     w.ctx.user("carol");
     MemberBuilder::new(&w.project, &bob)
@@ -121,9 +87,8 @@ async fn sbg_members(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_files_and_folders);
-async fn sbg_files_and_folders(ctx: Ctx) {
-    let w = World::new(ctx);
-    let (file, folder) = (&w.file, &w.folder);
+async fn sbg_files_and_folders(w: World) {
+    let (file, folder) = (&w.sbg_file, &w.sbg_folder);
     w.get("sbg_files_listed", "/v2/files?project=alice/snap")
         .await;
     w.get("sbg_folder_listed", &format!("/v2/files/{folder}/list"))
@@ -166,34 +131,32 @@ async fn sbg_files_and_folders(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_copies);
-async fn sbg_copies(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_copies(w: World) {
     let target = ProjectBuilder::new(&w.alice, "Target").create(w.ctx.db.store());
     w.post(
         "sbg_file_copied",
-        &format!("/v2/files/{}/actions/copy", w.file),
+        &format!("/v2/files/{}/actions/copy", w.sbg_file),
         json!({"project": target.sbg_id.as_str(), "name": "copy.bam"}),
     )
     .await;
     w.post(
         "sbg_batch_copied",
         "/v2/action/files/copy",
-        json!({"file_ids": [w.file, "000000000000000000000000"], "project": target.sbg_id.as_str()}),
+        json!({"file_ids": [w.sbg_file, "000000000000000000000000"], "project": target.sbg_id.as_str()}),
     )
     .await;
 }
 
 backends!(#[actix_web::test] async sbg_async_jobs);
-async fn sbg_async_jobs(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_async_jobs(w: World) {
     let target = ProjectBuilder::new(&w.alice, "Target").create(w.ctx.db.store());
     w.post(
         "sbg_async_copy_submitted",
         "/v2/async/files/copy",
-        json!({"items": [{"file": w.file, "project": target.sbg_id.as_str()}]}),
+        json!({"items": [{"file": w.sbg_file, "project": target.sbg_id.as_str()}]}),
     )
     .await;
-    let source = ferry_domain::ids::SbgId::parse(&w.file).unwrap();
+    let source = ferry_domain::ids::SbgId::parse(&w.sbg_file).unwrap();
     let job = JobBuilder::new(&w.alice)
         .copy_to_project(&source, &target)
         .create(w.ctx.db.store());
@@ -214,8 +177,7 @@ async fn sbg_async_jobs(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_uploads);
-async fn sbg_uploads(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_uploads(w: World) {
     let started = w
         .ctx
         .post(
@@ -240,8 +202,7 @@ async fn sbg_uploads(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async sbg_errors);
-async fn sbg_errors(ctx: Ctx) {
-    let w = World::new(ctx);
+async fn sbg_errors(w: World) {
     let anonymous = w.ctx.send(Method::GET, "/v2/user", None, None).await;
     assert_reply("sbg_error_unauthenticated", &anonymous);
     w.get("sbg_error_unknown_route", "/v2/nowhere").await;
@@ -258,7 +219,7 @@ async fn sbg_errors(ctx: Ctx) {
     w.post(
         "sbg_error_invalid_folder_name",
         "/v2/files",
-        json!({"name": "a/b", "type": "folder", "parent": w.folder}),
+        json!({"name": "a/b", "type": "folder", "parent": w.sbg_folder}),
     )
     .await;
     let body = w
