@@ -214,20 +214,22 @@ impl ManageConnection for DbManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match self.backend {
+        let mut conn = match self.backend {
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.target)?;
                 conn.batch_execute(POSTGRES_SETUP)
                     .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Pg(conn))
+                DbConnection::Pg(conn)
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 conn.batch_execute(SQLITE_SETUP)
                     .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
+                DbConnection::Sqlite(conn)
             }
-        }
+        };
+        conn.set_instrumentation(crate::slow_queries::SlowQueries::default());
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {

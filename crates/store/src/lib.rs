@@ -43,6 +43,7 @@ pub mod schema;
 mod schema;
 pub mod scratch;
 pub mod secrets;
+mod slow_queries;
 pub mod sponsorship;
 pub mod tokens;
 mod unit_of_work;

@@ -1,36 +1,53 @@
 //! Test support: an isolated, migrated database per test, on SQLite and, when configured, on
 //! PostgreSQL, plus small builders for the rows most tests need.
 //!
+//! A test that must hold on every backend takes the database as its parameter, and
+//! [`backends!`] generates it once per backend, as `name::sqlite` and `name::postgres`:
+//!
 //! ```no_run
-//! use ferry_testkit::TestDb;
-//! for db in TestDb::all() {
+//! use ferry_testkit::{TestDb, backends};
+//!
+//! backends!(a_user_is_created);
+//! fn a_user_is_created(db: TestDb) {
 //!     let alice = ferry_testkit::user(db.store(), "alice");
 //!     // ... assertions that must hold on every backend
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! PostgreSQL is used when `FERRY_TEST_POSTGRES_URL` is set (for example
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Each `TestDb` then gets a schema of its own
 //! on that server, so tests run in parallel without seeing each other's rows, and the schema
-//! is dropped when the `TestDb` is. `FERRY_TEST_BACKEND=sqlite` or `=postgres` restricts
-//! [`TestDb::all`] to one backend, for a test run per backend.
+//! is dropped when the `TestDb` is; the first one of a process also drops the schemas that
+//! killed runs left. `FERRY_TEST_BACKEND=sqlite` or `=postgres` restricts the tests generated
+//! per backend (and [`TestDb::all`]) to one backend, for a test run per backend; a case of the
+//! other backend returns at once.
 //!
 //! [`TestDb::on_s3`] moves a test's content store to a fresh prefix of the S3-compatible server
 //! at `FERRY_TEST_S3_ENDPOINT` (`./scripts/test` starts one: `s3s-fs`, which checks every
 //! signature), with the keys in `FERRY_TEST_S3_ACCESS_KEY` and `FERRY_TEST_S3_SECRET_KEY`.
 
+mod builders;
+pub mod logs;
+
 use std::path::Path;
+use std::sync::Once;
+use std::time::{Duration, SystemTime};
 
 use ferry_domain::ids::Username;
 use ferry_domain::model::{Project, User};
 use ferry_store::scratch::ScratchSchema;
-use ferry_store::{Backend, ContentStore, Store, billing, projects, redact_url, users};
+use ferry_store::{ContentStore, Store, redact_url, users};
 use tempfile::TempDir;
+
+pub use builders::{FileBuilder, JobBuilder, MemberBuilder, ProjectBuilder, folder};
+pub use ferry_store::Backend;
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "FERRY_TEST_POSTGRES_URL";
 
-/// The environment variable that restricts [`TestDb::all`] to `sqlite` or `postgres`.
+/// The environment variable that restricts the tests generated per backend (and [`TestDb::all`])
+/// to `sqlite` or `postgres`.
 pub const BACKEND_VAR: &str = "FERRY_TEST_BACKEND";
 
 /// The environment variables naming the S3 server for tests, and its keys.
@@ -59,6 +76,13 @@ pub fn s3_settings() -> Vec<(String, String)> {
         ("aws_allow_http".to_owned(), "true".to_owned()),
     ]
 }
+
+/// How old a test schema must be for [`TestDb::postgres`] to take it for a leftover of a killed
+/// run: far longer than any test lives.
+const LEFTOVER_AGE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// The prefix of the test schemas.
+const SCHEMA_PREFIX: &str = "test";
 
 /// Connections per test store: enough for the concurrency tests, few enough for many parallel
 /// tests on one PostgreSQL server.
@@ -93,17 +117,42 @@ impl TestDb {
         let server = std::env::var(POSTGRES_URL_VAR)
             .ok()
             .filter(|url| !url.is_empty())?;
-        let schema = ScratchSchema::create(&server, "test").unwrap_or_else(|e| {
+        static SWEEP: Once = Once::new();
+        SWEEP.call_once(|| sweep_leftover_schemas(&server));
+        let schema = ScratchSchema::create(&server, SCHEMA_PREFIX).unwrap_or_else(|e| {
             panic!("{POSTGRES_URL_VAR} is set, but no test schema could be made: {e}")
         });
         let dir = tempfile::tempdir().expect("create a temporary directory");
         Some(TestDb::open(schema.url().to_owned(), dir, Some(schema)))
     }
 
-    /// SQLite, and PostgreSQL too when configured: run each repository test on every one.
+    /// The database of `backend` for a test generated per backend (see [`backends!`]); `None`
+    /// when this run does not test `backend`.
+    ///
+    /// # Panics
+    /// If `FERRY_TEST_BACKEND=postgres` but `FERRY_TEST_POSTGRES_URL` is unset.
+    pub fn on(backend: Backend) -> Option<TestDb> {
+        if !tested(backend) {
+            return None;
+        }
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite()),
+            Backend::Postgres => {
+                let db = TestDb::postgres();
+                assert!(
+                    db.is_some() || selected_backend().is_none(),
+                    "{BACKEND_VAR}=postgres needs {POSTGRES_URL_VAR}"
+                );
+                db
+            }
+        }
+    }
+
+    /// A database of every backend this run tests.
     pub fn all() -> Vec<TestDb> {
-        std::iter::once(TestDb::sqlite())
-            .chain(TestDb::postgres())
+        [Backend::Sqlite, Backend::Postgres]
+            .into_iter()
+            .filter_map(TestDb::on)
             .collect()
     }
 
@@ -154,6 +203,87 @@ impl TestDb {
     }
 }
 
+/// The backend `FERRY_TEST_BACKEND` names; `None` when unset (every backend).
+///
+/// # Panics
+/// If it names no backend.
+fn selected_backend() -> Option<Backend> {
+    let name = std::env::var(BACKEND_VAR)
+        .ok()
+        .filter(|name| !name.is_empty())?;
+    match name.as_str() {
+        "sqlite" => Some(Backend::Sqlite),
+        "postgres" => Some(Backend::Postgres),
+        other => panic!("{BACKEND_VAR} must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+fn tested(backend: Backend) -> bool {
+    selected_backend().is_none_or(|selected| selected == backend)
+}
+
+/// The PostgreSQL server of this run, for a test of the server itself; `None` when this run
+/// does not test PostgreSQL.
+pub fn postgres_server() -> Option<String> {
+    let server = std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.is_empty());
+    tested(Backend::Postgres).then_some(server).flatten()
+}
+
+/// Generates the test `name` once per backend, as `name::sqlite` and `name::postgres`: each
+/// calls the function `name` with that backend's [`TestDb`] (or anything `From<TestDb>`, such
+/// as a test context over it), and returns at once when this run does not test that backend
+/// (see [`TestDb::on`]). Async tests name their test attribute:
+/// `backends!(#[actix_web::test] async name);`.
+#[macro_export]
+macro_rules! backends {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                if let Some(db) = $crate::TestDb::on($crate::Backend::Sqlite) {
+                    super::$name(db.into());
+                }
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = $crate::TestDb::on($crate::Backend::Postgres) {
+                    super::$name(db.into());
+                }
+            }
+        }
+    };
+    (#[$test:meta] async $name:ident) => {
+        mod $name {
+            #[$test]
+            async fn sqlite() {
+                if let Some(db) = $crate::TestDb::on($crate::Backend::Sqlite) {
+                    super::$name(db.into()).await;
+                }
+            }
+
+            #[$test]
+            async fn postgres() {
+                if let Some(db) = $crate::TestDb::on($crate::Backend::Postgres) {
+                    super::$name(db.into()).await;
+                }
+            }
+        }
+    };
+}
+
+/// Drops the test schemas that runs killed before they could drop them; once per process, on
+/// its first PostgreSQL `TestDb`. A failure is reported and the run goes on: leftovers cost
+/// disk, not correctness.
+fn sweep_leftover_schemas(server: &str) {
+    let cutoff = SystemTime::now() - LEFTOVER_AGE;
+    if let Err(e) = ScratchSchema::sweep(server, SCHEMA_PREFIX, cutoff) {
+        eprintln!("could not sweep the leftover test schemas: {e}");
+    }
+}
+
 /// Creates the user `username` (named after it, with an example.com e-mail).
 ///
 /// # Panics
@@ -165,12 +295,11 @@ pub fn user(store: &Store, username: &str) -> User {
     users::create(&mut conn, &username, username.as_str(), Some(&email)).expect("create a user")
 }
 
-/// Creates a project named `name`, owned by `owner` and billed to their personal group.
+/// Creates a project named `name`, owned by `owner` and billed to their personal group (see
+/// [`ProjectBuilder`] for more).
 ///
 /// # Panics
 /// On any error: it is for tests.
 pub fn project(store: &Store, owner: &User, name: &str) -> Project {
-    let mut conn = store.conn().expect("a connection");
-    let billing_group = billing::personal(&mut conn, owner.id).expect("the owner's billing group");
-    projects::create(&mut conn, owner, name, "", billing_group.id).expect("create a project")
+    ProjectBuilder::new(owner, name).create(store)
 }

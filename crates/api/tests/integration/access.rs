@@ -12,6 +12,7 @@ use diesel::sql_types::BigInt;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use ferry_api::jobs_worker::run_until_idle;
 use ferry_store::{billing, tokens};
+use ferry_testkit::backends;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -340,194 +341,192 @@ async fn seed(ctx: &Ctx) -> (Victim, Tokens) {
     (victim, tokens)
 }
 
-#[actix_web::test]
-async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing() {
+backends!(#[actix_web::test] async every_route_refuses_bad_tokens_and_shows_an_outsider_nothing);
+async fn every_route_refuses_bad_tokens_and_shows_an_outsider_nothing(ctx: Ctx) {
     let document = ferry_api::openapi::document();
-    for ctx in Ctx::all() {
-        let (victim, tokens) = seed(&ctx).await;
-        let app = test::init_service(ferry_api::app(ctx.state.clone())).await;
-        let counts = row_counts(&ctx);
-        let view = owners_view(&ctx, &victim).await;
-        // What the outsider must never see (unless they sent it themselves, as in an error
-        // naming the id asked for).
-        let secrets = [
-            victim.file.clone(),
-            victim.dx_file.clone(),
-            victim.folder.clone(),
-            victim.job.clone(),
-            victim.upload.clone(),
-            "Secret Project".to_owned(),
-            "r1.fastq".to_owned(),
+    let (victim, tokens) = seed(&ctx).await;
+    let app = test::init_service(ferry_api::app(ctx.state.clone())).await;
+    let counts = row_counts(&ctx);
+    let view = owners_view(&ctx, &victim).await;
+    // What the outsider must never see (unless they sent it themselves, as in an error
+    // naming the id asked for).
+    let secrets = [
+        victim.file.clone(),
+        victim.dx_file.clone(),
+        victim.folder.clone(),
+        victim.job.clone(),
+        victim.upload.clone(),
+        "Secret Project".to_owned(),
+        "r1.fastq".to_owned(),
+    ];
+    let mut walked = 0;
+    let mut failures: Vec<String> = Vec::new();
+    for (path, item) in &document.paths.paths {
+        if PUBLIC.contains(&path.as_str()) {
+            continue;
+        }
+        let methods = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
         ];
-        let mut walked = 0;
-        let mut failures: Vec<String> = Vec::new();
-        for (path, item) in &document.paths.paths {
-            if PUBLIC.contains(&path.as_str()) {
-                continue;
-            }
-            let methods = [
-                (Method::GET, &item.get),
-                (Method::PUT, &item.put),
-                (Method::POST, &item.post),
-                (Method::DELETE, &item.delete),
-                (Method::PATCH, &item.patch),
-            ];
-            for (method, _) in methods.into_iter().filter(|(_, op)| op.is_some()) {
-                let route = format!("{method} {path}");
-                let uri = format!("{}{}", fill(path, &victim), query(&route, &victim));
-                let body = body(&route, &victim);
-                let send = |token: Option<&str>| {
-                    let mut request = test::TestRequest::default()
-                        .method(method.clone())
-                        .uri(&uri);
-                    // Each dialect's clients send the token their own way.
-                    if let Some(token) = token {
-                        request = if is_sbg(path) {
-                            request.insert_header(("X-SBG-Auth-Token", token))
-                        } else {
-                            request.insert_header(("Authorization", format!("Bearer {token}")))
-                        };
-                    }
-                    if let Some(body) = &body {
-                        request = request.set_json(body);
-                    }
-                    request.to_request()
-                };
-                let reply = |request| async {
-                    let response = test::call_service(&app, request).await;
-                    let status = response.status().as_u16();
-                    let bytes = test::read_body(response).await;
-                    let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                        panic!(
-                            "{route}: non-JSON body ({e}): {}",
-                            String::from_utf8_lossy(&bytes)
-                        )
-                    });
-                    (status, json)
-                };
-                let signed = SIGNED.contains(&path.as_str());
-                for (label, token) in [
-                    ("no token", None),
-                    ("revoked token", Some(tokens.revoked.as_str())),
-                    ("expired token", Some(tokens.expired.as_str())),
-                ] {
-                    let (status, json) = reply(send(token)).await;
-                    if signed {
-                        check!(
-                            failures,
-                            (400..500).contains(&status),
-                            "{route} ({label}): {status} {json}"
-                        );
+        for (method, _) in methods.into_iter().filter(|(_, op)| op.is_some()) {
+            let route = format!("{method} {path}");
+            let uri = format!("{}{}", fill(path, &victim), query(&route, &victim));
+            let body = body(&route, &victim);
+            let send = |token: Option<&str>| {
+                let mut request = test::TestRequest::default()
+                    .method(method.clone())
+                    .uri(&uri);
+                // Each dialect's clients send the token their own way.
+                if let Some(token) = token {
+                    request = if is_sbg(path) {
+                        request.insert_header(("X-SBG-Auth-Token", token))
                     } else {
-                        check!(failures, status == 401, "{route} ({label}): {json}");
-                    }
-                    failures.extend(error_shape(path, status, &json, &route));
-                    if !signed && !is_sbg(path) {
-                        check!(
-                            failures,
-                            json["error"]["type"] == "InvalidAuthentication",
-                            "{route}"
-                        );
-                    }
+                        request.insert_header(("Authorization", format!("Bearer {token}")))
+                    };
                 }
-                let (status, json) = reply(send(Some(&tokens.outsider))).await;
-                let text = json.to_string();
-                if let Some(kind) = refused_as(&route) {
-                    check!(
-                        failures,
-                        json["error"]["type"] == kind,
-                        "{route} (outsider): {status} {json}"
-                    );
-                } else if ADMIN_ONLY.contains(&route.as_str()) {
-                    check!(
-                        failures,
-                        status == 403 && json["code"] == 90002,
-                        "{route} (outsider): {status} {json}"
-                    );
-                    failures.extend(error_shape(path, status, &json, &route));
-                } else if CALLER_SCOPED.contains(&route.as_str()) {
-                    check!(
-                        failures,
-                        (200..300).contains(&status),
-                        "{route} (outsider): {status} {json}"
-                    );
-                } else if signed {
+                if let Some(body) = &body {
+                    request = request.set_json(body);
+                }
+                request.to_request()
+            };
+            let reply = |request| async {
+                let response = test::call_service(&app, request).await;
+                let status = response.status().as_u16();
+                let bytes = test::read_body(response).await;
+                let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                    panic!(
+                        "{route}: non-JSON body ({e}): {}",
+                        String::from_utf8_lossy(&bytes)
+                    )
+                });
+                (status, json)
+            };
+            let signed = SIGNED.contains(&path.as_str());
+            for (label, token) in [
+                ("no token", None),
+                ("revoked token", Some(tokens.revoked.as_str())),
+                ("expired token", Some(tokens.expired.as_str())),
+            ] {
+                let (status, json) = reply(send(token)).await;
+                if signed {
                     check!(
                         failures,
                         (400..500).contains(&status),
-                        "{route} (outsider): {status} {json}"
+                        "{route} ({label}): {status} {json}"
                     );
-                    failures.extend(error_shape(path, status, &json, &route));
                 } else {
-                    check!(failures, status == 404, "{route} (outsider): {json}");
-                    failures.extend(error_shape(path, status, &json, &route));
-                    if !is_sbg(path) {
-                        check!(
-                            failures,
-                            json["error"]["type"] == "ResourceNotFound",
-                            "{route}"
-                        );
-                    }
+                    check!(failures, status == 401, "{route} ({label}): {json}");
                 }
-                let sent = format!(
-                    "{uri} {}",
-                    body.as_ref().map(Value::to_string).unwrap_or_default()
-                );
-                for secret in secrets
-                    .iter()
-                    .filter(|secret| !sent.contains(secret.as_str()))
-                {
+                failures.extend(error_shape(path, status, &json, &route));
+                if !signed && !is_sbg(path) {
                     check!(
                         failures,
-                        !text.contains(secret.as_str()),
-                        "{route} (outsider) shows {secret}: {json}"
+                        json["error"]["type"] == "InvalidAuthentication",
+                        "{route}"
                     );
                 }
-                walked += 1;
             }
+            let (status, json) = reply(send(Some(&tokens.outsider))).await;
+            let text = json.to_string();
+            if let Some(kind) = refused_as(&route) {
+                check!(
+                    failures,
+                    json["error"]["type"] == kind,
+                    "{route} (outsider): {status} {json}"
+                );
+            } else if ADMIN_ONLY.contains(&route.as_str()) {
+                check!(
+                    failures,
+                    status == 403 && json["code"] == 90002,
+                    "{route} (outsider): {status} {json}"
+                );
+                failures.extend(error_shape(path, status, &json, &route));
+            } else if CALLER_SCOPED.contains(&route.as_str()) {
+                check!(
+                    failures,
+                    (200..300).contains(&status),
+                    "{route} (outsider): {status} {json}"
+                );
+            } else if signed {
+                check!(
+                    failures,
+                    (400..500).contains(&status),
+                    "{route} (outsider): {status} {json}"
+                );
+                failures.extend(error_shape(path, status, &json, &route));
+            } else {
+                check!(failures, status == 404, "{route} (outsider): {json}");
+                failures.extend(error_shape(path, status, &json, &route));
+                if !is_sbg(path) {
+                    check!(
+                        failures,
+                        json["error"]["type"] == "ResourceNotFound",
+                        "{route}"
+                    );
+                }
+            }
+            let sent = format!(
+                "{uri} {}",
+                body.as_ref().map(Value::to_string).unwrap_or_default()
+            );
+            for secret in secrets
+                .iter()
+                .filter(|secret| !sent.contains(secret.as_str()))
+            {
+                check!(
+                    failures,
+                    !text.contains(secret.as_str()),
+                    "{route} (outsider) shows {secret}: {json}"
+                );
+            }
+            walked += 1;
         }
-        assert!(
-            failures.is_empty(),
-            "{} failures:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-        // The outsider's async copy is their own job: it is accepted, and each of its items
-        // fails as a file that does not exist.
-        let owners = owners_view(&ctx, &victim).await;
-        assert_eq!(row_counts(&ctx), counts, "a refused request wrote rows");
-        let denied: i64 = {
-            use ferry_store::schema::audit_events::dsl::{audit_events, outcome};
-            let mut conn = ctx.db.store().conn().unwrap();
-            audit_events
-                .filter(outcome.eq("denied"))
-                .count()
-                .get_result(&mut conn)
-                .unwrap()
-        };
-        assert!(
-            denied >= i64::from(walked),
-            "{denied} denials recorded for {walked} routes walked without a token"
-        );
-        run_until_idle(ctx.db.store(), "access-walk").unwrap();
-        let jobs = ctx.get("/v2/async/files", &tokens.outsider).await;
-        let job = jobs.json["items"][0]["id"]
-            .as_str()
-            .expect("the outsider's job");
-        let items = ctx
-            .get(
-                &format!("/v2/async/files/copy/{job}/items"),
-                &tokens.outsider,
-            )
-            .await;
-        assert_eq!(
-            items.json["items"][0]["error"]["status"], 404,
-            "{}",
-            items.json
-        );
-        assert!(walked >= 70, "walked {walked} operations");
-        assert_eq!(owners, view, "the owner's data changed");
     }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // The outsider's async copy is their own job: it is accepted, and each of its items
+    // fails as a file that does not exist.
+    let owners = owners_view(&ctx, &victim).await;
+    assert_eq!(row_counts(&ctx), counts, "a refused request wrote rows");
+    let denied: i64 = {
+        use ferry_store::schema::audit_events::dsl::{audit_events, outcome};
+        let mut conn = ctx.db.store().conn().unwrap();
+        audit_events
+            .filter(outcome.eq("denied"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    assert!(
+        denied >= i64::from(walked),
+        "{denied} denials recorded for {walked} routes walked without a token"
+    );
+    run_until_idle(ctx.db.store(), "access-walk").unwrap();
+    let jobs = ctx.get("/v2/async/files", &tokens.outsider).await;
+    let job = jobs.json["items"][0]["id"]
+        .as_str()
+        .expect("the outsider's job");
+    let items = ctx
+        .get(
+            &format!("/v2/async/files/copy/{job}/items"),
+            &tokens.outsider,
+        )
+        .await;
+    assert_eq!(
+        items.json["items"][0]["error"]["status"], 404,
+        "{}",
+        items.json
+    );
+    assert!(walked >= 70, "walked {walked} operations");
+    assert_eq!(owners, view, "the owner's data changed");
 }
 
 /// A failure unless `json` is an error in the dialect's shape.

@@ -15,6 +15,7 @@ use ferry_store::{folders, members};
 use serde_json::{Map, Value, json};
 
 use crate::support::{Ctx, Reply, assert_dx_error};
+use ferry_testkit::{MemberBuilder, TestDb, backends};
 
 /// Alice (token), her projects Source and Dest.
 struct World {
@@ -25,25 +26,23 @@ struct World {
     dest: Project,
 }
 
-impl World {
-    fn all() -> Vec<World> {
-        Ctx::all()
-            .into_iter()
-            .map(|ctx| {
-                let (alice, token) = ctx.user("alice");
-                let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
-                let dest = ferry_testkit::project(ctx.db.store(), &alice, "Dest");
-                World {
-                    ctx,
-                    alice,
-                    token,
-                    source,
-                    dest,
-                }
-            })
-            .collect()
+impl From<TestDb> for World {
+    fn from(db: TestDb) -> World {
+        let ctx = Ctx::new(db);
+        let (alice, token) = ctx.user("alice");
+        let source = ferry_testkit::project(ctx.db.store(), &alice, "Source");
+        let dest = ferry_testkit::project(ctx.db.store(), &alice, "Dest");
+        World {
+            ctx,
+            alice,
+            token,
+            source,
+            dest,
+        }
     }
+}
 
+impl World {
     fn conn(&self) -> diesel::r2d2::PooledConnection<ferry_store::DbManager> {
         self.ctx.db.store().conn().unwrap()
     }
@@ -120,142 +119,136 @@ impl World {
     }
 }
 
-#[actix_web::test]
-async fn a_clone_answers_id_project_and_exists_and_shows_in_both_dialects() {
-    for w in World::all() {
-        let a = w.record(&w.source, "/data", "a.txt", false, &[]);
-        let body = json!({
-            "objects": [a.dx_id],
-            "folders": ["/data"],
-            "project": w.dest.dx_id,
-            "destination": "/in",
-            "parents": true,
-            "targetFileRelocation": false,
-        });
-        let first = w.clone(body.clone()).await;
-        assert_eq!(first.status.as_u16(), 200, "{}", first.json);
+backends!(#[actix_web::test] async a_clone_answers_id_project_and_exists_and_shows_in_both_dialects);
+async fn a_clone_answers_id_project_and_exists_and_shows_in_both_dialects(w: World) {
+    let a = w.record(&w.source, "/data", "a.txt", false, &[]);
+    let body = json!({
+        "objects": [a.dx_id],
+        "folders": ["/data"],
+        "project": w.dest.dx_id,
+        "destination": "/in",
+        "parents": true,
+        "targetFileRelocation": false,
+    });
+    let first = w.clone(body.clone()).await;
+    assert_eq!(first.status.as_u16(), 200, "{}", first.json);
+    assert_eq!(
+        first.json,
+        json!({"id": w.source.dx_id, "project": w.dest.dx_id, "exists": []})
+    );
+    let second = w
+        .clone(json!({"objects": [a.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_eq!(second.json["exists"], json!([a.dx_id]));
+
+    // The clone has its own SBG file id, in the cloned folder /in/data.
+    let listed = w
+        .ctx
+        .get(&format!("/v2/files?project={}", w.dest.sbg_id), &w.token)
+        .await;
+    let names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["name"].as_str())
+        .collect();
+    assert_eq!(names, ["in"], "{}", listed.json);
+    assert_eq!(w.placements_in(&w.dest), 1);
+}
+
+backends!(#[actix_web::test] async bad_input_is_invalid_input_or_invalid_type_and_changes_nothing);
+async fn bad_input_is_invalid_input_or_invalid_type_and_changes_nothing(w: World) {
+    let a = w.record(&w.source, "/", "a", false, &[]);
+    let dest = w.dest.dx_id.to_string();
+    let cases = [
+        (json!({"objects": "x", "project": dest}), "InvalidInput"),
+        (json!({"objects": [""], "project": dest}), "InvalidInput"),
+        (json!({"objects": [1], "project": dest}), "InvalidInput"),
+        (json!({"folders": [""], "project": dest}), "InvalidInput"),
+        (json!({"folders": "/", "project": dest}), "InvalidInput"),
+        (
+            json!({"folders": ["relative"], "project": dest}),
+            "InvalidInput",
+        ),
+        (
+            json!({"folders": ["/a/x", "/b/x"], "project": dest}),
+            "InvalidInput",
+        ),
+        (json!({"objects": [a.dx_id]}), "InvalidInput"),
+        (json!({"objects": [a.dx_id], "project": ""}), "InvalidInput"),
+        (json!({"objects": [a.dx_id], "project": 5}), "InvalidInput"),
+        (
+            json!({"objects": [a.dx_id], "project": w.source.dx_id}),
+            "InvalidInput",
+        ),
+        (
+            json!({"objects": [a.dx_id], "project": dest, "destination": ""}),
+            "InvalidInput",
+        ),
+        (
+            json!({"objects": [a.dx_id], "project": dest, "destination": "in"}),
+            "InvalidInput",
+        ),
+        (
+            json!({"objects": [a.dx_id], "project": dest, "parents": "yes"}),
+            "InvalidInput",
+        ),
+        (
+            json!({"objects": [a.dx_id], "project": a.dx_id}),
+            "InvalidType",
+        ),
+        (
+            json!({"objects": [a.dx_id], "project": "nonsense"}),
+            "InvalidType",
+        ),
+    ];
+    for (body, kind) in cases {
+        let reply = w.clone(body.clone()).await;
         assert_eq!(
-            first.json,
-            json!({"id": w.source.dx_id, "project": w.dest.dx_id, "exists": []})
+            reply.json["error"]["type"], kind,
+            "{body} -> {}",
+            reply.json
         );
-        let second = w
-            .clone(json!({"objects": [a.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_eq!(second.json["exists"], json!([a.dx_id]));
-
-        // The clone has its own SBG file id, in the cloned folder /in/data.
-        let listed = w
-            .ctx
-            .get(&format!("/v2/files?project={}", w.dest.sbg_id), &w.token)
-            .await;
-        let names: Vec<&str> = listed.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|item| item["name"].as_str())
-            .collect();
-        assert_eq!(names, ["in"], "{}", listed.json);
-        assert_eq!(w.placements_in(&w.dest), 1);
+        assert_eq!(reply.status.as_u16(), 422, "{body}");
     }
+    assert_eq!(w.placements_in(&w.dest), 0);
 }
 
-#[actix_web::test]
-async fn bad_input_is_invalid_input_or_invalid_type_and_changes_nothing() {
-    for w in World::all() {
-        let a = w.record(&w.source, "/", "a", false, &[]);
-        let dest = w.dest.dx_id.to_string();
-        let cases = [
-            (json!({"objects": "x", "project": dest}), "InvalidInput"),
-            (json!({"objects": [""], "project": dest}), "InvalidInput"),
-            (json!({"objects": [1], "project": dest}), "InvalidInput"),
-            (json!({"folders": [""], "project": dest}), "InvalidInput"),
-            (json!({"folders": "/", "project": dest}), "InvalidInput"),
-            (
-                json!({"folders": ["relative"], "project": dest}),
-                "InvalidInput",
-            ),
-            (
-                json!({"folders": ["/a/x", "/b/x"], "project": dest}),
-                "InvalidInput",
-            ),
-            (json!({"objects": [a.dx_id]}), "InvalidInput"),
-            (json!({"objects": [a.dx_id], "project": ""}), "InvalidInput"),
-            (json!({"objects": [a.dx_id], "project": 5}), "InvalidInput"),
-            (
-                json!({"objects": [a.dx_id], "project": w.source.dx_id}),
-                "InvalidInput",
-            ),
-            (
-                json!({"objects": [a.dx_id], "project": dest, "destination": ""}),
-                "InvalidInput",
-            ),
-            (
-                json!({"objects": [a.dx_id], "project": dest, "destination": "in"}),
-                "InvalidInput",
-            ),
-            (
-                json!({"objects": [a.dx_id], "project": dest, "parents": "yes"}),
-                "InvalidInput",
-            ),
-            (
-                json!({"objects": [a.dx_id], "project": a.dx_id}),
-                "InvalidType",
-            ),
-            (
-                json!({"objects": [a.dx_id], "project": "nonsense"}),
-                "InvalidType",
-            ),
-        ];
-        for (body, kind) in cases {
-            let reply = w.clone(body.clone()).await;
-            assert_eq!(
-                reply.json["error"]["type"], kind,
-                "{body} -> {}",
-                reply.json
-            );
-            assert_eq!(reply.status.as_u16(), 422, "{body}");
-        }
-        assert_eq!(w.placements_in(&w.dest), 0);
+backends!(#[actix_web::test] async what_is_missing_is_resource_not_found);
+async fn what_is_missing_is_resource_not_found(w: World) {
+    let a = w.record(&w.source, "/f", "a", false, &[]);
+    let unknown_project = DxId::generate(DxClass::Project);
+    let unknown_container = DxId::generate(DxClass::Container);
+    let unknown_record = DxId::generate(DxClass::Record);
+    let dest = w.dest.dx_id.to_string();
+    let not_found = [
+        w.clone_as(&w.token, &unknown_project, json!({"project": dest}))
+            .await,
+        w.clone_as(&w.token, &unknown_container, json!({"project": dest}))
+            .await,
+        w.clone(json!({"objects": [a.dx_id], "project": unknown_project}))
+            .await,
+        w.clone(json!({"objects": [unknown_record], "project": dest}))
+            .await,
+        w.clone(json!({"folders": ["/nope"], "project": dest}))
+            .await,
+        w.clone(json!({"folders": ["/f"], "project": dest, "destination": "/no"}))
+            .await,
+    ];
+    for reply in &not_found {
+        assert_dx_error(reply, 404, "ResourceNotFound");
     }
-}
-
-#[actix_web::test]
-async fn what_is_missing_is_resource_not_found() {
-    for w in World::all() {
-        let a = w.record(&w.source, "/f", "a", false, &[]);
-        let unknown_project = DxId::generate(DxClass::Project);
-        let unknown_container = DxId::generate(DxClass::Container);
-        let unknown_record = DxId::generate(DxClass::Record);
-        let dest = w.dest.dx_id.to_string();
-        let not_found = [
-            w.clone_as(&w.token, &unknown_project, json!({"project": dest}))
-                .await,
-            w.clone_as(&w.token, &unknown_container, json!({"project": dest}))
-                .await,
-            w.clone(json!({"objects": [a.dx_id], "project": unknown_project}))
-                .await,
-            w.clone(json!({"objects": [unknown_record], "project": dest}))
-                .await,
-            w.clone(json!({"folders": ["/nope"], "project": dest}))
-                .await,
-            w.clone(json!({"folders": ["/f"], "project": dest, "destination": "/no"}))
-                .await,
-        ];
-        for reply in &not_found {
-            assert_dx_error(reply, 404, "ResourceNotFound");
-        }
-        // clone is a container method only.
-        let on_object = w
-            .ctx
-            .post(
-                &format!("/{}/clone", a.dx_id),
-                &w.token,
-                json!({"project": dest}),
-            )
-            .await;
-        assert_dx_error(&on_object, 404, "ResourceNotFound");
-        assert_eq!(w.placements_in(&w.dest), 0);
-    }
+    // clone is a container method only.
+    let on_object = w
+        .ctx
+        .post(
+            &format!("/{}/clone", a.dx_id),
+            &w.token,
+            json!({"project": dest}),
+        )
+        .await;
+    assert_dx_error(&on_object, 404, "ResourceNotFound");
+    assert_eq!(w.placements_in(&w.dest), 0);
 }
 
 fn set_project(w: &World, project: &Project, restricted: bool, phi: bool, region: &str) {
@@ -269,219 +262,200 @@ fn set_project(w: &World, project: &Project, restricted: bool, phi: bool, region
         .unwrap();
 }
 
-#[actix_web::test]
-async fn access_flags_and_regions_are_permission_denied() {
-    for w in World::all() {
-        let a = w.record(&w.source, "/", "a", false, &[]);
-        let body = json!({"objects": [a.dx_id], "project": w.dest.dx_id});
-        let (bob, bob_token) = w.ctx.user("bob");
-        let as_bob = || w.clone_as(&bob_token, &w.source.dx_id, body.clone());
+backends!(#[actix_web::test] async access_flags_and_regions_are_permission_denied);
+async fn access_flags_and_regions_are_permission_denied(w: World) {
+    let a = w.record(&w.source, "/", "a", false, &[]);
+    let body = json!({"objects": [a.dx_id], "project": w.dest.dx_id});
+    let (bob, bob_token) = w.ctx.user("bob");
+    let as_bob = || w.clone_as(&bob_token, &w.source.dx_id, body.clone());
 
-        assert_dx_error(&as_bob().await, 403, "PermissionDenied");
-        let view = Permissions {
-            level: Level::View,
-            copy: false,
-            execute: false,
-        };
-        members::add(&mut w.conn(), w.source.id, bob.id, view).unwrap();
-        members::add(&mut w.conn(), w.dest.id, bob.id, view).unwrap();
-        let reply = as_bob().await;
-        assert_dx_error(&reply, 403, "PermissionDenied");
-        assert!(
-            reply.json["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("UPLOAD")
-        );
+    assert_dx_error(&as_bob().await, 403, "PermissionDenied");
+    MemberBuilder::new(&w.source, &bob).create(w.ctx.db.store());
+    MemberBuilder::new(&w.dest, &bob).create(w.ctx.db.store());
+    let reply = as_bob().await;
+    assert_dx_error(&reply, 403, "PermissionDenied");
+    assert!(
+        reply.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UPLOAD")
+    );
 
-        for (restricted, phi, region) in [
-            (true, false, "aws:us-east-1"),
-            (false, true, "aws:us-east-1"),
-            (false, false, "azure:westus"),
-        ] {
-            set_project(&w, &w.source, restricted, phi, region);
-            assert_dx_error(&w.clone(body.clone()).await, 403, "PermissionDenied");
-        }
-        set_project(&w, &w.source, false, false, "aws:us-east-1");
-        assert_eq!(w.placements_in(&w.dest), 0);
-        assert_eq!(w.clone(body).await.status.as_u16(), 200);
+    for (restricted, phi, region) in [
+        (true, false, "aws:us-east-1"),
+        (false, true, "aws:us-east-1"),
+        (false, false, "azure:westus"),
+    ] {
+        set_project(&w, &w.source, restricted, phi, region);
+        assert_dx_error(&w.clone(body.clone()).await, 403, "PermissionDenied");
     }
+    set_project(&w, &w.source, false, false, "aws:us-east-1");
+    assert_eq!(w.placements_in(&w.dest), 0);
+    assert_eq!(w.clone(body).await.status.as_u16(), 200);
 }
 
-#[actix_web::test]
-async fn states_folders_and_sponsorship_are_invalid_state() {
-    for w in World::all() {
-        let open = w.object(&w.source, "/", "open", false, &[], ObjectState::Open);
-        let reply = w
-            .clone(json!({"objects": [open.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_dx_error(&reply, 422, "InvalidState");
+backends!(#[actix_web::test] async states_folders_and_sponsorship_are_invalid_state);
+async fn states_folders_and_sponsorship_are_invalid_state(w: World) {
+    let open = w.object(&w.source, "/", "open", false, &[], ObjectState::Open);
+    let reply = w
+        .clone(json!({"objects": [open.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_dx_error(&reply, 422, "InvalidState");
 
-        w.record(&w.source, "/bar", "b", false, &[]);
-        folders::ensure_path(
-            &mut w.conn(),
-            w.dest.id,
-            &FolderPath::parse("/bar").unwrap(),
-        )
+    w.record(&w.source, "/bar", "b", false, &[]);
+    folders::ensure_path(
+        &mut w.conn(),
+        w.dest.id,
+        &FolderPath::parse("/bar").unwrap(),
+    )
+    .unwrap();
+    let reply = w
+        .clone(json!({"folders": ["/bar"], "project": w.dest.dx_id}))
+        .await;
+    assert_dx_error(&reply, 422, "InvalidState");
+    assert_eq!(
+        reply.json["error"]["message"],
+        "If cloned, a folder would conflict with the route of an existing folder."
+    );
+
+    // Third-party sponsorship of the destination, through the API.
+    let next_year = (Utc::now() + Duration::days(365)).timestamp_millis();
+    let sponsored = w.sponsor(&w.dest, json!(next_year)).await;
+    assert_eq!(sponsored.json, json!({"id": w.dest.dx_id}));
+
+    let third = ferry_testkit::project(w.ctx.db.store(), &w.alice, "Third");
+    let c = w.record(&w.source, "/", "c", false, &[]);
+    let into_third = json!({"objects": [c.dx_id], "project": third.dx_id});
+    assert_eq!(w.clone(into_third).await.status.as_u16(), 200);
+    assert_eq!(
+        w.sponsor(&third, json!(next_year)).await.status.as_u16(),
+        200
+    );
+    let reply = w
+        .clone(json!({"objects": [c.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_dx_error(&reply, 422, "InvalidState");
+    assert_eq!(
+        reply.json["error"]["details"],
+        json!({"alreadySponsored": [{"id": c.dx_id, "project": third.dx_id}]})
+    );
+
+    let d = w.record(&w.source, "/", "d", false, &[]);
+    sponsor_by_operator(&mut w.conn(), w.source.id).unwrap();
+    let reply = w
+        .clone(json!({"objects": [d.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_dx_error(&reply, 422, "InvalidState");
+    assert_eq!(w.placements_in(&w.dest), 0);
+
+    assert_eq!(w.sponsor(&w.dest, Value::Null).await.status.as_u16(), 200);
+    let reply = w
+        .clone(json!({"objects": [d.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.json);
+}
+
+backends!(#[actix_web::test] async update_sponsorship_needs_administer);
+async fn update_sponsorship_needs_administer(w: World) {
+    let (bob, bob_token) = w.ctx.user("bob");
+    let path = format!("/{}/updateSponsorship", w.dest.dx_id);
+    let body = json!({"sponsoredUntil": 0});
+    assert_dx_error(
+        &w.ctx.post(&path, &bob_token, body.clone()).await,
+        404,
+        "ResourceNotFound",
+    );
+    MemberBuilder::new(&w.dest, &bob)
+        .level(Level::Contribute)
+        .can_copy()
+        .can_execute()
+        .create(w.ctx.db.store());
+    assert_dx_error(
+        &w.ctx.post(&path, &bob_token, body.clone()).await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &w.ctx
+            .post(&path, &w.token, json!({"sponsoredUntil": "soon"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+}
+
+backends!(#[actix_web::test] async a_destination_at_its_spending_limit_is_spending_limit_exceeded);
+async fn a_destination_at_its_spending_limit_is_spending_limit_exceeded(w: World) {
+    let (carol, carol_token) = w.ctx.user("carol");
+    let carols = ferry_testkit::project(w.ctx.db.store(), &carol, "Carol's");
+    members::add(&mut w.conn(), w.dest.id, carol.id, Permissions::owner()).unwrap();
+    let mut conn = w.conn();
+    let folder = folders::ensure_path(&mut conn, carols.id, &FolderPath::root()).unwrap();
+    let new = NewDataObject {
+        class: DxClass::Record,
+        project_id: carols.id,
+        folder: &folder,
+        name: "c",
+        details: json!({}),
+        hidden: false,
+        types: vec![],
+        tags: vec![],
+        properties: Map::new(),
+        state: ObjectState::Closed,
+        created_by: carol.id,
+    };
+    let (c, _) = objects::create(&mut conn, &new).unwrap();
+    diesel::update(billing_groups::table.find(w.dest.billing_group_id))
+        .set((
+            billing_groups::spending_limit_cents.eq(Some(0_i64)),
+            billing_groups::spent_cents.eq(0_i64),
+        ))
+        .execute(&mut conn)
         .unwrap();
-        let reply = w
-            .clone(json!({"folders": ["/bar"], "project": w.dest.dx_id}))
-            .await;
-        assert_dx_error(&reply, 422, "InvalidState");
-        assert_eq!(
-            reply.json["error"]["message"],
-            "If cloned, a folder would conflict with the route of an existing folder."
-        );
-
-        // Third-party sponsorship of the destination, through the API.
-        let next_year = (Utc::now() + Duration::days(365)).timestamp_millis();
-        let sponsored = w.sponsor(&w.dest, json!(next_year)).await;
-        assert_eq!(sponsored.json, json!({"id": w.dest.dx_id}));
-
-        let third = ferry_testkit::project(w.ctx.db.store(), &w.alice, "Third");
-        let c = w.record(&w.source, "/", "c", false, &[]);
-        let into_third = json!({"objects": [c.dx_id], "project": third.dx_id});
-        assert_eq!(w.clone(into_third).await.status.as_u16(), 200);
-        assert_eq!(
-            w.sponsor(&third, json!(next_year)).await.status.as_u16(),
-            200
-        );
-        let reply = w
-            .clone(json!({"objects": [c.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_dx_error(&reply, 422, "InvalidState");
-        assert_eq!(
-            reply.json["error"]["details"],
-            json!({"alreadySponsored": [{"id": c.dx_id, "project": third.dx_id}]})
-        );
-
-        let d = w.record(&w.source, "/", "d", false, &[]);
-        sponsor_by_operator(&mut w.conn(), w.source.id).unwrap();
-        let reply = w
-            .clone(json!({"objects": [d.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_dx_error(&reply, 422, "InvalidState");
-        assert_eq!(w.placements_in(&w.dest), 0);
-
-        assert_eq!(w.sponsor(&w.dest, Value::Null).await.status.as_u16(), 200);
-        let reply = w
-            .clone(json!({"objects": [d.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_eq!(reply.status.as_u16(), 200, "{}", reply.json);
-    }
+    let reply = w
+        .clone_as(
+            &carol_token,
+            &carols.dx_id,
+            json!({"objects": [c.dx_id], "project": w.dest.dx_id}),
+        )
+        .await;
+    assert_dx_error(&reply, 403, "SpendingLimitExceeded");
+    assert_eq!(w.placements_in(&w.dest), 0);
 }
 
-#[actix_web::test]
-async fn update_sponsorship_needs_administer() {
-    for w in World::all() {
-        let (bob, bob_token) = w.ctx.user("bob");
-        let path = format!("/{}/updateSponsorship", w.dest.dx_id);
-        let body = json!({"sponsoredUntil": 0});
-        assert_dx_error(
-            &w.ctx.post(&path, &bob_token, body.clone()).await,
-            404,
-            "ResourceNotFound",
-        );
-        let contribute = Permissions {
-            level: Level::Contribute,
-            copy: true,
-            execute: true,
-        };
-        members::add(&mut w.conn(), w.dest.id, bob.id, contribute).unwrap();
-        assert_dx_error(
-            &w.ctx.post(&path, &bob_token, body.clone()).await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &w.ctx
-                .post(&path, &w.token, json!({"sponsoredUntil": "soon"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-    }
-}
+backends!(#[actix_web::test] async list_projects_maps_each_visible_project_to_the_callers_level);
+async fn list_projects_maps_each_visible_project_to_the_callers_level(w: World) {
+    let hidden = w.record(&w.source, "/", "hidden", true, &[]);
+    let a = w.record(&w.source, "/", "a", false, &[&hidden]);
+    let reply = w
+        .clone(json!({"objects": [a.dx_id], "project": w.dest.dx_id}))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.json);
 
-#[actix_web::test]
-async fn a_destination_at_its_spending_limit_is_spending_limit_exceeded() {
-    for w in World::all() {
-        let (carol, carol_token) = w.ctx.user("carol");
-        let carols = ferry_testkit::project(w.ctx.db.store(), &carol, "Carol's");
-        members::add(&mut w.conn(), w.dest.id, carol.id, Permissions::owner()).unwrap();
-        let mut conn = w.conn();
-        let folder = folders::ensure_path(&mut conn, carols.id, &FolderPath::root()).unwrap();
-        let new = NewDataObject {
-            class: DxClass::Record,
-            project_id: carols.id,
-            folder: &folder,
-            name: "c",
-            details: json!({}),
-            hidden: false,
-            types: vec![],
-            tags: vec![],
-            properties: Map::new(),
-            state: ObjectState::Closed,
-            created_by: carol.id,
-        };
-        let (c, _) = objects::create(&mut conn, &new).unwrap();
-        diesel::update(billing_groups::table.find(w.dest.billing_group_id))
-            .set((
-                billing_groups::spending_limit_cents.eq(Some(0_i64)),
-                billing_groups::spent_cents.eq(0_i64),
-            ))
-            .execute(&mut conn)
-            .unwrap();
-        let reply = w
-            .clone_as(
-                &carol_token,
-                &carols.dx_id,
-                json!({"objects": [c.dx_id], "project": w.dest.dx_id}),
-            )
-            .await;
-        assert_dx_error(&reply, 403, "SpendingLimitExceeded");
-        assert_eq!(w.placements_in(&w.dest), 0);
-    }
-}
+    let path = format!("/{}/listProjects", hidden.dx_id);
+    let expected = json!({
+        w.source.dx_id.as_str(): "ADMINISTER",
+        w.dest.dx_id.as_str(): "ADMINISTER",
+    });
+    assert_eq!(w.ctx.post(&path, &w.token, json!({})).await.json, expected);
 
-#[actix_web::test]
-async fn list_projects_maps_each_visible_project_to_the_callers_level() {
-    for w in World::all() {
-        let hidden = w.record(&w.source, "/", "hidden", true, &[]);
-        let a = w.record(&w.source, "/", "a", false, &[&hidden]);
-        let reply = w
-            .clone(json!({"objects": [a.dx_id], "project": w.dest.dx_id}))
-            .await;
-        assert_eq!(reply.status.as_u16(), 200, "{}", reply.json);
-
-        let path = format!("/{}/listProjects", hidden.dx_id);
-        let expected = json!({
-            w.source.dx_id.as_str(): "ADMINISTER",
-            w.dest.dx_id.as_str(): "ADMINISTER",
-        });
-        assert_eq!(w.ctx.post(&path, &w.token, json!({})).await.json, expected);
-
-        let (bob, bob_token) = w.ctx.user("bob");
-        assert_dx_error(
-            &w.ctx.post(&path, &bob_token, json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        let upload = Permissions {
-            level: Level::Upload,
-            copy: false,
-            execute: false,
-        };
-        members::add(&mut w.conn(), w.dest.id, bob.id, upload).unwrap();
-        assert_eq!(
-            w.ctx.post(&path, &bob_token, json!({})).await.json,
-            json!({ w.dest.dx_id.as_str(): "UPLOAD" })
-        );
-        let unknown = format!("/{}/listProjects", DxId::generate(DxClass::File));
-        assert_dx_error(
-            &w.ctx.post(&unknown, &w.token, json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-    }
+    let (bob, bob_token) = w.ctx.user("bob");
+    assert_dx_error(
+        &w.ctx.post(&path, &bob_token, json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    MemberBuilder::new(&w.dest, &bob)
+        .level(Level::Upload)
+        .create(w.ctx.db.store());
+    assert_eq!(
+        w.ctx.post(&path, &bob_token, json!({})).await.json,
+        json!({ w.dest.dx_id.as_str(): "UPLOAD" })
+    );
+    let unknown = format!("/{}/listProjects", DxId::generate(DxClass::File));
+    assert_dx_error(
+        &w.ctx.post(&unknown, &w.token, json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
 }

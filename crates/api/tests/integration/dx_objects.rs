@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Ctx, PUBLIC_URL, Reply, assert_dx_error};
 use ferry_api::{ApiConfig, AppState};
+use ferry_testkit::{MemberBuilder, TestDb, backends};
 
 /// Alice with a token, and the context.
 struct Dx {
@@ -19,17 +20,16 @@ struct Dx {
     token: String,
 }
 
-impl Dx {
-    fn all() -> Vec<Dx> {
-        Ctx::all()
-            .into_iter()
-            .map(|ctx| {
-                let (alice, token) = ctx.user("alice");
-                Dx { ctx, alice, token }
-            })
-            .collect()
+/// Alice and her token, over one backend.
+impl From<TestDb> for Dx {
+    fn from(db: TestDb) -> Dx {
+        let ctx = Ctx::new(db);
+        let (alice, token) = ctx.user("alice");
+        Dx { ctx, alice, token }
     }
+}
 
+impl Dx {
     /// `POST path` with a JSON body, as alice.
     async fn call(&self, path: &str, body: Value) -> Reply {
         call(
@@ -76,13 +76,10 @@ impl Dx {
     /// Makes `user` a member of the project at `level`.
     fn add_member(&self, project: &str, user: &User, level: Level) {
         let project = self.project_row(project);
-        let mut conn = self.ctx.db.store().conn().unwrap();
-        let permissions = Permissions {
-            level,
-            copy: true,
-            execute: false,
-        };
-        members::add(&mut conn, project.id, user.id, permissions).unwrap();
+        MemberBuilder::new(&project, user)
+            .level(level)
+            .can_copy()
+            .create(self.ctx.db.store());
     }
 }
 
@@ -140,1048 +137,1032 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-#[actix_web::test]
-async fn whoami_authentication_and_malformed_calls() {
-    for dx in Dx::all() {
-        assert_eq!(
-            dx.ok("/system/whoami", json!({})).await,
-            json!({"id": "user-alice"})
-        );
-        let lowercase = test::TestRequest::post()
-            .uri("/system/whoami")
-            .insert_header((header::AUTHORIZATION, format!("bearer {}", dx.token)));
-        let (status, _, body) = send_raw(&dx.ctx.state, lowercase).await;
-        assert_eq!(
-            (status, &body[..]),
-            (StatusCode::OK, &br#"{"id":"user-alice"}"#[..])
-        );
+backends!(#[actix_web::test] async whoami_authentication_and_malformed_calls);
+async fn whoami_authentication_and_malformed_calls(dx: Dx) {
+    assert_eq!(
+        dx.ok("/system/whoami", json!({})).await,
+        json!({"id": "user-alice"})
+    );
+    let lowercase = test::TestRequest::post()
+        .uri("/system/whoami")
+        .insert_header((header::AUTHORIZATION, format!("bearer {}", dx.token)));
+    let (status, _, body) = send_raw(&dx.ctx.state, lowercase).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &br#"{"id":"user-alice"}"#[..])
+    );
 
-        let anonymous = call(&dx.ctx, "/system/whoami", None, b"{}".to_vec()).await;
-        assert_dx_error(&anonymous, 401, "InvalidAuthentication");
-        let unknown = call(&dx.ctx, "/system/whoami", Some("nope"), b"{}".to_vec()).await;
-        assert_dx_error(&unknown, 401, "InvalidAuthentication");
+    let anonymous = call(&dx.ctx, "/system/whoami", None, b"{}".to_vec()).await;
+    assert_dx_error(&anonymous, 401, "InvalidAuthentication");
+    let unknown = call(&dx.ctx, "/system/whoami", Some("nope"), b"{}".to_vec()).await;
+    assert_dx_error(&unknown, 401, "InvalidAuthentication");
 
-        let malformed = call(&dx.ctx, "/system/whoami", Some(&dx.token), b"{".to_vec()).await;
-        assert_dx_error(&malformed, 400, "MalformedJSON");
-        assert_dx_error(
-            &dx.call("/system/whoami", json!([1])).await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call("/system/nothing", json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call("/None/describe", json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        let unknown_project = dx
-            .call("/project-123456789012345678901234/describe", json!({}))
-            .await;
-        assert_dx_error(&unknown_project, 404, "ResourceNotFound");
-        assert_eq!(
-            unknown_project.json["error"]["message"],
-            "The entity project-123456789012345678901234 could not be found"
-        );
-        let project = dx.project("p").await;
-        assert_dx_error(
-            &dx.call(&format!("/{project}/frobnicate"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        // A record id where a container is expected.
-        let record = dx.record(json!({"project": project})).await;
-        assert_dx_error(
-            &dx.call("/record/new", json!({"project": record})).await,
-            422,
-            "InvalidType",
-        );
-    }
+    let malformed = call(&dx.ctx, "/system/whoami", Some(&dx.token), b"{".to_vec()).await;
+    assert_dx_error(&malformed, 400, "MalformedJSON");
+    assert_dx_error(
+        &dx.call("/system/whoami", json!([1])).await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call("/system/nothing", json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call("/None/describe", json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    let unknown_project = dx
+        .call("/project-123456789012345678901234/describe", json!({}))
+        .await;
+    assert_dx_error(&unknown_project, 404, "ResourceNotFound");
+    assert_eq!(
+        unknown_project.json["error"]["message"],
+        "The entity project-123456789012345678901234 could not be found"
+    );
+    let project = dx.project("p").await;
+    assert_dx_error(
+        &dx.call(&format!("/{project}/frobnicate"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    // A record id where a container is expected.
+    let record = dx.record(json!({"project": project})).await;
+    assert_dx_error(
+        &dx.call("/record/new", json!({"project": record})).await,
+        422,
+        "InvalidType",
+    );
 }
 
-#[actix_web::test]
-async fn projects_are_created_described_updated_and_destroyed() {
-    for dx in Dx::all() {
-        let created = dx
-            .ok(
-                "/project/new",
-                json!({"name": "My Project", "summary": "short", "description": "long",
-                       "region": "aws:eu-central-1", "protected": true, "tags": ["t1"],
-                       "billTo": "user-alice", "unknown": 1}),
-            )
-            .await;
-        let id = created["id"].as_str().unwrap().to_owned();
-        assert!(id.starts_with("project-"), "{created}");
-        let described = dx.describe(&id, json!({})).await;
-        for (key, value) in [
-            ("id", json!(id)),
-            ("class", json!("project")),
-            ("name", json!("My Project")),
-            ("summary", json!("short")),
-            ("description", json!("long")),
-            ("region", json!("aws:eu-central-1")),
-            ("protected", json!(true)),
-            ("restricted", json!(false)),
-            ("containsPHI", json!(false)),
-            ("level", json!("ADMINISTER")),
-            ("billTo", json!("user-alice")),
-            ("createdBy", json!({"user": "user-alice"})),
-            ("tags", json!(["t1"])),
-            ("atSpendingLimit", json!(false)),
-        ] {
-            assert_eq!(described[key], value, "{key} in {described}");
-        }
-        assert!(described["created"].as_i64().unwrap() > 1_700_000_000_000);
-        assert!(described.get("fileUploadParameters").is_none());
-        assert!(described.get("folders").is_none());
-
-        // `fields` selects; the legacy `folders` flag adds the folder list.
-        let upload = dx
-            .describe(&id, json!({"fields": {"fileUploadParameters": true}}))
-            .await;
-        assert_eq!(upload.as_object().unwrap().len(), 2, "{upload}");
-        assert_eq!(upload["fileUploadParameters"]["emptyLastPartAllowed"], true);
-        assert_eq!(upload["fileUploadParameters"]["minimumPartSize"], 1);
-        dx.ok(
-            &format!("/{id}/newFolder"),
-            json!({"folder": "/a/b", "parents": true}),
+backends!(#[actix_web::test] async projects_are_created_described_updated_and_destroyed);
+async fn projects_are_created_described_updated_and_destroyed(dx: Dx) {
+    let created = dx
+        .ok(
+            "/project/new",
+            json!({"name": "My Project", "summary": "short", "description": "long",
+                   "region": "aws:eu-central-1", "protected": true, "tags": ["t1"],
+                   "billTo": "user-alice", "unknown": 1}),
         )
         .await;
-        let folders = dx.describe(&id, json!({"folders": true})).await;
-        assert_eq!(folders["folders"], json!(["/", "/a", "/a/b"]));
-        assert_eq!(folders["name"], "My Project");
-        let permissions = dx
-            .describe(&id, json!({"fields": {"permissions": true, "name": false}}))
-            .await;
-        assert_eq!(
-            permissions,
-            json!({"id": id, "permissions": {"user-alice": "ADMINISTER"}})
-        );
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("project-"), "{created}");
+    let described = dx.describe(&id, json!({})).await;
+    for (key, value) in [
+        ("id", json!(id)),
+        ("class", json!("project")),
+        ("name", json!("My Project")),
+        ("summary", json!("short")),
+        ("description", json!("long")),
+        ("region", json!("aws:eu-central-1")),
+        ("protected", json!(true)),
+        ("restricted", json!(false)),
+        ("containsPHI", json!(false)),
+        ("level", json!("ADMINISTER")),
+        ("billTo", json!("user-alice")),
+        ("createdBy", json!({"user": "user-alice"})),
+        ("tags", json!(["t1"])),
+        ("atSpendingLimit", json!(false)),
+    ] {
+        assert_eq!(described[key], value, "{key} in {described}");
+    }
+    assert!(described["created"].as_i64().unwrap() > 1_700_000_000_000);
+    assert!(described.get("fileUploadParameters").is_none());
+    assert!(described.get("folders").is_none());
 
-        // The same project in the SBG dialect, with a short name made from its name.
-        let listed = dx
-            .ctx
-            .get("/v2/projects?name=My%20Project", &dx.token)
-            .await;
-        assert_eq!(
-            listed.json["items"][0]["id"], "alice/my-project",
-            "{}",
-            listed.json
-        );
+    // `fields` selects; the legacy `folders` flag adds the folder list.
+    let upload = dx
+        .describe(&id, json!({"fields": {"fileUploadParameters": true}}))
+        .await;
+    assert_eq!(upload.as_object().unwrap().len(), 2, "{upload}");
+    assert_eq!(upload["fileUploadParameters"]["emptyLastPartAllowed"], true);
+    assert_eq!(upload["fileUploadParameters"]["minimumPartSize"], 1);
+    dx.ok(
+        &format!("/{id}/newFolder"),
+        json!({"folder": "/a/b", "parents": true}),
+    )
+    .await;
+    let folders = dx.describe(&id, json!({"folders": true})).await;
+    assert_eq!(folders["folders"], json!(["/", "/a", "/a/b"]));
+    assert_eq!(folders["name"], "My Project");
+    let permissions = dx
+        .describe(&id, json!({"fields": {"permissions": true, "name": false}}))
+        .await;
+    assert_eq!(
+        permissions,
+        json!({"id": id, "permissions": {"user-alice": "ADMINISTER"}})
+    );
 
-        let updated = dx
-            .ok(
-                &format!("/{id}/update"),
-                json!({"name": "Renamed", "summary": "s2", "restricted": true,
-                       "protected": false, "containsPHI": true}),
-            )
-            .await;
-        assert_eq!(updated, json!({ "id": id }));
-        let described = dx.describe(&id, json!({})).await;
-        assert_eq!(
-            (
-                &described["name"],
-                &described["summary"],
-                &described["restricted"],
-                &described["protected"],
-                &described["containsPHI"],
-                &described["description"],
-            ),
-            (
-                &json!("Renamed"),
-                &json!("s2"),
-                &json!(true),
-                &json!(false),
-                &json!(true),
-                &json!("long")
-            )
-        );
-        let unset_phi = dx
-            .call(&format!("/{id}/update"), json!({"containsPHI": false}))
-            .await;
-        assert_dx_error(&unset_phi, 422, "InvalidInput");
-        assert_dx_error(
-            &dx.call(&format!("/{id}/update"), json!({"name": " "}))
-                .await,
-            422,
-            "InvalidInput",
-        );
+    // The same project in the SBG dialect, with a short name made from its name.
+    let listed = dx
+        .ctx
+        .get("/v2/projects?name=My%20Project", &dx.token)
+        .await;
+    assert_eq!(
+        listed.json["items"][0]["id"], "alice/my-project",
+        "{}",
+        listed.json
+    );
 
-        for bad in [
-            json!({}),
-            json!({"name": ""}),
-            json!({"name": 5}),
-            json!({"name": "x", "region": "nowhere"}),
-            json!({"name": "x", "protected": "yes"}),
-        ] {
-            assert_dx_error(&dx.call("/project/new", bad).await, 422, "InvalidInput");
-        }
-        let (bob, bob_token) = dx.ctx.user("bob");
-        let not_mine = dx
-            .call("/project/new", json!({"name": "x", "billTo": "user-bob"}))
-            .await;
-        assert_dx_error(&not_mine, 403, "PermissionDenied");
+    let updated = dx
+        .ok(
+            &format!("/{id}/update"),
+            json!({"name": "Renamed", "summary": "s2", "restricted": true,
+                   "protected": false, "containsPHI": true}),
+        )
+        .await;
+    assert_eq!(updated, json!({ "id": id }));
+    let described = dx.describe(&id, json!({})).await;
+    assert_eq!(
+        (
+            &described["name"],
+            &described["summary"],
+            &described["restricted"],
+            &described["protected"],
+            &described["containsPHI"],
+            &described["description"],
+        ),
+        (
+            &json!("Renamed"),
+            &json!("s2"),
+            &json!(true),
+            &json!(false),
+            &json!(true),
+            &json!("long")
+        )
+    );
+    let unset_phi = dx
+        .call(&format!("/{id}/update"), json!({"containsPHI": false}))
+        .await;
+    assert_dx_error(&unset_phi, 422, "InvalidInput");
+    assert_dx_error(
+        &dx.call(&format!("/{id}/update"), json!({"name": " "}))
+            .await,
+        422,
+        "InvalidInput",
+    );
 
-        // Bob sees nothing until he is a member, and may not change what he only views.
-        let as_bob = |path: String, body: Value| {
-            let token = bob_token.clone();
-            let ctx = &dx.ctx;
-            async move { call(ctx, &path, Some(&token), body.to_string().into_bytes()).await }
-        };
-        assert_dx_error(
-            &as_bob(format!("/{id}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &as_bob(format!("/{id}/destroy"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        dx.add_member(&id, &bob, Level::Contribute);
-        assert_eq!(
-            as_bob(format!("/{id}/describe"), json!({})).await.json["level"],
-            "CONTRIBUTE"
-        );
-        assert_dx_error(
-            &as_bob(format!("/{id}/update"), json!({"name": "b"})).await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &as_bob(format!("/{id}/destroy"), json!({})).await,
-            403,
-            "PermissionDenied",
-        );
+    for bad in [
+        json!({}),
+        json!({"name": ""}),
+        json!({"name": 5}),
+        json!({"name": "x", "region": "nowhere"}),
+        json!({"name": "x", "protected": "yes"}),
+    ] {
+        assert_dx_error(&dx.call("/project/new", bad).await, 422, "InvalidInput");
+    }
+    let (bob, bob_token) = dx.ctx.user("bob");
+    let not_mine = dx
+        .call("/project/new", json!({"name": "x", "billTo": "user-bob"}))
+        .await;
+    assert_dx_error(&not_mine, 403, "PermissionDenied");
 
-        // Destroying takes the objects only this project holds.
-        let record = dx.record(json!({"project": id, "folder": "/a"})).await;
-        assert_eq!(
-            dx.ok(&format!("/{id}/destroy"), json!({})).await,
-            json!({ "id": id })
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{id}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
+    // Bob sees nothing until he is a member, and may not change what he only views.
+    let as_bob = |path: String, body: Value| {
+        let token = bob_token.clone();
+        let ctx = &dx.ctx;
+        async move { call(ctx, &path, Some(&token), body.to_string().into_bytes()).await }
+    };
+    assert_dx_error(
+        &as_bob(format!("/{id}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &as_bob(format!("/{id}/destroy"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    dx.add_member(&id, &bob, Level::Contribute);
+    assert_eq!(
+        as_bob(format!("/{id}/describe"), json!({})).await.json["level"],
+        "CONTRIBUTE"
+    );
+    assert_dx_error(
+        &as_bob(format!("/{id}/update"), json!({"name": "b"})).await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &as_bob(format!("/{id}/destroy"), json!({})).await,
+        403,
+        "PermissionDenied",
+    );
+
+    // Destroying takes the objects only this project holds.
+    let record = dx.record(json!({"project": id, "folder": "/a"})).await;
+    assert_eq!(
+        dx.ok(&format!("/{id}/destroy"), json!({})).await,
+        json!({ "id": id })
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{id}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    let mut conn = dx.ctx.db.store().conn().unwrap();
+    let gone = ferry_store::objects::get(&mut conn, &record.parse().unwrap()).unwrap();
+    assert_eq!(gone, None);
+}
+
+backends!(#[actix_web::test] async members_are_invited_lowered_and_leave);
+async fn members_are_invited_lowered_and_leave(dx: Dx) {
+    let project = dx.project("shared").await;
+    let (_bob, bob_token) = dx.ctx.user("bob");
+    let bob = |path: String, body: Value| {
+        let token = bob_token.clone();
+        let ctx = &dx.ctx;
+        async move { call(ctx, &path, Some(&token), body.to_string().into_bytes()).await }
+    };
+    let invite = format!("/{project}/invite");
+    let invited = dx
+        .ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
+        .await;
+    assert_eq!(invited, json!({"id": "user-bob", "state": "member"}));
+    assert_eq!(
+        bob(format!("/{project}/describe"), json!({})).await.json["level"],
+        "VIEW"
+    );
+    let new_folder = json!({"folder": "/x", "parents": true});
+    assert_dx_error(
+        &bob(format!("/{project}/newFolder"), new_folder.clone()).await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &bob(
+            invite.clone(),
+            json!({"invitee": "user-alice", "level": "VIEW"}),
+        )
+        .await,
+        403,
+        "PermissionDenied",
+    );
+
+    // Inviting again raises, never lowers.
+    dx.ok(&invite, json!({"invitee": "user-bob", "level": "UPLOAD"}))
+        .await;
+    dx.ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
+        .await;
+    assert_eq!(
+        bob(format!("/{project}/describe"), json!({})).await.json["level"],
+        "UPLOAD"
+    );
+    assert_eq!(
+        bob(format!("/{project}/newFolder"), new_folder)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    assert_dx_error(
+        &dx.call(&invite, json!({"invitee": "user-carol", "level": "VIEW"}))
+            .await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(&invite, json!({"invitee": "PUBLIC", "level": "VIEW"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(&invite, json!({"invitee": "user-bob", "level": "OWNER"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+
+    let decrease = format!("/{project}/decreasePermissions");
+    assert_eq!(
+        dx.ok(&decrease, json!({"user-bob": "VIEW"})).await,
+        json!({ "id": project })
+    );
+    assert_eq!(
+        bob(format!("/{project}/describe"), json!({})).await.json["level"],
+        "VIEW"
+    );
+    assert_dx_error(
+        &dx.call(&decrease, json!({"user-bob": "CONTRIBUTE"})).await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &bob(decrease.clone(), json!({"user-alice": "VIEW"})).await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &dx.call(&decrease, json!({"user-alice": "VIEW"})).await,
+        422,
+        "InvalidState",
+    );
+    // Anyone may lower themselves; null revokes.
+    assert_eq!(
+        bob(decrease.clone(), json!({"user-bob": null}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_dx_error(
+        &bob(format!("/{project}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+
+    dx.ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
+        .await;
+    assert_eq!(
+        bob(format!("/{project}/leave"), json!({})).await.json,
+        json!({ "id": project })
+    );
+    assert_dx_error(
+        &bob(format!("/{project}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{project}/leave"), json!({})).await,
+        422,
+        "InvalidState",
+    );
+}
+
+backends!(#[actix_web::test] async folders_are_made_listed_and_removed);
+async fn folders_are_made_listed_and_removed(dx: Dx) {
+    let project = dx.project("folders").await;
+    let path = |method: &str| format!("/{project}/{method}");
+    assert_eq!(
+        dx.ok(
+            &path("newFolder"),
+            json!({"folder": "/a/b/", "parents": true})
+        )
+        .await,
+        json!({ "id": project })
+    );
+    dx.ok(
+        &path("newFolder"),
+        json!({"folder": "/a/b", "parents": true}),
+    )
+    .await;
+    dx.ok(&path("newFolder"), json!({"folder": "/", "parents": true}))
+        .await;
+    dx.ok(
+        &path("newFolder"),
+        json!({"folder": "/a/c", "parents": false}),
+    )
+    .await;
+    assert_dx_error(
+        &dx.call(&path("newFolder"), json!({"folder": "/a/c"})).await,
+        422,
+        "InvalidState",
+    );
+    assert_dx_error(
+        &dx.call(&path("newFolder"), json!({"folder": "/x/y"})).await,
+        404,
+        "ResourceNotFound",
+    );
+    for bad in [
+        json!({}),
+        json!({"folder": "a"}),
+        json!({"folder": "/a/../b"}),
+        json!({"folder": "/a", "parents": 1}),
+    ] {
+        assert_dx_error(&dx.call(&path("newFolder"), bad).await, 422, "InvalidInput");
+    }
+
+    let record = dx
+        .record(json!({"project": project, "folder": "/a", "name": "r"}))
+        .await;
+    let hidden = dx
+        .record(json!({"project": project, "folder": "/a", "name": "h", "hidden": true}))
+        .await;
+    let all = dx.ok(&path("listFolder"), json!({"folder": "/a"})).await;
+    assert_eq!(
+        all,
+        json!({"folders": ["/a/b", "/a/c"], "objects": [{"id": record}]})
+    );
+    let with_hidden = dx
+        .ok(&path("listFolder"), json!({"folder": "/a", "includeHidden": true, "only": "objects", "describe": {"fields": {"name": true}}}))
+        .await;
+    assert_eq!(
+        with_hidden,
+        json!({"objects": [
+            {"id": hidden, "describe": {"id": hidden, "name": "h"}},
+            {"id": record, "describe": {"id": record, "name": "r"}},
+        ]})
+    );
+    let described = dx
+        .ok(
+            &path("listFolder"),
+            json!({"folder": "/a", "describe": true}),
+        )
+        .await;
+    assert_eq!(described["objects"][0]["describe"]["folder"], "/a");
+    let folders_only = dx.ok(&path("listFolder"), json!({"only": "folders"})).await;
+    assert_eq!(folders_only, json!({"folders": ["/a"]}));
+    let missing = dx
+        .call(&path("listFolder"), json!({"folder": "/nope"}))
+        .await;
+    assert_dx_error(&missing, 404, "ResourceNotFound");
+    assert_eq!(
+        missing.json["error"]["message"],
+        format!("The specified folder could not be found in {project}")
+    );
+    assert_dx_error(
+        &dx.call(&path("listFolder"), json!({"only": "some"})).await,
+        422,
+        "InvalidInput",
+    );
+
+    let remove = path("removeFolder");
+    assert_dx_error(
+        &dx.call(&remove, json!({"folder": "/a"})).await,
+        422,
+        "InvalidState",
+    );
+    assert_dx_error(
+        &dx.call(&remove, json!({"folder": "/"})).await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(&remove, json!({"folder": "/gone"})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_eq!(
+        dx.ok(&remove, json!({"folder": "/gone", "force": true}))
+            .await,
+        json!({"id": project, "completed": true})
+    );
+    assert_eq!(
+        dx.ok(&remove, json!({"folder": "/a/c"})).await,
+        json!({"id": project, "completed": true})
+    );
+    dx.ok(
+        &remove,
+        json!({"folder": "/a", "recurse": true, "partial": true}),
+    )
+    .await;
+    assert_eq!(
+        dx.ok(&path("listFolder"), json!({})).await,
+        json!({"folders": [], "objects": []})
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{record}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{hidden}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+
+    // "/" with recurse empties the project and keeps its root.
+    dx.record(json!({"project": project, "folder": "/z", "parents": true}))
+        .await;
+    dx.ok(&remove, json!({"folder": "/", "recurse": true}))
+        .await;
+    assert_eq!(
+        dx.ok(&path("listFolder"), json!({})).await,
+        json!({"folders": [], "objects": []})
+    );
+
+    // Removing takes CONTRIBUTE, and ADMINISTER in a protected project.
+    let (bob, bob_token) = dx.ctx.user("bob");
+    dx.add_member(&project, &bob, Level::Upload);
+    dx.ok(&path("newFolder"), json!({"folder": "/k"})).await;
+    let as_bob = call(
+        &dx.ctx,
+        &remove,
+        Some(&bob_token),
+        json!({"folder": "/k"}).to_string().into_bytes(),
+    )
+    .await;
+    assert_dx_error(&as_bob, 403, "PermissionDenied");
+    {
+        let project_row = dx.project_row(&project);
         let mut conn = dx.ctx.db.store().conn().unwrap();
-        let gone = ferry_store::objects::get(&mut conn, &record.parse().unwrap()).unwrap();
-        assert_eq!(gone, None);
-    }
-}
-
-#[actix_web::test]
-async fn members_are_invited_lowered_and_leave() {
-    for dx in Dx::all() {
-        let project = dx.project("shared").await;
-        let (_bob, bob_token) = dx.ctx.user("bob");
-        let bob = |path: String, body: Value| {
-            let token = bob_token.clone();
-            let ctx = &dx.ctx;
-            async move { call(ctx, &path, Some(&token), body.to_string().into_bytes()).await }
+        let contributor = Permissions {
+            level: Level::Contribute,
+            copy: true,
+            execute: true,
         };
-        let invite = format!("/{project}/invite");
-        let invited = dx
-            .ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
-            .await;
-        assert_eq!(invited, json!({"id": "user-bob", "state": "member"}));
-        assert_eq!(
-            bob(format!("/{project}/describe"), json!({})).await.json["level"],
-            "VIEW"
-        );
-        let new_folder = json!({"folder": "/x", "parents": true});
-        assert_dx_error(
-            &bob(format!("/{project}/newFolder"), new_folder.clone()).await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &bob(
-                invite.clone(),
-                json!({"invitee": "user-alice", "level": "VIEW"}),
-            )
-            .await,
-            403,
-            "PermissionDenied",
-        );
-
-        // Inviting again raises, never lowers.
-        dx.ok(&invite, json!({"invitee": "user-bob", "level": "UPLOAD"}))
-            .await;
-        dx.ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
-            .await;
-        assert_eq!(
-            bob(format!("/{project}/describe"), json!({})).await.json["level"],
-            "UPLOAD"
-        );
-        assert_eq!(
-            bob(format!("/{project}/newFolder"), new_folder)
-                .await
-                .status,
-            StatusCode::OK
-        );
-
-        assert_dx_error(
-            &dx.call(&invite, json!({"invitee": "user-carol", "level": "VIEW"}))
-                .await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(&invite, json!({"invitee": "PUBLIC", "level": "VIEW"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(&invite, json!({"invitee": "user-bob", "level": "OWNER"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-
-        let decrease = format!("/{project}/decreasePermissions");
-        assert_eq!(
-            dx.ok(&decrease, json!({"user-bob": "VIEW"})).await,
-            json!({ "id": project })
-        );
-        assert_eq!(
-            bob(format!("/{project}/describe"), json!({})).await.json["level"],
-            "VIEW"
-        );
-        assert_dx_error(
-            &dx.call(&decrease, json!({"user-bob": "CONTRIBUTE"})).await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &bob(decrease.clone(), json!({"user-alice": "VIEW"})).await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &dx.call(&decrease, json!({"user-alice": "VIEW"})).await,
-            422,
-            "InvalidState",
-        );
-        // Anyone may lower themselves; null revokes.
-        assert_eq!(
-            bob(decrease.clone(), json!({"user-bob": null}))
-                .await
-                .status,
-            StatusCode::OK
-        );
-        assert_dx_error(
-            &bob(format!("/{project}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-
-        dx.ok(&invite, json!({"invitee": "user-bob", "level": "VIEW"}))
-            .await;
-        assert_eq!(
-            bob(format!("/{project}/leave"), json!({})).await.json,
-            json!({ "id": project })
-        );
-        assert_dx_error(
-            &bob(format!("/{project}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{project}/leave"), json!({})).await,
-            422,
-            "InvalidState",
-        );
+        members::set_permissions(&mut conn, project_row.id, bob.id, contributor).unwrap();
     }
+    dx.ok(&path("update"), json!({"protected": true})).await;
+    let protected = call(
+        &dx.ctx,
+        &remove,
+        Some(&bob_token),
+        json!({"folder": "/k"}).to_string().into_bytes(),
+    )
+    .await;
+    assert_dx_error(&protected, 403, "PermissionDenied");
+    dx.ok(&path("update"), json!({"protected": false})).await;
+    let allowed = call(
+        &dx.ctx,
+        &remove,
+        Some(&bob_token),
+        json!({"folder": "/k"}).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.json);
 }
 
-#[actix_web::test]
-async fn folders_are_made_listed_and_removed() {
-    for dx in Dx::all() {
-        let project = dx.project("folders").await;
-        let path = |method: &str| format!("/{project}/{method}");
-        assert_eq!(
-            dx.ok(
-                &path("newFolder"),
-                json!({"folder": "/a/b/", "parents": true})
-            )
-            .await,
-            json!({ "id": project })
-        );
-        dx.ok(
-            &path("newFolder"),
-            json!({"folder": "/a/b", "parents": true}),
+backends!(#[actix_web::test] async records_are_created_described_and_closed);
+async fn records_are_created_described_and_closed(dx: Dx) {
+    let project = dx.project("records").await;
+    dx.ok(&format!("/{project}/newFolder"), json!({"folder": "/data"}))
+        .await;
+    let hidden = dx
+        .record(
+            json!({"project": project, "folder": "/data", "name": "index", "hidden": true,
+                       "details": {"kind": "index"}, "close": true, "types": ["Index"]}),
         )
         .await;
-        dx.ok(&path("newFolder"), json!({"folder": "/", "parents": true}))
-            .await;
-        dx.ok(
-            &path("newFolder"),
-            json!({"folder": "/a/c", "parents": false}),
-        )
+    assert!(hidden.starts_with("record-"));
+    let link = json!({"$dnanexus_link": hidden});
+    let visible = dx
+        .record(json!({"project": project, "folder": "/data", "name": "sample",
+                       "details": {"index": link, "again": {"$dnanexus_link": {"project": project, "id": hidden}}},
+                       "tags": ["a"], "properties": {"k": "v"}}))
         .await;
-        assert_dx_error(
-            &dx.call(&path("newFolder"), json!({"folder": "/a/c"})).await,
-            422,
-            "InvalidState",
-        );
-        assert_dx_error(
-            &dx.call(&path("newFolder"), json!({"folder": "/x/y"})).await,
-            404,
-            "ResourceNotFound",
-        );
-        for bad in [
-            json!({}),
-            json!({"folder": "a"}),
-            json!({"folder": "/a/../b"}),
-            json!({"folder": "/a", "parents": 1}),
-        ] {
-            assert_dx_error(&dx.call(&path("newFolder"), bad).await, 422, "InvalidInput");
-        }
 
-        let record = dx
-            .record(json!({"project": project, "folder": "/a", "name": "r"}))
-            .await;
-        let hidden = dx
-            .record(json!({"project": project, "folder": "/a", "name": "h", "hidden": true}))
-            .await;
-        let all = dx.ok(&path("listFolder"), json!({"folder": "/a"})).await;
-        assert_eq!(
-            all,
-            json!({"folders": ["/a/b", "/a/c"], "objects": [{"id": record}]})
-        );
-        let with_hidden = dx
-            .ok(&path("listFolder"), json!({"folder": "/a", "includeHidden": true, "only": "objects", "describe": {"fields": {"name": true}}}))
-            .await;
-        assert_eq!(
-            with_hidden,
-            json!({"objects": [
-                {"id": hidden, "describe": {"id": hidden, "name": "h"}},
-                {"id": record, "describe": {"id": record, "name": "r"}},
-            ]})
-        );
-        let described = dx
-            .ok(
-                &path("listFolder"),
-                json!({"folder": "/a", "describe": true}),
-            )
-            .await;
-        assert_eq!(described["objects"][0]["describe"]["folder"], "/a");
-        let folders_only = dx.ok(&path("listFolder"), json!({"only": "folders"})).await;
-        assert_eq!(folders_only, json!({"folders": ["/a"]}));
-        let missing = dx
-            .call(&path("listFolder"), json!({"folder": "/nope"}))
-            .await;
-        assert_dx_error(&missing, 404, "ResourceNotFound");
-        assert_eq!(
-            missing.json["error"]["message"],
-            format!("The specified folder could not be found in {project}")
-        );
-        assert_dx_error(
-            &dx.call(&path("listFolder"), json!({"only": "some"})).await,
-            422,
-            "InvalidInput",
-        );
-
-        let remove = path("removeFolder");
-        assert_dx_error(
-            &dx.call(&remove, json!({"folder": "/a"})).await,
-            422,
-            "InvalidState",
-        );
-        assert_dx_error(
-            &dx.call(&remove, json!({"folder": "/"})).await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(&remove, json!({"folder": "/gone"})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_eq!(
-            dx.ok(&remove, json!({"folder": "/gone", "force": true}))
-                .await,
-            json!({"id": project, "completed": true})
-        );
-        assert_eq!(
-            dx.ok(&remove, json!({"folder": "/a/c"})).await,
-            json!({"id": project, "completed": true})
-        );
-        dx.ok(
-            &remove,
-            json!({"folder": "/a", "recurse": true, "partial": true}),
-        )
-        .await;
-        assert_eq!(
-            dx.ok(&path("listFolder"), json!({})).await,
-            json!({"folders": [], "objects": []})
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{record}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{hidden}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-
-        // "/" with recurse empties the project and keeps its root.
-        dx.record(json!({"project": project, "folder": "/z", "parents": true}))
-            .await;
-        dx.ok(&remove, json!({"folder": "/", "recurse": true}))
-            .await;
-        assert_eq!(
-            dx.ok(&path("listFolder"), json!({})).await,
-            json!({"folders": [], "objects": []})
-        );
-
-        // Removing takes CONTRIBUTE, and ADMINISTER in a protected project.
-        let (bob, bob_token) = dx.ctx.user("bob");
-        dx.add_member(&project, &bob, Level::Upload);
-        dx.ok(&path("newFolder"), json!({"folder": "/k"})).await;
-        let as_bob = call(
-            &dx.ctx,
-            &remove,
-            Some(&bob_token),
-            json!({"folder": "/k"}).to_string().into_bytes(),
-        )
-        .await;
-        assert_dx_error(&as_bob, 403, "PermissionDenied");
-        {
-            let project_row = dx.project_row(&project);
-            let mut conn = dx.ctx.db.store().conn().unwrap();
-            let contributor = Permissions {
-                level: Level::Contribute,
-                copy: true,
-                execute: true,
-            };
-            members::set_permissions(&mut conn, project_row.id, bob.id, contributor).unwrap();
-        }
-        dx.ok(&path("update"), json!({"protected": true})).await;
-        let protected = call(
-            &dx.ctx,
-            &remove,
-            Some(&bob_token),
-            json!({"folder": "/k"}).to_string().into_bytes(),
-        )
-        .await;
-        assert_dx_error(&protected, 403, "PermissionDenied");
-        dx.ok(&path("update"), json!({"protected": false})).await;
-        let allowed = call(
-            &dx.ctx,
-            &remove,
-            Some(&bob_token),
-            json!({"folder": "/k"}).to_string().into_bytes(),
-        )
-        .await;
-        assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.json);
+    let described = dx.describe(&visible, json!({"project": project})).await;
+    for (key, value) in [
+        ("id", json!(visible)),
+        ("project", json!(project)),
+        ("class", json!("record")),
+        ("name", json!("sample")),
+        ("folder", json!("/data")),
+        ("state", json!("open")),
+        ("hidden", json!(false)),
+        ("links", json!([hidden])),
+        ("types", json!([])),
+        ("tags", json!(["a"])),
+        ("sponsored", json!(false)),
+        ("createdBy", json!({"user": "user-alice"})),
+    ] {
+        assert_eq!(described[key], value, "{key} in {described}");
     }
+    assert!(described.get("details").is_none() && described.get("properties").is_none());
+    assert!(described["modified"].as_i64() >= described["created"].as_i64());
+    let full = dx
+        .describe(
+            &visible,
+            json!({"project": project, "details": true, "properties": true}),
+        )
+        .await;
+    assert_eq!(full["details"]["index"], link);
+    assert_eq!(full["properties"], json!({"k": "v"}));
+    let fields = dx
+        .describe(
+            &visible,
+            json!({"fields": {"state": true, "details": true}}),
+        )
+        .await;
+    assert_eq!(fields.as_object().unwrap().len(), 3, "{fields}");
+    let defaults_too = dx
+        .describe(
+            &visible,
+            json!({"fields": {"properties": true}, "defaultFields": true}),
+        )
+        .await;
+    assert_eq!(defaults_too["properties"], json!({"k": "v"}));
+    assert_eq!(defaults_too["name"], "sample");
+    let closed_hidden = dx.describe(&hidden, json!({})).await;
+    assert_eq!(
+        (
+            &closed_hidden["state"],
+            &closed_hidden["hidden"],
+            &closed_hidden["types"]
+        ),
+        (&json!("closed"), &json!(true), &json!(["Index"]))
+    );
+
+    assert_eq!(
+        dx.ok(&format!("/{visible}/close"), json!({})).await,
+        json!({ "id": visible })
+    );
+    assert_eq!(dx.describe(&visible, json!({})).await["state"], "closed");
+    assert_eq!(
+        dx.ok(&format!("/{visible}/close"), json!({})).await,
+        json!({ "id": visible })
+    );
+    assert_eq!(
+        dx.ok(&format!("/{visible}/getDetails"), json!({})).await["index"],
+        link
+    );
+
+    // The default name is the new id; parents makes the folder.
+    let unnamed = dx
+        .record(json!({"project": project, "folder": "/new/deep", "parents": true}))
+        .await;
+    let unnamed_description = dx.describe(&unnamed, json!({})).await;
+    assert_eq!(unnamed_description["name"], json!(unnamed));
+    assert_eq!(unnamed_description["folder"], "/new/deep");
+    assert_eq!(
+        dx.ok(&format!("/{unnamed}/getDetails"), json!({})).await,
+        json!({})
+    );
+
+    let new = |body: Value| dx.call("/record/new", body);
+    assert_dx_error(
+        &new(json!({"project": project, "folder": "/none"})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &new(json!({"project": "project-123456789012345678901234"})).await,
+        404,
+        "ResourceNotFound",
+    );
+    for bad in [
+        json!({}),
+        json!({"project": project, "name": "a/b"}),
+        json!({"project": project, "name": ""}),
+        json!({"project": project, "details": "text"}),
+        json!({"project": project, "details": {"$dnanexus_link": 5}}),
+        json!({"project": project, "details": {"$dnanexus_link": hidden, "x": 1}}),
+        json!({"project": project, "properties": {"k": 1}}),
+        json!({"project": project, "hidden": "no"}),
+        json!({"project": project, "tags": "t"}),
+        json!({"project": project, "nonce": ""}),
+    ] {
+        assert_dx_error(&new(bad).await, 422, "InvalidInput");
+    }
+    let (bob, bob_token) = dx.ctx.user("bob");
+    let body = json!({"project": project}).to_string().into_bytes();
+    assert_dx_error(
+        &call(&dx.ctx, "/record/new", Some(&bob_token), body.clone()).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &call(
+            &dx.ctx,
+            &format!("/{visible}/describe"),
+            Some(&bob_token),
+            b"{}".to_vec(),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
+    dx.add_member(&project, &bob, Level::View);
+    assert_dx_error(
+        &call(&dx.ctx, "/record/new", Some(&bob_token), body).await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &call(
+            &dx.ctx,
+            &format!("/{unnamed}/close"),
+            Some(&bob_token),
+            b"{}".to_vec(),
+        )
+        .await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{visible}/nothing"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{visible}/upload"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
 }
 
-#[actix_web::test]
-async fn records_are_created_described_and_closed() {
-    for dx in Dx::all() {
-        let project = dx.project("records").await;
-        dx.ok(&format!("/{project}/newFolder"), json!({"folder": "/data"}))
-            .await;
-        let hidden = dx
-            .record(
-                json!({"project": project, "folder": "/data", "name": "index", "hidden": true,
-                           "details": {"kind": "index"}, "close": true, "types": ["Index"]}),
-            )
-            .await;
-        assert!(hidden.starts_with("record-"));
-        let link = json!({"$dnanexus_link": hidden});
-        let visible = dx
-            .record(json!({"project": project, "folder": "/data", "name": "sample",
-                           "details": {"index": link, "again": {"$dnanexus_link": {"project": project, "id": hidden}}},
-                           "tags": ["a"], "properties": {"k": "v"}}))
-            .await;
+backends!(#[actix_web::test] async a_nonce_makes_a_creation_idempotent);
+async fn a_nonce_makes_a_creation_idempotent(dx: Dx) {
+    let project = dx.project("nonces").await;
+    let body = json!({"project": project, "name": "once", "nonce": "n-1"});
+    let first = dx.record(body.clone()).await;
+    assert_eq!(dx.record(body.clone()).await, first);
+    let listed = dx.ok(&format!("/{project}/listFolder"), json!({})).await;
+    assert_eq!(ids(&listed["objects"]), [first.as_str()]);
 
-        let described = dx.describe(&visible, json!({"project": project})).await;
-        for (key, value) in [
-            ("id", json!(visible)),
-            ("project", json!(project)),
-            ("class", json!("record")),
-            ("name", json!("sample")),
-            ("folder", json!("/data")),
-            ("state", json!("open")),
-            ("hidden", json!(false)),
-            ("links", json!([hidden])),
-            ("types", json!([])),
-            ("tags", json!(["a"])),
-            ("sponsored", json!(false)),
-            ("createdBy", json!({"user": "user-alice"})),
-        ] {
-            assert_eq!(described[key], value, "{key} in {described}");
-        }
-        assert!(described.get("details").is_none() && described.get("properties").is_none());
-        assert!(described["modified"].as_i64() >= described["created"].as_i64());
-        let full = dx
-            .describe(
-                &visible,
-                json!({"project": project, "details": true, "properties": true}),
-            )
-            .await;
-        assert_eq!(full["details"]["index"], link);
-        assert_eq!(full["properties"], json!({"k": "v"}));
-        let fields = dx
-            .describe(
-                &visible,
-                json!({"fields": {"state": true, "details": true}}),
-            )
-            .await;
-        assert_eq!(fields.as_object().unwrap().len(), 3, "{fields}");
-        let defaults_too = dx
-            .describe(
-                &visible,
-                json!({"fields": {"properties": true}, "defaultFields": true}),
-            )
-            .await;
-        assert_eq!(defaults_too["properties"], json!({"k": "v"}));
-        assert_eq!(defaults_too["name"], "sample");
-        let closed_hidden = dx.describe(&hidden, json!({})).await;
-        assert_eq!(
-            (
-                &closed_hidden["state"],
-                &closed_hidden["hidden"],
-                &closed_hidden["types"]
-            ),
-            (&json!("closed"), &json!(true), &json!(["Index"]))
-        );
+    let other = json!({"project": project, "name": "twice", "nonce": "n-1"});
+    let reused = dx.call("/record/new", other).await;
+    assert_dx_error(&reused, 422, "InvalidInput");
+    assert_eq!(
+        reused.json["error"]["message"],
+        "Nonce was reused for an earlier API request that had a different input"
+    );
+    // The same body for another class is another input.
+    assert_dx_error(
+        &dx.call("/file/new", body.clone()).await,
+        422,
+        "InvalidInput",
+    );
 
-        assert_eq!(
-            dx.ok(&format!("/{visible}/close"), json!({})).await,
-            json!({ "id": visible })
-        );
-        assert_eq!(dx.describe(&visible, json!({})).await["state"], "closed");
-        assert_eq!(
-            dx.ok(&format!("/{visible}/close"), json!({})).await,
-            json!({ "id": visible })
-        );
-        assert_eq!(
-            dx.ok(&format!("/{visible}/getDetails"), json!({})).await["index"],
-            link
-        );
-
-        // The default name is the new id; parents makes the folder.
-        let unnamed = dx
-            .record(json!({"project": project, "folder": "/new/deep", "parents": true}))
-            .await;
-        let unnamed_description = dx.describe(&unnamed, json!({})).await;
-        assert_eq!(unnamed_description["name"], json!(unnamed));
-        assert_eq!(unnamed_description["folder"], "/new/deep");
-        assert_eq!(
-            dx.ok(&format!("/{unnamed}/getDetails"), json!({})).await,
-            json!({})
-        );
-
-        let new = |body: Value| dx.call("/record/new", body);
-        assert_dx_error(
-            &new(json!({"project": project, "folder": "/none"})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &new(json!({"project": "project-123456789012345678901234"})).await,
-            404,
-            "ResourceNotFound",
-        );
-        for bad in [
-            json!({}),
-            json!({"project": project, "name": "a/b"}),
-            json!({"project": project, "name": ""}),
-            json!({"project": project, "details": "text"}),
-            json!({"project": project, "details": {"$dnanexus_link": 5}}),
-            json!({"project": project, "details": {"$dnanexus_link": hidden, "x": 1}}),
-            json!({"project": project, "properties": {"k": 1}}),
-            json!({"project": project, "hidden": "no"}),
-            json!({"project": project, "tags": "t"}),
-            json!({"project": project, "nonce": ""}),
-        ] {
-            assert_dx_error(&new(bad).await, 422, "InvalidInput");
-        }
-        let (bob, bob_token) = dx.ctx.user("bob");
-        let body = json!({"project": project}).to_string().into_bytes();
-        assert_dx_error(
-            &call(&dx.ctx, "/record/new", Some(&bob_token), body.clone()).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &call(
-                &dx.ctx,
-                &format!("/{visible}/describe"),
-                Some(&bob_token),
-                b"{}".to_vec(),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-        dx.add_member(&project, &bob, Level::View);
-        assert_dx_error(
-            &call(&dx.ctx, "/record/new", Some(&bob_token), body).await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &call(
-                &dx.ctx,
-                &format!("/{unnamed}/close"),
-                Some(&bob_token),
-                b"{}".to_vec(),
-            )
-            .await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{visible}/nothing"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{visible}/upload"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-    }
+    // Nonces are per user.
+    let (bob, bob_token) = dx.ctx.user("bob");
+    dx.add_member(&project, &bob, Level::Upload);
+    let bobs = call(
+        &dx.ctx,
+        "/record/new",
+        Some(&bob_token),
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(bobs.status, StatusCode::OK, "{}", bobs.json);
+    assert_ne!(bobs.json["id"], json!(first));
 }
 
-#[actix_web::test]
-async fn a_nonce_makes_a_creation_idempotent() {
-    for dx in Dx::all() {
-        let project = dx.project("nonces").await;
-        let body = json!({"project": project, "name": "once", "nonce": "n-1"});
-        let first = dx.record(body.clone()).await;
-        assert_eq!(dx.record(body.clone()).await, first);
-        let listed = dx.ok(&format!("/{project}/listFolder"), json!({})).await;
-        assert_eq!(ids(&listed["objects"]), [first.as_str()]);
-
-        let other = json!({"project": project, "name": "twice", "nonce": "n-1"});
-        let reused = dx.call("/record/new", other).await;
-        assert_dx_error(&reused, 422, "InvalidInput");
-        assert_eq!(
-            reused.json["error"]["message"],
-            "Nonce was reused for an earlier API request that had a different input"
-        );
-        // The same body for another class is another input.
-        assert_dx_error(
-            &dx.call("/file/new", body.clone()).await,
-            422,
-            "InvalidInput",
-        );
-
-        // Nonces are per user.
-        let (bob, bob_token) = dx.ctx.user("bob");
-        dx.add_member(&project, &bob, Level::Upload);
-        let bobs = call(
-            &dx.ctx,
-            "/record/new",
-            Some(&bob_token),
-            body.to_string().into_bytes(),
-        )
+backends!(#[actix_web::test] async open_objects_change_and_copies_keep_their_own_metadata);
+async fn open_objects_change_and_copies_keep_their_own_metadata(dx: Dx) {
+    let project = dx.project("changes").await;
+    let target = dx.record(json!({"project": project, "close": true})).await;
+    let id = dx
+        .record(json!({"project": project, "name": "r", "tags": ["a", "b"]}))
         .await;
-        assert_eq!(bobs.status, StatusCode::OK, "{}", bobs.json);
-        assert_ne!(bobs.json["id"], json!(first));
+    let method = |name: &str| format!("/{id}/{name}");
+
+    // setDetails takes the raw value as its body, an array too.
+    let details = json!([{"$dnanexus_link": target}, 1]);
+    assert_eq!(
+        dx.ok(&method("setDetails"), details.clone()).await,
+        json!({ "id": id })
+    );
+    assert_eq!(dx.ok(&method("getDetails"), json!({})).await, details);
+    assert_eq!(dx.describe(&id, json!({})).await["links"], json!([target]));
+    assert_dx_error(
+        &dx.call(&method("setDetails"), json!("text")).await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(&method("setDetails"), json!({"$dnanexus_link": "x"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+
+    dx.ok(&method("setVisibility"), json!({"hidden": true}))
+        .await;
+    let listed = dx.ok(&format!("/{project}/listFolder"), json!({})).await;
+    assert_eq!(ids(&listed["objects"]), [target.as_str()]);
+    dx.ok(&method("setVisibility"), json!({"hidden": false}))
+        .await;
+    assert_dx_error(
+        &dx.call(&method("setVisibility"), json!({})).await,
+        422,
+        "InvalidInput",
+    );
+
+    dx.ok(&method("addTypes"), json!({"types": ["A", "B", "A"]}))
+        .await;
+    dx.ok(&method("removeTypes"), json!({"types": ["A", "Z"]}))
+        .await;
+    assert_eq!(dx.describe(&id, json!({})).await["types"], json!(["B"]));
+
+    dx.ok(
+        &method("addTags"),
+        json!({"project": project, "tags": ["b", "c"]}),
+    )
+    .await;
+    dx.ok(
+        &method("removeTags"),
+        json!({"project": project, "tags": ["a"]}),
+    )
+    .await;
+    dx.ok(
+        &method("setProperties"),
+        json!({"project": project, "properties": {"x": "1", "y": "2"}}),
+    )
+    .await;
+    dx.ok(
+        &method("setProperties"),
+        json!({"project": project, "properties": {"x": null}}),
+    )
+    .await;
+    dx.ok(
+        &method("rename"),
+        json!({"project": project, "name": "renamed"}),
+    )
+    .await;
+    let described = dx.describe(&id, json!({"properties": true})).await;
+    assert_eq!(
+        (
+            &described["tags"],
+            &described["properties"],
+            &described["name"]
+        ),
+        (&json!(["b", "c"]), &json!({"y": "2"}), &json!("renamed"))
+    );
+    assert_dx_error(
+        &dx.call(&method("setProperties"), json!({"properties": {"x": 1}}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(&method("rename"), json!({"name": "a/b"})).await,
+        422,
+        "InvalidInput",
+    );
+
+    // Once closed, what belongs to the object is fixed; the copy's metadata is not.
+    dx.ok(&method("close"), json!({})).await;
+    for (name, body) in [
+        ("setDetails", json!({})),
+        ("setVisibility", json!({"hidden": true})),
+        ("addTypes", json!({"types": ["C"]})),
+        ("removeTypes", json!({"types": ["B"]})),
+    ] {
+        assert_dx_error(&dx.call(&method(name), body).await, 422, "InvalidState");
     }
-}
+    dx.ok(
+        &method("rename"),
+        json!({"project": project, "name": "closed-name"}),
+    )
+    .await;
+    dx.ok(&method("addTags"), json!({"tags": ["d"]})).await;
 
-#[actix_web::test]
-async fn open_objects_change_and_copies_keep_their_own_metadata() {
-    for dx in Dx::all() {
-        let project = dx.project("changes").await;
-        let target = dx.record(json!({"project": project, "close": true})).await;
-        let id = dx
-            .record(json!({"project": project, "name": "r", "tags": ["a", "b"]}))
-            .await;
-        let method = |name: &str| format!("/{id}/{name}");
-
-        // setDetails takes the raw value as its body, an array too.
-        let details = json!([{"$dnanexus_link": target}, 1]);
-        assert_eq!(
-            dx.ok(&method("setDetails"), details.clone()).await,
-            json!({ "id": id })
-        );
-        assert_eq!(dx.ok(&method("getDetails"), json!({})).await, details);
-        assert_eq!(dx.describe(&id, json!({})).await["links"], json!([target]));
-        assert_dx_error(
-            &dx.call(&method("setDetails"), json!("text")).await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(&method("setDetails"), json!({"$dnanexus_link": "x"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-
-        dx.ok(&method("setVisibility"), json!({"hidden": true}))
-            .await;
-        let listed = dx.ok(&format!("/{project}/listFolder"), json!({})).await;
-        assert_eq!(ids(&listed["objects"]), [target.as_str()]);
-        dx.ok(&method("setVisibility"), json!({"hidden": false}))
-            .await;
-        assert_dx_error(
-            &dx.call(&method("setVisibility"), json!({})).await,
-            422,
-            "InvalidInput",
-        );
-
-        dx.ok(&method("addTypes"), json!({"types": ["A", "B", "A"]}))
-            .await;
-        dx.ok(&method("removeTypes"), json!({"types": ["A", "Z"]}))
-            .await;
-        assert_eq!(dx.describe(&id, json!({})).await["types"], json!(["B"]));
-
-        dx.ok(
-            &method("addTags"),
-            json!({"project": project, "tags": ["b", "c"]}),
-        )
-        .await;
-        dx.ok(
-            &method("removeTags"),
-            json!({"project": project, "tags": ["a"]}),
-        )
-        .await;
-        dx.ok(
-            &method("setProperties"),
-            json!({"project": project, "properties": {"x": "1", "y": "2"}}),
-        )
-        .await;
-        dx.ok(
-            &method("setProperties"),
-            json!({"project": project, "properties": {"x": null}}),
-        )
-        .await;
-        dx.ok(
+    // A clone shares the object; its name, tags and properties are its own.
+    let other = dx.project("other").await;
+    dx.ok(
+        &format!("/{project}/clone"),
+        json!({"objects": [id], "project": other}),
+    )
+    .await;
+    dx.ok(
+        &method("rename"),
+        json!({"project": other, "name": "there"}),
+    )
+    .await;
+    assert_eq!(
+        dx.describe(&id, json!({"project": project})).await["name"],
+        "closed-name"
+    );
+    let there = dx.describe(&id, json!({"project": other})).await;
+    assert_eq!(
+        (&there["name"], &there["project"]),
+        (&json!("there"), &json!(other))
+    );
+    assert_dx_error(
+        &dx.call(
             &method("rename"),
-            json!({"project": project, "name": "renamed"}),
+            json!({"project": "project-123456789012345678901234", "name": "x"}),
         )
-        .await;
-        let described = dx.describe(&id, json!({"properties": true})).await;
-        assert_eq!(
-            (
-                &described["tags"],
-                &described["properties"],
-                &described["name"]
-            ),
-            (&json!(["b", "c"]), &json!({"y": "2"}), &json!("renamed"))
-        );
-        assert_dx_error(
-            &dx.call(&method("setProperties"), json!({"properties": {"x": 1}}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(&method("rename"), json!({"name": "a/b"})).await,
-            422,
-            "InvalidInput",
-        );
+        .await,
+        404,
+        "ResourceNotFound",
+    );
 
-        // Once closed, what belongs to the object is fixed; the copy's metadata is not.
-        dx.ok(&method("close"), json!({})).await;
-        for (name, body) in [
-            ("setDetails", json!({})),
-            ("setVisibility", json!({"hidden": true})),
-            ("addTypes", json!({"types": ["C"]})),
-            ("removeTypes", json!({"types": ["B"]})),
-        ] {
-            assert_dx_error(&dx.call(&method(name), body).await, 422, "InvalidState");
-        }
-        dx.ok(
-            &method("rename"),
-            json!({"project": project, "name": "closed-name"}),
-        )
-        .await;
-        dx.ok(&method("addTags"), json!({"tags": ["d"]})).await;
-
-        // A clone shares the object; its name, tags and properties are its own.
-        let other = dx.project("other").await;
-        dx.ok(
-            &format!("/{project}/clone"),
-            json!({"objects": [id], "project": other}),
-        )
-        .await;
-        dx.ok(
-            &method("rename"),
-            json!({"project": other, "name": "there"}),
-        )
-        .await;
-        assert_eq!(
-            dx.describe(&id, json!({"project": project})).await["name"],
-            "closed-name"
-        );
-        let there = dx.describe(&id, json!({"project": other})).await;
-        assert_eq!(
-            (&there["name"], &there["project"]),
-            (&json!("there"), &json!(other))
-        );
-        assert_dx_error(
-            &dx.call(
-                &method("rename"),
-                json!({"project": "project-123456789012345678901234", "name": "x"}),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-
-        // The project is a hint: a copy elsewhere answers, naming its own project.
-        let elsewhere = dx.project("elsewhere").await;
-        let only_here = dx.record(json!({"project": project})).await;
-        let hinted = dx.describe(&only_here, json!({"project": elsewhere})).await;
-        assert_eq!(hinted["project"], json!(project));
-        let (bob, bob_token) = dx.ctx.user("bob");
-        dx.add_member(&other, &bob, Level::View);
-        let bobs = call(
+    // The project is a hint: a copy elsewhere answers, naming its own project.
+    let elsewhere = dx.project("elsewhere").await;
+    let only_here = dx.record(json!({"project": project})).await;
+    let hinted = dx.describe(&only_here, json!({"project": elsewhere})).await;
+    assert_eq!(hinted["project"], json!(project));
+    let (bob, bob_token) = dx.ctx.user("bob");
+    dx.add_member(&other, &bob, Level::View);
+    let bobs = call(
+        &dx.ctx,
+        &method("describe"),
+        Some(&bob_token),
+        json!({"project": project}).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        bobs.json["project"],
+        json!(other),
+        "bob sees the copy he may see"
+    );
+    assert_dx_error(
+        &call(
             &dx.ctx,
-            &method("describe"),
+            &method("rename"),
             Some(&bob_token),
-            json!({"project": project}).to_string().into_bytes(),
+            json!({"project": other, "name": "b"})
+                .to_string()
+                .into_bytes(),
         )
-        .await;
-        assert_eq!(
-            bobs.json["project"],
-            json!(other),
-            "bob sees the copy he may see"
-        );
-        assert_dx_error(
-            &call(
-                &dx.ctx,
-                &method("rename"),
-                Some(&bob_token),
-                json!({"project": other, "name": "b"})
-                    .to_string()
-                    .into_bytes(),
-            )
-            .await,
-            403,
-            "PermissionDenied",
-        );
-        assert_dx_error(
-            &call(
-                &dx.ctx,
-                &method("rename"),
-                Some(&bob_token),
-                json!({"project": project, "name": "b"})
-                    .to_string()
-                    .into_bytes(),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-    }
+        .await,
+        403,
+        "PermissionDenied",
+    );
+    assert_dx_error(
+        &call(
+            &dx.ctx,
+            &method("rename"),
+            Some(&bob_token),
+            json!({"project": project, "name": "b"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
 }
 
-#[actix_web::test]
-async fn applets_and_workflows_keep_their_class_fields() {
-    for dx in Dx::all() {
-        let project = dx.project("code").await;
-        let asset = dx
-            .record(json!({"project": project, "hidden": true, "close": true}))
-            .await;
-        let run_spec = json!({"interpreter": "bash", "code": "echo",
-                              "bundledDepends": [{"name": "asset", "id": {"$dnanexus_link": asset}}]});
-        let applet = dx
-            .ok(
-                "/applet/new",
-                json!({"project": project, "name": "app", "dxapi": "1.0.0",
-                                      "runSpec": run_spec, "title": "T"}),
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert!(applet.starts_with("applet-"));
-        let described = dx.describe(&applet, json!({})).await;
-        assert_eq!(
-            (
-                &described["state"],
-                &described["runSpec"],
-                &described["dxapi"],
-                &described["title"]
-            ),
-            (&json!("closed"), &run_spec, &json!("1.0.0"), &json!("T"))
-        );
-        assert_dx_error(
-            &dx.call("/applet/new", json!({"project": project, "dxapi": "1.0.0"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(
-                "/applet/new",
-                json!({"project": project, "dxapi": "1.0.0", "runSpec": 1}),
-            )
+backends!(#[actix_web::test] async applets_and_workflows_keep_their_class_fields);
+async fn applets_and_workflows_keep_their_class_fields(dx: Dx) {
+    let project = dx.project("code").await;
+    let asset = dx
+        .record(json!({"project": project, "hidden": true, "close": true}))
+        .await;
+    let run_spec = json!({"interpreter": "bash", "code": "echo",
+                          "bundledDepends": [{"name": "asset", "id": {"$dnanexus_link": asset}}]});
+    let applet = dx
+        .ok(
+            "/applet/new",
+            json!({"project": project, "name": "app", "dxapi": "1.0.0",
+                                  "runSpec": run_spec, "title": "T"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(applet.starts_with("applet-"));
+    let described = dx.describe(&applet, json!({})).await;
+    assert_eq!(
+        (
+            &described["state"],
+            &described["runSpec"],
+            &described["dxapi"],
+            &described["title"]
+        ),
+        (&json!("closed"), &run_spec, &json!("1.0.0"), &json!("T"))
+    );
+    assert_dx_error(
+        &dx.call("/applet/new", json!({"project": project, "dxapi": "1.0.0"}))
             .await,
-            422,
-            "InvalidInput",
-        );
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(
+            "/applet/new",
+            json!({"project": project, "dxapi": "1.0.0", "runSpec": 1}),
+        )
+        .await,
+        422,
+        "InvalidInput",
+    );
 
-        // Cloning the applet brings its hidden bundled dependency.
-        let other = dx.project("other").await;
-        dx.ok(
-            &format!("/{project}/clone"),
-            json!({"objects": [applet], "project": other}),
+    // Cloning the applet brings its hidden bundled dependency.
+    let other = dx.project("other").await;
+    dx.ok(
+        &format!("/{project}/clone"),
+        json!({"objects": [applet], "project": other}),
+    )
+    .await;
+    let cloned = dx
+        .ok(
+            &format!("/{other}/listFolder"),
+            json!({"includeHidden": true}),
         )
         .await;
-        let cloned = dx
-            .ok(
-                &format!("/{other}/listFolder"),
-                json!({"includeHidden": true}),
-            )
-            .await;
-        assert_eq!(
-            sorted(ids(&cloned["objects"])),
-            sorted(vec![applet.clone(), asset.clone()])
-        );
+    assert_eq!(
+        sorted(ids(&cloned["objects"])),
+        sorted(vec![applet.clone(), asset.clone()])
+    );
 
-        let workflow = dx
-            .ok(
-                "/workflow/new",
-                json!({"project": project, "stages": [{"id": "s1"}], "title": "W"}),
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let described = dx.describe(&workflow, json!({})).await;
-        assert_eq!(
-            (
-                &described["state"],
-                &described["stages"],
-                &described["title"],
-                &described["class"]
-            ),
-            (
-                &json!("open"),
-                &json!([{"id": "s1"}]),
-                &json!("W"),
-                &json!("workflow")
-            )
-        );
-        dx.ok(&format!("/{workflow}/close"), json!({})).await;
-        assert_eq!(dx.describe(&workflow, json!({})).await["state"], "closed");
-        assert_dx_error(
-            &dx.call("/job/new", json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-    }
+    let workflow = dx
+        .ok(
+            "/workflow/new",
+            json!({"project": project, "stages": [{"id": "s1"}], "title": "W"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let described = dx.describe(&workflow, json!({})).await;
+    assert_eq!(
+        (
+            &described["state"],
+            &described["stages"],
+            &described["title"],
+            &described["class"]
+        ),
+        (
+            &json!("open"),
+            &json!([{"id": "s1"}]),
+            &json!("W"),
+            &json!("workflow")
+        )
+    );
+    dx.ok(&format!("/{workflow}/close"), json!({})).await;
+    assert_eq!(dx.describe(&workflow, json!({})).await["state"], "closed");
+    assert_dx_error(
+        &dx.call("/job/new", json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
 }
 
 /// The path and query of a URL of this server.
@@ -1225,747 +1206,735 @@ const WORLD_MD5: &str = "591785b794601e212b260e25925636fd";
 /// The MD5 of `hello world\n`, both parts.
 const WHOLE_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 
-#[actix_web::test]
-async fn files_are_uploaded_in_parts_closed_and_downloaded() {
-    for dx in Dx::all() {
-        let project = dx.project("files").await;
-        let file = dx
-            .ok("/file/new", json!({"project": project, "name": "hello.txt", "media": "text/plain", "nonce": "f"}))
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let open = dx.describe(&file, json!({})).await;
-        assert_eq!(
-            (
-                &open["class"],
-                &open["state"],
-                &open["media"],
-                open.get("size")
-            ),
-            (&json!("file"), &json!("open"), &json!("text/plain"), None)
-        );
-        let upload_path = format!("/{file}/upload");
-        let upload = |body: Value| dx.ok(&upload_path, body);
-        // Parts may come in any order; a part sent again replaces the first.
-        let second = upload(json!({"index": 2, "size": 6, "md5": WORLD_MD5})).await;
-        assert!(second["expires"].as_i64().unwrap() > 0);
-        assert_eq!(
-            put(&dx.ctx.state, &second, b"world\n").await.0,
-            StatusCode::OK
-        );
-        let first = upload(json!({"index": 1})).await;
-        assert_eq!(
-            put(&dx.ctx.state, &first, b"HELLO ").await.0,
-            StatusCode::OK
-        );
-        let first = upload(json!({"index": 1, "size": 6, "md5": HELLO_MD5})).await;
-        let (status, _) = put(&dx.ctx.state, &first, b"hello!").await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "the md5 was announced"
-        );
-        let (status, _) = put(&dx.ctx.state, &first, b"hello").await;
-        assert_eq!(
-            status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "the size was announced"
-        );
-        assert_eq!(
-            put(&dx.ctx.state, &first, b"hello ").await.0,
-            StatusCode::OK
-        );
-        let mut forged = first.clone();
-        forged["url"] = json!(first["url"].as_str().unwrap().replace("/1?", "/3?"));
-        assert_eq!(
-            put(&dx.ctx.state, &forged, b"hello ").await.0,
-            StatusCode::FORBIDDEN
-        );
-        let parts = dx.describe(&file, json!({"fields": {"parts": true}})).await;
-        assert_eq!(
-            parts["parts"]["1"],
-            json!({"state": "complete", "size": 6, "md5": HELLO_MD5})
-        );
-        assert_eq!(parts["parts"]["2"]["size"], 6);
+backends!(#[actix_web::test] async files_are_uploaded_in_parts_closed_and_downloaded);
+async fn files_are_uploaded_in_parts_closed_and_downloaded(dx: Dx) {
+    let project = dx.project("files").await;
+    let file = dx
+        .ok(
+            "/file/new",
+            json!({"project": project, "name": "hello.txt", "media": "text/plain", "nonce": "f"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let open = dx.describe(&file, json!({})).await;
+    assert_eq!(
+        (
+            &open["class"],
+            &open["state"],
+            &open["media"],
+            open.get("size")
+        ),
+        (&json!("file"), &json!("open"), &json!("text/plain"), None)
+    );
+    let upload_path = format!("/{file}/upload");
+    let upload = |body: Value| dx.ok(&upload_path, body);
+    // Parts may come in any order; a part sent again replaces the first.
+    let second = upload(json!({"index": 2, "size": 6, "md5": WORLD_MD5})).await;
+    assert!(second["expires"].as_i64().unwrap() > 0);
+    assert_eq!(
+        put(&dx.ctx.state, &second, b"world\n").await.0,
+        StatusCode::OK
+    );
+    let first = upload(json!({"index": 1})).await;
+    assert_eq!(
+        put(&dx.ctx.state, &first, b"HELLO ").await.0,
+        StatusCode::OK
+    );
+    let first = upload(json!({"index": 1, "size": 6, "md5": HELLO_MD5})).await;
+    let (status, _) = put(&dx.ctx.state, &first, b"hello!").await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the md5 was announced"
+    );
+    let (status, _) = put(&dx.ctx.state, &first, b"hello").await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the size was announced"
+    );
+    assert_eq!(
+        put(&dx.ctx.state, &first, b"hello ").await.0,
+        StatusCode::OK
+    );
+    let mut forged = first.clone();
+    forged["url"] = json!(first["url"].as_str().unwrap().replace("/1?", "/3?"));
+    assert_eq!(
+        put(&dx.ctx.state, &forged, b"hello ").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let parts = dx.describe(&file, json!({"fields": {"parts": true}})).await;
+    assert_eq!(
+        parts["parts"]["1"],
+        json!({"state": "complete", "size": 6, "md5": HELLO_MD5})
+    );
+    assert_eq!(parts["parts"]["2"]["size"], 6);
 
-        for bad in [
-            json!({"index": 0}),
-            json!({"index": 10_001}),
-            json!({"md5": "xyz"}),
-            json!({"size": 1u64 << 40}),
-        ] {
-            assert_dx_error(
-                &dx.call(&format!("/{file}/upload"), bad).await,
-                422,
-                "InvalidInput",
-            );
-        }
+    for bad in [
+        json!({"index": 0}),
+        json!({"index": 10_001}),
+        json!({"md5": "xyz"}),
+        json!({"size": 1u64 << 40}),
+    ] {
         assert_dx_error(
-            &dx.call(&format!("/{file}/download"), json!({})).await,
-            422,
-            "InvalidState",
-        );
-
-        dx.ok(&format!("/{file}/close"), json!({})).await;
-        let closed = dx
-            .describe(
-                &file,
-                json!({"fields": {"state": true, "size": true, "parts": true}}),
-            )
-            .await;
-        assert_eq!(
-            closed,
-            json!({"id": file, "state": "closed", "size": 12,
-                   "parts": {"1": {"state": "complete", "size": 12, "md5": WHOLE_MD5}}})
-        );
-        assert_dx_error(
-            &dx.call(&format!("/{file}/upload"), json!({"index": 3}))
-                .await,
-            422,
-            "InvalidState",
-        );
-        assert_eq!(
-            put(&dx.ctx.state, &second, b"world\n").await.0,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-
-        let download = dx
-            .ok(&format!("/{file}/download"), json!({"project": project}))
-            .await;
-        assert_eq!(download["headers"], json!({}));
-        let url = local(&download["url"]);
-        let (status, headers, body) = get(&dx.ctx, &url, None).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, &b"hello world\n"[..])
-        );
-        assert_eq!(headers.get(header::ACCEPT_RANGES).unwrap(), "bytes");
-        let (status, headers, body) = get(&dx.ctx, &url, Some("bytes=0-4")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::PARTIAL_CONTENT, &b"hello"[..])
-        );
-        assert_eq!(headers.get(header::CONTENT_RANGE).unwrap(), "bytes 0-4/12");
-        let (status, _, body) = get(&dx.ctx, &url, Some("bytes=6-")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::PARTIAL_CONTENT, &b"world\n"[..])
-        );
-        let (status, _, body) = get(&dx.ctx, &url, Some("bytes=-3")).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::PARTIAL_CONTENT, &b"ld\n"[..])
-        );
-        let (status, headers, _) = get(&dx.ctx, &url, Some("bytes=12-")).await;
-        assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
-        assert_eq!(headers.get(header::CONTENT_RANGE).unwrap(), "bytes */12");
-        let tampered = url.replace("signature=", "signature=00");
-        assert_eq!(get(&dx.ctx, &tampered, None).await.0, StatusCode::FORBIDDEN);
-
-        // Download names its project strictly.
-        let other = dx.project("other").await;
-        assert_dx_error(
-            &dx.call(&format!("/{file}/download"), json!({"project": other}))
-                .await,
-            404,
-            "ResourceNotFound",
-        );
-
-        // A file closed without parts is empty.
-        let empty = dx
-            .ok("/file/new", json!({"project": project, "name": "empty"}))
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        dx.ok(&format!("/{empty}/close"), json!({})).await;
-        assert_eq!(dx.describe(&empty, json!({})).await["size"], 0);
-        let url = local(&dx.ok(&format!("/{empty}/download"), json!({})).await["url"]);
-        let (status, _, body) = get(&dx.ctx, &url, None).await;
-        assert_eq!((status, body.len()), (StatusCode::OK, 0));
-
-        // The SBG dialect serves the same bytes under the file's own 24-hex id.
-        let sbg_project = format!("alice/{}", dx.project_row(&project).sbg_id.slug());
-        let listed = dx
-            .ctx
-            .get(
-                &format!("/v2/files?project={sbg_project}&name=hello.txt"),
-                &dx.token,
-            )
-            .await;
-        let sbg_id = listed.json["items"][0]["id"].as_str().unwrap().to_owned();
-        assert_eq!(sbg_id.len(), 24);
-        assert!(sbg_id.bytes().all(|b| b.is_ascii_hexdigit()));
-        let info = dx
-            .ctx
-            .get(&format!("/v2/files/{sbg_id}/download_info"), &dx.token)
-            .await;
-        let (status, _, body) = get(&dx.ctx, &local(&info.json["url"]), None).await;
-        assert_eq!(
-            (status, body.as_slice()),
-            (StatusCode::OK, &b"hello world\n"[..])
-        );
-    }
-}
-
-#[actix_web::test]
-async fn upload_urls_work_on_every_process_sharing_the_database() {
-    for dx in Dx::all() {
-        let project = dx.project("p").await;
-        let file = dx.ok("/file/new", json!({"project": project})).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let upload = dx.ok(&format!("/{file}/upload"), json!({"index": 1})).await;
-        // Another server process (or this one restarted): a new state over the same database.
-        let other_process = AppState::new(dx.ctx.db.store().clone(), ApiConfig::new(PUBLIC_URL));
-        assert_eq!(put(&other_process, &upload, b"abc").await.0, StatusCode::OK);
-        dx.ok(&format!("/{file}/close"), json!({})).await;
-        assert_eq!(dx.describe(&file, json!({})).await["size"], 3);
-    }
-}
-
-#[actix_web::test]
-async fn searches_find_projects_and_objects_page_by_page() {
-    for dx in Dx::all() {
-        let alpha = dx.project("alpha one").await;
-        let beta = dx.project("beta").await;
-        let (bob, _) = dx.ctx.user("bob");
-        let bobs = ferry_testkit::project(dx.ctx.db.store(), &bob, "bob's");
-        let all = dx.ok("/system/findProjects", json!({})).await;
-        assert_eq!(ids(&all["results"]), [alpha.clone(), beta.clone()]);
-        assert_eq!(all["next"], Value::Null);
-        assert_eq!(
-            all["results"][0],
-            json!({"id": alpha, "level": "ADMINISTER", "permissionSources": ["user-alice"], "public": false})
-        );
-        assert!(!ids(&all["results"]).contains(&bobs.dx_id.to_string()));
-        let exact = dx
-            .ok(
-                "/system/findProjects",
-                json!({"name": "beta", "describe": true}),
-            )
-            .await;
-        assert_eq!(ids(&exact["results"]), [beta.as_str()]);
-        assert_eq!(exact["results"][0]["describe"]["name"], "beta");
-        let glob = dx
-            .ok("/system/findProjects", json!({"name": {"glob": "ALPHA*"}}))
-            .await;
-        assert!(ids(&glob["results"]).is_empty(), "globs are case-sensitive");
-        let glob = dx
-            .ok("/system/findProjects", json!({"name": {"glob": "al?ha *"}}))
-            .await;
-        assert_eq!(ids(&glob["results"]), [alpha.as_str()]);
-        let page = dx.ok("/system/findProjects", json!({"limit": 1})).await;
-        assert_eq!(
-            (ids(&page["results"]), &page["next"]),
-            (vec![alpha.clone()], &json!(beta))
-        );
-        let rest = dx
-            .ok(
-                "/system/findProjects",
-                json!({"limit": 1, "starting": page["next"]}),
-            )
-            .await;
-        assert_eq!(
-            (ids(&rest["results"]), &rest["next"]),
-            (vec![beta.clone()], &Value::Null)
-        );
-        dx.add_member(bobs.dx_id.as_str(), &dx.alice, Level::View);
-        let administered = dx
-            .ok("/system/findProjects", json!({"level": "CONTRIBUTE"}))
-            .await;
-        assert_eq!(ids(&administered["results"]), [alpha.clone(), beta.clone()]);
-        let viewable = dx
-            .ok("/system/findProjects", json!({"level": "VIEW"}))
-            .await;
-        assert_eq!(viewable["results"].as_array().unwrap().len(), 3);
-        assert_dx_error(
-            &dx.call("/system/findProjects", json!({"limit": 0})).await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call("/system/findProjects", json!({"name": {"regexp": "a"}}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-
-        let top = dx
-            .record(json!({"project": alpha, "name": "sample.bam"}))
-            .await;
-        let deep = dx
-            .record(
-                json!({"project": alpha, "name": "deep.bam", "folder": "/x/y", "parents": true}),
-            )
-            .await;
-        let hidden = dx
-            .record(json!({"project": alpha, "name": "hidden.bam", "folder": "/x", "hidden": true}))
-            .await;
-        let file = dx
-            .ok(
-                "/file/new",
-                json!({"project": alpha, "name": "notes.txt", "folder": "/x"}),
-            )
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let elsewhere = dx
-            .record(json!({"project": beta, "name": "other.bam"}))
-            .await;
-        let find = |body: Value| dx.ok("/system/findDataObjects", body);
-        let everything = find(json!({})).await;
-        assert_eq!(
-            sorted(ids(&everything["results"])),
-            sorted(vec![
-                top.clone(),
-                deep.clone(),
-                file.clone(),
-                elsewhere.clone()
-            ])
-        );
-        let in_alpha = find(json!({"scope": {"project": alpha}, "visibility": "either"})).await;
-        assert_eq!(in_alpha["results"].as_array().unwrap().len(), 4);
-        assert!(
-            in_alpha["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|r| r["project"] == json!(alpha))
-        );
-        let x_only =
-            find(json!({"scope": {"project": alpha, "folder": "/x", "recurse": false}})).await;
-        assert_eq!(ids(&x_only["results"]), [file.as_str()]);
-        let x_down =
-            find(json!({"scope": {"project": alpha, "folder": "/x"}, "class": "record"})).await;
-        assert_eq!(ids(&x_down["results"]), [deep.as_str()]);
-        let hidden_only = find(json!({"visibility": "hidden"})).await;
-        assert_eq!(ids(&hidden_only["results"]), [hidden.as_str()]);
-        let bams =
-            find(json!({"name": {"glob": "*.bam"}, "describe": {"fields": {"name": true}}})).await;
-        assert_eq!(
-            ids(&bams["results"]),
-            [top.clone(), deep.clone(), elsewhere.clone()]
-        );
-        assert_eq!(
-            bams["results"][0]["describe"],
-            json!({"id": top, "name": "sample.bam"})
-        );
-        let exact = find(json!({"name": "notes.txt"})).await;
-        assert_eq!(ids(&exact["results"]), [file.as_str()]);
-
-        let mut seen = Vec::new();
-        let mut query = json!({"limit": 2});
-        loop {
-            let page = find(query.clone()).await;
-            seen.extend(ids(&page["results"]));
-            if page["next"].is_null() {
-                break;
-            }
-            query["starting"] = page["next"].clone();
-        }
-        assert_eq!(seen, ids(&everything["results"]));
-
-        assert_dx_error(
-            &dx.call("/system/findDataObjects", json!({"class": "project"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call("/system/findDataObjects", json!({"visibility": "some"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call("/system/findDataObjects", json!({"limit": 1001}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        let hidden_scope = json!({"scope": {"project": bobs.dx_id.to_string()}});
-        assert_eq!(find(hidden_scope).await["results"], json!([]));
-        let unknown_scope = json!({"scope": {"project": "project-123456789012345678901234"}});
-        assert_dx_error(
-            &dx.call("/system/findDataObjects", unknown_scope).await,
-            404,
-            "ResourceNotFound",
-        );
-
-        let described = dx
-            .ok(
-                "/system/describeDataObjects",
-                json!({"objects": [top, {"id": deep, "project": beta}, "record-123456789012345678901234",
-                                   {"id": file, "describe": {"fields": {"state": true}}}],
-                       "classDescribeOptions": {"*": {"fields": {"name": true}},
-                                                "record": {"fields": {"folder": true}}}}),
-            )
-            .await;
-        assert_eq!(
-            described["results"],
-            json!([
-                {"describe": {"id": top, "folder": "/"}},
-                {"describe": {"id": deep, "folder": "/x/y"}},
-                {"error": {"type": "ResourceNotFound", "message": "The entity record-123456789012345678901234 could not be found"}},
-                {"describe": {"id": file, "state": "open"}},
-            ])
-        );
-        let plain = dx
-            .ok("/system/describeDataObjects", json!({"objects": [file]}))
-            .await;
-        assert_eq!(plain["results"][0]["describe"]["name"], "notes.txt");
-        assert_dx_error(
-            &dx.call("/system/describeDataObjects", json!({"objects": ["junk"]}))
-                .await,
+            &dx.call(&format!("/{file}/upload"), bad).await,
             422,
             "InvalidInput",
         );
     }
+    assert_dx_error(
+        &dx.call(&format!("/{file}/download"), json!({})).await,
+        422,
+        "InvalidState",
+    );
+
+    dx.ok(&format!("/{file}/close"), json!({})).await;
+    let closed = dx
+        .describe(
+            &file,
+            json!({"fields": {"state": true, "size": true, "parts": true}}),
+        )
+        .await;
+    assert_eq!(
+        closed,
+        json!({"id": file, "state": "closed", "size": 12,
+               "parts": {"1": {"state": "complete", "size": 12, "md5": WHOLE_MD5}}})
+    );
+    assert_dx_error(
+        &dx.call(&format!("/{file}/upload"), json!({"index": 3}))
+            .await,
+        422,
+        "InvalidState",
+    );
+    assert_eq!(
+        put(&dx.ctx.state, &second, b"world\n").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    let download = dx
+        .ok(&format!("/{file}/download"), json!({"project": project}))
+        .await;
+    assert_eq!(download["headers"], json!({}));
+    let url = local(&download["url"]);
+    let (status, headers, body) = get(&dx.ctx, &url, None).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, &b"hello world\n"[..])
+    );
+    assert_eq!(headers.get(header::ACCEPT_RANGES).unwrap(), "bytes");
+    let (status, headers, body) = get(&dx.ctx, &url, Some("bytes=0-4")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &b"hello"[..])
+    );
+    assert_eq!(headers.get(header::CONTENT_RANGE).unwrap(), "bytes 0-4/12");
+    let (status, _, body) = get(&dx.ctx, &url, Some("bytes=6-")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &b"world\n"[..])
+    );
+    let (status, _, body) = get(&dx.ctx, &url, Some("bytes=-3")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &b"ld\n"[..])
+    );
+    let (status, headers, _) = get(&dx.ctx, &url, Some("bytes=12-")).await;
+    assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(headers.get(header::CONTENT_RANGE).unwrap(), "bytes */12");
+    let tampered = url.replace("signature=", "signature=00");
+    assert_eq!(get(&dx.ctx, &tampered, None).await.0, StatusCode::FORBIDDEN);
+
+    // Download names its project strictly.
+    let other = dx.project("other").await;
+    assert_dx_error(
+        &dx.call(&format!("/{file}/download"), json!({"project": other}))
+            .await,
+        404,
+        "ResourceNotFound",
+    );
+
+    // A file closed without parts is empty.
+    let empty = dx
+        .ok("/file/new", json!({"project": project, "name": "empty"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    dx.ok(&format!("/{empty}/close"), json!({})).await;
+    assert_eq!(dx.describe(&empty, json!({})).await["size"], 0);
+    let url = local(&dx.ok(&format!("/{empty}/download"), json!({})).await["url"]);
+    let (status, _, body) = get(&dx.ctx, &url, None).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, 0));
+
+    // The SBG dialect serves the same bytes under the file's own 24-hex id.
+    let sbg_project = format!("alice/{}", dx.project_row(&project).sbg_id.slug());
+    let listed = dx
+        .ctx
+        .get(
+            &format!("/v2/files?project={sbg_project}&name=hello.txt"),
+            &dx.token,
+        )
+        .await;
+    let sbg_id = listed.json["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sbg_id.len(), 24);
+    assert!(sbg_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let info = dx
+        .ctx
+        .get(&format!("/v2/files/{sbg_id}/download_info"), &dx.token)
+        .await;
+    let (status, _, body) = get(&dx.ctx, &local(&info.json["url"]), None).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, &b"hello world\n"[..])
+    );
 }
 
-#[actix_web::test]
-async fn objects_and_folders_move_rename_and_go() {
-    for dx in Dx::all() {
-        let project = dx.project("moves").await;
-        let path = |method: &str| format!("/{project}/{method}");
-        dx.ok(
-            &path("newFolder"),
-            json!({"folder": "/a/b/c/d", "parents": true}),
-        )
-        .await;
-        let r0 = dx.record(json!({"project": project, "name": "r0"})).await;
-        let r1 = dx
-            .record(json!({"project": project, "name": "r1", "folder": "/a/b"}))
-            .await;
-        let in_d = dx
-            .record(json!({"project": project, "name": "in-d", "folder": "/a/b/c/d"}))
-            .await;
-
-        // As dxpy's test: the records and /a/b/c/d go to /a.
-        let moved = dx
-            .ok(
-                &path("move"),
-                json!({"objects": [r0, r1], "folders": ["/a/b/c/d"], "destination": "/a"}),
-            )
-            .await;
-        assert_eq!(moved, json!({ "id": project }));
-        let listed = dx.ok(&path("listFolder"), json!({"folder": "/a"})).await;
-        assert_eq!(listed["folders"], json!(["/a/b", "/a/d"]));
-        assert_eq!(
-            sorted(ids(&listed["objects"])),
-            sorted(vec![r0.clone(), r1.clone()])
-        );
-        assert_eq!(dx.describe(&in_d, json!({})).await["folder"], "/a/d");
-
-        // A folder with its subtree, and a listed folder inside a listed one.
-        dx.ok(
-            &path("newFolder"),
-            json!({"folder": "/a/b/c/e", "parents": true}),
-        )
-        .await;
-        dx.ok(&path("newFolder"), json!({"folder": "/t"})).await;
-        dx.ok(
-            &path("move"),
-            json!({"folders": ["/a/b", "/a/b/c/e"], "destination": "/t"}),
-        )
-        .await;
-        let all = dx.describe(&project, json!({"folders": true})).await["folders"].clone();
-        assert_eq!(
-            strings(&all),
-            ["/", "/a", "/a/d", "/t", "/t/b", "/t/b/c", "/t/e"]
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"folders": ["/t"], "destination": "/t/b"}),
-            )
-            .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"folders": ["/"], "destination": "/t"}),
-            )
-            .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"folders": ["/nope"], "destination": "/t"}),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"objects": [r0], "destination": "/nope"}),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"objects": ["record-123456789012345678901234"], "destination": "/"}),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-        dx.ok(&path("newFolder"), json!({"folder": "/d"})).await;
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"folders": ["/a/d"], "destination": "/"}),
-            )
-            .await,
-            422,
-            "InvalidState",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("move"),
-                json!({"folders": ["/a/d", "/d"], "destination": "/t/b"}),
-            )
-            .await,
-            422,
-            "InvalidState",
-        );
-        assert_eq!(
-            strings(&dx.describe(&project, json!({"folders": true})).await["folders"]).len(),
-            8,
-            "refused moves change nothing"
-        );
-
-        // Renaming a folder renames its subtree.
-        dx.ok(
-            &path("renameFolder"),
-            json!({"folder": "/t/b", "name": "bee"}),
-        )
-        .await;
-        let all = dx.describe(&project, json!({"folders": true})).await["folders"].clone();
-        assert!(strings(&all).contains(&"/t/bee/c".to_owned()), "{all}");
-        assert_eq!(dx.describe(&r1, json!({})).await["folder"], "/a");
-        assert_dx_error(
-            &dx.call(
-                &path("renameFolder"),
-                json!({"folder": "/t/bee", "name": "e"}),
-            )
-            .await,
-            422,
-            "InvalidState",
-        );
-        assert_dx_error(
-            &dx.call(&path("renameFolder"), json!({"folder": "/", "name": "x"}))
-                .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(
-                &path("renameFolder"),
-                json!({"folder": "/t", "name": "x/y"}),
-            )
-            .await,
-            422,
-            "InvalidInput",
-        );
-        assert_dx_error(
-            &dx.call(&path("renameFolder"), json!({"folder": "/zz", "name": "x"}))
-                .await,
-            404,
-            "ResourceNotFound",
-        );
-
-        // removeObjects: CONTRIBUTE; unknown objects refused unless forced.
-        let remove = path("removeObjects");
-        assert_dx_error(
-            &dx.call(
-                &remove,
-                json!({"objects": [r0, "record-123456789012345678901234"]}),
-            )
-            .await,
-            404,
-            "ResourceNotFound",
-        );
-        assert_eq!(
-            dx.describe(&r0, json!({})).await["name"],
-            "r0",
-            "nothing removed"
-        );
-        dx.ok(
-            &remove,
-            json!({"objects": [r0, "record-123456789012345678901234"], "force": true}),
-        )
-        .await;
-        assert_dx_error(
-            &dx.call(&format!("/{r0}/describe"), json!({})).await,
-            404,
-            "ResourceNotFound",
-        );
-        let (bob, bob_token) = dx.ctx.user("bob");
-        dx.add_member(&project, &bob, Level::Upload);
-        let body = json!({"objects": [r1]}).to_string().into_bytes();
-        assert_dx_error(
-            &call(&dx.ctx, &remove, Some(&bob_token), body).await,
-            403,
-            "PermissionDenied",
-        );
-        let body = json!({"objects": [r1], "destination": "/"})
-            .to_string()
-            .into_bytes();
-        assert_eq!(
-            call(&dx.ctx, &path("move"), Some(&bob_token), body)
-                .await
-                .status,
-            StatusCode::OK
-        );
-    }
+backends!(#[actix_web::test] async upload_urls_work_on_every_process_sharing_the_database);
+async fn upload_urls_work_on_every_process_sharing_the_database(dx: Dx) {
+    let project = dx.project("p").await;
+    let file = dx.ok("/file/new", json!({"project": project})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upload = dx.ok(&format!("/{file}/upload"), json!({"index": 1})).await;
+    // Another server process (or this one restarted): a new state over the same database.
+    let other_process = AppState::new(dx.ctx.db.store().clone(), ApiConfig::new(PUBLIC_URL));
+    assert_eq!(put(&other_process, &upload, b"abc").await.0, StatusCode::OK);
+    dx.ok(&format!("/{file}/close"), json!({})).await;
+    assert_eq!(dx.describe(&file, json!({})).await["size"], 3);
 }
 
-#[actix_web::test]
-async fn the_sbg_dialect_sees_dx_objects_and_its_copies_are_new_dx_objects() {
-    for dx in Dx::all() {
-        let project = dx.project("Cross Dialect").await;
-        let record = dx.record(json!({"project": project, "name": "rec"})).await;
-        let file = dx
-            .ok("/file/new", json!({"project": project, "name": "data.txt"}))
-            .await["id"]
-            .as_str()
+backends!(#[actix_web::test] async searches_find_projects_and_objects_page_by_page);
+async fn searches_find_projects_and_objects_page_by_page(dx: Dx) {
+    let alpha = dx.project("alpha one").await;
+    let beta = dx.project("beta").await;
+    let (bob, _) = dx.ctx.user("bob");
+    let bobs = ferry_testkit::project(dx.ctx.db.store(), &bob, "bob's");
+    let all = dx.ok("/system/findProjects", json!({})).await;
+    assert_eq!(ids(&all["results"]), [alpha.clone(), beta.clone()]);
+    assert_eq!(all["next"], Value::Null);
+    assert_eq!(
+        all["results"][0],
+        json!({"id": alpha, "level": "ADMINISTER", "permissionSources": ["user-alice"], "public": false})
+    );
+    assert!(!ids(&all["results"]).contains(&bobs.dx_id.to_string()));
+    let exact = dx
+        .ok(
+            "/system/findProjects",
+            json!({"name": "beta", "describe": true}),
+        )
+        .await;
+    assert_eq!(ids(&exact["results"]), [beta.as_str()]);
+    assert_eq!(exact["results"][0]["describe"]["name"], "beta");
+    let glob = dx
+        .ok("/system/findProjects", json!({"name": {"glob": "ALPHA*"}}))
+        .await;
+    assert!(ids(&glob["results"]).is_empty(), "globs are case-sensitive");
+    let glob = dx
+        .ok("/system/findProjects", json!({"name": {"glob": "al?ha *"}}))
+        .await;
+    assert_eq!(ids(&glob["results"]), [alpha.as_str()]);
+    let page = dx.ok("/system/findProjects", json!({"limit": 1})).await;
+    assert_eq!(
+        (ids(&page["results"]), &page["next"]),
+        (vec![alpha.clone()], &json!(beta))
+    );
+    let rest = dx
+        .ok(
+            "/system/findProjects",
+            json!({"limit": 1, "starting": page["next"]}),
+        )
+        .await;
+    assert_eq!(
+        (ids(&rest["results"]), &rest["next"]),
+        (vec![beta.clone()], &Value::Null)
+    );
+    dx.add_member(bobs.dx_id.as_str(), &dx.alice, Level::View);
+    let administered = dx
+        .ok("/system/findProjects", json!({"level": "CONTRIBUTE"}))
+        .await;
+    assert_eq!(ids(&administered["results"]), [alpha.clone(), beta.clone()]);
+    let viewable = dx
+        .ok("/system/findProjects", json!({"level": "VIEW"}))
+        .await;
+    assert_eq!(viewable["results"].as_array().unwrap().len(), 3);
+    assert_dx_error(
+        &dx.call("/system/findProjects", json!({"limit": 0})).await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call("/system/findProjects", json!({"name": {"regexp": "a"}}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+
+    let top = dx
+        .record(json!({"project": alpha, "name": "sample.bam"}))
+        .await;
+    let deep = dx
+        .record(json!({"project": alpha, "name": "deep.bam", "folder": "/x/y", "parents": true}))
+        .await;
+    let hidden = dx
+        .record(json!({"project": alpha, "name": "hidden.bam", "folder": "/x", "hidden": true}))
+        .await;
+    let file = dx
+        .ok(
+            "/file/new",
+            json!({"project": alpha, "name": "notes.txt", "folder": "/x"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let elsewhere = dx
+        .record(json!({"project": beta, "name": "other.bam"}))
+        .await;
+    let find = |body: Value| dx.ok("/system/findDataObjects", body);
+    let everything = find(json!({})).await;
+    assert_eq!(
+        sorted(ids(&everything["results"])),
+        sorted(vec![
+            top.clone(),
+            deep.clone(),
+            file.clone(),
+            elsewhere.clone()
+        ])
+    );
+    let in_alpha = find(json!({"scope": {"project": alpha}, "visibility": "either"})).await;
+    assert_eq!(in_alpha["results"].as_array().unwrap().len(), 4);
+    assert!(
+        in_alpha["results"]
+            .as_array()
             .unwrap()
-            .to_owned();
-        let upload = dx.ok(&format!("/{file}/upload"), json!({"index": 1})).await;
-        put(&dx.ctx.state, &upload, b"ACGT").await;
-        dx.ok(&format!("/{file}/close"), json!({})).await;
-
-        let listed = dx
-            .ctx
-            .get("/v2/files?project=alice/cross-dialect", &dx.token)
-            .await;
-        assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
-        let items = listed.json["items"].as_array().unwrap();
-        let names: Vec<&str> = items
             .iter()
-            .map(|item| item["name"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["data.txt", "rec"]);
-        for item in items {
-            let id = item["id"].as_str().unwrap();
-            assert!(
-                id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-                "{item}"
-            );
-            assert_ne!(id, record);
-        }
-        let file_sbg_id = items[0]["id"].as_str().unwrap().to_owned();
-        assert_eq!(items[0]["size"], 4);
+            .all(|r| r["project"] == json!(alpha))
+    );
+    let x_only = find(json!({"scope": {"project": alpha, "folder": "/x", "recurse": false}})).await;
+    assert_eq!(ids(&x_only["results"]), [file.as_str()]);
+    let x_down =
+        find(json!({"scope": {"project": alpha, "folder": "/x"}, "class": "record"})).await;
+    assert_eq!(ids(&x_down["results"]), [deep.as_str()]);
+    let hidden_only = find(json!({"visibility": "hidden"})).await;
+    assert_eq!(ids(&hidden_only["results"]), [hidden.as_str()]);
+    let bams =
+        find(json!({"name": {"glob": "*.bam"}, "describe": {"fields": {"name": true}}})).await;
+    assert_eq!(
+        ids(&bams["results"]),
+        [top.clone(), deep.clone(), elsewhere.clone()]
+    );
+    assert_eq!(
+        bams["results"][0]["describe"],
+        json!({"id": top, "name": "sample.bam"})
+    );
+    let exact = find(json!({"name": "notes.txt"})).await;
+    assert_eq!(ids(&exact["results"]), [file.as_str()]);
 
-        // An SBG copy is a new object: a new DNAnexus id, found by listing the destination.
-        let dest = dx.project("Copy Dest").await;
-        let copied = dx
-            .ctx
-            .post(
-                "/v2/action/files/copy",
-                &dx.token,
-                json!({"project": "alice/copy-dest", "file_ids": [file_sbg_id]}),
-            )
-            .await;
-        assert_eq!(copied.json[&file_sbg_id]["status"], "OK", "{}", copied.json);
-        let in_dest = dx
-            .ok(&format!("/{dest}/listFolder"), json!({"describe": true}))
-            .await;
-        let objects = in_dest["objects"].as_array().unwrap();
-        assert_eq!(objects.len(), 1);
-        let copy_id = objects[0]["id"].as_str().unwrap().to_owned();
-        assert!(copy_id.starts_with("file-") && copy_id != file, "{copy_id}");
-        let described = dx.describe(&copy_id, json!({})).await;
-        assert_eq!(
-            (
-                &described["name"],
-                &described["state"],
-                &described["size"],
-                &described["project"]
-            ),
-            (
-                &json!("data.txt"),
-                &json!("closed"),
-                &json!(4),
-                &json!(dest)
-            )
-        );
-        let url = local(&dx.ok(&format!("/{copy_id}/download"), json!({})).await["url"]);
-        assert_eq!(get(&dx.ctx, &url, None).await.2, b"ACGT");
+    let mut seen = Vec::new();
+    let mut query = json!({"limit": 2});
+    loop {
+        let page = find(query.clone()).await;
+        seen.extend(ids(&page["results"]));
+        if page["next"].is_null() {
+            break;
+        }
+        query["starting"] = page["next"].clone();
     }
+    assert_eq!(seen, ids(&everything["results"]));
+
+    assert_dx_error(
+        &dx.call("/system/findDataObjects", json!({"class": "project"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call("/system/findDataObjects", json!({"visibility": "some"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call("/system/findDataObjects", json!({"limit": 1001}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    let hidden_scope = json!({"scope": {"project": bobs.dx_id.to_string()}});
+    assert_eq!(find(hidden_scope).await["results"], json!([]));
+    let unknown_scope = json!({"scope": {"project": "project-123456789012345678901234"}});
+    assert_dx_error(
+        &dx.call("/system/findDataObjects", unknown_scope).await,
+        404,
+        "ResourceNotFound",
+    );
+
+    let described = dx
+        .ok(
+            "/system/describeDataObjects",
+            json!({"objects": [top, {"id": deep, "project": beta}, "record-123456789012345678901234",
+                               {"id": file, "describe": {"fields": {"state": true}}}],
+                   "classDescribeOptions": {"*": {"fields": {"name": true}},
+                                            "record": {"fields": {"folder": true}}}}),
+        )
+        .await;
+    assert_eq!(
+        described["results"],
+        json!([
+            {"describe": {"id": top, "folder": "/"}},
+            {"describe": {"id": deep, "folder": "/x/y"}},
+            {"error": {"type": "ResourceNotFound", "message": "The entity record-123456789012345678901234 could not be found"}},
+            {"describe": {"id": file, "state": "open"}},
+        ])
+    );
+    let plain = dx
+        .ok("/system/describeDataObjects", json!({"objects": [file]}))
+        .await;
+    assert_eq!(plain["results"][0]["describe"]["name"], "notes.txt");
+    assert_dx_error(
+        &dx.call("/system/describeDataObjects", json!({"objects": ["junk"]}))
+            .await,
+        422,
+        "InvalidInput",
+    );
 }
 
-#[actix_web::test]
-async fn removing_objects_takes_the_hidden_objects_only_they_used() {
-    for dx in Dx::all() {
-        let project = dx.project("cascade").await;
-        let hidden = |name: &str, links: &[&str]| {
-            let details: Vec<Value> = links
-                .iter()
-                .map(|id| json!({"$dnanexus_link": id}))
-                .collect();
-            json!({"project": project, "name": name, "hidden": true, "folder": "/hidden",
-                   "parents": true, "details": details, "close": true})
-        };
-        let deep = dx.record(hidden("deep", &[])).await;
-        let only_v = dx.record(hidden("only-v", &[&deep])).await;
-        let shared = dx.record(hidden("shared", &[])).await;
-        let v = dx
-            .record(
-                json!({"project": project, "folder": "/data", "parents": true,
-                           "details": [{"$dnanexus_link": only_v}, {"$dnanexus_link": shared}]}),
-            )
-            .await;
-        let w = dx
-            .record(json!({"project": project, "details": {"x": {"$dnanexus_link": shared}}}))
-            .await;
-        let list_folder = format!("/{project}/listFolder");
-        let listed = |folder: &str| {
-            dx.ok(
-                &list_folder,
-                json!({"folder": folder, "includeHidden": true}),
-            )
-        };
+backends!(#[actix_web::test] async objects_and_folders_move_rename_and_go);
+async fn objects_and_folders_move_rename_and_go(dx: Dx) {
+    let project = dx.project("moves").await;
+    let path = |method: &str| format!("/{project}/{method}");
+    dx.ok(
+        &path("newFolder"),
+        json!({"folder": "/a/b/c/d", "parents": true}),
+    )
+    .await;
+    let r0 = dx.record(json!({"project": project, "name": "r0"})).await;
+    let r1 = dx
+        .record(json!({"project": project, "name": "r1", "folder": "/a/b"}))
+        .await;
+    let in_d = dx
+        .record(json!({"project": project, "name": "in-d", "folder": "/a/b/c/d"}))
+        .await;
 
-        dx.ok(
-            &format!("/{project}/removeObjects"),
-            json!({"objects": [v]}),
+    // As dxpy's test: the records and /a/b/c/d go to /a.
+    let moved = dx
+        .ok(
+            &path("move"),
+            json!({"objects": [r0, r1], "folders": ["/a/b/c/d"], "destination": "/a"}),
         )
         .await;
-        assert_eq!(ids(&listed("/hidden").await["objects"]), [shared.as_str()]);
-        for gone in [&only_v, &deep] {
-            assert_dx_error(
-                &dx.call(&format!("/{gone}/describe"), json!({})).await,
-                404,
-                "ResourceNotFound",
-            );
-        }
+    assert_eq!(moved, json!({ "id": project }));
+    let listed = dx.ok(&path("listFolder"), json!({"folder": "/a"})).await;
+    assert_eq!(listed["folders"], json!(["/a/b", "/a/d"]));
+    assert_eq!(
+        sorted(ids(&listed["objects"])),
+        sorted(vec![r0.clone(), r1.clone()])
+    );
+    assert_eq!(dx.describe(&in_d, json!({})).await["folder"], "/a/d");
 
-        // A removed folder takes what its objects alone used elsewhere in the project.
-        dx.ok(
-            &format!("/{project}/move"),
-            json!({"objects": [w], "destination": "/data"}),
+    // A folder with its subtree, and a listed folder inside a listed one.
+    dx.ok(
+        &path("newFolder"),
+        json!({"folder": "/a/b/c/e", "parents": true}),
+    )
+    .await;
+    dx.ok(&path("newFolder"), json!({"folder": "/t"})).await;
+    dx.ok(
+        &path("move"),
+        json!({"folders": ["/a/b", "/a/b/c/e"], "destination": "/t"}),
+    )
+    .await;
+    let all = dx.describe(&project, json!({"folders": true})).await["folders"].clone();
+    assert_eq!(
+        strings(&all),
+        ["/", "/a", "/a/d", "/t", "/t/b", "/t/b/c", "/t/e"]
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"folders": ["/t"], "destination": "/t/b"}),
         )
-        .await;
-        dx.ok(
-            &format!("/{project}/removeFolder"),
-            json!({"folder": "/data", "recurse": true}),
+        .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"folders": ["/"], "destination": "/t"}),
         )
+        .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"folders": ["/nope"], "destination": "/t"}),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"objects": [r0], "destination": "/nope"}),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"objects": ["record-123456789012345678901234"], "destination": "/"}),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
+    dx.ok(&path("newFolder"), json!({"folder": "/d"})).await;
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"folders": ["/a/d"], "destination": "/"}),
+        )
+        .await,
+        422,
+        "InvalidState",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("move"),
+            json!({"folders": ["/a/d", "/d"], "destination": "/t/b"}),
+        )
+        .await,
+        422,
+        "InvalidState",
+    );
+    assert_eq!(
+        strings(&dx.describe(&project, json!({"folders": true})).await["folders"]).len(),
+        8,
+        "refused moves change nothing"
+    );
+
+    // Renaming a folder renames its subtree.
+    dx.ok(
+        &path("renameFolder"),
+        json!({"folder": "/t/b", "name": "bee"}),
+    )
+    .await;
+    let all = dx.describe(&project, json!({"folders": true})).await["folders"].clone();
+    assert!(strings(&all).contains(&"/t/bee/c".to_owned()), "{all}");
+    assert_eq!(dx.describe(&r1, json!({})).await["folder"], "/a");
+    assert_dx_error(
+        &dx.call(
+            &path("renameFolder"),
+            json!({"folder": "/t/bee", "name": "e"}),
+        )
+        .await,
+        422,
+        "InvalidState",
+    );
+    assert_dx_error(
+        &dx.call(&path("renameFolder"), json!({"folder": "/", "name": "x"}))
+            .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(
+            &path("renameFolder"),
+            json!({"folder": "/t", "name": "x/y"}),
+        )
+        .await,
+        422,
+        "InvalidInput",
+    );
+    assert_dx_error(
+        &dx.call(&path("renameFolder"), json!({"folder": "/zz", "name": "x"}))
+            .await,
+        404,
+        "ResourceNotFound",
+    );
+
+    // removeObjects: CONTRIBUTE; unknown objects refused unless forced.
+    let remove = path("removeObjects");
+    assert_dx_error(
+        &dx.call(
+            &remove,
+            json!({"objects": [r0, "record-123456789012345678901234"]}),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
+    assert_eq!(
+        dx.describe(&r0, json!({})).await["name"],
+        "r0",
+        "nothing removed"
+    );
+    dx.ok(
+        &remove,
+        json!({"objects": [r0, "record-123456789012345678901234"], "force": true}),
+    )
+    .await;
+    assert_dx_error(
+        &dx.call(&format!("/{r0}/describe"), json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
+    let (bob, bob_token) = dx.ctx.user("bob");
+    dx.add_member(&project, &bob, Level::Upload);
+    let body = json!({"objects": [r1]}).to_string().into_bytes();
+    assert_dx_error(
+        &call(&dx.ctx, &remove, Some(&bob_token), body).await,
+        403,
+        "PermissionDenied",
+    );
+    let body = json!({"objects": [r1], "destination": "/"})
+        .to_string()
+        .into_bytes();
+    assert_eq!(
+        call(&dx.ctx, &path("move"), Some(&bob_token), body)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+backends!(#[actix_web::test] async the_sbg_dialect_sees_dx_objects_and_its_copies_are_new_dx_objects);
+async fn the_sbg_dialect_sees_dx_objects_and_its_copies_are_new_dx_objects(dx: Dx) {
+    let project = dx.project("Cross Dialect").await;
+    let record = dx.record(json!({"project": project, "name": "rec"})).await;
+    let file = dx
+        .ok("/file/new", json!({"project": project, "name": "data.txt"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upload = dx.ok(&format!("/{file}/upload"), json!({"index": 1})).await;
+    put(&dx.ctx.state, &upload, b"ACGT").await;
+    dx.ok(&format!("/{file}/close"), json!({})).await;
+
+    let listed = dx
+        .ctx
+        .get("/v2/files?project=alice/cross-dialect", &dx.token)
         .await;
-        assert_eq!(listed("/hidden").await["objects"], json!([]));
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
+    let items = listed.json["items"].as_array().unwrap();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|item| item["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["data.txt", "rec"]);
+    for item in items {
+        let id = item["id"].as_str().unwrap();
+        assert!(
+            id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{item}"
+        );
+        assert_ne!(id, record);
     }
+    let file_sbg_id = items[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(items[0]["size"], 4);
+
+    // An SBG copy is a new object: a new DNAnexus id, found by listing the destination.
+    let dest = dx.project("Copy Dest").await;
+    let copied = dx
+        .ctx
+        .post(
+            "/v2/action/files/copy",
+            &dx.token,
+            json!({"project": "alice/copy-dest", "file_ids": [file_sbg_id]}),
+        )
+        .await;
+    assert_eq!(copied.json[&file_sbg_id]["status"], "OK", "{}", copied.json);
+    let in_dest = dx
+        .ok(&format!("/{dest}/listFolder"), json!({"describe": true}))
+        .await;
+    let objects = in_dest["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1);
+    let copy_id = objects[0]["id"].as_str().unwrap().to_owned();
+    assert!(copy_id.starts_with("file-") && copy_id != file, "{copy_id}");
+    let described = dx.describe(&copy_id, json!({})).await;
+    assert_eq!(
+        (
+            &described["name"],
+            &described["state"],
+            &described["size"],
+            &described["project"]
+        ),
+        (
+            &json!("data.txt"),
+            &json!("closed"),
+            &json!(4),
+            &json!(dest)
+        )
+    );
+    let url = local(&dx.ok(&format!("/{copy_id}/download"), json!({})).await["url"]);
+    assert_eq!(get(&dx.ctx, &url, None).await.2, b"ACGT");
+}
+
+backends!(#[actix_web::test] async removing_objects_takes_the_hidden_objects_only_they_used);
+async fn removing_objects_takes_the_hidden_objects_only_they_used(dx: Dx) {
+    let project = dx.project("cascade").await;
+    let hidden = |name: &str, links: &[&str]| {
+        let details: Vec<Value> = links
+            .iter()
+            .map(|id| json!({"$dnanexus_link": id}))
+            .collect();
+        json!({"project": project, "name": name, "hidden": true, "folder": "/hidden",
+               "parents": true, "details": details, "close": true})
+    };
+    let deep = dx.record(hidden("deep", &[])).await;
+    let only_v = dx.record(hidden("only-v", &[&deep])).await;
+    let shared = dx.record(hidden("shared", &[])).await;
+    let v = dx
+        .record(
+            json!({"project": project, "folder": "/data", "parents": true,
+                       "details": [{"$dnanexus_link": only_v}, {"$dnanexus_link": shared}]}),
+        )
+        .await;
+    let w = dx
+        .record(json!({"project": project, "details": {"x": {"$dnanexus_link": shared}}}))
+        .await;
+    let list_folder = format!("/{project}/listFolder");
+    let listed = |folder: &str| {
+        dx.ok(
+            &list_folder,
+            json!({"folder": folder, "includeHidden": true}),
+        )
+    };
+
+    dx.ok(
+        &format!("/{project}/removeObjects"),
+        json!({"objects": [v]}),
+    )
+    .await;
+    assert_eq!(ids(&listed("/hidden").await["objects"]), [shared.as_str()]);
+    for gone in [&only_v, &deep] {
+        assert_dx_error(
+            &dx.call(&format!("/{gone}/describe"), json!({})).await,
+            404,
+            "ResourceNotFound",
+        );
+    }
+
+    // A removed folder takes what its objects alone used elsewhere in the project.
+    dx.ok(
+        &format!("/{project}/move"),
+        json!({"objects": [w], "destination": "/data"}),
+    )
+    .await;
+    dx.ok(
+        &format!("/{project}/removeFolder"),
+        json!({"folder": "/data", "recurse": true}),
+    )
+    .await;
+    assert_eq!(listed("/hidden").await["objects"], json!([]));
 }

@@ -1,5 +1,5 @@
-//! In-process tests of the HTTP layer: the real application over a real store, on every backend
-//! `TestDb::all()` yields. One test binary, one module per area.
+//! In-process tests of the HTTP layer: the real application over a real store, each on every
+//! backend (`ferry_testkit::backends!`). One test binary, one module per area.
 
 mod access;
 mod audit;
@@ -17,4 +17,5 @@ mod sbg_files;
 mod sbg_projects;
 mod sbg_upload;
 mod sbg_upload_s3;
+mod snapshots;
 mod support;

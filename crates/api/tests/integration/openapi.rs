@@ -1,14 +1,77 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 document that describes every route the application
-//! serves. The served routes are read from the code that registers them (the `routes`
-//! functions, and the DNAnexus method table in `dx::route`), so a route added without a
-//! description fails here, and so does a description of a route that is not served.
+//! serves. The served routes are asked of the running application: its resources from actix's
+//! resource map, each resource's methods by sending it every method, and the DNAnexus methods
+//! behind `POST /{target}/{method}` by calling each method the document names on every kind of
+//! target. So a route added without a description fails here, and so does a description of a
+//! route that is not served.
 
 use crate::support::Ctx;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use ferry_testkit::TestDb;
+use std::collections::BTreeSet;
 
 /// (METHOD, path) with every `{param}` written `{}`.
 type Route = (String, String);
+
+/// The route that dispatches every DNAnexus method.
+const DX_DISPATCH: &str = "/{}/{}";
+
+/// The methods of the DNAnexus API (`shared/reference/dx-api.md`) on the targets Ferry
+/// serves, sent to every target besides the methods the document names: a method the
+/// dispatcher knows but the document leaves out is found so.
+const DX_API_METHODS: [&str; 38] = [
+    "whoami",
+    "findProjects",
+    "findDataObjects",
+    "describeDataObjects",
+    "resolveDataObjects",
+    "new",
+    "describe",
+    "update",
+    "destroy",
+    "invite",
+    "decreasePermissions",
+    "leave",
+    "transfer",
+    "newFolder",
+    "listFolder",
+    "removeFolder",
+    "move",
+    "renameFolder",
+    "removeObjects",
+    "clone",
+    "updateSponsorship",
+    "close",
+    "getDetails",
+    "setDetails",
+    "setVisibility",
+    "rename",
+    "addTags",
+    "removeTags",
+    "setProperties",
+    "addTypes",
+    "removeTypes",
+    "upload",
+    "download",
+    "listProjects",
+    "addDeveloper",
+    "removeDeveloper",
+    "run",
+    "terminate",
+];
+
+/// Every method a resource is sent.
+const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
 
 fn normalise(path: &str) -> String {
     let mut out = String::new();
@@ -27,239 +90,141 @@ fn normalise(path: &str) -> String {
     if out.is_empty() { "/".to_owned() } else { out }
 }
 
-/// The string literal at the start of `s` (after its opening quote), and what follows it.
-fn literal(s: &str) -> (&str, &str) {
-    let end = s.find('"').expect("a closing quote");
-    (&s[..end], &s[end + 1..])
+/// A path that `pattern` (normalised) matches: each parameter given a value.
+fn concrete(pattern: &str) -> String {
+    pattern.replace("{}", "1")
 }
 
-/// The body of `fn name(` in `source`, up to the first line that is a lone `}`.
-fn fn_body<'a>(source: &'a str, name: &str) -> &'a str {
-    let start = source
-        .find(&format!("fn {name}("))
-        .unwrap_or_else(|| panic!("fn {name} in the source"));
-    let end = source[start..].find("\n}\n").expect("the end of the fn") + start;
-    &source[start..end]
-}
-
-/// The value of the constant `name` (`const NAME: &str = "…";`) declared in `source`.
-fn constant<'a>(source: &'a str, name: &str) -> &'a str {
-    let declared = format!("const {name}: &str = \"");
-    let at = source.find(&declared).expect("the constant's declaration") + declared.len();
-    literal(&source[at..]).0
-}
-
-/// The path a call's argument names: a string literal, or a constant declared in `source`.
-/// `None` for anything else (a method route such as `.route(web::get()…)` on a resource).
-fn path_argument<'a>(source: &'a str, after: &'a str) -> Option<(String, &'a str)> {
-    if let Some(quoted) = after.strip_prefix('"') {
-        let (path, rest) = literal(quoted);
-        return Some((path.to_owned(), rest));
-    }
-    let name_len = after
-        .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
-        .unwrap_or(0);
-    let name = &after[..name_len];
-    (!name.is_empty()).then(|| (constant(source, name).to_owned(), &after[name_len..]))
-}
-
-/// The routes registered in `body` (a function of `source`) under `prefix`:
-/// `resource(&["/a", "/a/"])` or `.route("/a", …)` sets the paths, and each method call
-/// (`.get(`, `web::post()`, …) that follows adds a route for each of them.
-fn registered(source: &str, body: &str, prefix: &str) -> BTreeSet<Route> {
-    let mut routes = BTreeSet::new();
-    let mut current: Vec<String> = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("resource(&[") {
-            let end = after.find("])").expect("the end of the paths");
-            current = after[..end]
-                .split(',')
-                .map(|p| p.trim().trim_matches('"').to_owned())
-                .filter(|p| !p.is_empty())
+/// The full pattern of every resource in actix's resource map (its `Debug` form is the one
+/// view of the tree that actix offers): a scope's pattern prefixes those of its nodes, and a
+/// resource of several patterns (`/files` and `/files/`) gives each.
+fn resource_patterns(map: &actix_web::dev::ResourceMap) -> BTreeSet<String> {
+    let tree = format!("{map:#?}");
+    let mut patterns = BTreeSet::new();
+    // (indentation of a `ResourceMap {`, its patterns): the ancestors of the current line.
+    let mut stack: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut in_patterns = false;
+    for line in tree.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let line = line.trim();
+        if line.ends_with("ResourceMap {") {
+            stack.retain(|(at, _)| *at < indent);
+            stack.push((indent, Vec::new()));
+        } else if line.starts_with("patterns: ") {
+            in_patterns = true;
+        } else if line.starts_with("is_prefix: ") {
+            in_patterns = false;
+        } else if in_patterns && line.starts_with('"') {
+            let pattern = line.trim_end_matches(',').trim_matches('"').to_owned();
+            stack
+                .last_mut()
+                .expect("a pattern in a ResourceMap")
+                .1
+                .push(pattern);
+        } else if line == "nodes: None," {
+            let (own, ancestors) = stack.split_last().expect("a resource in a ResourceMap");
+            let prefix: String = ancestors
+                .iter()
+                .map(|(_, p)| p.first().map_or("", String::as_str))
                 .collect();
-            rest = &after[end..];
-            continue;
-        }
-        if let Some((path, after)) = rest
-            .strip_prefix("route(")
-            .and_then(|after| path_argument(source, after))
-        {
-            current = vec![path];
-            rest = after;
-            continue;
-        }
-        for method in ["get", "post", "put", "patch", "delete"] {
-            if rest.starts_with(&format!(".{method}("))
-                || rest.starts_with(&format!("web::{method}()"))
-            {
-                for path in &current {
-                    routes.insert((method.to_uppercase(), normalise(&format!("{prefix}{path}"))));
-                }
+            for pattern in &own.1 {
+                patterns.insert(normalise(&format!("{prefix}{pattern}")));
             }
         }
-        let mut chars = rest.chars();
-        chars.next();
-        rest = chars.as_str();
     }
-    routes
+    patterns
 }
 
-/// The file of module `module` declared by the file `from`.
-fn module_file(from: &Path, module: &str) -> PathBuf {
-    let name = from.file_name().unwrap().to_str().unwrap();
-    let dir = if name == "lib.rs" || name == "mod.rs" {
-        from.parent().unwrap().to_owned()
-    } else {
-        from.with_extension("")
+/// A request of `method` to `path` with a `{}` body, authenticated for both dialects.
+fn request(method: Method, path: &str, token: &str) -> test::TestRequest {
+    test::TestRequest::default()
+        .method(method)
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "application/json"))
+        .set_payload("{}")
+}
+
+/// Whether the request to `path` reached a route: a resource matched the whole path (the
+/// application's default service leaves it unmatched), did not refuse the method as one it does
+/// not have, and, for the DNAnexus dispatcher, knew the method.
+async fn routed<B: MessageBody>(response: ServiceResponse<B>, path: &str) -> bool {
+    let matched = response.request().match_info().unprocessed().is_empty();
+    let status = response.status();
+    let body: serde_json::Value =
+        serde_json::from_slice(&test::read_body(response).await).unwrap_or_default();
+    let unknown_method = status == StatusCode::NOT_FOUND
+        && body["error"]["message"] == format!("The route {path} could not be found").as_str();
+    matched && status != StatusCode::METHOD_NOT_ALLOWED && !unknown_method
+}
+
+/// The document's path of a DNAnexus `method` on `target`, as `dx::doc` describes it: one path
+/// for projects and containers, one for every data class.
+fn dx_documented_path(target: &str, method: &str) -> String {
+    match target.split_once('-') {
+        Some(("project" | "container", _)) => format!("/project-{{}}/{method}"),
+        Some(_) => format!("/file-{{}}/{method}"),
+        None if target == "system" || target == "project" => format!("/{target}/{method}"),
+        None => format!("/{{}}/{method}"),
+    }
+}
+
+/// Every route the running application serves.
+async fn served(ctx: &Ctx, documented: &BTreeSet<Route>) -> BTreeSet<Route> {
+    let (_, token) = ctx.user("prober");
+    let app = test::init_service(ferry_api::app(ctx.state.clone())).await;
+    let call = |method: Method, path: &str| {
+        test::call_service(&app, request(method, path, &token).to_request())
     };
-    let flat = dir.join(format!("{module}.rs"));
-    if flat.exists() {
-        flat
-    } else {
-        dir.join(module).join("mod.rs")
-    }
-}
-
-/// The functions that configured the application, by file: their byte ranges in the file.
-type Visited = BTreeMap<PathBuf, Vec<(usize, usize)>>;
-
-/// Follows the application's configuration from `function` of `file` under `prefix`: the
-/// routes it registers, a `web::scope(…)` it opens (its prefix holds for the rest of the
-/// function), and every `.configure(module::routes)` and `module::scope(…)` it calls.
-fn configured(
-    file: &Path,
-    function: &str,
-    prefix: &str,
-    routes: &mut BTreeSet<Route>,
-    visited: &mut Visited,
-) {
-    let source = std::fs::read_to_string(file).unwrap();
-    let body = fn_body(&source, function);
-    let start = body.as_ptr() as usize - source.as_ptr() as usize;
-    visited
-        .entry(file.to_owned())
-        .or_default()
-        .push((start, start + body.len()));
-    let mut prefix = prefix.to_owned();
-    if let Some(at) = body.find("web::scope(") {
-        let (scope, _) = path_argument(&source, &body[at + "web::scope(".len()..])
-            .expect("a scope's path is a literal or a constant");
-        prefix.push_str(&scope);
-    }
-    routes.extend(registered(&source, body, &prefix));
-    for (at, _) in body.match_indices(".configure(") {
-        let target = &body[at + ".configure(".len()..];
-        let target = &target[..target.find(')').expect("the end of .configure(")];
-        let (module, function) = target.rsplit_once("::").unwrap_or(("", target));
-        let next = if module.is_empty() {
-            file.to_owned()
-        } else {
-            module
-                .split("::")
-                .fold(file.to_owned(), |from, m| module_file(&from, m))
-        };
-        configured(&next, function, &prefix, routes, visited);
-    }
-    for (at, _) in body.match_indices("::scope(") {
-        let module_start = body[..at]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
-        let module = &body[module_start..at];
-        if module != "web" {
-            configured(
-                &module_file(file, module),
-                "scope",
-                &prefix,
-                routes,
-                visited,
-            );
-        }
-    }
-}
-
-/// Every `.rs` file under `dir`.
-fn sources(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(sources(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
-}
-
-/// The DNAnexus methods in `dx::route`'s table, each as the path the document gives it.
-fn dx_methods(source: &str) -> BTreeSet<Route> {
-    let body = fn_body(source, "route");
+    let map = call(Method::GET, "/healthz")
+        .await
+        .request()
+        .resource_map()
+        .clone();
+    let patterns = resource_patterns(&map);
+    assert!(
+        patterns.contains(DX_DISPATCH) && patterns.contains("/v2/files/{}"),
+        "the resource map was read: {patterns:?}"
+    );
     let mut routes = BTreeSet::new();
-    let mut entity = None;
-    for line in body.lines().map(str::trim) {
-        if line.starts_with("(Target::Entity(id), method) if id.class().is_container()") {
-            entity = Some("/project-{}");
-        } else if line.starts_with("(Target::Entity(id), method) if id.class().is_data_object()") {
-            entity = Some("/file-{}");
-        } else if let Some(rest) = line.strip_prefix("(Target::System, \"") {
-            routes.insert(("POST".into(), format!("/system/{}", literal(rest).0)));
-        } else if line.starts_with("(Target::Class(DxClass::Project), \"new\")") {
-            routes.insert(("POST".into(), "/project/new".into()));
-        } else if line.starts_with("(Target::Class(class), \"new\") if class.is_data_object()") {
-            routes.insert(("POST".into(), "/{}/new".into()));
-        } else if let (Some(prefix), Some(rest)) = (entity, line.strip_prefix('"')) {
-            routes.insert(("POST".into(), format!("{prefix}/{}", literal(rest).0)));
-        } else if line.starts_with('(') {
-            panic!("an arm of dx::route this test cannot read: {line}");
-        }
-    }
-    routes
-}
-
-/// Every route the application serves, read from its source: the configuration is followed
-/// from `ferry_api::app`, so a route is read wherever its module is wired in. Any route
-/// registration (`.route(`, `resource(&[`, `web::scope(`) outside the functions followed fails
-/// here: this test could not read it, so it could not check it is described.
-fn served() -> BTreeSet<Route> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut routes = BTreeSet::new();
-    let mut visited = Visited::new();
-    configured(&src.join("lib.rs"), "app", "", &mut routes, &mut visited);
-    for file in sources(&src) {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let spans = visited.get(&file).map(Vec::as_slice).unwrap_or_default();
-        for pattern in [".route(", "resource(&[", "web::scope("] {
-            for (at, _) in source.match_indices(pattern) {
-                let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
-                if source[line_start..at].trim_start().starts_with("//") {
-                    continue;
-                }
-                assert!(
-                    spans.iter().any(|&(start, end)| (start..end).contains(&at)),
-                    "{} registers a route at byte {at} outside the configuration this test \
-                     follows from ferry_api::app",
-                    file.display()
-                );
+    for pattern in patterns.iter().filter(|p| *p != DX_DISPATCH) {
+        for method in METHODS {
+            let path = concrete(pattern);
+            if routed(call(method.clone(), &path).await, &path).await {
+                routes.insert((method.to_string(), pattern.clone()));
             }
         }
     }
-    let dispatch = ("POST".to_owned(), "/{}/{}".to_owned());
-    assert!(
-        routes.remove(&dispatch),
-        "dx::routes registers the dispatch route"
-    );
-    let dx = std::fs::read_to_string(src.join("dx/mod.rs")).unwrap();
-    routes.extend(dx_methods(&dx));
+    // The DNAnexus methods: each one the document or the DNAnexus API names, on every kind of
+    // target, so that a method served where it is not described is found too.
+    let dx_methods: BTreeSet<&str> = documented
+        .iter()
+        .filter_map(|(_, path)| path.rsplit_once('/').map(|(_, method)| method))
+        .filter(|method| method.bytes().all(|b| b.is_ascii_alphabetic()))
+        .chain(DX_API_METHODS)
+        .collect();
+    let id = "B".repeat(24);
+    let mut targets: Vec<String> = ["system", "project", "file", "record"]
+        .map(str::to_owned)
+        .into();
+    for class in ["project", "container", "file", "record"] {
+        targets.push(format!("{class}-{id}"));
+    }
+    for target in &targets {
+        for method in &dx_methods {
+            let path = format!("/{target}/{method}");
+            if routed(call(Method::POST, &path).await, &path).await {
+                routes.insert(("POST".to_owned(), dx_documented_path(target, method)));
+            }
+        }
+    }
     routes
 }
 
 #[actix_web::test]
 async fn the_document_describes_every_route_the_application_serves() {
-    let ctx = Ctx::all().remove(0);
-    let reply = ctx
-        .send(actix_web::http::Method::GET, "/openapi.json", None, None)
-        .await;
+    let ctx = Ctx::new(TestDb::sqlite());
+    let reply = ctx.send(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json["openapi"], "3.1.0");
     let mut described = BTreeSet::new();
@@ -268,10 +233,14 @@ async fn the_document_describes_every_route_the_application_serves() {
             described.insert((method.to_uppercase(), normalise(path)));
         }
     }
-    let served = served();
+    let mut served = served(&ctx, &described).await;
+    // HEAD is GET without the body (RFC 9110): a GET described describes its HEAD.
+    served.retain(|(method, path)| {
+        method != "HEAD" || !described.contains(&("GET".to_owned(), path.clone()))
+    });
     assert!(
         served.len() > 70,
-        "read {} routes from the source",
+        "found {} routes: {served:?}",
         served.len()
     );
     let undescribed: Vec<_> = served.difference(&described).collect();
@@ -288,9 +257,9 @@ async fn the_document_describes_every_route_the_application_serves() {
 
 #[actix_web::test]
 async fn every_operation_has_its_dialects_error_shape_and_security() {
-    let ctx = Ctx::all().remove(0);
+    let ctx = Ctx::new(TestDb::sqlite());
     let doc = ctx
-        .send(actix_web::http::Method::GET, "/openapi.json", None, None)
+        .send(Method::GET, "/openapi.json", None, None)
         .await
         .json;
     let schemes = &doc["components"]["securitySchemes"];

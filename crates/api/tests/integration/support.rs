@@ -5,10 +5,8 @@ use actix_web::http::{Method, StatusCode, header::HeaderMap};
 use actix_web::test;
 use ferry_api::{ApiConfig, AppState};
 use ferry_domain::model::{Project, User};
-use ferry_domain::name::FileName;
-use ferry_domain::path::FolderPath;
-use ferry_store::{files, folders, tokens};
-use ferry_testkit::TestDb;
+use ferry_store::tokens;
+use ferry_testkit::{FileBuilder, TestDb};
 use serde_json::Value;
 
 pub const PUBLIC_URL: &str = "http://ferry.test";
@@ -40,12 +38,13 @@ impl Reply {
     }
 }
 
-impl Ctx {
-    /// A context for every configured backend.
-    pub fn all() -> Vec<Ctx> {
-        TestDb::all().into_iter().map(Ctx::new).collect()
+impl From<TestDb> for Ctx {
+    fn from(db: TestDb) -> Ctx {
+        Ctx::new(db)
     }
+}
 
+impl Ctx {
     pub fn new(db: TestDb) -> Ctx {
         Ctx::with_config(db, ApiConfig::new(PUBLIC_URL))
     }
@@ -72,24 +71,16 @@ impl Ctx {
         name: &str,
         bytes: &[u8],
     ) -> String {
-        let store = self.db.store();
-        let content = store.content().put_bytes(bytes).unwrap();
-        let mut conn = store.conn().unwrap();
-        let folder =
-            folders::ensure_path(&mut conn, project.id, &FolderPath::parse(folder).unwrap())
-                .unwrap();
-        let name = FileName::parse(name).unwrap();
-        let (_, placement) =
-            files::create_closed_file(&mut conn, user.id, project.id, &folder, &name, &content)
-                .unwrap();
+        let (_, placement) = FileBuilder::new(project, user, name)
+            .in_folder(folder)
+            .content(bytes)
+            .create(self.db.store());
         placement.sbg_id.to_string()
     }
 
     /// The folder at `path`, created if need be; returns its SBG id.
     pub fn folder_id(&self, project: &Project, path: &str) -> String {
-        let mut conn = self.db.store().conn().unwrap();
-        folders::ensure_path(&mut conn, project.id, &FolderPath::parse(path).unwrap())
-            .unwrap()
+        ferry_testkit::folder(self.db.store(), project, path)
             .sbg_id
             .to_string()
     }

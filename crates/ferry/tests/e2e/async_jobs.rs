@@ -9,6 +9,7 @@ use ferry_domain::path::FolderPath;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
 use ferry_store::{files, folders, projects};
 use ferry_testkit::TestDb;
+use ferry_testkit::backends;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -239,40 +240,38 @@ fn assert_copied_once(server: &Server, seed: &Seed) {
     );
 }
 
-#[test]
-fn a_job_killed_with_sigkill_resumes_and_copies_every_item_exactly_once() {
-    for db in TestDb::all() {
-        let seed = seed(&db, "survivor", 3_000, 3_000);
-        let mut server = Server::start(db.url(), db.data_dir(), &[], QUIET);
-        let id = submit(&server, &seed.token, &seed.items());
-        let total = seed.item_count();
-        let midway = poll_job(&server, &seed.token, &id, "progress", |job| {
-            assert!(
-                !finished(job),
-                "the job finished before it could be killed: {}",
-                summary(job)
-            );
-            job["completed_files"].as_i64().unwrap() > 0
-        });
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
-        assert!(midway["completed_files"].as_i64().unwrap() < total);
-
-        let server = Server::start(db.url(), db.data_dir(), &[], QUIET);
-        let done = poll_job(&server, &seed.token, &id, "end", finished);
-        assert_eq!(done["outcome"], "completed", "{}", summary(&done));
-        assert_eq!(done["total_files"], total);
-        assert_eq!(done["completed_files"], total);
-        assert_copied_once(&server, &seed);
-
-        let watched = ferry(db.url(), db.data_dir(), &["job", "watch", &id]);
-        assert!(watched.status.success(), "{}", stderr(&watched));
+backends!(a_job_killed_with_sigkill_resumes_and_copies_every_item_exactly_once);
+fn a_job_killed_with_sigkill_resumes_and_copies_every_item_exactly_once(db: TestDb) {
+    let seed = seed(&db, "survivor", 3_000, 3_000);
+    let mut server = Server::start(db.url(), db.data_dir(), &[], QUIET);
+    let id = submit(&server, &seed.token, &seed.items());
+    let total = seed.item_count();
+    let midway = poll_job(&server, &seed.token, &id, "progress", |job| {
         assert!(
-            stdout(&watched).contains("(completed)"),
-            "{}",
-            stdout(&watched)
+            !finished(job),
+            "the job finished before it could be killed: {}",
+            summary(job)
         );
-    }
+        job["completed_files"].as_i64().unwrap() > 0
+    });
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert!(midway["completed_files"].as_i64().unwrap() < total);
+
+    let server = Server::start(db.url(), db.data_dir(), &[], QUIET);
+    let done = poll_job(&server, &seed.token, &id, "end", finished);
+    assert_eq!(done["outcome"], "completed", "{}", summary(&done));
+    assert_eq!(done["total_files"], total);
+    assert_eq!(done["completed_files"], total);
+    assert_copied_once(&server, &seed);
+
+    let watched = ferry(db.url(), db.data_dir(), &["job", "watch", &id]);
+    assert!(watched.status.success(), "{}", stderr(&watched));
+    assert!(
+        stdout(&watched).contains("(completed)"),
+        "{}",
+        stdout(&watched)
+    );
 }
 
 #[test]
@@ -316,117 +315,113 @@ fn two_servers_on_one_postgresql_share_the_chunks_of_one_job() {
     assert_eq!(processes, expected, "both servers worked chunks of the job");
 }
 
-#[test]
-fn cancel_stops_a_running_job_within_two_seconds_and_reports_what_was_done() {
-    for db in TestDb::all() {
-        let seed = seed(&db, "canceller", 4_000, 0);
-        let server = Server::start(db.url(), db.data_dir(), &[], QUIET);
-        let id = submit(&server, &seed.token, &seed.items());
-        poll_job(&server, &seed.token, &id, "progress", |job| {
-            assert!(
-                !finished(job),
-                "the job finished before it could be cancelled: {}",
-                summary(job)
-            );
-            job["completed_files"].as_i64().unwrap() > 0
-        });
-        let asked = Instant::now();
-        let response = client()
-            .post(server.url(&format!("/v2/async/files/copy/{id}/cancel")))
-            .header("X-SBG-Auth-Token", &seed.token)
-            .json(&json!({}))
-            .send()
-            .unwrap();
-        let took = asked.elapsed();
-        assert_eq!(response.status(), 200);
-        let job: Value = response.json().unwrap();
-        assert!(took < Duration::from_secs(2), "cancel took {took:?}");
-        assert_eq!(
-            (job["state"].as_str(), job["outcome"].as_str()),
-            (Some("FINISHED"), Some("cancelled")),
-            "{}",
-            summary(&job)
-        );
-        let completed = job["completed_files"].as_i64().unwrap();
-        assert!(completed < seed.item_count(), "{}", summary(&job));
-        assert_eq!(
-            completed + job["cancelled_files"].as_i64().unwrap(),
-            seed.item_count()
-        );
-        let copied = list_all(
-            &server,
-            &seed.token,
-            &format!("/v2/files?project={}&limit=100", seed.target.sbg_id),
-        );
-        assert_eq!(
-            i64::try_from(copied.len()).unwrap(),
-            completed,
-            "the job reports what it did"
-        );
-
-        let watched = ferry(db.url(), db.data_dir(), &["job", "watch", &id]);
-        assert_eq!(watched.status.code(), Some(1), "{}", stdout(&watched));
+backends!(cancel_stops_a_running_job_within_two_seconds_and_reports_what_was_done);
+fn cancel_stops_a_running_job_within_two_seconds_and_reports_what_was_done(db: TestDb) {
+    let seed = seed(&db, "canceller", 4_000, 0);
+    let server = Server::start(db.url(), db.data_dir(), &[], QUIET);
+    let id = submit(&server, &seed.token, &seed.items());
+    poll_job(&server, &seed.token, &id, "progress", |job| {
         assert!(
-            stdout(&watched).contains("(cancelled)"),
-            "{}",
-            stdout(&watched)
+            !finished(job),
+            "the job finished before it could be cancelled: {}",
+            summary(job)
         );
-    }
+        job["completed_files"].as_i64().unwrap() > 0
+    });
+    let asked = Instant::now();
+    let response = client()
+        .post(server.url(&format!("/v2/async/files/copy/{id}/cancel")))
+        .header("X-SBG-Auth-Token", &seed.token)
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    let took = asked.elapsed();
+    assert_eq!(response.status(), 200);
+    let job: Value = response.json().unwrap();
+    assert!(took < Duration::from_secs(2), "cancel took {took:?}");
+    assert_eq!(
+        (job["state"].as_str(), job["outcome"].as_str()),
+        (Some("FINISHED"), Some("cancelled")),
+        "{}",
+        summary(&job)
+    );
+    let completed = job["completed_files"].as_i64().unwrap();
+    assert!(completed < seed.item_count(), "{}", summary(&job));
+    assert_eq!(
+        completed + job["cancelled_files"].as_i64().unwrap(),
+        seed.item_count()
+    );
+    let copied = list_all(
+        &server,
+        &seed.token,
+        &format!("/v2/files?project={}&limit=100", seed.target.sbg_id),
+    );
+    assert_eq!(
+        i64::try_from(copied.len()).unwrap(),
+        completed,
+        "the job reports what it did"
+    );
+
+    let watched = ferry(db.url(), db.data_dir(), &["job", "watch", &id]);
+    assert_eq!(watched.status.code(), Some(1), "{}", stdout(&watched));
+    assert!(
+        stdout(&watched).contains("(cancelled)"),
+        "{}",
+        stdout(&watched)
+    );
 }
 
-#[test]
-fn job_copy_starts_a_job_that_wait_follows_to_the_end() {
-    for db in TestDb::all() {
-        let seed = seed(&db, "cli", 3, 2);
-        let _server = Server::start(db.url(), db.data_dir(), &[], QUIET);
-        let to = format!("{}:/inbox", seed.target.sbg_id);
-        let mut conn = db.store().conn().unwrap();
-        folders::ensure_path(
-            &mut conn,
-            seed.target.id,
-            &FolderPath::parse("/inbox").unwrap(),
-        )
-        .unwrap();
-        let mut args = vec![
+backends!(job_copy_starts_a_job_that_wait_follows_to_the_end);
+fn job_copy_starts_a_job_that_wait_follows_to_the_end(db: TestDb) {
+    let seed = seed(&db, "cli", 3, 2);
+    let _server = Server::start(db.url(), db.data_dir(), &[], QUIET);
+    let to = format!("{}:/inbox", seed.target.sbg_id);
+    let mut conn = db.store().conn().unwrap();
+    folders::ensure_path(
+        &mut conn,
+        seed.target.id,
+        &FolderPath::parse("/inbox").unwrap(),
+    )
+    .unwrap();
+    let mut args = vec![
+        "job",
+        "copy",
+        "--user",
+        &seed.username,
+        "--to",
+        &to,
+        "--wait",
+    ];
+    args.extend(seed.root_files.iter().map(|(id, _)| id.as_str()));
+    args.push(seed.tree.sbg_id.as_str());
+    let output = ferry(db.url(), db.data_dir(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    let mut lines = printed.lines();
+    let id = lines.next().unwrap();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .contains(&format!("job {id}: FINISHED (completed): 6 of 6")),
+        "{printed}"
+    );
+
+    let refused = ferry(
+        db.url(),
+        db.data_dir(),
+        &[
             "job",
             "copy",
             "--user",
-            &seed.username,
+            "nobody",
             "--to",
             &to,
-            "--wait",
-        ];
-        args.extend(seed.root_files.iter().map(|(id, _)| id.as_str()));
-        args.push(seed.tree.sbg_id.as_str());
-        let output = ferry(db.url(), db.data_dir(), &args);
-        assert!(output.status.success(), "{}", stderr(&output));
-        let printed = stdout(&output);
-        let mut lines = printed.lines();
-        let id = lines.next().unwrap();
-        assert!(
-            lines
-                .next()
-                .unwrap()
-                .contains(&format!("job {id}: FINISHED (completed): 6 of 6")),
-            "{printed}"
-        );
-
-        let refused = ferry(
-            db.url(),
-            db.data_dir(),
-            &[
-                "job",
-                "copy",
-                "--user",
-                "nobody",
-                "--to",
-                &to,
-                seed.tree.sbg_id.as_str(),
-            ],
-        );
-        assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
-        let missing = ferry(db.url(), db.data_dir(), &["job", "watch", "no-such-job"]);
-        assert_eq!(missing.status.code(), Some(1));
-        assert!(stderr(&missing).contains("no job"), "{}", stderr(&missing));
-    }
+            seed.tree.sbg_id.as_str(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let missing = ferry(db.url(), db.data_dir(), &["job", "watch", "no-such-job"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no job"), "{}", stderr(&missing));
 }

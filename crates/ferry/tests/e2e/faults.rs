@@ -10,6 +10,7 @@ use ferry_domain::model::Project;
 use ferry_store::schema::placements;
 use ferry_store::{Backend, Store, users};
 use ferry_testkit::TestDb;
+use ferry_testkit::backends;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -143,14 +144,12 @@ fn during_outage(requests: &Requests<'_>, dx_folder: &str) -> [Response; 4] {
     })
 }
 
-#[test]
-fn a_database_outage_is_a_503_in_each_dialect_and_the_server_serves_again_after() {
-    for db in TestDb::all() {
-        let (seeded, _) = seed(&db, 1);
-        match db.backend() {
-            Backend::Postgres => postgres_goes_away(&db, &seeded),
-            Backend::Sqlite => sqlite_is_locked(&db, &seeded),
-        }
+backends!(a_database_outage_is_a_503_in_each_dialect_and_the_server_serves_again_after);
+fn a_database_outage_is_a_503_in_each_dialect_and_the_server_serves_again_after(db: TestDb) {
+    let (seeded, _) = seed(&db, 1);
+    match db.backend() {
+        Backend::Postgres => postgres_goes_away(&db, &seeded),
+        Backend::Sqlite => sqlite_is_locked(&db, &seeded),
     }
 }
 
@@ -214,71 +213,69 @@ fn sqlite_is_locked(db: &TestDb, seeded: &Seeded) {
 
 const CRASH_BATCH: usize = 1_000;
 
-#[test]
-fn a_batch_copy_killed_mid_flight_leaves_all_its_copies_or_none() {
-    for db in TestDb::all() {
-        let (seeded, ids) = seed(&db, CRASH_BATCH);
-        let store = db.store();
-        let mut conn = store.conn().unwrap();
-        let user = users::find_by_username(&mut conn, &Username::parse("faulty").unwrap())
-            .unwrap()
-            .unwrap();
-        drop(conn);
-        // The batch copy, answered with its status (None if the server died first).
-        let batch_copy = |server: &Server, destination: &Project| {
-            let url = server.url("/v2/action/files/copy");
-            let body = json!({"project": destination.sbg_id.to_string(), "file_ids": ids});
-            let token = seeded.token.clone();
-            std::thread::spawn(move || {
-                client()
-                    .post(url)
-                    .header("X-SBG-Auth-Token", token)
-                    .json(&body)
-                    .send()
-                    .ok()
-                    .map(|r| r.status().as_u16())
-            })
-        };
-        // How long a whole batch takes here and now, so that the kills below spread over it.
-        let destination = ferry_testkit::project(store, &user, "Calibration");
+backends!(a_batch_copy_killed_mid_flight_leaves_all_its_copies_or_none);
+fn a_batch_copy_killed_mid_flight_leaves_all_its_copies_or_none(db: TestDb) {
+    let (seeded, ids) = seed(&db, CRASH_BATCH);
+    let store = db.store();
+    let mut conn = store.conn().unwrap();
+    let user = users::find_by_username(&mut conn, &Username::parse("faulty").unwrap())
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    // The batch copy, answered with its status (None if the server died first).
+    let batch_copy = |server: &Server, destination: &Project| {
+        let url = server.url("/v2/action/files/copy");
+        let body = json!({"project": destination.sbg_id.to_string(), "file_ids": ids});
+        let token = seeded.token.clone();
+        std::thread::spawn(move || {
+            client()
+                .post(url)
+                .header("X-SBG-Auth-Token", token)
+                .json(&body)
+                .send()
+                .ok()
+                .map(|r| r.status().as_u16())
+        })
+    };
+    // How long a whole batch takes here and now, so that the kills below spread over it.
+    let destination = ferry_testkit::project(store, &user, "Calibration");
+    let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+    let started = Instant::now();
+    assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
+    let whole = started.elapsed();
+    drop(server);
+    assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
+
+    // kill -9 at eighths of that time: before, during and after the transaction.
+    // Whatever the point, the destination holds 0 or all 1,000 copies.
+    let mut outcomes = Vec::new();
+    for eighth in 0..8u32 {
+        let destination = ferry_testkit::project(store, &user, &format!("Crash {eighth}"));
         let server = Server::start(db.url(), db.data_dir(), &[], &[]);
-        let started = Instant::now();
-        assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
-        let whole = started.elapsed();
-        drop(server);
-        assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
-
-        // kill -9 at eighths of that time: before, during and after the transaction.
-        // Whatever the point, the destination holds 0 or all 1,000 copies.
-        let mut outcomes = Vec::new();
-        for eighth in 0..8u32 {
-            let destination = ferry_testkit::project(store, &user, &format!("Crash {eighth}"));
-            let server = Server::start(db.url(), db.data_dir(), &[], &[]);
-            let request = batch_copy(&server, &destination);
-            let delay = whole * eighth / 8;
-            std::thread::sleep(delay);
-            drop(server); // SIGKILL, then wait
-            let answered = request.join().unwrap();
-            let copies = copies_in(store, &destination);
-            assert!(
-                copies == 0 || copies == CRASH_BATCH as i64,
-                "{copies} copies after kill -9 at {delay:?}"
-            );
-            if answered == Some(200) {
-                assert_eq!(copies, CRASH_BATCH as i64);
-            }
-            outcomes.push((delay.as_millis(), answered, copies));
-        }
-        eprintln!(
-            "batch of {CRASH_BATCH} in {} ms; kill -9 rounds (ms, answer, copies): {outcomes:?}",
-            whole.as_millis()
+        let request = batch_copy(&server, &destination);
+        let delay = whole * eighth / 8;
+        std::thread::sleep(delay);
+        drop(server); // SIGKILL, then wait
+        let answered = request.join().unwrap();
+        let copies = copies_in(store, &destination);
+        assert!(
+            copies == 0 || copies == CRASH_BATCH as i64,
+            "{copies} copies after kill -9 at {delay:?}"
         );
-
-        // The database took the crashes: a restarted server copies the whole batch.
-        let destination = ferry_testkit::project(store, &user, "After the crashes");
-        let mut server = Server::start(db.url(), db.data_dir(), &[], &[]);
-        assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
-        assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
-        assert!(server.terminate().success());
+        if answered == Some(200) {
+            assert_eq!(copies, CRASH_BATCH as i64);
+        }
+        outcomes.push((delay.as_millis(), answered, copies));
     }
+    eprintln!(
+        "batch of {CRASH_BATCH} in {} ms; kill -9 rounds (ms, answer, copies): {outcomes:?}",
+        whole.as_millis()
+    );
+
+    // The database took the crashes: a restarted server copies the whole batch.
+    let destination = ferry_testkit::project(store, &user, "After the crashes");
+    let mut server = Server::start(db.url(), db.data_dir(), &[], &[]);
+    assert_eq!(batch_copy(&server, &destination).join().unwrap(), Some(200));
+    assert_eq!(copies_in(store, &destination), CRASH_BATCH as i64);
+    assert!(server.terminate().success());
 }

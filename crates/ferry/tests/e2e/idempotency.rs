@@ -5,6 +5,7 @@
 
 use crate::support::{CopySetup, Server, client};
 use ferry_testkit::TestDb;
+use ferry_testkit::backends;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -108,142 +109,140 @@ fn read(response: reqwest::blocking::Response) -> reqwest::Result<Answer> {
     Ok((status, replayed, response.json()?))
 }
 
-#[test]
-fn copies_sent_three_times_with_dropped_connections_land_exactly_once() {
+backends!(copies_sent_three_times_with_dropped_connections_land_exactly_once);
+fn copies_sent_three_times_with_dropped_connections_land_exactly_once(db: TestDb) {
     let seed: u64 = std::env::var("FERRY_TEST_SEED")
         .ok()
         .and_then(|seed| seed.parse().ok())
         .unwrap_or_else(|| rand::rng().random());
     println!("idempotent retries: FERRY_TEST_SEED={seed}");
-    for db in TestDb::all() {
-        let names: Vec<String> = (0..SINGLE + BATCHED)
-            .map(|i| format!("sample{i:02}.bam"))
-            .collect();
-        let setup = CopySetup::new(&db, "retrier", &names);
-        let token = setup.token.clone();
-        let sources: Vec<(String, String)> = setup.file_ids().into_iter().zip(names).collect();
-        let destination = setup.destination.sbg_id.to_string();
-        let server = Server::start(db.url(), db.data_dir(), &[], &[]);
+    let names: Vec<String> = (0..SINGLE + BATCHED)
+        .map(|i| format!("sample{i:02}.bam"))
+        .collect();
+    let setup = CopySetup::new(&db, "retrier", &names);
+    let token = setup.token.clone();
+    let sources: Vec<(String, String)> = setup.file_ids().into_iter().zip(names).collect();
+    let destination = setup.destination.sbg_id.to_string();
+    let server = Server::start(db.url(), db.data_dir(), &[], &[]);
 
-        let mut copies: Vec<Copy> = sources[..SINGLE]
-            .iter()
-            .map(|(id, _)| Copy {
-                path: format!("/v2/files/{id}/actions/copy"),
-                key: format!("single-{id}"),
-                body: json!({"project": destination}).to_string(),
-            })
-            .collect();
-        copies.extend(
-            sources[SINGLE..]
-                .chunks(BATCH)
-                .enumerate()
-                .map(|(n, batch)| {
-                    let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
-                    Copy {
-                        path: "/v2/action/files/copy".to_owned(),
-                        key: format!("batch-{n}"),
-                        body: json!({"project": destination, "file_ids": ids}).to_string(),
-                    }
-                }),
-        );
-        // The first two sends of each copy fail at random; the third always waits for the
-        // answer, as a client retrying until it gets one would.
-        let mut rng = StdRng::seed_from_u64(seed);
-        let plans: Vec<(Copy, [Send; 3])> = copies
-            .into_iter()
-            .map(|copy| {
-                let mut pick = || match rng.random_range(0..4) {
-                    0 => Send::HangUpAfterRequest,
-                    1 => Send::HangUpMidBody,
-                    2 => Send::TinyTimeout(rng.random_range(1..20)),
-                    _ => Send::Complete,
-                };
-                let plan = [pick(), pick(), Send::Complete];
-                (copy, plan)
-            })
-            .collect();
-        let base = server.base.clone();
-        let answers: Vec<(Copy, [Send; 3], Vec<Option<Answer>>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..THREADS)
-                .map(|t| {
-                    let (base, token, plans) = (&base, &token, &plans);
-                    scope.spawn(move || {
-                        plans
-                            .iter()
-                            .skip(t)
-                            .step_by(THREADS)
-                            .map(|(copy, plan)| {
-                                let answers = plan
-                                    .iter()
-                                    .map(|how| send(base, token, copy, *how))
-                                    .collect();
-                                (copy.clone(), *plan, answers)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| worker.join().unwrap())
-                .collect()
-        });
-
-        let mut new_ids = BTreeSet::new();
-        for (copy, plan, answers) in &answers {
-            let complete: Vec<&Answer> = answers.iter().flatten().collect();
-            let (status, _, last) = complete.last().expect("the third send is answered");
-            assert_eq!(*status, 200, "{copy:?} {plan:?}: {last}");
-            for (status, _, body) in &complete {
-                assert_eq!((status, body), (&200, last), "{copy:?} {plan:?}");
-            }
-            // Of the answers read, at most one ran the copy; the others are replays.
-            let ran = complete.iter().filter(|(_, replayed, _)| !replayed).count();
-            assert!(ran <= 1, "{copy:?} {plan:?}: {answers:?}");
-            if let Some(id) = last["id"].as_str() {
-                new_ids.insert(id.to_owned());
-            } else {
-                for outcome in last.as_object().unwrap().values() {
-                    assert_eq!(outcome["status"], "OK", "{last}");
-                    new_ids.insert(outcome["new_file_id"].as_str().unwrap().to_owned());
+    let mut copies: Vec<Copy> = sources[..SINGLE]
+        .iter()
+        .map(|(id, _)| Copy {
+            path: format!("/v2/files/{id}/actions/copy"),
+            key: format!("single-{id}"),
+            body: json!({"project": destination}).to_string(),
+        })
+        .collect();
+    copies.extend(
+        sources[SINGLE..]
+            .chunks(BATCH)
+            .enumerate()
+            .map(|(n, batch)| {
+                let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
+                Copy {
+                    path: "/v2/action/files/copy".to_owned(),
+                    key: format!("batch-{n}"),
+                    body: json!({"project": destination, "file_ids": ids}).to_string(),
                 }
+            }),
+    );
+    // The first two sends of each copy fail at random; the third always waits for the
+    // answer, as a client retrying until it gets one would.
+    let mut rng = StdRng::seed_from_u64(seed);
+    let plans: Vec<(Copy, [Send; 3])> = copies
+        .into_iter()
+        .map(|copy| {
+            let mut pick = || match rng.random_range(0..4) {
+                0 => Send::HangUpAfterRequest,
+                1 => Send::HangUpMidBody,
+                2 => Send::TinyTimeout(rng.random_range(1..20)),
+                _ => Send::Complete,
+            };
+            let plan = [pick(), pick(), Send::Complete];
+            (copy, plan)
+        })
+        .collect();
+    let base = server.base.clone();
+    let answers: Vec<(Copy, [Send; 3], Vec<Option<Answer>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (base, token, plans) = (&base, &token, &plans);
+                scope.spawn(move || {
+                    plans
+                        .iter()
+                        .skip(t)
+                        .step_by(THREADS)
+                        .map(|(copy, plan)| {
+                            let answers = plan
+                                .iter()
+                                .map(|how| send(base, token, copy, *how))
+                                .collect();
+                            (copy.clone(), *plan, answers)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap())
+            .collect()
+    });
+
+    let mut new_ids = BTreeSet::new();
+    for (copy, plan, answers) in &answers {
+        let complete: Vec<&Answer> = answers.iter().flatten().collect();
+        let (status, _, last) = complete.last().expect("the third send is answered");
+        assert_eq!(*status, 200, "{copy:?} {plan:?}: {last}");
+        for (status, _, body) in &complete {
+            assert_eq!((status, body), (&200, last), "{copy:?} {plan:?}");
+        }
+        // Of the answers read, at most one ran the copy; the others are replays.
+        let ran = complete.iter().filter(|(_, replayed, _)| !replayed).count();
+        assert!(ran <= 1, "{copy:?} {plan:?}: {answers:?}");
+        if let Some(id) = last["id"].as_str() {
+            new_ids.insert(id.to_owned());
+        } else {
+            for outcome in last.as_object().unwrap().values() {
+                assert_eq!(outcome["status"], "OK", "{last}");
+                new_ids.insert(outcome["new_file_id"].as_str().unwrap().to_owned());
             }
         }
-        assert_eq!(new_ids.len(), SINGLE + BATCHED);
-
-        let listing = client()
-            .get(server.url(&format!("/v2/files?project={destination}&limit=100")))
-            .header("X-SBG-Auth-Token", &token)
-            .send()
-            .unwrap();
-        assert_eq!(
-            listing.headers()["x-total-matching-query"],
-            (SINGLE + BATCHED).to_string().as_str(),
-            "seed {seed}, {:?}",
-            db.backend()
-        );
-        let listing: Value = listing.json().unwrap();
-        let listed: BTreeSet<(String, String)> = listing["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["id"].as_str().unwrap().to_owned(),
-                    f["name"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        let names: BTreeSet<String> = listed.iter().map(|(_, name)| name.clone()).collect();
-        let expected: BTreeSet<String> = sources.iter().map(|(_, name)| name.clone()).collect();
-        assert_eq!(
-            names, expected,
-            "seed {seed}: no file copied twice, none renamed"
-        );
-        let ids: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
-        assert_eq!(
-            ids, new_ids,
-            "seed {seed}: the answers name the copies made"
-        );
     }
+    assert_eq!(new_ids.len(), SINGLE + BATCHED);
+
+    let listing = client()
+        .get(server.url(&format!("/v2/files?project={destination}&limit=100")))
+        .header("X-SBG-Auth-Token", &token)
+        .send()
+        .unwrap();
+    assert_eq!(
+        listing.headers()["x-total-matching-query"],
+        (SINGLE + BATCHED).to_string().as_str(),
+        "seed {seed}, {:?}",
+        db.backend()
+    );
+    let listing: Value = listing.json().unwrap();
+    let listed: BTreeSet<(String, String)> = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let names: BTreeSet<String> = listed.iter().map(|(_, name)| name.clone()).collect();
+    let expected: BTreeSet<String> = sources.iter().map(|(_, name)| name.clone()).collect();
+    assert_eq!(
+        names, expected,
+        "seed {seed}: no file copied twice, none renamed"
+    );
+    let ids: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids, new_ids,
+        "seed {seed}: the answers name the copies made"
+    );
 }

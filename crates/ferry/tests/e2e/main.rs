@@ -1,5 +1,5 @@
 //! End-to-end tests of the real `ferry` binary: CLI, server start-up, health, auth, logs, shutdown.
-//! Each test runs on every backend `TestDb::all()` yields (SQLite, and PostgreSQL when configured).
+//! Each test runs on every backend (`ferry_testkit::backends!`: SQLite, and PostgreSQL when configured).
 
 mod async_jobs;
 mod cli;

@@ -14,6 +14,8 @@ mod migrations;
 mod objects;
 mod open;
 mod projects;
+mod scratch;
+mod slow_queries;
 mod tokens;
 mod users;
 mod views;

@@ -4,6 +4,7 @@ use diesel::sql_types::Text;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use ferry_store::{Backend, DbConnection};
 use ferry_testkit::TestDb;
+use ferry_testkit::backends;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -37,44 +38,42 @@ fn relations(conn: &mut DbConnection) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn down_drops_everything_and_up_reports_each_migration_once() {
-    for db in TestDb::all() {
-        let mut conn = db.store().conn().unwrap();
-        assert!(
-            relations(&mut conn).contains(&"placements".to_owned()),
-            "{:?}",
-            db.backend()
-        );
-        match &mut *conn {
-            DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|_| ()),
-            DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES).map(|_| ()),
-        }
-        .unwrap();
-        assert_eq!(
-            relations(&mut conn),
-            Vec::<String>::new(),
-            "{:?}",
-            db.backend()
-        );
-        drop(conn);
-
-        let source = match db.backend() {
-            Backend::Sqlite => SQLITE,
-            Backend::Postgres => POSTGRES,
-        };
-        // Listing names does not depend on the backend type parameter.
-        let every_migration: Vec<String> =
-            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
-                .unwrap()
-                .iter()
-                .map(|m| m.name().to_string())
-                .collect();
-        assert_eq!(every_migration[0], "2026-11-24-000001_initial");
-        assert_eq!(db.store().migrate().unwrap(), every_migration);
-        assert_eq!(db.store().migrate().unwrap(), Vec::<String>::new());
-        ferry_testkit::user(db.store(), "alice");
+backends!(down_drops_everything_and_up_reports_each_migration_once);
+fn down_drops_everything_and_up_reports_each_migration_once(db: TestDb) {
+    let mut conn = db.store().conn().unwrap();
+    assert!(
+        relations(&mut conn).contains(&"placements".to_owned()),
+        "{:?}",
+        db.backend()
+    );
+    match &mut *conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE).map(|_| ()),
+        DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES).map(|_| ()),
     }
+    .unwrap();
+    assert_eq!(
+        relations(&mut conn),
+        Vec::<String>::new(),
+        "{:?}",
+        db.backend()
+    );
+    drop(conn);
+
+    let source = match db.backend() {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    // Listing names does not depend on the backend type parameter.
+    let every_migration: Vec<String> =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+    assert_eq!(every_migration[0], "2026-11-24-000001_initial");
+    assert_eq!(db.store().migrate().unwrap(), every_migration);
+    assert_eq!(db.store().migrate().unwrap(), Vec::<String>::new());
+    ferry_testkit::user(db.store(), "alice");
 }
 
 #[test]
@@ -118,57 +117,55 @@ struct Numbered {
     name_number: Option<i64>,
 }
 
+backends!(name_numbers_are_backfilled_as_the_code_computes_them);
 /// Migration 000008 gives the placements already there the `name_number` the code would give
 /// them (`ferry_domain::naming::name_number`), saturated numbers and non-numbers included.
-#[test]
-fn name_numbers_are_backfilled_as_the_code_computes_them() {
-    for db in TestDb::all() {
-        let alice = ferry_testkit::user(db.store(), "alice");
-        let project = ferry_testkit::project(db.store(), &alice, "Numbers");
-        let content = db.store().content().put_bytes(b"n").unwrap();
-        let names = [
-            "a.txt",
-            "3_a.txt",
-            "01_a.txt",
-            "12_",
-            "99999999999999999999_a.txt",
-            "7_1_b",
-        ];
-        let mut conn = db.store().conn().unwrap();
-        let root = ferry_store::projects::root_folder(&mut conn, project.id).unwrap();
-        let files: Vec<_> = names
-            .iter()
-            .map(|n| {
-                (
-                    ferry_domain::name::FileName::parse(*n).unwrap(),
-                    content.clone(),
-                )
-            })
-            .collect();
-        ferry_store::files::create_closed_files(&mut conn, alice.id, project.id, &root, &files)
-            .unwrap();
-        revert_through(&mut conn, "000008");
-        drop(conn);
-        assert_eq!(
-            db.store().migrate().unwrap()[0],
-            "2026-11-24-000008_name_number"
-        );
-        let mut conn = db.store().conn().unwrap();
-        let query = "SELECT name, name_number FROM placements ORDER BY name";
-        let stored = match &mut *conn {
-            DbConnection::Sqlite(c) => diesel::sql_query(query).load::<Numbered>(c),
-            DbConnection::Pg(c) => diesel::sql_query(query).load::<Numbered>(c),
-        }
+fn name_numbers_are_backfilled_as_the_code_computes_them(db: TestDb) {
+    let alice = ferry_testkit::user(db.store(), "alice");
+    let project = ferry_testkit::project(db.store(), &alice, "Numbers");
+    let content = db.store().content().put_bytes(b"n").unwrap();
+    let names = [
+        "a.txt",
+        "3_a.txt",
+        "01_a.txt",
+        "12_",
+        "99999999999999999999_a.txt",
+        "7_1_b",
+    ];
+    let mut conn = db.store().conn().unwrap();
+    let root = ferry_store::projects::root_folder(&mut conn, project.id).unwrap();
+    let files: Vec<_> = names
+        .iter()
+        .map(|n| {
+            (
+                ferry_domain::name::FileName::parse(*n).unwrap(),
+                content.clone(),
+            )
+        })
+        .collect();
+    ferry_store::files::create_closed_files(&mut conn, alice.id, project.id, &root, &files)
         .unwrap();
-        assert_eq!(stored.len(), names.len());
-        for row in stored {
-            assert_eq!(
-                row.name_number,
-                ferry_domain::naming::name_number(&row.name),
-                "{}",
-                row.name
-            );
-        }
+    revert_through(&mut conn, "000008");
+    drop(conn);
+    assert_eq!(
+        db.store().migrate().unwrap()[0],
+        "2026-11-24-000008_name_number"
+    );
+    let mut conn = db.store().conn().unwrap();
+    let query = "SELECT name, name_number FROM placements ORDER BY name";
+    let stored = match &mut *conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(query).load::<Numbered>(c),
+        DbConnection::Pg(c) => diesel::sql_query(query).load::<Numbered>(c),
+    }
+    .unwrap();
+    assert_eq!(stored.len(), names.len());
+    for row in stored {
+        assert_eq!(
+            row.name_number,
+            ferry_domain::naming::name_number(&row.name),
+            "{}",
+            row.name
+        );
     }
 }
 
@@ -196,40 +193,38 @@ struct MemberProject {
     project: String,
 }
 
+backends!(member_project_ids_are_backfilled_from_the_projects);
 /// Migration 000011 gives the memberships already there their project's DNAnexus id.
-#[test]
-fn member_project_ids_are_backfilled_from_the_projects() {
-    for db in TestDb::all() {
-        let alice = ferry_testkit::user(db.store(), "alice");
-        let bob = ferry_testkit::user(db.store(), "bob");
-        ferry_testkit::project(db.store(), &alice, "First");
-        let second = ferry_testkit::project(db.store(), &bob, "Second");
-        let mut conn = db.store().conn().unwrap();
-        ferry_store::members::add(
-            &mut conn,
-            second.id,
-            alice.id,
-            ferry_domain::permission::Permissions::owner(),
-        )
-        .unwrap();
-        revert_through(&mut conn, "000011");
-        drop(conn);
-        assert_eq!(
-            db.store().migrate().unwrap()[0],
-            "2026-11-24-000011_member_project_dx_id"
-        );
-        let mut conn = db.store().conn().unwrap();
-        let query = "SELECT m.project_dx_id AS kept, p.dx_id AS project \
-                     FROM project_members m JOIN projects p ON p.id = m.project_id";
-        let stored = match &mut *conn {
-            DbConnection::Sqlite(c) => diesel::sql_query(query).load::<MemberProject>(c),
-            DbConnection::Pg(c) => diesel::sql_query(query).load::<MemberProject>(c),
-        }
-        .unwrap();
-        assert_eq!(stored.len(), 3);
-        for row in stored {
-            assert!(row.project.starts_with("project-"), "{row:?}");
-            assert_eq!(row.kept, row.project);
-        }
+fn member_project_ids_are_backfilled_from_the_projects(db: TestDb) {
+    let alice = ferry_testkit::user(db.store(), "alice");
+    let bob = ferry_testkit::user(db.store(), "bob");
+    ferry_testkit::project(db.store(), &alice, "First");
+    let second = ferry_testkit::project(db.store(), &bob, "Second");
+    let mut conn = db.store().conn().unwrap();
+    ferry_store::members::add(
+        &mut conn,
+        second.id,
+        alice.id,
+        ferry_domain::permission::Permissions::owner(),
+    )
+    .unwrap();
+    revert_through(&mut conn, "000011");
+    drop(conn);
+    assert_eq!(
+        db.store().migrate().unwrap()[0],
+        "2026-11-24-000011_member_project_dx_id"
+    );
+    let mut conn = db.store().conn().unwrap();
+    let query = "SELECT m.project_dx_id AS kept, p.dx_id AS project \
+                 FROM project_members m JOIN projects p ON p.id = m.project_id";
+    let stored = match &mut *conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(query).load::<MemberProject>(c),
+        DbConnection::Pg(c) => diesel::sql_query(query).load::<MemberProject>(c),
+    }
+    .unwrap();
+    assert_eq!(stored.len(), 3);
+    for row in stored {
+        assert!(row.project.starts_with("project-"), "{row:?}");
+        assert_eq!(row.kept, row.project);
     }
 }

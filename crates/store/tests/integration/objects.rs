@@ -13,6 +13,7 @@ use ferry_store::objects::{self, CopyScope, NameFilter, NewDataObject, ObjectSea
 use ferry_store::schema::object_links;
 use ferry_store::{DbConnection, dx_folders, folders};
 use ferry_testkit::TestDb;
+use ferry_testkit::backends;
 use serde_json::{Map, json};
 
 fn links_of(conn: &mut DbConnection, object_id: i64) -> Vec<String> {
@@ -24,69 +25,66 @@ fn links_of(conn: &mut DbConnection, object_id: i64) -> Vec<String> {
         .unwrap()
 }
 
-#[test]
-fn a_data_object_is_created_with_its_links_and_an_sbg_placement() {
-    for db in TestDb::all() {
-        let alice = ferry_testkit::user(db.store(), "alice");
-        let project = ferry_testkit::project(db.store(), &alice, "P");
-        let mut conn = db.store().conn().unwrap();
-        let folder =
-            folders::ensure_path(&mut conn, project.id, &FolderPath::parse("/data").unwrap())
-                .unwrap();
-        let mut new = NewDataObject {
-            class: DxClass::Record,
-            project_id: project.id,
-            folder: &folder,
-            name: "index",
-            details: json!({"kind": "index"}),
-            hidden: true,
-            types: vec!["Index".into()],
-            tags: vec!["t".into()],
-            properties: Map::from_iter([("k".to_owned(), json!("v"))]),
-            state: ObjectState::Closed,
-            created_by: alice.id,
-        };
-        let (hidden, hidden_placement) = objects::create(&mut conn, &new).unwrap();
-        assert_eq!(hidden.dx_id.class(), DxClass::Record);
-        assert_eq!(
-            (hidden.class, hidden.state, hidden.hidden),
-            (DxClass::Record, ObjectState::Closed, true)
-        );
-        assert_eq!(hidden.details, json!({"kind": "index"}));
-        assert_eq!(hidden.types, ["Index"]);
-        assert_eq!(hidden_placement.name, "index");
-        assert_eq!(hidden_placement.tags, ["t"]);
-        assert_eq!(hidden_placement.properties["k"], "v");
-        assert_eq!(
-            (hidden_placement.project_id, hidden_placement.folder_id),
-            (project.id, folder.id)
-        );
-        assert!(links_of(&mut conn, hidden.id).is_empty());
+backends!(a_data_object_is_created_with_its_links_and_an_sbg_placement);
+fn a_data_object_is_created_with_its_links_and_an_sbg_placement(db: TestDb) {
+    let alice = ferry_testkit::user(db.store(), "alice");
+    let project = ferry_testkit::project(db.store(), &alice, "P");
+    let mut conn = db.store().conn().unwrap();
+    let folder =
+        folders::ensure_path(&mut conn, project.id, &FolderPath::parse("/data").unwrap()).unwrap();
+    let mut new = NewDataObject {
+        class: DxClass::Record,
+        project_id: project.id,
+        folder: &folder,
+        name: "index",
+        details: json!({"kind": "index"}),
+        hidden: true,
+        types: vec!["Index".into()],
+        tags: vec!["t".into()],
+        properties: Map::from_iter([("k".to_owned(), json!("v"))]),
+        state: ObjectState::Closed,
+        created_by: alice.id,
+    };
+    let (hidden, hidden_placement) = objects::create(&mut conn, &new).unwrap();
+    assert_eq!(hidden.dx_id.class(), DxClass::Record);
+    assert_eq!(
+        (hidden.class, hidden.state, hidden.hidden),
+        (DxClass::Record, ObjectState::Closed, true)
+    );
+    assert_eq!(hidden.details, json!({"kind": "index"}));
+    assert_eq!(hidden.types, ["Index"]);
+    assert_eq!(hidden_placement.name, "index");
+    assert_eq!(hidden_placement.tags, ["t"]);
+    assert_eq!(hidden_placement.properties["k"], "v");
+    assert_eq!(
+        (hidden_placement.project_id, hidden_placement.folder_id),
+        (project.id, folder.id)
+    );
+    assert!(links_of(&mut conn, hidden.id).is_empty());
 
-        // An empty name is the object's own id; both link forms are recorded, once.
-        let link = json!({"$dnanexus_link": hidden.dx_id.as_str()});
-        new.name = "";
-        new.hidden = false;
-        new.state = ObjectState::Open;
-        new.details = json!({"a": link, "b": [{"$dnanexus_link": {"project": project.dx_id.as_str(), "id": hidden.dx_id.as_str()}}]});
-        let (visible, visible_placement) = objects::create(&mut conn, &new).unwrap();
-        assert_eq!(visible_placement.name, visible.dx_id.as_str());
-        assert_eq!(visible.state, ObjectState::Open);
-        assert_eq!(links_of(&mut conn, visible.id), [hidden.dx_id.to_string()]);
+    // An empty name is the object's own id; both link forms are recorded, once.
+    let link = json!({"$dnanexus_link": hidden.dx_id.as_str()});
+    new.name = "";
+    new.hidden = false;
+    new.state = ObjectState::Open;
+    new.details = json!({"a": link, "b": [{"$dnanexus_link": {"project": project.dx_id.as_str(), "id": hidden.dx_id.as_str()}}]});
+    let (visible, visible_placement) = objects::create(&mut conn, &new).unwrap();
+    assert_eq!(visible_placement.name, visible.dx_id.as_str());
+    assert_eq!(visible.state, ObjectState::Open);
+    assert_eq!(links_of(&mut conn, visible.id), [hidden.dx_id.to_string()]);
 
-        // An applet also links its bundled dependencies.
-        new.class = DxClass::Applet;
-        new.details = json!({});
-        let mut spec = Map::new();
-        spec.insert(
-            "runSpec".into(),
-            json!({"bundledDepends": [{"name": "asset", "id": link}]}),
-        );
-        let (applet, _) = objects::create_with_class_fields(&mut conn, &new, &spec).unwrap();
-        assert_eq!(applet.class, DxClass::Applet);
-        assert_eq!(links_of(&mut conn, applet.id), [hidden.dx_id.to_string()]);
-        assert_ne!(hidden_placement.sbg_id, visible_placement.sbg_id);
-    }
+    // An applet also links its bundled dependencies.
+    new.class = DxClass::Applet;
+    new.details = json!({});
+    let mut spec = Map::new();
+    spec.insert(
+        "runSpec".into(),
+        json!({"bundledDepends": [{"name": "asset", "id": link}]}),
+    );
+    let (applet, _) = objects::create_with_class_fields(&mut conn, &new, &spec).unwrap();
+    assert_eq!(applet.class, DxClass::Applet);
+    assert_eq!(links_of(&mut conn, applet.id), [hidden.dx_id.to_string()]);
+    assert_ne!(hidden_placement.sbg_id, visible_placement.sbg_id);
 }
 
 /// Counts the statements a connection runs.
@@ -188,13 +186,11 @@ fn statements_per_operation(db: &TestDb, alice: &User, count: usize) -> [usize; 
     [list, find, rename, remove]
 }
 
-#[test]
-fn folder_wide_operations_cost_the_same_number_of_statements_whatever_the_size() {
-    for db in TestDb::all() {
-        let alice = ferry_testkit::user(db.store(), "alice");
-        let small = statements_per_operation(&db, &alice, 3);
-        let large = statements_per_operation(&db, &alice, 300);
-        assert_eq!(small, large, "list, find, rename, remove: 3 vs 300 items");
-        assert!(large.iter().all(|&n| n <= 8), "{large:?}");
-    }
+backends!(folder_wide_operations_cost_the_same_number_of_statements_whatever_the_size);
+fn folder_wide_operations_cost_the_same_number_of_statements_whatever_the_size(db: TestDb) {
+    let alice = ferry_testkit::user(db.store(), "alice");
+    let small = statements_per_operation(&db, &alice, 3);
+    let large = statements_per_operation(&db, &alice, 300);
+    assert_eq!(small, large, "list, find, rename, remove: 3 vs 300 items");
+    assert!(large.iter().all(|&n| n <= 8), "{large:?}");
 }

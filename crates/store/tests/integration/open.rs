@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use ferry_store::{Backend, Store, StoreError};
+use ferry_testkit::backends;
 
 fn open_error(url: &str, data_dir: &std::path::Path) -> StoreError {
     Store::open(url, data_dir, 2).expect_err(url)
@@ -82,36 +83,34 @@ struct Setting {
     value: String,
 }
 
+backends!(pooled_connections_get_their_backends_setup);
 /// Every pooled connection gets its backend's setup: on PostgreSQL a plan per execution (cached
 /// statements on generic plans took seconds for `= ANY($1)` lookups, docs/performance.md), on
 /// SQLite foreign keys and WAL.
-#[test]
-fn pooled_connections_get_their_backends_setup() {
+fn pooled_connections_get_their_backends_setup(db: ferry_testkit::TestDb) {
     use diesel::RunQueryDsl;
-    for db in ferry_testkit::TestDb::all() {
-        let mut conn = db.store().conn().unwrap();
-        let settings: Vec<String> = match &mut *conn {
-            ferry_store::DbConnection::Pg(c) => {
-                diesel::sql_query("SELECT current_setting('plan_cache_mode') AS value")
-                    .load::<Setting>(c)
-                    .unwrap()
-            }
-            ferry_store::DbConnection::Sqlite(c) => diesel::sql_query(
-                "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys \
-                 UNION ALL SELECT journal_mode FROM pragma_journal_mode",
-            )
-            .load::<Setting>(c)
-            .unwrap(),
+    let mut conn = db.store().conn().unwrap();
+    let settings: Vec<String> = match &mut *conn {
+        ferry_store::DbConnection::Pg(c) => {
+            diesel::sql_query("SELECT current_setting('plan_cache_mode') AS value")
+                .load::<Setting>(c)
+                .unwrap()
         }
-        .into_iter()
-        .map(|s| s.value)
-        .collect();
-        let expected: &[&str] = match db.store().backend() {
-            Backend::Postgres => &["force_custom_plan"],
-            Backend::Sqlite => &["1", "wal"],
-        };
-        assert_eq!(settings, expected);
+        ferry_store::DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys \
+             UNION ALL SELECT journal_mode FROM pragma_journal_mode",
+        )
+        .load::<Setting>(c)
+        .unwrap(),
     }
+    .into_iter()
+    .map(|s| s.value)
+    .collect();
+    let expected: &[&str] = match db.store().backend() {
+        Backend::Postgres => &["force_custom_plan"],
+        Backend::Sqlite => &["1", "wal"],
+    };
+    assert_eq!(settings, expected);
 }
 
 /// The bundled SQLite gives each connection a page cache of its own: built with
@@ -121,25 +120,24 @@ fn pooled_connections_get_their_backends_setup() {
 #[test]
 fn sqlite_connections_keep_page_caches_of_their_own() {
     use diesel::RunQueryDsl;
-    for db in ferry_testkit::TestDb::all() {
-        let mut conn = db.store().conn().unwrap();
-        let ferry_store::DbConnection::Sqlite(c) = &mut *conn else {
-            continue;
-        };
-        let options: Vec<String> =
-            diesel::sql_query("SELECT compile_options AS value FROM pragma_compile_options")
-                .load::<Setting>(c)
-                .unwrap()
-                .into_iter()
-                .map(|s| s.value)
-                .collect();
-        assert!(
-            options.iter().any(|o| o.starts_with("THREADSAFE")),
-            "{options:?}"
-        );
-        assert!(
-            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
-            "{options:?}"
-        );
-    }
+    let db = ferry_testkit::TestDb::sqlite();
+    let mut conn = db.store().conn().unwrap();
+    let ferry_store::DbConnection::Sqlite(c) = &mut *conn else {
+        panic!("a SQLite store opens SQLite connections");
+    };
+    let options: Vec<String> =
+        diesel::sql_query("SELECT compile_options AS value FROM pragma_compile_options")
+            .load::<Setting>(c)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.value)
+            .collect();
+    assert!(
+        options.iter().any(|o| o.starts_with("THREADSAFE")),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
 }
