@@ -134,7 +134,7 @@ fn writable_folder(
     target: &FolderRef,
 ) -> Result<FolderView, SbgError> {
     let (folder, permissions): (FolderView, Permissions) =
-        resolve_folder(conn, user_id, &target, SbgError::DestinationNotFound)?;
+        resolve_folder(conn, user_id, target, SbgError::DestinationNotFound)?;
     if !permissions.can_write() {
         return Err(SbgError::FileNotWritable);
     }
