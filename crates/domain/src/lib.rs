@@ -5,6 +5,7 @@
 
 pub mod clone;
 pub mod error;
+pub mod folder_ref;
 pub mod glob;
 pub mod ids;
 pub mod links;

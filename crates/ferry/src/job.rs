@@ -11,9 +11,10 @@
 use std::time::Duration;
 
 use clap::Subcommand;
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId, Username};
 use ferry_domain::path::FolderPath;
-use ferry_store::jobs::{self, Job, JobOutcome, JobState, RequestedCopy, Target};
+use ferry_store::jobs::{self, Job, JobOutcome, JobState, RequestedCopy};
 use ferry_store::{DbConnection, Store, folders, projects, users};
 
 use crate::Failure;
@@ -94,7 +95,7 @@ fn submit(
         .map_err(work)?
         .ok_or_else(|| Failure::Work(format!("no user '{username}'")))?;
     let target = match folder {
-        None => Target::Project(project_id),
+        None => FolderRef::Project(project_id),
         Some(path) => {
             // Permissions are the workers' business, per item; only the folder's id is needed.
             let project = projects::get_by_sbg_id(conn, &project_id)
@@ -103,7 +104,7 @@ fn submit(
             let folder = folders::get_by_path(conn, project.id, &path)
                 .map_err(work)?
                 .ok_or_else(|| Failure::Work(format!("no folder '{path}' in '{project_id}'")))?;
-            Target::Folder(folder.sbg_id)
+            FolderRef::Folder(folder.sbg_id)
         }
     };
     let requests: Vec<RequestedCopy> = sources

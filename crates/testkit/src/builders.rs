@@ -5,12 +5,13 @@
 //! # Panics
 //! Every `create` panics on an error: they are for tests.
 
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::SbgId;
 use ferry_domain::model::{Folder, Object, Placement, Project, User};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
-use ferry_store::jobs::{Job, RequestedCopy, Target};
+use ferry_store::jobs::{Job, RequestedCopy};
 use ferry_store::{Store, billing, files, folders, jobs, members, projects};
 
 /// A project of `owner`, billed to their personal group.
@@ -171,7 +172,7 @@ impl<'a> JobBuilder<'a> {
     pub fn copy_to_project(mut self, source: &SbgId, project: &Project) -> Self {
         self.requests.push(RequestedCopy {
             source: source.clone(),
-            to: Target::Project(project.sbg_id.clone()),
+            to: FolderRef::Project(project.sbg_id.clone()),
             name: None,
         });
         self

@@ -22,6 +22,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::SbgId;
 use ferry_domain::model::{AuditOutcome, FileView, FolderView};
 use ferry_domain::name::FileName;
@@ -34,7 +35,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::copy::Target;
+use super::copy::copy_target;
 use super::files::{render_file, render_folder};
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
@@ -92,10 +93,7 @@ fn parse_item(item: &Value) -> Result<RequestedCopy, SbgError> {
     let file = text(fields, "file")?.ok_or(SbgError::FileIdRequired)?;
     let source = SbgId::parse(file)
         .map_err(|e| SbgError::bad_request(format!("`file` is not a file or folder id: {e}.")))?;
-    let to = match Target::parse(text(fields, "project")?, text(fields, "parent")?)? {
-        Target::Project(project) => jobs::Target::Project(project),
-        Target::Folder(folder) => jobs::Target::Folder(folder),
-    };
+    let to = copy_target(text(fields, "project")?, text(fields, "parent")?)?;
     let name = text(fields, "name")?
         .map(FileName::parse)
         .transpose()
@@ -341,8 +339,8 @@ async fn items(
 /// the destination's folder of that name), `failed` (see `error`) or `cancelled`.
 fn render_item(item: &JobItem) -> Value {
     let (project, parent) = match &item.to {
-        jobs::Target::Project(project) => (Some(project.as_str()), None),
-        jobs::Target::Folder(folder) => (None, Some(folder.as_str())),
+        FolderRef::Project(project) => (Some(project.as_str()), None),
+        FolderRef::Folder(folder) => (None, Some(folder.as_str())),
     };
     let wanted = item.name.as_deref().or(item.source_name.as_deref());
     let (state, new_id, new_name, error) = match &item.status {

@@ -5,11 +5,12 @@
 //! apart by `status`: the string `"OK"` for a copy, the HTTP status (an integer) otherwise:
 //! `{"status": 404, "code": 5002, "message": "Requested file does not exist.", "more_info": …}`.
 
-use super::files::{parse_file_id, render_file};
+use super::files::{folder_ref, parse_file_id, render_file};
 use super::{SbgCaller, SbgError};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
 use actix_web::{HttpResponse, web};
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{AuditOutcome, FileView, Folder};
 use ferry_domain::name::FileName;
@@ -43,30 +44,21 @@ struct CopyBatchBody {
     file_ids: Vec<String>,
 }
 
-/// Where a copy goes, as the request names it.
-pub(crate) enum Target {
-    Project(SbgProjectId),
-    Folder(SbgId),
-}
-
 fn parse_project(raw: &str) -> Result<SbgProjectId, SbgError> {
     SbgProjectId::parse(raw).map_err(|_| SbgError::MalformedProjectId)
 }
 
-impl Target {
-    pub(crate) fn parse(project: Option<&str>, parent: Option<&str>) -> Result<Target, SbgError> {
-        match (
-            project.filter(|p| !p.is_empty()),
-            parent.filter(|p| !p.is_empty()),
-        ) {
-            (Some(_), Some(_)) => Err(SbgError::ParentAndProject),
-            (None, None) => Err(SbgError::ParentOrProjectMissing),
-            (Some(project), None) => parse_project(project).map(Target::Project),
-            (None, Some(parent)) => SbgId::parse(parent)
-                .map(Target::Folder)
-                .map_err(|_| SbgError::DestinationNotFound),
-        }
-    }
+/// Where a copy goes, from the request's `project` and `parent`.
+pub(crate) fn copy_target(
+    project: Option<&str>,
+    parent: Option<&str>,
+) -> Result<FolderRef, SbgError> {
+    folder_ref(
+        project,
+        parent,
+        SbgError::MalformedProjectId,
+        SbgError::DestinationNotFound,
+    )
 }
 
 /// The destination project and folder, if the caller may write there. A project or folder the
@@ -74,17 +66,17 @@ impl Target {
 pub(crate) fn destination(
     conn: &mut DbConnection,
     user_id: i64,
-    target: &Target,
+    target: &FolderRef,
 ) -> Result<(SbgProjectId, Folder), SbgError> {
     let (project, folder, permissions) = match target {
-        Target::Project(id) => {
+        FolderRef::Project(id) => {
             let project = projects::get_by_sbg_id(conn, id)?.ok_or(SbgError::ProjectNotFound)?;
             let permissions = projects::membership(conn, project.id, user_id)?
                 .ok_or(SbgError::ProjectNotFound)?;
             let root = projects::root_folder(conn, project.id)?;
             (project.sbg_id, root, permissions)
         }
-        Target::Folder(id) => {
+        FolderRef::Folder(id) => {
             let (view, permissions) =
                 views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
                     .pop()
@@ -149,7 +141,7 @@ async fn copy_one(
 ) -> Result<HttpResponse, SbgError> {
     let source = parse_file_id(&id)?;
     let body = body.into_inner();
-    let target = Target::parse(body.project.as_deref(), body.parent.as_deref())?;
+    let target = copy_target(body.project.as_deref(), body.parent.as_deref())?;
     let name = body
         .name
         .filter(|n| !n.is_empty())
@@ -220,7 +212,7 @@ async fn copy_batch(
     let user_id = caller.0.user.id;
     let who = caller.0;
     let response = db::write(&state.store, claim, move |conn| {
-        let (project, folder) = destination(conn, user_id, &Target::Project(project))?;
+        let (project, folder) = destination(conn, user_id, &FolderRef::Project(project))?;
         let ids: Vec<SbgId> = requested
             .iter()
             .filter_map(|id| SbgId::parse(id).ok())

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder, FolderView};
 use ferry_domain::name::FileName;
@@ -498,55 +499,50 @@ pub(crate) fn delete_entries(
         .collect())
 }
 
-/// Where a listing, a new folder or an upload goes, as the request names it.
-#[derive(Debug, Clone)]
-pub(crate) enum Target {
-    Project(SbgProjectId),
-    Folder(SbgId),
+/// Where a listing, a new folder, a copy or an upload goes, from the request's `project` and
+/// `parent`: exactly one of them (an empty string counts as absent), with the dialect's error
+/// for a malformed project id and for a folder id that cannot be one.
+pub(crate) fn folder_ref(
+    project: Option<&str>,
+    parent: Option<&str>,
+    malformed_project: SbgError,
+    missing_folder: SbgError,
+) -> Result<FolderRef, SbgError> {
+    match (
+        project.filter(|s| !s.is_empty()),
+        parent.filter(|s| !s.is_empty()),
+    ) {
+        (Some(_), Some(_)) => Err(SbgError::ParentAndProject),
+        (None, None) => Err(SbgError::ParentOrProjectMissing),
+        (Some(project), None) => SbgProjectId::parse(project)
+            .map(FolderRef::Project)
+            .map_err(|_| malformed_project),
+        (None, Some(parent)) => SbgId::parse(parent)
+            .map(FolderRef::Folder)
+            .map_err(|_| missing_folder),
+    }
 }
 
-impl Target {
-    /// Exactly one of `project` and `parent`; an empty string counts as absent.
-    pub(crate) fn from_fields(
-        project: Option<String>,
-        parent: Option<String>,
-        malformed_project: SbgError,
-        missing_folder: SbgError,
-    ) -> Result<Target, SbgError> {
-        let present = |field: Option<String>| field.filter(|s| !s.is_empty());
-        match (present(project), present(parent)) {
-            (Some(_), Some(_)) => Err(SbgError::ParentAndProject),
-            (None, None) => Err(SbgError::ParentOrProjectMissing),
-            (Some(project), None) => SbgProjectId::parse(&project)
-                .map(Target::Project)
-                .map_err(|_| malformed_project),
-            (None, Some(parent)) => SbgId::parse(&parent)
-                .map(Target::Folder)
-                .map_err(|_| missing_folder),
+/// The folder `target` names, if the caller can see it: a project's root folder, or a folder.
+pub(crate) fn resolve_folder(
+    conn: &mut DbConnection,
+    user_id: i64,
+    target: &FolderRef,
+    missing_folder: SbgError,
+) -> Result<(FolderView, Permissions), SbgError> {
+    match target {
+        FolderRef::Project(project) => {
+            views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
         }
-    }
-
-    /// The folder named, if the caller can see it: a project's root folder, or a folder.
-    pub(crate) fn resolve(
-        &self,
-        conn: &mut DbConnection,
-        user_id: i64,
-        missing_folder: SbgError,
-    ) -> Result<(FolderView, Permissions), SbgError> {
-        match self {
-            Target::Project(project) => {
-                views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
+        FolderRef::Folder(id) => {
+            let ids = std::slice::from_ref(id);
+            if let Some(found) = views::folders_by_sbg_ids(conn, user_id, ids)?.pop() {
+                return Ok(found);
             }
-            Target::Folder(id) => {
-                let ids = std::slice::from_ref(id);
-                if let Some(found) = views::folders_by_sbg_ids(conn, user_id, ids)?.pop() {
-                    return Ok(found);
-                }
-                if views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
-                    Err(missing_folder)
-                } else {
-                    Err(SbgError::NotAFolder)
-                }
+            if views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
+                Err(missing_folder)
+            } else {
+                Err(SbgError::NotAFolder)
             }
         }
     }
@@ -624,9 +620,9 @@ async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, SbgError> {
     let query = ListQuery::parse(req.query_string())?;
-    let target = Target::from_fields(
-        query.project.clone(),
-        query.parent.clone(),
+    let target = folder_ref(
+        query.project.as_deref(),
+        query.parent.as_deref(),
         SbgError::MalformedProjectQuery,
         SbgError::FileNotFound,
     )?;
@@ -644,13 +640,13 @@ async fn list_children(
     let query = ListQuery::parse(req.query_string())?;
     let id = parse_file_id(&id)?;
     let base = format!("/files/{id}/list");
-    respond_listing(&state, &caller, Target::Folder(id), query, &base).await
+    respond_listing(&state, &caller, FolderRef::Folder(id), query, &base).await
 }
 
 async fn respond_listing(
     state: &AppState,
     caller: &SbgCaller,
-    target: Target,
+    target: FolderRef,
     query: ListQuery,
     path: &str,
 ) -> Result<HttpResponse, SbgError> {
@@ -658,7 +654,7 @@ async fn respond_listing(
     let user_id = caller.0.user.id;
     let filter = query.filter;
     let listing = db::read(&state.store, move |conn| {
-        let (folder, _) = target.resolve(conn, user_id, SbgError::FileNotFound)?;
+        let (folder, _) = resolve_folder(conn, user_id, &target, SbgError::FileNotFound)?;
         let listing = views::list_folder(conn, user_id, &folder.folder, &filter, page)?;
         Ok::<_, SbgError>(listing)
     })
@@ -865,16 +861,17 @@ async fn create_folder(
     if body.kind.as_deref() != Some("folder") {
         return Err(SbgError::InvalidType);
     }
-    let target = Target::from_fields(
-        body.project,
-        body.parent,
+    let target = folder_ref(
+        body.project.as_deref(),
+        body.parent.as_deref(),
         SbgError::MalformedProjectId,
         SbgError::DestinationNotFound,
     )?;
     let name = parse_folder_name(body.name)?;
     let user_id = caller.0.user.id;
     let created = db::write(&state.store, claim, move |conn| {
-        let (parent, permissions) = target.resolve(conn, user_id, SbgError::DestinationNotFound)?;
+        let (parent, permissions) =
+            resolve_folder(conn, user_id, &target, SbgError::DestinationNotFound)?;
         if !permissions.can_write() {
             return Err(SbgError::FileNotWritable);
         }

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder, FolderView};
 use ferry_domain::permission::Permissions;
@@ -21,7 +22,7 @@ use ferry_store::jobs::{
 use ferry_store::{DbConnection, folders, views};
 
 use super::SbgError;
-use super::copy::{Target, can_copy, destination};
+use super::copy::{can_copy, destination};
 use super::files::parse_folder_name;
 
 /// Claims of one chunk after which its items are failed instead of tried again: a chunk that
@@ -119,15 +120,11 @@ fn work_requests(
             .into_iter()
             .map(|(view, permissions)| (view.folder.sbg_id.clone(), (view, permissions)))
             .collect();
-    let mut destinations: HashMap<&jobs::Target, Result<(SbgProjectId, Folder), SbgError>> =
+    let mut destinations: HashMap<&FolderRef, Result<(SbgProjectId, Folder), SbgError>> =
         HashMap::new();
     for item in items {
         if !destinations.contains_key(&item.copy.to) {
-            let target = match &item.copy.to {
-                jobs::Target::Project(project) => Target::Project(project.clone()),
-                jobs::Target::Folder(folder) => Target::Folder(folder.clone()),
-            };
-            let resolved = match destination(conn, user_id, &target) {
+            let resolved = match destination(conn, user_id, &item.copy.to) {
                 Ok(found) => Ok(found),
                 Err(error) => Err(item_error(error)?),
             };
@@ -277,7 +274,7 @@ fn work_folder(
     };
     let to = match refusal {
         Some(refusal) => Err(refusal),
-        None => match destination(conn, user_id, &Target::Folder(unit.target.clone())) {
+        None => match destination(conn, user_id, &FolderRef::Folder(unit.target.clone())) {
             Ok(to) => Ok(to),
             Err(error) => Err(item_error(error)?),
         },

@@ -20,6 +20,7 @@
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{TimeDelta, Utc};
+use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::model::FileView;
 use ferry_domain::model::FolderView;
 use ferry_domain::permission::Permissions;
@@ -30,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io;
 
-use super::files::{Target, parse_file_name, render_file};
+use super::files::{folder_ref, parse_file_name, render_file, resolve_folder};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
 use crate::db::RequestClaim;
 use crate::receive::{ReceiveError, receive};
@@ -130,10 +131,10 @@ fn overwrite_wanted(req: &HttpRequest) -> Result<bool, SbgError> {
 fn writable_folder(
     conn: &mut DbConnection,
     user_id: i64,
-    target: &Target,
+    target: &FolderRef,
 ) -> Result<FolderView, SbgError> {
     let (folder, permissions): (FolderView, Permissions) =
-        target.resolve(conn, user_id, SbgError::DestinationNotFound)?;
+        resolve_folder(conn, user_id, target, SbgError::DestinationNotFound)?;
     if !permissions.can_write() {
         return Err(SbgError::FileNotWritable);
     }
@@ -174,9 +175,9 @@ async fn start(
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
     let overwrite = overwrite_wanted(&req)?;
-    let target = Target::from_fields(
-        body.project,
-        body.parent,
+    let target = folder_ref(
+        body.project.as_deref(),
+        body.parent.as_deref(),
         SbgError::MalformedProjectId,
         SbgError::DestinationNotFound,
     )?;
@@ -224,7 +225,12 @@ fn own_upload(
 ) -> Result<(Upload, FolderView), SbgError> {
     let (upload, folder) =
         sbg_uploads::get(conn, user_id, upload_id)?.ok_or(SbgError::UploadNotFound)?;
-    let (folder, _) = Target::Folder(folder).resolve(conn, user_id, SbgError::UploadNotFound)?;
+    let (folder, _) = resolve_folder(
+        conn,
+        user_id,
+        &FolderRef::Folder(folder),
+        SbgError::UploadNotFound,
+    )?;
     Ok((upload, folder))
 }
 
@@ -553,7 +559,7 @@ fn create_uploaded_file(
     if sbg_uploads::parts(conn, upload_id)? != parts {
         return Err(SbgError::PartResent);
     }
-    let folder = writable_folder(conn, user_id, &Target::Folder(folder.folder.sbg_id))?;
+    let folder = writable_folder(conn, user_id, &FolderRef::Folder(folder.folder.sbg_id))?;
     if folders::lock(conn, &[folder.folder.id])?.is_empty() {
         return Err(SbgError::DestinationNotFound);
     }

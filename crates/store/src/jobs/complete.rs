@@ -73,7 +73,7 @@ pub fn complete(
             },
             ChunkWork::Folder(unit),
         ) => {
-            let target = Target::Folder(unit.target.clone());
+            let target = FolderRef::Folder(unit.target.clone());
             let copies: Vec<RequestedCopy> = entries
                 .iter()
                 .map(|(source, _)| RequestedCopy {

@@ -2,36 +2,11 @@
 
 use super::*;
 
-/// Where a request item is copied to: a project's root folder, or a folder.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
-    Project(SbgProjectId),
-    Folder(SbgId),
-}
-
-impl Target {
-    /// The stored form: the project id or the folder id; only the former holds a `/`.
-    fn as_str(&self) -> &str {
-        match self {
-            Target::Project(project) => project.as_str(),
-            Target::Folder(folder) => folder.as_str(),
-        }
-    }
-
-    fn parse_stored(s: &str) -> Result<Target, ferry_domain::DomainError> {
-        if s.contains('/') {
-            SbgProjectId::parse(s).map(Target::Project)
-        } else {
-            SbgId::parse(s).map(Target::Folder)
-        }
-    }
-}
-
 /// One item of a copy request: a file or a folder (with its whole tree), optionally renamed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestedCopy {
     pub source: SbgId,
-    pub to: Target,
+    pub to: FolderRef,
     pub name: Option<FileName>,
 }
 
@@ -107,7 +82,7 @@ pub struct JobItem {
     pub kind: Option<ItemKind>,
     pub source: SbgId,
     pub source_name: Option<String>,
-    pub to: Target,
+    pub to: FolderRef,
     /// The name the request asked for.
     pub name: Option<String>,
     pub status: ItemStatus,
@@ -135,8 +110,8 @@ pub(super) struct ItemRow {
 }
 
 impl ItemRow {
-    fn target(&self) -> Result<Target, StoreError> {
-        Target::parse_stored(&self.target).map_err(|e| corrupt("job_items", self.id, e))
+    fn target(&self) -> Result<FolderRef, StoreError> {
+        FolderRef::parse(&self.target).map_err(|e| corrupt("job_items", self.id, e))
     }
 
     fn outcome(&self) -> Result<ItemOutcome, StoreError> {
