@@ -24,6 +24,7 @@ mod receive;
 mod request_log;
 pub mod sbg;
 mod signing;
+mod store_failure;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

@@ -3,6 +3,7 @@
 //! dxpy maps `type` to an exception class by name. It retries 5xx a few times and 503 and 429
 //! forever, so a deterministic error must never be a 5xx.
 
+use crate::store_failure::StoreFailure;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use ferry_domain::DomainError;
@@ -176,20 +177,9 @@ impl ResponseError for DxError {
 
 impl From<StoreError> for DxError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                Self::unavailable()
-            }
-            // A retry holds the request's key and runs it: this one wrote nothing.
-            StoreError::ClaimTakenOver => {
-                tracing::warn!("the Idempotency-Key claim was taken over");
-                Self::unavailable()
-            }
-            other => {
-                tracing::error!(error = ?other, "unexpected store error");
-                Self::new(DxErrorType::InternalError, "Internal error")
-            }
+        match StoreFailure::from(e) {
+            StoreFailure::Outage => Self::unavailable(),
+            StoreFailure::Bug => Self::internal_error(),
         }
     }
 }

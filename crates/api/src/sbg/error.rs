@@ -7,6 +7,7 @@
 //! `status` and `code` are integers because the SDK validates them as such. Code 0 is never sent
 //! with a 503: the SDK reads it as "maintenance" and sleeps 300 s before retrying, forever.
 
+use crate::store_failure::StoreFailure;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use ferry_store::StoreError;
@@ -481,24 +482,13 @@ impl ResponseError for SbgError {
     }
 }
 
-/// Store failures that reach a handler unhandled: outages are 503s (the SDK may retry them),
-/// anything else is a bug, logged here with its cause and never echoed to the client.
+/// Store failures that reach a handler unhandled, as [`StoreFailure`] classifies them: outages
+/// are 503s (the SDK may retry them), bugs 500s.
 impl From<StoreError> for SbgError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                Self::Unavailable
-            }
-            // A retry holds the request's key and runs it: this one wrote nothing.
-            StoreError::ClaimTakenOver => {
-                tracing::warn!("the Idempotency-Key claim was taken over");
-                Self::Unavailable
-            }
-            other => {
-                tracing::error!(error = ?other, "unexpected store error");
-                Self::Internal
-            }
+        match StoreFailure::from(e) {
+            StoreFailure::Outage => Self::Unavailable,
+            StoreFailure::Bug => Self::Internal,
         }
     }
 }
