@@ -12,11 +12,10 @@ use crate::{AppState, audit, db};
 use actix_web::{HttpResponse, web};
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
-use ferry_domain::model::{AuditOutcome, FileView, Folder};
+use ferry_domain::model::{AuditOutcome, FileView};
 use ferry_domain::name::FileName;
-use ferry_domain::permission::Permissions;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
-use ferry_store::{DbConnection, projects, views};
+use ferry_usecases::copy::{Sources, destination, sources};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -61,76 +60,6 @@ pub(crate) fn copy_target(
     )
 }
 
-/// The destination project and folder, if the caller may write there. A project or folder the
-/// caller cannot see is reported as missing.
-pub(crate) fn destination(
-    conn: &mut DbConnection,
-    user_id: i64,
-    target: &FolderRef,
-) -> Result<(SbgProjectId, Folder), SbgError> {
-    let (project, folder, permissions) = match target {
-        FolderRef::Project(id) => {
-            let project = projects::get_by_sbg_id(conn, id)?.ok_or(SbgError::ProjectNotFound)?;
-            let permissions = projects::membership(conn, project.id, user_id)?
-                .ok_or(SbgError::ProjectNotFound)?;
-            let root = projects::root_folder(conn, project.id)?;
-            (project.sbg_id, root, permissions)
-        }
-        FolderRef::Folder(id) => {
-            let (view, permissions) =
-                views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
-                    .pop()
-                    .ok_or(SbgError::DestinationNotFound)?;
-            (view.project, view.folder, permissions)
-        }
-    };
-    if !permissions.can_write() {
-        return Err(SbgError::DestinationNotWritable);
-    }
-    Ok((project, folder))
-}
-
-/// The requested sources: those the caller may copy, and why each other one cannot be copied.
-struct Sources {
-    copyable: HashMap<SbgId, FileView>,
-    refused: HashMap<SbgId, SbgError>,
-}
-
-fn sources(conn: &mut DbConnection, user_id: i64, ids: &[SbgId]) -> Result<Sources, SbgError> {
-    let mut copyable = HashMap::new();
-    let mut refused = HashMap::new();
-    for (view, permissions) in views::files_by_sbg_ids(conn, user_id, ids)? {
-        if can_copy(&permissions) {
-            copyable.insert(view.placement.sbg_id.clone(), view);
-        } else {
-            refused.insert(view.placement.sbg_id.clone(), SbgError::CopyRefused);
-        }
-    }
-    let unresolved: Vec<SbgId> = ids
-        .iter()
-        .filter(|id| !copyable.contains_key(*id) && !refused.contains_key(*id))
-        .cloned()
-        .collect();
-    let folders: HashSet<SbgId> = views::folders_by_sbg_ids(conn, user_id, &unresolved)?
-        .into_iter()
-        .map(|(view, _)| view.folder.sbg_id)
-        .collect();
-    for id in unresolved {
-        let reason = if folders.contains(&id) {
-            SbgError::FolderCopyRefused
-        } else {
-            SbgError::FileNotFound
-        };
-        refused.insert(id, reason);
-    }
-    Ok(Sources { copyable, refused })
-}
-
-/// Copying needs read and copy permission on the source.
-pub(crate) fn can_copy(permissions: &Permissions) -> bool {
-    permissions.can_read() && permissions.can_copy()
-}
-
 #[utoipa::path(post, path = "/v2/files/{id}/actions/copy", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = CopyOneBody, responses((status = 200, description = "The copy")))]
 async fn copy_one(
     state: web::Data<AppState>,
@@ -150,14 +79,14 @@ async fn copy_one(
         .map_err(|e| SbgError::InvalidName(e.to_string()))?;
     let user_id = caller.0.user.id;
     let who = caller.0;
-    let copied = db::write(&state.store, claim, move |conn| {
+    let copied = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
         let (project, folder) = destination(conn, user_id, &target)?;
         let Sources {
             mut copyable,
             mut refused,
         } = sources(conn, user_id, std::slice::from_ref(&source))?;
         if let Some(reason) = refused.remove(&source) {
-            return Err(reason);
+            return Err(reason.into());
         }
         let view = copyable.remove(&source).ok_or(SbgError::FileNotFound)?;
         let item = CopyItem {
@@ -268,7 +197,7 @@ async fn copy_batch(
             let entry = match SbgId::parse(&raw) {
                 Ok(id) => copied
                     .remove(&id)
-                    .or_else(|| refused.remove(&id).map(|e| e.body()))
+                    .or_else(|| refused.remove(&id).map(|e| SbgError::from(e).body()))
                     .unwrap_or_else(|| SbgError::FileNotFound.body()),
                 Err(_) => SbgError::FileNotFound.body(),
             };

@@ -22,8 +22,8 @@ use ferry_store::jobs::{
 use ferry_store::{DbConnection, folders, views};
 
 use super::SbgError;
-use super::copy::{can_copy, destination};
 use super::files::parse_folder_name;
+use ferry_usecases::copy::{can_copy, destination};
 
 /// Claims of one chunk after which its items are failed instead of tried again: a chunk that
 /// keeps failing (or keeps killing its worker) must not hold its job up for ever.
@@ -126,7 +126,7 @@ fn work_requests(
         if !destinations.contains_key(&item.copy.to) {
             let resolved = match destination(conn, user_id, &item.copy.to) {
                 Ok(found) => Ok(found),
-                Err(error) => Err(item_error(error)?),
+                Err(error) => Err(item_error(error.into())?),
             };
             destinations.insert(&item.copy.to, resolved);
         }
@@ -276,7 +276,7 @@ fn work_folder(
         Some(refusal) => Err(refusal),
         None => match destination(conn, user_id, &FolderRef::Folder(unit.target.clone())) {
             Ok(to) => Ok(to),
-            Err(error) => Err(item_error(error)?),
+            Err(error) => Err(item_error(error.into())?),
         },
     };
     let created_before = claimed.job.created_at;

@@ -16,6 +16,7 @@ mod listing;
 mod members;
 mod projects;
 mod rate_limit;
+mod refusals;
 mod upload;
 mod users;
 

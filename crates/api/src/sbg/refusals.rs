@@ -1,0 +1,28 @@
+//! The use cases' refusals as SBG errors: the one place where a copy refusal gets its SBG code,
+//! status and message (through the catalogue, `sbg::error`).
+
+use ferry_usecases::copy::{CopyError, CopyRefusal};
+
+use super::SbgError;
+
+impl From<CopyRefusal> for SbgError {
+    fn from(refusal: CopyRefusal) -> Self {
+        match refusal {
+            CopyRefusal::ProjectNotFound => SbgError::ProjectNotFound,
+            CopyRefusal::DestinationNotFound => SbgError::DestinationNotFound,
+            CopyRefusal::DestinationNotWritable => SbgError::DestinationNotWritable,
+            CopyRefusal::SourceNotFound => SbgError::FileNotFound,
+            CopyRefusal::SourceIsFolder => SbgError::FolderCopyRefused,
+            CopyRefusal::SourceNotCopyable => SbgError::CopyRefused,
+        }
+    }
+}
+
+impl From<CopyError> for SbgError {
+    fn from(e: CopyError) -> Self {
+        match e {
+            CopyError::Refused(refusal) => refusal.into(),
+            CopyError::Store(e) => e.into(),
+        }
+    }
+}
