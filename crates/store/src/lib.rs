@@ -12,7 +12,6 @@ pub mod bench_support;
 pub mod billing;
 mod case;
 pub mod clone;
-pub mod containers;
 pub mod content;
 pub mod content_gc;
 pub mod content_hashing;
@@ -20,6 +19,7 @@ pub mod content_s3;
 mod convert;
 pub mod copy;
 pub mod db;
+pub mod dx_containers;
 pub mod dx_folders;
 pub mod error;
 pub mod files;
@@ -37,6 +37,7 @@ pub mod rate_counts;
 pub mod sbg_uploads;
 // The table DSL is the store's own; tests that check rows directly reach it through the
 // `test-support` feature.
+pub mod sbg_views;
 #[cfg(feature = "test-support")]
 pub mod schema;
 #[cfg(not(feature = "test-support"))]
@@ -50,7 +51,6 @@ mod unit_of_work;
 pub mod upload_digest;
 pub mod uploads;
 pub mod users;
-pub mod views;
 
 pub use content::{ContentInfo, ContentStore, Located};
 pub(crate) use db::each_backend;

@@ -8,7 +8,7 @@ use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder};
 use ferry_domain::permission::Permissions;
-use ferry_store::{DbConnection, StoreError, projects, views};
+use ferry_store::{DbConnection, StoreError, projects, sbg_views};
 
 /// Why a copy, or one file of it, is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub fn destination(
         }
         FolderRef::Folder(id) => {
             let (view, permissions) =
-                views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
+                sbg_views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(id))?
                     .pop()
                     .ok_or(CopyRefusal::DestinationNotFound)?;
             (view.project, view.folder, permissions)
@@ -91,7 +91,7 @@ pub fn sources(
 ) -> Result<Sources, StoreError> {
     let mut copyable = HashMap::new();
     let mut refused = HashMap::new();
-    for (view, permissions) in views::files_by_sbg_ids(conn, user_id, ids)? {
+    for (view, permissions) in sbg_views::files_by_sbg_ids(conn, user_id, ids)? {
         if can_copy(&permissions) {
             copyable.insert(view.placement.sbg_id.clone(), view);
         } else {
@@ -106,7 +106,7 @@ pub fn sources(
         .filter(|id| !copyable.contains_key(*id) && !refused.contains_key(*id))
         .cloned()
         .collect();
-    let folders: HashSet<SbgId> = views::folders_by_sbg_ids(conn, user_id, &unresolved)?
+    let folders: HashSet<SbgId> = sbg_views::folders_by_sbg_ids(conn, user_id, &unresolved)?
         .into_iter()
         .map(|(view, _)| view.folder.sbg_id)
         .collect();

@@ -6,7 +6,7 @@ use ferry_domain::ids::DxId;
 use ferry_domain::model::Project;
 use ferry_domain::permission::Level;
 use ferry_store::objects::{self, CopyScope, ObjectCopy};
-use ferry_store::{DbConnection, containers};
+use ferry_store::{DbConnection, dx_containers};
 
 use super::{DxError, DxErrorType};
 
@@ -30,7 +30,7 @@ pub(crate) fn container(
             format!("{id} is not a data container"),
         ));
     }
-    let (project, permissions) = containers::find_for_member(conn, user_id, id)?
+    let (project, permissions) = dx_containers::find_for_member(conn, user_id, id)?
         .ok_or_else(|| DxError::entity_not_found(id))?;
     require(permissions.level, needed, id)?;
     Ok(Container {

@@ -13,7 +13,7 @@ use ferry_domain::permission::Level;
 use ferry_store::objects::{self, ObjectCopy};
 use ferry_store::page::Page;
 use ferry_store::uploads::{self, UploadedPart};
-use ferry_store::{DbConnection, StoreError, containers, dx_folders, members};
+use ferry_store::{DbConnection, StoreError, dx_containers, dx_folders, members};
 use serde_json::{Map, Value, json};
 
 use super::input::DescribeOptions;
@@ -202,9 +202,9 @@ pub(crate) fn project(
     options: &DescribeOptions,
     to_bucket: bool,
 ) -> Result<Value, StoreError> {
-    let billing: BillingGroup = containers::billing_group(conn, project)?;
+    let billing: BillingGroup = dx_containers::billing_group(conn, project)?;
     let summary = if options.wants("summary", true) {
-        containers::summary(conn, project.id)?
+        dx_containers::summary(conn, project.id)?
     } else {
         String::new()
     };

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use ferry_domain::ids::{DxId, Username};
 use ferry_domain::model::AuditOutcome;
 use ferry_domain::permission::{Level, Permissions};
-use ferry_store::containers::{self, ContainerChanges};
+use ferry_store::dx_containers::{self, ContainerChanges};
 use ferry_store::page::Page;
 use ferry_store::projects::{self, NewProject, ProjectChanges};
 use ferry_store::{billing as billing_repo, dx_folders, members, users};
@@ -52,7 +52,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
         call.claim,
         move |conn| -> Result<DxId, DxError> {
             let billing_group = match &input.bill_to {
-                Some(bill_to) => containers::billing_group_by_bill_to(conn, owner.id, bill_to)?
+                Some(bill_to) => dx_containers::billing_group_by_bill_to(conn, owner.id, bill_to)?
                     .ok_or_else(|| {
                         DxError::permission_denied(format!("You may not bill to {bill_to}"))
                     })?,
@@ -73,7 +73,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
                 protected: Some(input.protected),
                 contains_phi: Some(input.contains_phi),
             };
-            containers::change(conn, project.id, changes)?;
+            dx_containers::change(conn, project.id, changes)?;
             Ok(project.dx_id)
         },
     )
@@ -165,7 +165,7 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
                 protected: input.protected,
                 contains_phi: input.contains_phi,
             };
-            containers::change(conn, project.id, flags)?;
+            dx_containers::change(conn, project.id, flags)?;
             Ok(())
         },
     )

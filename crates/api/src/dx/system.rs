@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
-use ferry_store::containers::{self, ProjectSearch};
+use ferry_store::dx_containers::{self, ProjectSearch};
 use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch};
 use ferry_store::projects;
 use serde::Deserialize;
@@ -78,7 +78,7 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
             starting,
             limit,
         };
-        let (found, next) = containers::find(conn, user.id, &search)?;
+        let (found, next) = dx_containers::find(conn, user.id, &search)?;
         let mut results = Vec::with_capacity(found.len());
         for (project, permissions) in &found {
             let mut result = json!({

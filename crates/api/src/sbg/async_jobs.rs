@@ -29,7 +29,7 @@ use ferry_domain::name::FileName;
 use ferry_store::jobs::{
     self, ItemError, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
 };
-use ferry_store::{DbConnection, views};
+use ferry_store::{DbConnection, sbg_views};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -171,12 +171,12 @@ fn results(conn: &mut DbConnection, job: &Job) -> Result<Vec<ResultEntry>, SbgEr
     };
     let (file_ids, folder_ids) = (copies_of(ItemKind::File), copies_of(ItemKind::Folder));
     let mut files: HashMap<SbgId, FileView> =
-        views::files_by_sbg_ids(conn, job.user_id, &file_ids)?
+        sbg_views::files_by_sbg_ids(conn, job.user_id, &file_ids)?
             .into_iter()
             .map(|(view, _)| (view.placement.sbg_id.clone(), view))
             .collect();
     let folders: HashMap<SbgId, FolderView> =
-        views::folders_by_sbg_ids(conn, job.user_id, &folder_ids)?
+        sbg_views::folders_by_sbg_ids(conn, job.user_id, &folder_ids)?
             .into_iter()
             .map(|(view, _)| (view.folder.sbg_id.clone(), view))
             .collect();

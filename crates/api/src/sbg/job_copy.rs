@@ -19,7 +19,7 @@ use ferry_store::jobs::{
     self, CHUNK_ITEMS, ChunkReport, ChunkWork, Claimed, FolderCopy, FolderUnit, ItemError,
     ItemKind, ItemOutcome, NewUnit, RequestItem, Worked,
 };
-use ferry_store::{DbConnection, folders, views};
+use ferry_store::{DbConnection, folders, sbg_views};
 
 use super::SbgError;
 use super::files::parse_folder_name;
@@ -106,7 +106,7 @@ fn work_requests(
     let user_id = claimed.job.user_id;
     let ids: Vec<SbgId> = items.iter().map(|item| item.copy.source.clone()).collect();
     let files: HashMap<SbgId, (FileView, Permissions)> =
-        views::files_by_sbg_ids(conn, user_id, &ids)?
+        sbg_views::files_by_sbg_ids(conn, user_id, &ids)?
             .into_iter()
             .map(|(view, permissions)| (view.placement.sbg_id.clone(), (view, permissions)))
             .collect();
@@ -116,7 +116,7 @@ fn work_requests(
         .cloned()
         .collect();
     let folders_found: HashMap<SbgId, (FolderView, Permissions)> =
-        views::folders_by_sbg_ids(conn, user_id, &others)?
+        sbg_views::folders_by_sbg_ids(conn, user_id, &others)?
             .into_iter()
             .map(|(view, permissions)| (view.folder.sbg_id.clone(), (view, permissions)))
             .collect();
@@ -253,7 +253,7 @@ fn work_folder(
 ) -> Result<ChunkReport, SbgError> {
     let user_id = claimed.job.user_id;
     let Some((source, permissions)) =
-        views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(&unit.source))?.pop()
+        sbg_views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(&unit.source))?.pop()
     else {
         // The source folder is gone, or the caller no longer sees it: nothing is left to copy.
         let mut cursor = unit.cursor;
@@ -287,10 +287,11 @@ fn work_folder(
         created_before,
         CHUNK_ITEMS,
     )?;
-    let mut by_id: HashMap<SbgId, FileView> = views::files_by_sbg_ids(conn, user_id, &batch.files)?
-        .into_iter()
-        .map(|(view, _)| (view.placement.sbg_id.clone(), view))
-        .collect();
+    let mut by_id: HashMap<SbgId, FileView> =
+        sbg_views::files_by_sbg_ids(conn, user_id, &batch.files)?
+            .into_iter()
+            .map(|(view, _)| (view.placement.sbg_id.clone(), view))
+            .collect();
     let files: Vec<FileView> = batch
         .files
         .iter()

@@ -26,7 +26,7 @@ use ferry_domain::model::FolderView;
 use ferry_domain::permission::Permissions;
 use ferry_domain::upload::PartPlan;
 use ferry_store::sbg_uploads::{self, ReceivedPart, Upload};
-use ferry_store::{ContentInfo, DbConnection, StoreError, files, folders, views};
+use ferry_store::{ContentInfo, DbConnection, StoreError, files, folders, sbg_views};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io;
@@ -577,7 +577,7 @@ fn create_uploaded_file(
     };
     sbg_uploads::delete(conn, upload_id)?;
     let ids = [placement.sbg_id];
-    let (view, _) = views::files_by_sbg_ids(conn, user_id, &ids)?
+    let (view, _) = sbg_views::files_by_sbg_ids(conn, user_id, &ids)?
         .pop()
         .ok_or(SbgError::FileNotFound)?;
     Ok(view)

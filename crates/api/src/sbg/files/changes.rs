@@ -12,7 +12,7 @@ pub(crate) fn load_entries(
     ids: &[SbgId],
 ) -> Result<HashMap<SbgId, (Entry, Permissions)>, StoreError> {
     let mut found: HashMap<SbgId, (Entry, Permissions)> =
-        views::files_by_sbg_ids(conn, user_id, ids)?
+        sbg_views::files_by_sbg_ids(conn, user_id, ids)?
             .into_iter()
             .map(|(view, permissions)| {
                 (
@@ -27,7 +27,7 @@ pub(crate) fn load_entries(
         .cloned()
         .collect();
     if !rest.is_empty() {
-        for (view, permissions) in views::folders_by_sbg_ids(conn, user_id, &rest)? {
+        for (view, permissions) in sbg_views::folders_by_sbg_ids(conn, user_id, &rest)? {
             found.insert(
                 view.folder.sbg_id.clone(),
                 (Entry::Folder(view), permissions),
@@ -120,7 +120,7 @@ pub(crate) fn change_files(
         .collect();
     files::update_placements(conn, &updates)?;
     let changed: Vec<SbgId> = unique(&changed).cloned().collect();
-    let stored: HashMap<SbgId, FileView> = views::files_by_sbg_ids(conn, user_id, &changed)?
+    let stored: HashMap<SbgId, FileView> = sbg_views::files_by_sbg_ids(conn, user_id, &changed)?
         .into_iter()
         .map(|(view, _)| (view.placement.sbg_id.clone(), view))
         .collect();
@@ -273,14 +273,14 @@ pub(crate) fn resolve_folder(
 ) -> Result<(FolderView, Permissions), SbgError> {
     match target {
         FolderRef::Project(project) => {
-            views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
+            sbg_views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
         }
         FolderRef::Folder(id) => {
             let ids = std::slice::from_ref(id);
-            if let Some(found) = views::folders_by_sbg_ids(conn, user_id, ids)?.pop() {
+            if let Some(found) = sbg_views::folders_by_sbg_ids(conn, user_id, ids)?.pop() {
                 return Ok(found);
             }
-            if views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
+            if sbg_views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
                 Err(missing_folder)
             } else {
                 Err(SbgError::NotAFolder)

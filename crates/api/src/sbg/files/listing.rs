@@ -109,7 +109,7 @@ pub(crate) async fn respond_listing(
     let filter = query.filter;
     let listing = db::read(&state.store, move |conn| {
         let (folder, _) = resolve_folder(conn, user_id, &target, SbgError::FileNotFound)?;
-        let listing = views::list_folder(conn, user_id, &folder.folder, &filter, page)?;
+        let listing = sbg_views::list_folder(conn, user_id, &folder.folder, &filter, page)?;
         Ok::<_, SbgError>(listing)
     })
     .await?;

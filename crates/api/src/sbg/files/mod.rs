@@ -24,7 +24,7 @@ use ferry_domain::model::{FileView, Folder, FolderView};
 use ferry_domain::name::FileName;
 use ferry_domain::permission::Permissions;
 use ferry_store::files::{self, PlacementUpdate};
-use ferry_store::views::{self, ListFilter};
+use ferry_store::sbg_views::{self, ListFilter};
 use ferry_store::{DbConnection, StoreError, folders};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

@@ -8,8 +8,8 @@ use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
 use ferry_store::files::{self, PlacementUpdate};
 use ferry_store::page::Page;
+use ferry_store::sbg_views::{self, ListFilter};
 use ferry_store::schema::{objects, placements};
-use ferry_store::views::{self, ListFilter};
 use ferry_store::{DbConnection, Store, StoreError, folders, members, projects};
 use ferry_testkit::TestDb;
 use ferry_testkit::backends;
@@ -55,7 +55,7 @@ fn views_load_in_chunks_and_only_for_members(db: TestDb) {
 
     let mut asked = ids.clone();
     asked.extend([SbgId::generate(), sub.sbg_id.clone()]);
-    let found = views::files_by_sbg_ids(&mut conn, alice.id, &asked).unwrap();
+    let found = sbg_views::files_by_sbg_ids(&mut conn, alice.id, &asked).unwrap();
     assert_eq!(found.len(), 950);
     for (view, permissions) in &found {
         assert_eq!(
@@ -66,17 +66,17 @@ fn views_load_in_chunks_and_only_for_members(db: TestDb) {
         assert_eq!(*permissions, Permissions::owner());
     }
     assert!(
-        views::files_by_sbg_ids(&mut conn, bob.id, &asked)
+        sbg_views::files_by_sbg_ids(&mut conn, bob.id, &asked)
             .unwrap()
             .is_empty()
     );
     assert!(
-        views::folders_by_sbg_ids(&mut conn, bob.id, std::slice::from_ref(&sub.sbg_id))
+        sbg_views::folders_by_sbg_ids(&mut conn, bob.id, std::slice::from_ref(&sub.sbg_id))
             .unwrap()
             .is_empty()
     );
     assert!(
-        views::root_folder(&mut conn, bob.id, &project.sbg_id)
+        sbg_views::root_folder(&mut conn, bob.id, &project.sbg_id)
             .unwrap()
             .is_none()
     );
@@ -87,11 +87,11 @@ fn views_load_in_chunks_and_only_for_members(db: TestDb) {
         execute: false,
     };
     members::add(&mut conn, project.id, bob.id, viewer).unwrap();
-    let seen = views::files_by_sbg_ids(&mut conn, bob.id, &ids).unwrap();
+    let seen = sbg_views::files_by_sbg_ids(&mut conn, bob.id, &ids).unwrap();
     assert_eq!(seen.len(), 950);
     assert!(seen.iter().all(|(_, permissions)| *permissions == viewer));
 
-    let folders_found = views::folders_by_sbg_ids(
+    let folders_found = sbg_views::folders_by_sbg_ids(
         &mut conn,
         bob.id,
         &[root.sbg_id.clone(), sub.sbg_id.clone(), ids[0].clone()],
@@ -103,13 +103,13 @@ fn views_load_in_chunks_and_only_for_members(db: TestDb) {
         assert_eq!(view.parent, expected_parent);
         assert_eq!(view.project, project.sbg_id);
     }
-    let (root_view, _) = views::root_folder(&mut conn, bob.id, &project.sbg_id)
+    let (root_view, _) = sbg_views::root_folder(&mut conn, bob.id, &project.sbg_id)
         .unwrap()
         .unwrap();
     assert_eq!(root_view.folder, root);
 
     // A listing pages across the sub-folder and the files.
-    let listing = views::list_folder(
+    let listing = sbg_views::list_folder(
         &mut conn,
         alice.id,
         &root,
@@ -125,7 +125,7 @@ fn views_load_in_chunks_and_only_for_members(db: TestDb) {
         .map(|f| f.placement.name.as_str())
         .collect();
     assert_eq!(names, ["f0000", "f0001"]);
-    let listing = views::list_folder(
+    let listing = sbg_views::list_folder(
         &mut conn,
         alice.id,
         &root,
@@ -144,7 +144,7 @@ fn one_update_statement_writes_each_placement_its_own_values(db: TestDb) {
     let mut conn = db.store().conn().unwrap();
     let root = projects::root_folder(&mut conn, project.id).unwrap();
     let ids = seed_files(db.store(), &alice, &project, &root, 3);
-    let views_before = views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap();
+    let views_before = sbg_views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap();
     let updates: Vec<PlacementUpdate> = views_before
         .iter()
         .map(|(view, _)| PlacementUpdate {
@@ -159,7 +159,7 @@ fn one_update_statement_writes_each_placement_its_own_values(db: TestDb) {
         .collect();
     files::update_placements(&mut conn, &updates).unwrap();
 
-    for (view, _) in views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap() {
+    for (view, _) in sbg_views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap() {
         let update = updates
             .iter()
             .find(|u| u.placement_id == view.placement.id)
@@ -190,7 +190,7 @@ fn deleting_placements_deletes_the_objects_no_project_holds(db: TestDb) {
     let root = projects::root_folder(&mut conn, project.id).unwrap();
     let other_root = projects::root_folder(&mut conn, other.id).unwrap();
     let ids = seed_files(db.store(), &alice, &project, &root, 2);
-    let found = views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap();
+    let found = sbg_views::files_by_sbg_ids(&mut conn, alice.id, &ids).unwrap();
     let (shared, alone) = (&found[0].0, &found[1].0);
     // The shared object is also placed in the other project, as a DNAnexus clone does.
     diesel::insert_into(placements::table)
@@ -209,7 +209,7 @@ fn deleting_placements_deletes_the_objects_no_project_holds(db: TestDb) {
 
     files::delete_placements(&mut conn, &[shared.placement.id, alone.placement.id]).unwrap();
     assert!(
-        views::files_by_sbg_ids(&mut conn, alice.id, &ids)
+        sbg_views::files_by_sbg_ids(&mut conn, alice.id, &ids)
             .unwrap()
             .is_empty()
     );
@@ -226,7 +226,7 @@ fn folder_names_emptiness_and_creation(db: TestDb) {
     let full = folder(&mut conn, &project, "/full");
     let empty = folder(&mut conn, &project, "/empty");
     let ids = seed_files(db.store(), &alice, &project, &full, 1);
-    let file = views::files_by_sbg_ids(&mut conn, alice.id, &ids)
+    let file = sbg_views::files_by_sbg_ids(&mut conn, alice.id, &ids)
         .unwrap()
         .remove(0)
         .0;
