@@ -17,7 +17,6 @@ mod download;
 pub mod dx;
 mod health;
 mod idempotency;
-pub mod jobs_worker;
 pub mod openapi;
 mod rate_limit;
 mod receive;

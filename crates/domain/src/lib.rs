@@ -4,6 +4,7 @@
 //! newtypes of this crate at the API boundary, so a value of one of these types is always valid.
 
 pub mod clone;
+pub mod copy;
 pub mod error;
 pub mod folder_ref;
 pub mod glob;

@@ -47,6 +47,19 @@ impl FileName {
 
 string_newtype!(FileName);
 
+/// Why `name` may not name a folder made through the SBG dialect (a new folder, a copied one),
+/// if it may not: SBG allows only `[A-Za-z0-9_.-]`, and no name starting with `__`.
+pub fn folder_name_refusal(name: &FileName) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if !name.as_str().chars().all(allowed) {
+        return Some("a folder name may only hold letters, digits, '_', '.' and '-'.");
+    }
+    if name.as_str().starts_with("__") {
+        return Some("a folder name must not start with '__'.");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,9 @@ use crate::Failure;
 use crate::cli::{ServeArgs, StoreArgs};
 use crate::demo;
 use actix_web::HttpServer;
-use ferry_api::jobs_worker::{JobSettings, JobWorkers};
 use ferry_api::{ApiConfig, AppState, RateLimit, share_counts_forever};
 use ferry_store::{ContentStore, Store};
+use ferry_usecases::jobs::worker::{JobSettings, JobWorkers};
 use std::net::TcpListener;
 
 /// Opens the configured store; any problem here is a setup failure (exit 2).

@@ -182,10 +182,9 @@ diesel::table! {
         state -> Text,
         result_id -> Nullable<Text>,
         result_name -> Nullable<Text>,
-        error_status -> Nullable<Integer>,
-        error_code -> Nullable<BigInt>,
-        error_message -> Nullable<Text>,
         worked_by -> Nullable<Text>,
+        refusal -> Nullable<Text>,
+        refusal_detail -> Nullable<Text>,
     }
 }
 

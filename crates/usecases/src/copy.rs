@@ -4,28 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use ferry_domain::copy::CopyRefusal;
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder};
 use ferry_domain::permission::Permissions;
 use ferry_store::{DbConnection, StoreError, projects, sbg_views};
-
-/// Why a copy, or one file of it, is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CopyRefusal {
-    /// The destination project does not exist, or the caller is not a member.
-    ProjectNotFound,
-    /// The destination folder does not exist, or the caller cannot see it.
-    DestinationNotFound,
-    /// The caller may not write to the destination.
-    DestinationNotWritable,
-    /// The source does not exist, or the caller cannot see it.
-    SourceNotFound,
-    /// The source is a folder, which only an async copy job copies.
-    SourceIsFolder,
-    /// The caller may not read or copy the source.
-    SourceNotCopyable,
-}
 
 /// A copy that could not be done: refused, or the store failed.
 #[derive(Debug)]

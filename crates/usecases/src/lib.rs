@@ -3,8 +3,10 @@
 //! not); each dialect turns a refusal into its own error shape in one place. Nothing here
 //! knows actix, JSON or a dialect's error codes; Diesel stays behind the store's functions.
 //!
-//! It holds the copy rules the SBG copies (synchronous and async) share. The DNAnexus clone's
-//! rules and refusals are still in `ferry_store::clone`, and the async job worker in the API
-//! crate (docs/architecture.md, "Where each rule lives today").
+//! It holds the copy rules the SBG copies (synchronous and async) share, and the async copy
+//! jobs' workers. The DNAnexus clone's rules are still in `ferry_store::clone` (its refusals
+//! are domain values, `ferry_domain::clone`; docs/architecture.md, "Where each rule lives
+//! today").
 
 pub mod copy;
+pub mod jobs;

@@ -1,6 +1,6 @@
 //! Async bulk copies (sbg-api.md §3.5): `POST /async/files/copy` starts a job,
 //! `GET /async/files/copy/{id}` reads one, `GET /async/files` lists the caller's jobs. The jobs
-//! are worked in the background by the job workers (`crate::jobs_worker`, `job_copy.rs`).
+//! are worked in the background by the job workers (`ferry_usecases::jobs`).
 //!
 //! As CAVATICA: items `{file, project | parent, name?}` (an empty string is absent), files and
 //! folders (a folder is copied with its whole tree, merged into a folder of the same name,
@@ -20,14 +20,13 @@
 //!
 //! `total_files` counts files and folders; it grows while RESOLVING, as folders are listed.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::SbgId;
 use ferry_domain::model::{AuditOutcome, FileView, FolderView};
 use ferry_domain::name::FileName;
 use ferry_store::jobs::{
-    self, ItemError, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
+    self, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
 };
 use ferry_store::{DbConnection, sbg_views};
 use serde::Deserialize;
@@ -190,20 +189,12 @@ fn results(conn: &mut DbConnection, job: &Job) -> Result<Vec<ResultEntry>, SbgEr
                     (None, None) => ResultEntry::Error(SbgError::CopyGone),
                 }
             }
-            ItemStatus::Worked(ItemOutcome::Failed(error)) => ResultEntry::Error(sbg_error(&error)),
+            ItemStatus::Worked(ItemOutcome::Failed(refusal)) => ResultEntry::Error(refusal.into()),
             ItemStatus::Pending | ItemStatus::Cancelled => {
                 ResultEntry::Error(SbgError::ItemCancelled)
             }
         })
         .collect())
-}
-
-fn sbg_error(error: &ItemError) -> SbgError {
-    SbgError::Recorded {
-        status: StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        code: error.code,
-        message: error.message.clone(),
-    }
 }
 
 fn render_results(state: &AppState, entries: &[ResultEntry]) -> Vec<Value> {
@@ -357,9 +348,12 @@ fn render_item(item: &JobItem) -> Value {
         ItemStatus::Worked(ItemOutcome::Merged { id, name }) => {
             ("merged", Some(id), Some(name), None)
         }
-        ItemStatus::Worked(ItemOutcome::Failed(error)) => {
-            ("failed", None, None, Some(sbg_error(error).body()))
-        }
+        ItemStatus::Worked(ItemOutcome::Failed(refusal)) => (
+            "failed",
+            None,
+            None,
+            Some(SbgError::from(refusal.clone()).body()),
+        ),
     };
     json!({
         "index": item.request_index,
@@ -380,6 +374,7 @@ fn render_item(item: &JobItem) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::StatusCode;
 
     #[test]
     fn an_empty_string_is_absent_and_other_types_are_refused() {

@@ -98,6 +98,8 @@ pub enum SbgError {
     CopyIntoItself,
     /// 400 (10230): an async copy without items.
     NoItems,
+    /// 400 (90000): an async copy of a project's root folder.
+    RootFolderCopyRefused,
     /// 400 (90000): a request Ferry cannot read, with why.
     BadRequest(String),
     /// 413 (90000), with the limit.
@@ -147,12 +149,6 @@ pub enum SbgError {
     /// 409 (90013, Ferry's): the request with this Idempotency-Key was done and its response
     /// lost, with the middleware's message.
     IdempotentResponseLost(&'static str),
-    /// An async job item's error, as the worker recorded it.
-    Recorded {
-        status: StatusCode,
-        code: u32,
-        message: String,
-    },
     /// An error of the item at `index` of an async copy request: its message says which.
     AtItem { index: usize, error: Box<SbgError> },
 }
@@ -326,6 +322,11 @@ impl SbgError {
                 10230,
                 "Sources cannot be empty or null: `items` must list at least one item.".into(),
             ),
+            Self::RootFolderCopyRefused => (
+                S::BAD_REQUEST,
+                90000,
+                "Copying the project root folder is not allowed.".into(),
+            ),
             Self::BadRequest(message) => (S::BAD_REQUEST, 90000, message.into()),
             Self::BodyTooLarge(message) => (S::PAYLOAD_TOO_LARGE, 90000, message.into()),
             Self::PreflightRefused { status, message } => (*status, 90000, message.into()),
@@ -413,11 +414,6 @@ impl SbgError {
                 (S::UNPROCESSABLE_ENTITY, 90012, (*message).into())
             }
             Self::IdempotentResponseLost(message) => (S::CONFLICT, 90013, (*message).into()),
-            Self::Recorded {
-                status,
-                code,
-                message,
-            } => (*status, *code, message.into()),
             Self::AtItem { index, error } => {
                 let (status, code, message) = error.parts();
                 (status, code, format!("items[{index}]: {message}").into())

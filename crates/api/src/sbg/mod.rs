@@ -11,7 +11,6 @@ mod copy;
 pub(crate) mod doc;
 mod error;
 mod files;
-mod job_copy;
 mod listing;
 mod members;
 mod projects;
@@ -34,7 +33,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use error::SbgError;
-pub(crate) use job_copy::work_chunk as work_job_chunk;
 
 pub(crate) const PREFIX: &str = "/v2";
 

@@ -1,5 +1,6 @@
-//! The use cases' refusals as SBG errors: the one place where a copy refusal gets its SBG code,
-//! status and message (through the catalogue, `sbg::error`).
+//! The use cases' refusals as SBG errors: the one place where a copy refusal, of a copy or of an
+//! async job's item, gets its SBG code, status and message (through the catalogue,
+//! `sbg::error`).
 
 use ferry_usecases::copy::{CopyError, CopyRefusal};
 
@@ -14,6 +15,11 @@ impl From<CopyRefusal> for SbgError {
             CopyRefusal::SourceNotFound => SbgError::FileNotFound,
             CopyRefusal::SourceIsFolder => SbgError::FolderCopyRefused,
             CopyRefusal::SourceNotCopyable => SbgError::CopyRefused,
+            CopyRefusal::RootFolder => SbgError::RootFolderCopyRefused,
+            CopyRefusal::IntoItself => SbgError::CopyIntoItself,
+            CopyRefusal::InvalidName(reason) => SbgError::InvalidName(reason),
+            CopyRefusal::NameTooLong { name } => SbgError::CopyNameTooLong { name },
+            CopyRefusal::GaveUp { attempts } => SbgError::GaveUp { attempts },
         }
     }
 }

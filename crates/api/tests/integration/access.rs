@@ -10,9 +10,9 @@ use actix_web::test;
 use chrono::{Duration, Utc};
 use diesel::sql_types::BigInt;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-use ferry_api::jobs_worker::run_until_idle;
 use ferry_store::{billing, tokens};
 use ferry_testkit::backends;
+use ferry_usecases::jobs::worker::run_until_idle;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

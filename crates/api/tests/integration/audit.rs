@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use actix_web::http::Method;
 use chrono::Utc;
 use diesel::prelude::*;
-use ferry_api::jobs_worker::{JobSettings, JobWorkers, run_until_idle};
 use ferry_domain::model::{AuditEvent, AuditOutcome};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
@@ -15,6 +14,7 @@ use ferry_store::audit::{self, NewEvent, Query};
 use ferry_store::page::Page;
 use ferry_store::schema::audit_events;
 use ferry_store::{files, folders, users};
+use ferry_usecases::jobs::worker::{JobSettings, JobWorkers, run_until_idle};
 use serde_json::{Value, json};
 
 use crate::support::{Ctx, Reply, assert_sbg_error};

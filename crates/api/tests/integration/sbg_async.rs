@@ -1,15 +1,15 @@
 //! Async copy jobs: `POST /v2/async/files/copy`, `GET /v2/async/files/copy/{id}`, the items,
 //! cancel and list endpoints. The jobs are worked in the test's thread with
-//! `jobs_worker::run_until_idle`, so every step is deterministic.
+//! `ferry_usecases::jobs::worker::run_until_idle`, so every step is deterministic.
 
 use std::time::Duration;
 
 use crate::support::{Ctx, PUBLIC_URL, assert_sbg_error};
-use ferry_api::jobs_worker::{LEASE, run_until_idle, work_one};
 use ferry_domain::model::{Project, User};
 use ferry_store::jobs;
 use ferry_testkit::MemberBuilder;
 use ferry_testkit::backends;
+use ferry_usecases::jobs::worker::{LEASE, run_until_idle, work_one};
 use serde_json::{Value, json};
 
 const WORKER: &str = "test-worker";

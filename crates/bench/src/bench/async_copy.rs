@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use ferry_api::jobs_worker::{JobSettings, JobWorkers};
 use ferry_store::jobs::{self, JobState};
+use ferry_usecases::jobs::worker::{JobSettings, JobWorkers};
 use serde_json::{Value, json};
 
 use super::Bench;

@@ -33,28 +33,15 @@ impl ItemKind {
     }
 }
 
-/// Why an item was not copied, in the dialect's terms (for SBG: HTTP status, code, message).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemError {
-    pub status: u16,
-    pub code: u32,
-    pub message: String,
-}
-
 /// What became of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemOutcome {
     /// A new file, or a new folder, with its id and name.
-    Copied {
-        id: SbgId,
-        name: String,
-    },
+    Copied { id: SbgId, name: String },
     /// A folder merged into the target's folder of the same name.
-    Merged {
-        id: SbgId,
-        name: String,
-    },
-    Failed(ItemError),
+    Merged { id: SbgId, name: String },
+    /// Not copied, and why.
+    Failed(CopyRefusal),
 }
 
 /// The outcome of one item, with what working it learnt about the source.
@@ -103,10 +90,9 @@ pub(super) struct ItemRow {
     state: String,
     result_id: Option<String>,
     result_name: Option<String>,
-    error_status: Option<i32>,
-    error_code: Option<i64>,
-    error_message: Option<String>,
     worked_by: Option<String>,
+    refusal: Option<String>,
+    refusal_detail: Option<String>,
 }
 
 impl ItemRow {
@@ -123,16 +109,12 @@ impl ItemRow {
             )
         };
         if self.state == FAILED {
-            let (Some(status), Some(code), Some(message)) =
-                (self.error_status, self.error_code, &self.error_message)
-            else {
-                return Err(bad());
-            };
-            return Ok(ItemOutcome::Failed(ItemError {
-                status: u16::try_from(status).map_err(|_| bad())?,
-                code: u32::try_from(code).map_err(|_| bad())?,
-                message: message.clone(),
-            }));
+            return self
+                .refusal
+                .as_deref()
+                .and_then(|kind| CopyRefusal::from_stored(kind, self.refusal_detail.as_deref()))
+                .map(ItemOutcome::Failed)
+                .ok_or_else(bad);
         }
         let (Some(id), Some(name)) = (&self.result_id, &self.result_name) else {
             return Err(bad());
@@ -216,10 +198,9 @@ pub(super) struct NewItem<'a> {
     state: &'a str,
     result_id: Option<&'a str>,
     result_name: Option<&'a str>,
-    error_status: Option<i32>,
-    error_code: Option<i64>,
-    error_message: Option<&'a str>,
     worked_by: Option<&'a str>,
+    refusal: Option<&'static str>,
+    refusal_detail: Option<String>,
 }
 
 impl<'a> NewItem<'a> {
@@ -242,10 +223,9 @@ impl<'a> NewItem<'a> {
             state: PENDING,
             result_id: None,
             result_name: None,
-            error_status: None,
-            error_code: None,
-            error_message: None,
             worked_by: None,
+            refusal: None,
+            refusal_detail: None,
         }
     }
 
@@ -264,11 +244,10 @@ impl<'a> NewItem<'a> {
                 self.result_id = Some(id.as_str());
                 self.result_name = Some(name);
             }
-            ItemOutcome::Failed(error) => {
+            ItemOutcome::Failed(refusal) => {
                 self.state = FAILED;
-                self.error_status = Some(i32::from(error.status));
-                self.error_code = Some(i64::from(error.code));
-                self.error_message = Some(&error.message);
+                self.refusal = Some(refusal.kind());
+                self.refusal_detail = refusal.detail();
             }
         }
         self
@@ -293,20 +272,22 @@ pub(super) fn record_outcomes<'a>(
     };
     const SET: &str = "kind = o.kind, source_name = o.source_name, state = o.state, \
                        result_id = o.result_id, result_name = o.result_name, \
-                       error_status = o.error_status, error_code = o.error_code, \
-                       error_message = o.error_message, worked_by = o.worked_by";
+                       worked_by = o.worked_by, refusal = o.refusal, \
+                       refusal_detail = o.refusal_detail";
     let updated = match conn {
         DbConnection::Pg(c) => {
             let ids: Vec<i64> = outcomes.iter().map(|(id, _)| *id).collect();
-            let statuses: Vec<Option<i32>> = outcomes.iter().map(|(_, i)| i.error_status).collect();
-            let codes: Vec<Option<i64>> = outcomes.iter().map(|(_, i)| i.error_code).collect();
+            let details: Vec<Option<&str>> = outcomes
+                .iter()
+                .map(|(_, i)| i.refusal_detail.as_deref())
+                .collect();
             diesel::sql_query(format!(
                 "UPDATE job_items SET {SET} \
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                         $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[]) \
-               AS o(id, kind, source_name, state, result_id, result_name, error_status, \
-                    error_code, error_message, worked_by) \
-             WHERE job_items.id = o.id AND job_items.chunk_id = $11 AND job_items.state = $12"
+                         $6::text[], $7::text[], $8::text[], $9::text[]) \
+               AS o(id, kind, source_name, state, result_id, result_name, worked_by, refusal, \
+                    refusal_detail) \
+             WHERE job_items.id = o.id AND job_items.chunk_id = $10 AND job_items.state = $11"
             ))
             .bind::<Array<BigInt>, _>(&ids)
             .bind::<Texts, _>(column(|i| i.kind))
@@ -314,10 +295,9 @@ pub(super) fn record_outcomes<'a>(
             .bind::<Texts, _>(column(|i| Some(i.state)))
             .bind::<Texts, _>(column(|i| i.result_id))
             .bind::<Texts, _>(column(|i| i.result_name))
-            .bind::<Array<Nullable<Integer>>, _>(&statuses)
-            .bind::<Array<Nullable<BigInt>>, _>(&codes)
-            .bind::<Texts, _>(column(|i| i.error_message))
             .bind::<Texts, _>(column(|i| i.worked_by))
+            .bind::<Texts, _>(column(|i| i.refusal))
+            .bind::<Texts, _>(&details)
             .bind::<BigInt, _>(chunk_id)
             .bind::<Text, _>(PENDING)
             .execute(c)?
@@ -329,9 +309,8 @@ pub(super) fn record_outcomes<'a>(
                     serde_json::json!({
                         "id": id, "kind": i.kind, "source_name": i.source_name,
                         "state": i.state, "result_id": i.result_id,
-                        "result_name": i.result_name, "error_status": i.error_status,
-                        "error_code": i.error_code, "error_message": i.error_message,
-                        "worked_by": i.worked_by,
+                        "result_name": i.result_name, "worked_by": i.worked_by,
+                        "refusal": i.refusal, "refusal_detail": i.refusal_detail,
                     })
                 })
                 .collect();
@@ -344,10 +323,9 @@ pub(super) fn record_outcomes<'a>(
                               value ->> '$.state' AS state, \
                               value ->> '$.result_id' AS result_id, \
                               value ->> '$.result_name' AS result_name, \
-                              value ->> '$.error_status' AS error_status, \
-                              value ->> '$.error_code' AS error_code, \
-                              value ->> '$.error_message' AS error_message, \
-                              value ->> '$.worked_by' AS worked_by \
+                              value ->> '$.worked_by' AS worked_by, \
+                              value ->> '$.refusal' AS refusal, \
+                              value ->> '$.refusal_detail' AS refusal_detail \
                        FROM json_each($1)) AS o \
                  WHERE job_items.id = o.id AND +job_items.chunk_id = $2 AND +job_items.state = $3"
             ))

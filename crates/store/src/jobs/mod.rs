@@ -14,8 +14,9 @@
 //! resuming after two keyset cursors, so that a folder of any size is streamed and never loaded
 //! whole. Its sub-folders become `folder` chunks of their own.
 //!
-//! Which item may be copied where, and with which error, is the SBG dialect's business (the API
-//! crate); this module stores, claims and counts.
+//! Which item may be copied where, and why not, is the use cases' business
+//! (`ferry_usecases::jobs`); this module stores, claims and counts, and keeps a failed item's
+//! [`CopyRefusal`], which each dialect renders in its own words.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,7 +24,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use ferry_domain::copy::CopyRefusal;
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::SbgId;
 use ferry_domain::model::{AuditOutcome, Folder};

@@ -228,3 +228,103 @@ fn member_project_ids_are_backfilled_from_the_projects(db: TestDb) {
         assert_eq!(row.kept, row.project);
     }
 }
+
+backends!(failed_items_keep_their_refusal_across_migration_18);
+/// Migration 000018 turns each failed item's recorded SBG error (status, code, message) into
+/// the refusal it stood for, the detail of a name or an attempt count included.
+fn failed_items_keep_their_refusal_across_migration_18(db: TestDb) {
+    use ferry_domain::copy::CopyRefusal;
+    use ferry_store::jobs::{ItemOutcome, ItemStatus};
+
+    let alice = ferry_testkit::user(db.store(), "alice");
+    let project = ferry_testkit::project(db.store(), &alice, "Refusals");
+    // (SBG code, message as recorded, the refusal it stands for)
+    let recorded = [
+        (
+            3001,
+            "Not enough privileges to write to the destination project.",
+            CopyRefusal::DestinationNotWritable,
+        ),
+        (
+            3002,
+            "Requested project or member does not exist.",
+            CopyRefusal::ProjectNotFound,
+        ),
+        (
+            5002,
+            "Requested file does not exist.",
+            CopyRefusal::SourceNotFound,
+        ),
+        (
+            5014,
+            "Insufficient privileges to copy the requested file.",
+            CopyRefusal::SourceNotCopyable,
+        ),
+        (
+            5024,
+            "Invalid name parameter: a folder name must not start with '__'.",
+            CopyRefusal::InvalidName("a folder name must not start with '__'.".into()),
+        ),
+        (
+            5026,
+            "Destination folder is not found.",
+            CopyRefusal::DestinationNotFound,
+        ),
+        (
+            10229,
+            "Cannot copy a folder into itself or below itself, nor merge it into itself.",
+            CopyRefusal::IntoItself,
+        ),
+        (
+            90000,
+            "Copying the project root folder is not allowed.",
+            CopyRefusal::RootFolder,
+        ),
+        (
+            90010,
+            "Copying this item failed 5 times; Ferry gave up on it.",
+            CopyRefusal::GaveUp { attempts: 5 },
+        ),
+    ];
+    let mut job = ferry_testkit::JobBuilder::new(&alice);
+    for i in 0..recorded.len() {
+        let source = ferry_domain::ids::SbgId::parse(&format!("{i:024x}")).unwrap();
+        job = job.copy_to_project(&source, &project);
+    }
+    let job = job.create(db.store());
+    let mut conn = db.store().conn().unwrap();
+    revert_through(&mut conn, "000018");
+    for (i, (code, message, _)) in recorded.iter().enumerate() {
+        let status = if *code == 90010 { 500 } else { 400 };
+        let update = format!(
+            "UPDATE job_items SET state = 'failed', error_status = {status}, \
+             error_code = {code}, error_message = '{}' \
+             WHERE job_id = {} AND request_index = {i}",
+            message.replace('\'', "''"),
+            job.id
+        );
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(update).execute(c),
+            DbConnection::Pg(c) => diesel::sql_query(update).execute(c),
+        }
+        .unwrap();
+    }
+    drop(conn);
+    assert_eq!(
+        db.store().migrate().unwrap(),
+        vec!["2026-12-06-000018_job_item_refusals".to_owned()]
+    );
+    let mut conn = db.store().conn().unwrap();
+    let (items, total) =
+        ferry_store::jobs::items(&mut conn, job.id, ferry_store::page::Page::ALL).unwrap();
+    assert_eq!(total, recorded.len() as i64);
+    let refusals: Vec<CopyRefusal> = items
+        .into_iter()
+        .map(|item| match item.status {
+            ItemStatus::Worked(ItemOutcome::Failed(refusal)) => refusal,
+            other => panic!("item {} is {other:?}", item.id),
+        })
+        .collect();
+    let expected: Vec<CopyRefusal> = recorded.into_iter().map(|(_, _, r)| r).collect();
+    assert_eq!(refusals, expected);
+}

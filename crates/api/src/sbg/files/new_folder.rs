@@ -1,6 +1,7 @@
 //! Creating a folder: `POST /files` with `type: folder`.
 
 use super::*;
+use ferry_domain::name::folder_name_refusal;
 
 // Folder creation.
 
@@ -17,18 +18,10 @@ pub(crate) struct CreateFolderBody {
 /// not `.` or `..`.
 pub(crate) fn parse_folder_name(raw: Option<String>) -> Result<FileName, SbgError> {
     let name = parse_file_name(raw.unwrap_or_default())?;
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-    if !name.as_str().chars().all(allowed) {
-        return Err(SbgError::InvalidName(
-            "a folder name may only hold letters, digits, '_', '.' and '-'.".into(),
-        ));
+    match folder_name_refusal(&name) {
+        Some(reason) => Err(SbgError::InvalidName(reason.into())),
+        None => Ok(name),
     }
-    if name.as_str().starts_with("__") {
-        return Err(SbgError::InvalidName(
-            "a folder name must not start with '__'.".into(),
-        ));
-    }
-    Ok(name)
 }
 
 /// `POST /files` with `{"name", "type": "folder", "project" | "parent"}`: a new, empty folder.

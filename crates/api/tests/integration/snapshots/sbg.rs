@@ -162,7 +162,7 @@ async fn sbg_async_jobs(w: World) {
         .create(w.ctx.db.store());
     let path = format!("/v2/async/files/copy/{}", job.public_id);
     w.get("sbg_async_copy_pending", &path).await;
-    ferry_api::jobs_worker::run_until_idle(w.ctx.db.store(), "snapshots").unwrap();
+    ferry_usecases::jobs::worker::run_until_idle(w.ctx.db.store(), "snapshots").unwrap();
     w.get("sbg_async_copy_finished", &path).await;
     w.get("sbg_async_copy_items", &format!("{path}/items"))
         .await;

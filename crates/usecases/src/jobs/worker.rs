@@ -1,7 +1,7 @@
 //! The job workers: plain threads that claim chunks of async jobs and work them, started by
 //! `ferry serve` and stopped on shutdown. Any process on the database may work any job: a
 //! worker claims one chunk at a time under a lease ([`LEASE`]) and works it in one transaction
-//! (`sbg::job_copy`), so a chunk whose worker died is taken over once the lease lapses.
+//! ([`super::copy_chunk`]), so a chunk whose worker died is taken over once the lease lapses.
 //!
 //! An idle worker polls the database, every 200 ms at first and backing off to once a second,
 //! and purges the jobs that finished more than the retention period ago, the audit events
@@ -22,7 +22,7 @@ use chrono::Utc;
 use ferry_store::StoreError;
 use ferry_store::{Backend, Store, audit, content_gc, content_hashing, jobs, sbg_uploads};
 
-use crate::sbg::{SbgError, work_job_chunk};
+use super::copy_chunk::work_chunk;
 
 /// How long a claim holds: it covers the moment between the claim and the transaction that
 /// works the chunk, which then holds the chunk's row (PostgreSQL) or the write lock (SQLite).
@@ -168,7 +168,8 @@ impl Worker {
             // after a few attempts; the worker carries on with the next one.
             let worked =
                 std::panic::catch_unwind(AssertUnwindSafe(|| work_one(&self.store, &self.name)))
-                    .unwrap_or(Err(SbgError::Internal));
+                    .map_err(|_| "a panic".to_owned())
+                    .and_then(|worked| worked.map_err(|error| error.to_string()));
             match worked {
                 Ok(true) => idle = IDLE_FIRST,
                 Ok(false) => {
@@ -285,17 +286,17 @@ impl Worker {
 }
 
 /// Claims one chunk and works it; false if there was none to claim.
-pub fn work_one(store: &Store, worker: &str) -> Result<bool, SbgError> {
+pub fn work_one(store: &Store, worker: &str) -> Result<bool, StoreError> {
     let Some(chunk_id) = store.write(None, |conn| jobs::claim(conn, worker, LEASE))? else {
         return Ok(false);
     };
-    store.write(None, |conn| work_job_chunk(conn, worker, chunk_id))?;
+    store.write(None, |conn| work_chunk(conn, worker, chunk_id))?;
     Ok(true)
 }
 
 /// Works chunks until none is left to claim; returns how many. For tests and tools that run
 /// jobs without the background workers.
-pub fn run_until_idle(store: &Store, worker: &str) -> Result<usize, SbgError> {
+pub fn run_until_idle(store: &Store, worker: &str) -> Result<usize, StoreError> {
     let mut worked = 0;
     while work_one(store, worker)? {
         worked += 1;

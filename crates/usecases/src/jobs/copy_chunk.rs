@@ -1,7 +1,8 @@
-//! Working one chunk of an async copy job (`async_jobs.rs`) with the rules of the synchronous
-//! copies (`copy.rs`): copy permission on the source, write permission on the destination, the
-//! same per-item errors, the `N_name` rule. Runs on a job worker (`crate::jobs_worker`), in one
-//! write transaction per chunk: the copies and the items' outcomes commit together.
+//! Working one chunk of an async copy job with the rules of the synchronous copies
+//! ([`crate::copy`]): copy permission on the source, write permission on the destination, the
+//! same refusals, the `N_name` rule. Runs on a job worker ([`super::worker`]), in one write
+//! transaction per chunk: the copies and the items' outcomes commit together. A refused item
+//! records its [`CopyRefusal`]; a store failure is the chunk's, rolled back and tried again.
 //!
 //! A folder is copied with its structure: the folder is created in the destination (or merged
 //! into the destination's folder of that name), and its contents become a folder chunk of the
@@ -10,57 +11,40 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ferry_domain::copy::CopyRefusal;
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder, FolderView};
+use ferry_domain::name::folder_name_refusal;
 use ferry_domain::permission::Permissions;
 use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
 use ferry_store::jobs::{
-    self, CHUNK_ITEMS, ChunkReport, ChunkWork, Claimed, FolderCopy, FolderUnit, ItemError,
-    ItemKind, ItemOutcome, NewUnit, RequestItem, Worked,
+    self, CHUNK_ITEMS, ChunkReport, ChunkWork, Claimed, FolderCopy, FolderUnit, ItemKind,
+    ItemOutcome, NewUnit, RequestItem, Worked,
 };
-use ferry_store::{DbConnection, folders, sbg_views};
+use ferry_store::{DbConnection, StoreError, folders, sbg_views};
 
-use super::SbgError;
-use super::files::parse_folder_name;
-use ferry_usecases::copy::{can_copy, destination};
+use crate::copy::{CopyError, can_copy, destination};
 
 /// Claims of one chunk after which its items are failed instead of tried again: a chunk that
 /// keeps failing (or keeps killing its worker) must not hold its job up for ever.
-pub(crate) const MAX_ATTEMPTS: i64 = 5;
+pub const MAX_ATTEMPTS: i64 = 5;
 
-fn root_folder_refused() -> SbgError {
-    SbgError::bad_request("Copying the project root folder is not allowed.")
-}
-
-const GAVE_UP: SbgError = SbgError::GaveUp {
+const GAVE_UP: CopyRefusal = CopyRefusal::GaveUp {
     attempts: MAX_ATTEMPTS,
 };
 
-fn failed(error: &SbgError) -> ItemOutcome {
-    ItemOutcome::Failed(ItemError {
-        status: error.status().as_u16(),
-        code: error.code(),
-        message: error.message(),
-    })
-}
-
-/// A destination that could not be resolved is the item's failure, but an outage or a bug is
-/// the chunk's: it is rolled back and tried again.
-fn item_error(error: SbgError) -> Result<SbgError, SbgError> {
-    if error.status().is_server_error() {
-        Err(error)
-    } else {
-        Ok(error)
+/// A destination that could not be resolved is the item's refusal, but a store failure is the
+/// chunk's: it is rolled back and tried again.
+fn item_refusal(error: CopyError) -> Result<CopyRefusal, StoreError> {
+    match error {
+        CopyError::Refused(refusal) => Ok(refusal),
+        CopyError::Store(e) => Err(e),
     }
 }
 
 /// Works chunk `chunk_id` if `worker` still holds its claim, in the caller's unit of work.
-pub(crate) fn work_chunk(
-    conn: &mut DbConnection,
-    worker: &str,
-    chunk_id: i64,
-) -> Result<(), SbgError> {
+pub fn work_chunk(conn: &mut DbConnection, worker: &str, chunk_id: i64) -> Result<(), StoreError> {
     let Some(claimed) = jobs::lock_claimed(conn, chunk_id, worker)? else {
         return Ok(());
     };
@@ -88,14 +72,14 @@ fn work_requests(
     conn: &mut DbConnection,
     claimed: &Claimed,
     items: &[RequestItem],
-) -> Result<ChunkReport, SbgError> {
+) -> Result<ChunkReport, StoreError> {
     if claimed.attempts > MAX_ATTEMPTS {
         let worked = items
             .iter()
             .map(|_| Worked {
                 kind: None,
                 source_name: None,
-                outcome: failed(&GAVE_UP),
+                outcome: ItemOutcome::Failed(GAVE_UP),
             })
             .collect();
         return Ok(ChunkReport::Requests {
@@ -120,13 +104,13 @@ fn work_requests(
             .into_iter()
             .map(|(view, permissions)| (view.folder.sbg_id.clone(), (view, permissions)))
             .collect();
-    let mut destinations: HashMap<&FolderRef, Result<(SbgProjectId, Folder), SbgError>> =
+    let mut destinations: HashMap<&FolderRef, Result<(SbgProjectId, Folder), CopyRefusal>> =
         HashMap::new();
     for item in items {
         if !destinations.contains_key(&item.copy.to) {
             let resolved = match destination(conn, user_id, &item.copy.to) {
                 Ok(found) => Ok(found),
-                Err(error) => Err(item_error(error.into())?),
+                Err(error) => Err(item_refusal(error)?),
             };
             destinations.insert(&item.copy.to, resolved);
         }
@@ -149,7 +133,7 @@ fn work_requests(
         };
         let Some((source, permissions)) = found else {
             sources.push((None, None));
-            outcomes[i] = Some(failed(&SbgError::FileNotFound));
+            outcomes[i] = Some(ItemOutcome::Failed(CopyRefusal::SourceNotFound));
             continue;
         };
         sources.push(match source {
@@ -158,18 +142,20 @@ fn work_requests(
         });
         // A folder's new name follows the rule of folders made with `POST /files`.
         let bad_folder_name = match (&source, &item.copy.name) {
-            (Source::Folder(_), Some(name)) => parse_folder_name(Some(name.to_string())).err(),
+            (Source::Folder(_), Some(name)) => folder_name_refusal(name),
             _ => None,
         };
         let refusal = match (&source, &destinations[&item.copy.to]) {
-            _ if !can_copy(permissions) => Some(SbgError::CopyRefused),
-            (_, Err(error)) => Some(error.clone()),
+            _ if !can_copy(permissions) => Some(CopyRefusal::SourceNotCopyable),
+            (_, Err(refusal)) => Some(refusal.clone()),
             (Source::Folder(view), _) if view.folder.parent_id.is_none() => {
-                Some(root_folder_refused())
+                Some(CopyRefusal::RootFolder)
             }
-            _ if bad_folder_name.is_some() => bad_folder_name,
+            _ if bad_folder_name.is_some() => {
+                bad_folder_name.map(|reason| CopyRefusal::InvalidName(reason.into()))
+            }
             (Source::Folder(view), Ok((_, to))) if is_within(to, &view.folder) => {
-                Some(SbgError::CopyIntoItself)
+                Some(CopyRefusal::IntoItself)
             }
             (Source::File(_), Ok((project, to))) => {
                 let group = file_groups
@@ -186,7 +172,7 @@ fn work_requests(
                 None
             }
         };
-        outcomes[i] = refusal.as_ref().map(failed);
+        outcomes[i] = refusal.map(ItemOutcome::Failed);
     }
 
     // Every destination locked up front, in id order, so that two chunks never deadlock.
@@ -233,14 +219,19 @@ fn work_requests(
         .into_iter()
         .zip(outcomes)
         .map(|((kind, source_name), outcome)| {
-            let outcome = outcome.ok_or(SbgError::Internal)?;
+            let outcome = outcome.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "chunk {} was copied without an outcome for each item",
+                    claimed.chunk_id
+                ))
+            })?;
             Ok(Worked {
                 kind,
                 source_name,
                 outcome,
             })
         })
-        .collect::<Result<_, SbgError>>()?;
+        .collect::<Result<_, StoreError>>()?;
     Ok(ChunkReport::Requests { worked, units })
 }
 
@@ -250,7 +241,7 @@ fn work_folder(
     conn: &mut DbConnection,
     claimed: &Claimed,
     unit: &FolderUnit,
-) -> Result<ChunkReport, SbgError> {
+) -> Result<ChunkReport, StoreError> {
     let user_id = claimed.job.user_id;
     let Some((source, permissions)) =
         sbg_views::folders_by_sbg_ids(conn, user_id, std::slice::from_ref(&unit.source))?.pop()
@@ -268,7 +259,7 @@ fn work_folder(
     let refusal = if claimed.attempts > MAX_ATTEMPTS {
         Some(GAVE_UP)
     } else if !can_copy(&permissions) {
-        Some(SbgError::CopyRefused)
+        Some(CopyRefusal::SourceNotCopyable)
     } else {
         None
     };
@@ -276,7 +267,7 @@ fn work_folder(
         Some(refusal) => Err(refusal),
         None => match destination(conn, user_id, &FolderRef::Folder(unit.target.clone())) {
             Ok(to) => Ok(to),
-            Err(error) => Err(item_error(error.into())?),
+            Err(error) => Err(item_refusal(error)?),
         },
     };
     let created_before = claimed.job.created_at;
@@ -317,15 +308,13 @@ fn work_folder(
         Ok(to) => to,
         Err(refusal) => {
             for view in &subfolders {
-                let worked = entry(ItemKind::Folder, folder_name(view), failed(&refusal));
+                let failed = ItemOutcome::Failed(refusal.clone());
+                let worked = entry(ItemKind::Folder, folder_name(view), failed);
                 entries.push((view.folder.sbg_id.clone(), worked));
             }
             for file in &files {
-                let worked = entry(
-                    ItemKind::File,
-                    file.placement.name.clone(),
-                    failed(&refusal),
-                );
+                let failed = ItemOutcome::Failed(refusal.clone());
+                let worked = entry(ItemKind::File, file.placement.name.clone(), failed);
                 entries.push((file.placement.sbg_id.clone(), worked));
             }
             return Ok(ChunkReport::Folder {
@@ -397,10 +386,12 @@ fn folder_outcome(source: &FolderView, copy: FolderCopy, units: &mut Vec<NewUnit
         FolderCopy::Created(folder) => (folder, false),
         // Merging a folder into itself would copy each of its files beside itself.
         FolderCopy::Merged(folder) if folder.id == source.folder.id => {
-            return failed(&SbgError::CopyIntoItself);
+            return ItemOutcome::Failed(CopyRefusal::IntoItself);
         }
         FolderCopy::Merged(folder) => (folder, true),
-        FolderCopy::Refused(reason) => return failed(&SbgError::InvalidName(format!("{reason}."))),
+        FolderCopy::Refused(reason) => {
+            return ItemOutcome::Failed(CopyRefusal::InvalidName(format!("{reason}.")));
+        }
     };
     units.push(NewUnit {
         source_id: source.folder.id,
@@ -422,6 +413,6 @@ fn file_outcome(copy: CopyResult) -> ItemOutcome {
             id: view.placement.sbg_id,
             name: view.placement.name,
         },
-        CopyResult::NameTooLong(name) => failed(&SbgError::CopyNameTooLong { name }),
+        CopyResult::NameTooLong(name) => ItemOutcome::Failed(CopyRefusal::NameTooLong { name }),
     }
 }
