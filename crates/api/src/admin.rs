@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use ferry_domain::ids::Username;
 use ferry_domain::model::AuditEvent;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::page::{Page, PageLimits};
 use ferry_store::{audit, users};
 use serde::Deserialize;
@@ -63,7 +64,7 @@ fn render(event: AuditEvent) -> Value {
         "id": event.id,
         "at": event.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "request_id": event.request_id,
-        "user_id": event.user_id,
+        "user_id": event.user_id.map(UserRowId::get),
         "token_label": event.token_label,
         "action": event.action,
         "target": event.target,

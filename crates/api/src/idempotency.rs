@@ -36,6 +36,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, HttpMessage, HttpResponse};
 use chrono::{TimeDelta, Utc};
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::StoreError;
 use ferry_store::idempotency::{self, Applying, Claim, KeyedRequest, StoredResponse};
 use futures_util::StreamExt;
@@ -175,7 +176,7 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Result<Option<Bytes>,
 /// The key, its owner and the request's fingerprint, owned so they can move into tasks.
 #[derive(Debug, Clone)]
 struct Keyed {
-    user_id: i64,
+    user_id: UserRowId,
     key: String,
     request_sha256: String,
 }

@@ -15,6 +15,7 @@ pub mod name;
 pub mod naming;
 pub mod path;
 pub mod permission;
+pub mod row_ids;
 pub mod upload;
 
 pub use error::DomainError;

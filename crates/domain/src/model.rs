@@ -9,11 +9,12 @@ use crate::error::DomainError;
 use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
 use crate::path::FolderPath;
 use crate::permission::Permissions;
+use crate::row_ids::{ProjectRowId, UserRowId};
 
 /// A person who can hold tokens and be a member of projects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserRowId,
     pub username: Username,
     pub name: String,
     pub email: Option<String>,
@@ -29,7 +30,7 @@ pub struct BillingGroup {
     /// The SBG billing group id.
     pub uuid: String,
     pub name: String,
-    pub owner_user_id: i64,
+    pub owner_user_id: UserRowId,
     /// The DNAnexus `billTo`: `user-<username>` for a personal group.
     pub bill_to: String,
     pub spending_limit_cents: Option<i64>,
@@ -41,7 +42,7 @@ pub struct BillingGroup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserRowId,
     pub label: Option<String>,
     /// The secret's last four characters, so a user can tell their tokens apart.
     pub last4: String,
@@ -54,11 +55,11 @@ pub struct Token {
 /// A project (DNAnexus data container), known by both its DNAnexus and its SBG id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
-    pub id: i64,
+    pub id: ProjectRowId,
     pub dx_id: DxId,
     /// `owner/slug`.
     pub sbg_id: SbgProjectId,
-    pub owner_user_id: i64,
+    pub owner_user_id: UserRowId,
     pub name: String,
     pub description: String,
     pub region: String,
@@ -79,8 +80,8 @@ pub struct Project {
 /// A user's membership of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    pub project_id: i64,
-    pub user_id: i64,
+    pub project_id: ProjectRowId,
+    pub user_id: UserRowId,
     pub username: Username,
     pub permissions: Permissions,
 }
@@ -91,7 +92,7 @@ pub struct Folder {
     pub id: i64,
     /// The SBG id: SBG shows folders as files of type `folder`.
     pub sbg_id: SbgId,
-    pub project_id: i64,
+    pub project_id: ProjectRowId,
     pub parent_id: Option<i64>,
     pub path: FolderPath,
     pub created_at: DateTime<Utc>,
@@ -142,7 +143,7 @@ pub struct Object {
     /// upload's object, while the file is `closing`); kept once they are.
     pub content_key: Option<String>,
     pub created_at: DateTime<Utc>,
-    pub created_by_user_id: i64,
+    pub created_by_user_id: UserRowId,
     pub modified_at: DateTime<Utc>,
 }
 
@@ -153,7 +154,7 @@ pub struct Placement {
     /// The SBG file id: each project's copy of a file has its own.
     pub sbg_id: SbgId,
     pub object_id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectRowId,
     pub folder_id: i64,
     pub name: String,
     pub tags: Vec<String>,
@@ -191,7 +192,7 @@ pub struct AuditEvent {
     pub at: DateTime<Utc>,
     /// The `X-Request-Id` of the request; `None` for work done outside one (a job's end).
     pub request_id: Option<String>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserRowId>,
     /// The label of the token the request used (never the secret).
     pub token_label: Option<String>,
     /// What was done, e.g. `sbg.files.copy`, `dx.clone`, `denied`.

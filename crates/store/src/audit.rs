@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use ferry_domain::model::{AuditEvent, AuditOutcome};
+use ferry_domain::row_ids::UserRowId;
 
 use crate::convert::{corrupt, from_db_time, from_json, now, to_db_time};
 use crate::db::DbConnection;
@@ -15,7 +16,7 @@ use crate::schema::audit_events;
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub request_id: Option<String>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserRowId>,
     pub token_label: Option<String>,
     pub action: &'static str,
     pub target: Option<String>,
@@ -30,7 +31,7 @@ pub struct Query {
     pub since: Option<DateTime<Utc>>,
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserRowId>,
     pub action: Option<String>,
     pub page: Page,
 }
@@ -62,7 +63,7 @@ impl TryFrom<EventRow> for AuditEvent {
             id: row.id,
             at: from_db_time(row.at),
             request_id: row.request_id,
-            user_id: row.user_id,
+            user_id: row.user_id.map(UserRowId::new),
             token_label: row.token_label,
             action: row.action,
             target: row.target,
@@ -77,7 +78,7 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> Result<(), StoreErro
         .values((
             audit_events::at.eq(now()),
             audit_events::request_id.eq(event.request_id.as_deref()),
-            audit_events::user_id.eq(event.user_id),
+            audit_events::user_id.eq(event.user_id.map(UserRowId::get)),
             audit_events::token_label.eq(event.token_label.as_deref()),
             audit_events::action.eq(event.action),
             audit_events::target.eq(event.target.as_deref()),
@@ -99,7 +100,7 @@ pub fn list(conn: &mut DbConnection, query: &Query) -> Result<(Vec<AuditEvent>, 
             q = q.filter(audit_events::at.lt(to_db_time(until)));
         }
         if let Some(user_id) = query.user_id {
-            q = q.filter(audit_events::user_id.eq(user_id));
+            q = q.filter(audit_events::user_id.eq(user_id.get()));
         }
         if let Some(action) = &query.action {
             q = q.filter(audit_events::action.eq(action.clone()));

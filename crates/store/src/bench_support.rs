@@ -3,6 +3,7 @@
 //! against; and fresh planner statistics before a measurement. Raw SQL on purpose: the floor is
 //! what the database costs with no Ferry code around it.
 
+use ferry_domain::row_ids::UserRowId;
 use std::fmt::Write as _;
 
 use diesel::sql_types::BigInt;
@@ -30,7 +31,7 @@ struct InsertedId {
 /// one project's floor rows distinct.
 pub fn insert_floor(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     (project_id, folder_id): (i64, i64),
     content: &ContentInfo,
     first: usize,

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use ferry_domain::ids::bill_to_for_user;
 use ferry_domain::model::{BillingGroup, User};
+use ferry_domain::row_ids::UserRowId;
 
 use crate::convert::{from_db_time, now};
 use crate::db::DbConnection;
@@ -31,7 +32,7 @@ impl From<BillingGroupRow> for BillingGroup {
             id: row.id,
             uuid: row.uuid,
             name: row.name,
-            owner_user_id: row.owner_user_id,
+            owner_user_id: UserRowId::new(row.owner_user_id),
             bill_to: row.bill_to,
             spending_limit_cents: row.spending_limit_cents,
             spent_cents: row.spent_cents,
@@ -49,7 +50,7 @@ pub(crate) fn create_personal(
         .values((
             billing_groups::uuid.eq(uuid::Uuid::new_v4().to_string()),
             billing_groups::name.eq(format!("{}'s billing group", owner.username)),
-            billing_groups::owner_user_id.eq(owner.id),
+            billing_groups::owner_user_id.eq(owner.id.get()),
             billing_groups::bill_to.eq(bill_to_for_user(&owner.username)),
             billing_groups::created_at.eq(now()),
         ))
@@ -62,10 +63,10 @@ pub(crate) fn create_personal(
 /// of such groups in all pages.
 pub fn list_for_user(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     page: Page,
 ) -> Result<(Vec<BillingGroup>, i64), StoreError> {
-    let owned = billing_groups::table.filter(billing_groups::owner_user_id.eq(user_id));
+    let owned = billing_groups::table.filter(billing_groups::owner_user_id.eq(user_id.get()));
     let total = owned.count().get_result(conn)?;
     let rows = owned
         .order(billing_groups::id)
@@ -78,12 +79,12 @@ pub fn list_for_user(
 /// The group with this SBG id, if the user owns it.
 pub fn get_by_uuid(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     uuid: &str,
 ) -> Result<Option<BillingGroup>, StoreError> {
     let row = billing_groups::table
         .filter(billing_groups::uuid.eq(uuid))
-        .filter(billing_groups::owner_user_id.eq(user_id))
+        .filter(billing_groups::owner_user_id.eq(user_id.get()))
         .select(BillingGroupRow::as_select())
         .first(conn)
         .optional()?;
@@ -92,11 +93,11 @@ pub fn get_by_uuid(
 
 /// The user's personal group, billed to `user-<username>`; `NotFound` if there is no such
 /// user.
-pub fn personal(conn: &mut DbConnection, user_id: i64) -> Result<BillingGroup, StoreError> {
+pub fn personal(conn: &mut DbConnection, user_id: UserRowId) -> Result<BillingGroup, StoreError> {
     let owner = users::get(conn, user_id)?;
     let row = billing_groups::table
         .filter(billing_groups::bill_to.eq(bill_to_for_user(&owner.username)))
-        .filter(billing_groups::owner_user_id.eq(owner.id))
+        .filter(billing_groups::owner_user_id.eq(owner.id.get()))
         .select(BillingGroupRow::as_select())
         .first(conn)?;
     Ok(row.into())

@@ -6,6 +6,7 @@
 //! the folder, read the names that can collide, read the sources' links, then one multi-row
 //! INSERT each for objects, links and placements (`placing::insert_placed`).
 
+use ferry_domain::row_ids::UserRowId;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -47,7 +48,7 @@ pub struct Destination<'a> {
 /// this inside [`crate::Store::write`] so that the folder lock holds until commit.
 pub fn copy_files(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     to: Destination<'_>,
     items: &[CopyItem<'_>],
 ) -> Result<Vec<CopyResult>, StoreError> {
@@ -87,7 +88,7 @@ pub fn copy_files(
 /// Inserts the objects, their links and the placements; returns (item index, new file).
 fn insert_copies(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     to: Destination<'_>,
     items: &[CopyItem<'_>],
     names: &[(usize, FileName)],
@@ -108,10 +109,10 @@ fn insert_copies(
                 content_sha256: object.content_sha256.as_deref(),
                 md5: object.md5.as_deref(),
                 content_key: object.content_key.as_deref(),
-                created_by: user_id,
+                created_by: user_id.get(),
             };
             let placement = PlacementSpec {
-                project_id: to.folder.project_id,
+                project_id: to.folder.project_id.get(),
                 folder_id: to.folder.id,
                 name: name.as_str(),
                 tags: serde_json::Value::from(placement.tags.clone()).to_string(),

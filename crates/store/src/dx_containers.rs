@@ -6,6 +6,7 @@ use diesel::upsert::excluded;
 use ferry_domain::ids::DxId;
 use ferry_domain::model::{BillingGroup, Project};
 use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 
 use crate::billing::BillingGroupRow;
 use crate::convert::{corrupt, now};
@@ -21,7 +22,7 @@ use crate::schema::{billing_groups, project_members, project_summaries, projects
 /// `None` alike when it does not exist and when they are not a member.
 pub fn find_for_member(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     dx_id: &DxId,
 ) -> Result<Option<(Project, Permissions)>, StoreError> {
     let Some(project) = project_repo::get_by_dx_id(conn, dx_id)? else {
@@ -32,9 +33,9 @@ pub fn find_for_member(
 }
 
 /// The project's summary; empty when it has none.
-pub fn summary(conn: &mut DbConnection, project_id: i64) -> Result<String, StoreError> {
+pub fn summary(conn: &mut DbConnection, project_id: ProjectRowId) -> Result<String, StoreError> {
     Ok(project_summaries::table
-        .find(project_id)
+        .find(project_id.get())
         .select(project_summaries::summary)
         .first(conn)
         .optional()?
@@ -57,12 +58,12 @@ pub fn billing_group(
 /// projects to their own groups).
 pub fn billing_group_by_bill_to(
     conn: &mut DbConnection,
-    owner_user_id: i64,
+    owner_user_id: UserRowId,
     bill_to: &str,
 ) -> Result<Option<BillingGroup>, StoreError> {
     Ok(billing_groups::table
         .filter(billing_groups::bill_to.eq(bill_to))
-        .filter(billing_groups::owner_user_id.eq(owner_user_id))
+        .filter(billing_groups::owner_user_id.eq(owner_user_id.get()))
         .select(BillingGroupRow::as_select())
         .first(conn)
         .optional()?
@@ -93,10 +94,10 @@ struct FlagsChangeset<'a> {
 /// summary when it changes.
 pub fn change(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     changes: ContainerChanges<'_>,
 ) -> Result<(), StoreError> {
-    diesel::update(projects::table.find(project_id))
+    diesel::update(projects::table.find(project_id.get()))
         .set(FlagsChangeset {
             region: changes.region,
             restricted: changes.restricted,
@@ -107,7 +108,7 @@ pub fn change(
         .execute(conn)?;
     if let Some(summary) = changes.summary {
         let row = (
-            project_summaries::project_id.eq(project_id),
+            project_summaries::project_id.eq(project_id.get()),
             project_summaries::summary.eq(summary),
         );
         each_backend!(conn, |c| diesel::insert_into(project_summaries::table)
@@ -142,12 +143,12 @@ pub type ProjectPage = (Vec<(Project, Permissions)>, Option<DxId>);
 /// when a glob needs deciding here, else one page), then the page.
 pub fn find(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     search: &ProjectSearch<'_>,
 ) -> Result<ProjectPage, StoreError> {
     let mut query = projects::table
         .inner_join(project_members::table)
-        .filter(project_members::user_id.eq(user_id))
+        .filter(project_members::user_id.eq(user_id.get()))
         .select((projects::id, projects::name, projects::dx_id))
         .order(projects::id)
         .into_boxed();
@@ -185,7 +186,7 @@ pub fn find(
         let rows: Vec<(ProjectRecord, PermissionsRow)> = projects::table
             .inner_join(users::table)
             .inner_join(project_members::table)
-            .filter(project_members::user_id.eq(user_id))
+            .filter(project_members::user_id.eq(user_id.get()))
             .filter(projects::id.eq_any(chunk))
             .order(projects::id)
             .select((ProjectRecord::as_select(), PermissionsRow::as_select()))

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use ferry_domain::model::Folder;
 use ferry_domain::path::FolderPath;
+use ferry_domain::row_ids::ProjectRowId;
 
 use crate::case::TextById;
 use crate::convert::{corrupt, escape_like, now};
@@ -34,10 +35,13 @@ pub fn children(conn: &mut DbConnection, folder_id: i64) -> Result<Vec<FolderPat
 }
 
 /// The paths of every folder of the project, `/` included, sorted.
-pub fn all_paths(conn: &mut DbConnection, project_id: i64) -> Result<Vec<FolderPath>, StoreError> {
+pub fn all_paths(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<Vec<FolderPath>, StoreError> {
     parse_paths(
         folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .select((folders::id, folders::path))
             .order(folders::path)
             .load(conn)?,
@@ -55,13 +59,13 @@ type PathTest = Box<dyn BoxableExpression<folders::table, MultiBackend, SqlType 
 /// The folders of the project at or below any of `roots`, by path. One query per 400 roots.
 pub fn subtrees(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     roots: &[FolderPath],
 ) -> Result<Vec<Folder>, StoreError> {
     let mut found = Vec::new();
     for chunk in roots.chunks(ROOTS_PER_QUERY) {
         let mut query = folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .select(FolderRow::as_select())
             .order(folders::path)
             .into_boxed();
@@ -91,7 +95,7 @@ pub fn subtrees(
 pub fn remove_tree(conn: &mut DbConnection, root: &Folder) -> Result<(), StoreError> {
     let in_tree: Vec<i64> = if root.path.is_root() {
         placements::table
-            .filter(placements::project_id.eq(root.project_id))
+            .filter(placements::project_id.eq(root.project_id.get()))
             .select(placements::id)
             .load(conn)?
     } else {
@@ -99,7 +103,7 @@ pub fn remove_tree(conn: &mut DbConnection, root: &Folder) -> Result<(), StoreEr
             .like(format!("{}/%", escape_like(root.path.as_str())))
             .escape('\\');
         let tree = folders::table
-            .filter(folders::project_id.eq(root.project_id))
+            .filter(folders::project_id.eq(root.project_id.get()))
             .filter(folders::id.eq(root.id).or(below))
             .select(folders::id);
         placements::table

@@ -10,6 +10,7 @@ use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::{name_number, name_stem};
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use serde_json::{Map, Value};
 
 use crate::case::{TextById, ValueById};
@@ -58,7 +59,7 @@ impl TryFrom<ObjectRow> for Object {
             md5: row.md5,
             content_key: row.content_key,
             created_at: from_db_time(row.created_at),
-            created_by_user_id: row.created_by_user_id,
+            created_by_user_id: UserRowId::new(row.created_by_user_id),
             modified_at: from_db_time(row.modified_at),
         })
     }
@@ -99,7 +100,7 @@ impl TryFrom<PlacementRow> for Placement {
             id: row.id,
             sbg_id: SbgId::parse(&row.sbg_id).map_err(|e| corrupt(TABLE, row.id, e))?,
             object_id: row.object_id,
-            project_id: row.project_id,
+            project_id: ProjectRowId::new(row.project_id),
             folder_id: row.folder_id,
             name: row.name,
             tags: from_json(TABLE, row.id, &row.tags)?,
@@ -117,8 +118,8 @@ impl TryFrom<PlacementRow> for Placement {
 /// knows which dialect it serves.
 pub fn create_closed_file(
     conn: &mut DbConnection,
-    created_by: i64,
-    project_id: i64,
+    created_by: UserRowId,
+    project_id: ProjectRowId,
     folder: &Folder,
     name: &FileName,
     content: &ContentInfo,
@@ -137,8 +138,8 @@ pub fn create_closed_file(
 /// [`create_closed_file`] for many files in one folder, with a constant number of statements.
 pub fn create_closed_files(
     conn: &mut DbConnection,
-    created_by: i64,
-    project_id: i64,
+    created_by: UserRowId,
+    project_id: ProjectRowId,
     folder: &Folder,
     files: &[(FileName, ContentInfo)],
 ) -> Result<Vec<(Object, Placement)>, StoreError> {
@@ -163,8 +164,8 @@ pub fn create_closed_files(
 /// computes them (`content_hashing`).
 pub fn create_closing_file(
     conn: &mut DbConnection,
-    created_by: i64,
-    project_id: i64,
+    created_by: UserRowId,
+    project_id: ProjectRowId,
     folder: &Folder,
     name: &FileName,
     size: u64,
@@ -182,7 +183,7 @@ pub fn create_closing_file(
 }
 
 /// A closed file of `size` bytes, no content named yet.
-fn file_spec<'a>(created_by: i64, size: u64) -> Result<ObjectSpec<'a>, StoreError> {
+fn file_spec<'a>(created_by: UserRowId, size: u64) -> Result<ObjectSpec<'a>, StoreError> {
     let size = i64::try_from(size)
         .map_err(|_| StoreError::Invalid(format!("file of {size} bytes is too large")))?;
     Ok(ObjectSpec {
@@ -195,17 +196,17 @@ fn file_spec<'a>(created_by: i64, size: u64) -> Result<ObjectSpec<'a>, StoreErro
         content_sha256: None,
         md5: None,
         content_key: None,
-        created_by,
+        created_by: created_by.get(),
     })
 }
 
 fn file_placement_spec<'a>(
-    project_id: i64,
+    project_id: ProjectRowId,
     folder: &Folder,
     name: &'a FileName,
 ) -> PlacementSpec<'a> {
     PlacementSpec {
-        project_id,
+        project_id: project_id.get(),
         folder_id: folder.id,
         name: name.as_str(),
         tags: EMPTY_JSON_ARRAY.to_owned(),

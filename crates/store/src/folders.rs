@@ -2,6 +2,7 @@
 //! unique per project through a SHA-256 of the path (see the migration), which is how every
 //! lookup by path goes.
 
+use ferry_domain::row_ids::ProjectRowId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
@@ -46,7 +47,7 @@ impl TryFrom<FolderRow> for Folder {
         Ok(Folder {
             id: row.id,
             sbg_id: SbgId::parse(&row.sbg_id).map_err(bad)?,
-            project_id: row.project_id,
+            project_id: ProjectRowId::new(row.project_id),
             parent_id: row.parent_id,
             path: FolderPath::parse(&row.path).map_err(bad)?,
             created_at: from_db_time(row.created_at),
@@ -67,7 +68,7 @@ pub fn path_digest(path: &FolderPath) -> String {
 /// inserted top-down, one statement each, since each needs its parent's id.
 pub fn ensure_path(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     path: &FolderPath,
 ) -> Result<Folder, StoreError> {
     atomic(conn, |conn| {
@@ -75,7 +76,7 @@ pub fn ensure_path(
         chain.push(path.clone());
         let digests: Vec<String> = chain.iter().map(path_digest).collect();
         let mut existing: HashMap<String, FolderRow> = folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .filter(folders::path_digest.eq_any(&digests))
             .select(FolderRow::as_select())
             .load(conn)?
@@ -101,7 +102,7 @@ pub fn ensure_path(
 /// statement would otherwise abort the whole transaction.
 fn insert_or_get(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     parent_id: Option<i64>,
     path: &FolderPath,
 ) -> Result<FolderRow, StoreError> {
@@ -116,7 +117,7 @@ fn insert_or_get(
 /// Inserts one folder row; `parent_id` is `None` only for the root.
 pub(crate) fn insert(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     parent_id: Option<i64>,
     path: &FolderPath,
 ) -> Result<FolderRow, StoreError> {
@@ -124,7 +125,7 @@ pub(crate) fn insert(
     let row = diesel::insert_into(folders::table)
         .values((
             folders::sbg_id.eq(SbgId::generate().as_str()),
-            folders::project_id.eq(project_id),
+            folders::project_id.eq(project_id.get()),
             folders::parent_id.eq(parent_id),
             folders::path.eq(path.as_str()),
             folders::path_digest.eq(path_digest(path)),
@@ -139,11 +140,11 @@ pub(crate) fn insert(
 
 fn find_row(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     path: &FolderPath,
 ) -> Result<Option<FolderRow>, StoreError> {
     Ok(folders::table
-        .filter(folders::project_id.eq(project_id))
+        .filter(folders::project_id.eq(project_id.get()))
         .filter(folders::path_digest.eq(path_digest(path)))
         .select(FolderRow::as_select())
         .first(conn)
@@ -152,7 +153,7 @@ fn find_row(
 
 pub fn get_by_path(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     path: &FolderPath,
 ) -> Result<Option<Folder>, StoreError> {
     find_row(conn, project_id, path)?
@@ -332,7 +333,7 @@ struct NewFolder<'a> {
 /// [`StoreError::Conflict`].
 pub(crate) fn insert_tree(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     paths: &[FolderPath],
     ids: &mut HashMap<FolderPath, i64>,
 ) -> Result<(), StoreError> {
@@ -348,7 +349,7 @@ pub(crate) fn insert_tree(
                     })?;
                     Ok(NewFolder {
                         sbg_id: SbgId::generate().to_string(),
-                        project_id,
+                        project_id: project_id.get(),
                         parent_id: Some(parent_id),
                         path: path.as_str(),
                         path_digest: path_digest(path),

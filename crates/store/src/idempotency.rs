@@ -16,6 +16,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
+use ferry_domain::row_ids::UserRowId;
 
 use crate::convert::to_db_time;
 use crate::db::DbConnection;
@@ -33,7 +34,7 @@ const DONE: &str = "done";
 /// One user's key for one request.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyedRequest<'a> {
-    pub user_id: i64,
+    pub user_id: UserRowId,
     pub key: &'a str,
     /// SHA-256 (hex) of what identifies the request: method, path, query and body.
     pub request_sha256: &'a str,
@@ -78,7 +79,7 @@ pub fn claim(
     atomic(conn, |conn| {
         prune(conn, now)?;
         let row = (
-            idempotency_keys::user_id.eq(request.user_id),
+            idempotency_keys::user_id.eq(request.user_id.get()),
             idempotency_keys::idempotency_key.eq(request.key),
             idempotency_keys::request_sha256.eq(request.request_sha256),
             idempotency_keys::state.eq(IN_FLIGHT),
@@ -94,7 +95,7 @@ pub fn claim(
             return Ok(Claim::Granted);
         }
         let found = idempotency_keys::table
-            .find((request.user_id, request.key))
+            .find((request.user_id.get(), request.key))
             .select((
                 idempotency_keys::request_sha256,
                 idempotency_keys::state,
@@ -149,7 +150,7 @@ pub fn claim(
         // update names the claim it replaces.
         let taken = diesel::update(
             idempotency_keys::table
-                .find((request.user_id, request.key))
+                .find((request.user_id.get(), request.key))
                 .filter(idempotency_keys::claim.eq(&holder))
                 .filter(idempotency_keys::state.eq(IN_FLIGHT)),
         )
@@ -208,7 +209,7 @@ pub fn release(
 /// The claim a keyed request's writes run under: [`crate::Store::write`] marks it applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applying {
-    pub user_id: i64,
+    pub user_id: UserRowId,
     pub key: String,
     pub claim_id: String,
 }
@@ -238,9 +239,9 @@ type Held<'a> = dsl::Filter<
 >;
 
 /// The key's row while `claim_id` holds it in flight.
-fn held<'a>(user_id: i64, key: &'a str, claim_id: &'a str) -> Held<'a> {
+fn held<'a>(user_id: UserRowId, key: &'a str, claim_id: &'a str) -> Held<'a> {
     idempotency_keys::table
-        .find((user_id, key))
+        .find((user_id.get(), key))
         .filter(idempotency_keys::claim.eq(claim_id))
         .filter(idempotency_keys::state.eq(IN_FLIGHT))
 }

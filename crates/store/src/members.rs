@@ -8,6 +8,7 @@ use diesel::sql_types::{BigInt, Bool, SmallInt, Timestamp};
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
 use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 
 use crate::convert::{corrupt, now};
 use crate::db::DbConnection;
@@ -56,16 +57,16 @@ fn member_from_rows(
 /// the number of members in all pages.
 pub fn list(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     page: Page,
 ) -> Result<(Vec<(User, Permissions)>, i64), StoreError> {
     let total = project_members::table
-        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::project_id.eq(project_id.get()))
         .select(count_star())
         .get_result(conn)?;
     let members = project_members::table
         .inner_join(users::table)
-        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::project_id.eq(project_id.get()))
         .order((project_members::created_at, project_members::user_id))
         .paginate(page)
         .select((UserRow::as_select(), PermissionsRow::as_select()))
@@ -79,12 +80,12 @@ pub fn list(
 /// The member called `username` and their permissions; `None` if no such user is a member.
 pub fn get(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     username: &Username,
 ) -> Result<Option<(User, Permissions)>, StoreError> {
     project_members::table
         .inner_join(users::table)
-        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::project_id.eq(project_id.get()))
         .filter(users::username.eq(username.as_str()))
         .select((UserRow::as_select(), PermissionsRow::as_select()))
         .first(conn)
@@ -100,19 +101,21 @@ pub fn get(
 /// reads it from the project as it inserts.
 pub fn add(
     conn: &mut DbConnection,
-    project_id: i64,
-    user_id: i64,
+    project_id: ProjectRowId,
+    user_id: UserRowId,
     permissions: Permissions,
 ) -> Result<(), StoreError> {
-    let membership = projects::table.filter(projects::id.eq(project_id)).select((
-        projects::id,
-        user_id.into_sql::<BigInt>(),
-        permissions.level.as_i16().into_sql::<SmallInt>(),
-        permissions.copy.into_sql::<Bool>(),
-        permissions.execute.into_sql::<Bool>(),
-        now().into_sql::<Timestamp>(),
-        projects::dx_id,
-    ));
+    let membership = projects::table
+        .filter(projects::id.eq(project_id.get()))
+        .select((
+            projects::id,
+            user_id.get().into_sql::<BigInt>(),
+            permissions.level.as_i16().into_sql::<SmallInt>(),
+            permissions.copy.into_sql::<Bool>(),
+            permissions.execute.into_sql::<Bool>(),
+            now().into_sql::<Timestamp>(),
+            projects::dx_id,
+        ));
     let added = diesel::insert_into(project_members::table)
         .values(membership)
         .into_columns((
@@ -134,11 +137,11 @@ pub fn add(
 /// Replaces a member's permissions; `NotFound` if the user is not a member.
 pub fn set_permissions(
     conn: &mut DbConnection,
-    project_id: i64,
-    user_id: i64,
+    project_id: ProjectRowId,
+    user_id: UserRowId,
     permissions: Permissions,
 ) -> Result<(), StoreError> {
-    let updated = diesel::update(project_members::table.find((project_id, user_id)))
+    let updated = diesel::update(project_members::table.find((project_id.get(), user_id.get())))
         .set((
             project_members::level.eq(permissions.level.as_i16()),
             project_members::can_copy.eq(permissions.copy),
@@ -152,9 +155,13 @@ pub fn set_permissions(
 }
 
 /// Removes a member; `NotFound` if the user is not a member.
-pub fn remove(conn: &mut DbConnection, project_id: i64, user_id: i64) -> Result<(), StoreError> {
-    let deleted =
-        diesel::delete(project_members::table.find((project_id, user_id))).execute(conn)?;
+pub fn remove(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+    user_id: UserRowId,
+) -> Result<(), StoreError> {
+    let deleted = diesel::delete(project_members::table.find((project_id.get(), user_id.get())))
+        .execute(conn)?;
     if deleted == 0 {
         return Err(StoreError::NotFound);
     }
@@ -165,14 +172,14 @@ pub fn remove(conn: &mut DbConnection, project_id: i64, user_id: i64) -> Result<
 /// would leave the project without one.
 pub fn is_last_administrator(
     conn: &mut DbConnection,
-    project_id: i64,
-    user_id: i64,
+    project_id: ProjectRowId,
+    user_id: UserRowId,
 ) -> Result<bool, StoreError> {
     let administrators: Vec<i64> = project_members::table
-        .filter(project_members::project_id.eq(project_id))
+        .filter(project_members::project_id.eq(project_id.get()))
         .filter(project_members::level.eq(Level::Administer.as_i16()))
         .select(project_members::user_id)
         .limit(2)
         .load(conn)?;
-    Ok(administrators == [user_id])
+    Ok(administrators == [user_id.get()])
 }

@@ -3,6 +3,7 @@
 //! transaction of the creation, so a creation and its nonce commit together.
 
 use diesel::prelude::*;
+use ferry_domain::row_ids::UserRowId;
 use serde_json::Value;
 
 use crate::convert::{from_json, now};
@@ -21,18 +22,18 @@ pub struct UsedNonce {
 
 pub fn find(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     nonce: &str,
 ) -> Result<Option<UsedNonce>, StoreError> {
     let row: Option<(String, String)> = nonces::table
-        .find((user_id, nonce))
+        .find((user_id.get(), nonce))
         .select((nonces::request_sha256, nonces::response))
         .first(conn)
         .optional()?;
     row.map(|(request_sha256, response)| {
         Ok(UsedNonce {
             request_sha256,
-            response: from_json("nonces", user_id, &response)?,
+            response: from_json("nonces", user_id.get(), &response)?,
         })
     })
     .transpose()
@@ -43,14 +44,14 @@ pub fn find(
 /// that the caller's transaction can go on to read what the other recorded.
 pub fn reserve(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     nonce: &str,
     request_sha256: &str,
 ) -> Result<(), StoreError> {
     conn.transaction(|conn| {
         diesel::insert_into(nonces::table)
             .values((
-                nonces::user_id.eq(user_id),
+                nonces::user_id.eq(user_id.get()),
                 nonces::nonce.eq(nonce),
                 nonces::request_sha256.eq(request_sha256),
                 nonces::response.eq(Value::Null.to_string()),
@@ -64,11 +65,11 @@ pub fn reserve(
 /// Records the response of the request that reserved the nonce.
 pub fn record_response(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     nonce: &str,
     response: &Value,
 ) -> Result<(), StoreError> {
-    diesel::update(nonces::table.find((user_id, nonce)))
+    diesel::update(nonces::table.find((user_id.get(), nonce)))
         .set(nonces::response.eq(response.to_string()))
         .execute(conn)?;
     Ok(())

@@ -1,6 +1,7 @@
 //! Projects: one row known by both its DNAnexus id (`project-...`) and its SBG id
 //! (`owner/slug`, the owner's username and a slug unique per owner), with its members.
 
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -62,10 +63,10 @@ impl TryFrom<ProjectRecord> for Project {
         let owner = Username::parse(&record.owner).map_err(bad)?;
         let slug = Slug::parse(&row.slug).map_err(bad)?;
         Ok(Project {
-            id: row.id,
+            id: ProjectRowId::new(row.id),
             dx_id: DxId::parse(&row.dx_id).map_err(bad)?,
             sbg_id: SbgProjectId::new(owner, slug),
-            owner_user_id: row.owner_user_id,
+            owner_user_id: UserRowId::new(row.owner_user_id),
             name: row.name,
             description: row.description,
             region: row.region,
@@ -122,12 +123,12 @@ pub fn create_with(
     atomic(conn, |conn| {
         // Two concurrent creations by one owner would otherwise pick the same free slug.
         user_repo::lock(conn, owner.id)?;
-        let slug = free_slug(conn, owner.id, &Slug::from_name(new.name))?;
+        let slug = free_slug(conn, owner.id.get(), &Slug::from_name(new.name))?;
         let now = now();
         let row: ProjectRow = diesel::insert_into(projects::table)
             .values((
                 projects::dx_id.eq(DxId::generate(DxClass::Project).as_str()),
-                projects::owner_user_id.eq(owner.id),
+                projects::owner_user_id.eq(owner.id.get()),
                 projects::slug.eq(slug.as_str()),
                 projects::name.eq(new.name),
                 projects::description.eq(new.description),
@@ -139,8 +140,13 @@ pub fn create_with(
             ))
             .returning(projects::all_columns)
             .get_result(conn)?;
-        folders::insert(conn, row.id, None, &FolderPath::root())?;
-        members::add(conn, row.id, owner.id, Permissions::owner())?;
+        folders::insert(conn, ProjectRowId::new(row.id), None, &FolderPath::root())?;
+        members::add(
+            conn,
+            ProjectRowId::new(row.id),
+            owner.id,
+            Permissions::owner(),
+        )?;
         ProjectRecord {
             project: row,
             owner: owner.username.to_string(),
@@ -268,10 +274,10 @@ pub struct ProjectFilter<'a> {
 /// exist and when they are not a member.
 pub fn find_for_member(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     sbg_id: &SbgProjectId,
 ) -> Result<Option<VisibleProject>, StoreError> {
-    visible_to(user_id)
+    visible_to(user_id.get())
         .filter(users::username.eq(sbg_id.owner().as_str()))
         .filter(projects::slug.eq(sbg_id.slug().as_str()))
         .select(VisibleProjectRow::as_select())
@@ -285,12 +291,12 @@ pub fn find_for_member(
 /// number of such projects in all pages.
 pub fn list_for_member(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     filter: ProjectFilter<'_>,
     page: Page,
 ) -> Result<(Vec<VisibleProject>, i64), StoreError> {
-    let mut count = visible_to(user_id).select(count_star()).into_boxed();
-    let mut listed = visible_to(user_id)
+    let mut count = visible_to(user_id.get()).select(count_star()).into_boxed();
+    let mut listed = visible_to(user_id.get())
         .select(VisibleProjectRow::as_select())
         .order(projects::id)
         .paginate(page)
@@ -335,11 +341,11 @@ fn visible_to(user_id: i64) -> _ {
 /// The user's permissions in the project; `None` if they are not a member.
 pub fn membership(
     conn: &mut DbConnection,
-    project_id: i64,
-    user_id: i64,
+    project_id: ProjectRowId,
+    user_id: UserRowId,
 ) -> Result<Option<Permissions>, StoreError> {
     project_members::table
-        .find((project_id, user_id))
+        .find((project_id.get(), user_id.get()))
         .select(PermissionsRow::as_select())
         .first(conn)
         .optional()?
@@ -373,7 +379,7 @@ struct ProjectChangeset<'a> {
 /// project.
 pub fn update(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     changes: &ProjectChanges,
 ) -> Result<(), StoreError> {
     let changeset = ProjectChangeset {
@@ -384,7 +390,7 @@ pub fn update(
         settings: changes.settings.as_ref().map(settings_json),
         modified_at: now(),
     };
-    let updated = diesel::update(projects::table.find(project_id))
+    let updated = diesel::update(projects::table.find(project_id.get()))
         .set(changeset)
         .execute(conn)?;
     if updated == 0 {
@@ -395,8 +401,8 @@ pub fn update(
 
 /// Deletes the project with its members, folders and placements (by cascade); the objects
 /// stay, placed elsewhere or nowhere. `NotFound` if there is no such project.
-pub fn delete(conn: &mut DbConnection, project_id: i64) -> Result<(), StoreError> {
-    let deleted = diesel::delete(projects::table.find(project_id)).execute(conn)?;
+pub fn delete(conn: &mut DbConnection, project_id: ProjectRowId) -> Result<(), StoreError> {
+    let deleted = diesel::delete(projects::table.find(project_id.get())).execute(conn)?;
     if deleted == 0 {
         return Err(StoreError::NotFound);
     }
@@ -423,6 +429,9 @@ pub fn lock(conn: &mut DbConnection, sbg_id: &SbgProjectId) -> Result<(), StoreE
 }
 
 /// The project's root folder, `/`.
-pub fn root_folder(conn: &mut DbConnection, project_id: i64) -> Result<Folder, StoreError> {
+pub fn root_folder(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<Folder, StoreError> {
     folders::get_by_path(conn, project_id, &FolderPath::root())?.ok_or(StoreError::NotFound)
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use ferry_domain::ids::SbgId;
+use ferry_domain::row_ids::UserRowId;
 use ferry_domain::upload::PartPlan;
 
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
@@ -19,7 +20,7 @@ use crate::schema::{folders, sbg_upload_parts, sbg_uploads};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     pub upload_id: String,
-    pub user_id: i64,
+    pub user_id: UserRowId,
     /// Where the file goes.
     pub folder_id: i64,
     pub name: String,
@@ -58,7 +59,7 @@ impl TryFrom<UploadRow> for Upload {
         }
         Ok(Upload {
             upload_id: row.upload_id,
-            user_id: row.user_id,
+            user_id: UserRowId::new(row.user_id),
             folder_id: row.folder_id,
             name: row.name,
             plan,
@@ -90,7 +91,7 @@ pub fn create(conn: &mut DbConnection, upload: &Upload) -> Result<(), StoreError
     diesel::insert_into(sbg_uploads::table)
         .values((
             sbg_uploads::upload_id.eq(&upload.upload_id),
-            sbg_uploads::user_id.eq(upload.user_id),
+            sbg_uploads::user_id.eq(upload.user_id.get()),
             sbg_uploads::folder_id.eq(upload.folder_id),
             sbg_uploads::name.eq(&upload.name),
             sbg_uploads::size.eq(to_i64(upload.plan.size())?),
@@ -108,13 +109,13 @@ pub fn create(conn: &mut DbConnection, upload: &Upload) -> Result<(), StoreError
 /// not found.
 pub fn get(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     upload_id: &str,
 ) -> Result<Option<(Upload, SbgId)>, StoreError> {
     let found: Option<(UploadRow, String)> = sbg_uploads::table
         .inner_join(folders::table)
         .filter(sbg_uploads::upload_id.eq(upload_id))
-        .filter(sbg_uploads::user_id.eq(user_id))
+        .filter(sbg_uploads::user_id.eq(user_id.get()))
         .select((UploadRow::as_select(), folders::sbg_id))
         .first(conn)
         .optional()?;

@@ -6,6 +6,7 @@
 //! that does not exist. Each loader is one query per 900 ids (files by SBG id on PostgreSQL:
 //! two).
 
+use ferry_domain::row_ids::UserRowId;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::dsl::count_star;
@@ -35,7 +36,7 @@ const IDS_PER_QUERY: usize = 900;
 /// projects are left out.
 pub fn files_by_sbg_ids(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     ids: &[SbgId],
 ) -> Result<Vec<(FileView, Permissions)>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
@@ -82,7 +83,7 @@ fn placement_ids_by_sbg_ids(
 /// project, in no particular order.
 pub fn folders_by_sbg_ids(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     ids: &[SbgId],
 ) -> Result<Vec<(FolderView, Permissions)>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
@@ -96,7 +97,7 @@ pub fn folders_by_sbg_ids(
 /// The root folder of the project, if `user_id` is a member of it.
 pub fn root_folder(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     project: &SbgProjectId,
 ) -> Result<Option<(FolderView, Permissions)>, StoreError> {
     Ok(load_folders(conn, user_id, FolderScope::Root(project))?.pop())
@@ -166,7 +167,7 @@ pub struct Listing {
 /// on the stored JSON and decided here, reading only the candidates' ids and JSON columns.
 pub fn list_folder(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     folder: &Folder,
     filter: &ListFilter,
     page: Page,
@@ -212,7 +213,7 @@ pub fn list_folder(
 /// Files filtered by name only: counted and paginated in SQL.
 fn list_files_by_name(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     folder_id: i64,
     names: &[String],
     page: Page,
@@ -241,7 +242,7 @@ fn list_files_by_name(
 /// superset of the matches; the exact test runs here, then the page is loaded by id.
 fn list_files_by_json(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     folder_id: i64,
     filter: &ListFilter,
     page: Page,
@@ -339,7 +340,7 @@ type FileRecord = (PlacementRow, ObjectRow, String, String, String);
 /// docs/performance.md). Without it, the only selective filter is the scope's.
 fn load_files(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     scope: FileScope<'_>,
 ) -> Result<Vec<(FileView, Permissions)>, StoreError> {
     let mut query = placements::table
@@ -374,7 +375,7 @@ fn load_files(
     let records = query.load::<FileRecord>(conn)?;
     let project_ids: BTreeSet<i64> = records.iter().map(|r| r.0.project_id).collect();
     let memberships: HashMap<i64, PermissionsRow> = project_members::table
-        .filter(project_members::user_id.eq(user_id))
+        .filter(project_members::user_id.eq(user_id.get()))
         .filter(project_members::project_id.eq_any(project_ids))
         .select(PermissionsRow::as_select())
         .load::<PermissionsRow>(conn)?
@@ -420,13 +421,13 @@ type FolderRecord = (FolderRow, String, String, Option<String>, PermissionsRow);
 /// One query: folders with their project, owner, parent and the caller's membership.
 fn load_folders(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     scope: FolderScope<'_>,
 ) -> Result<Vec<(FolderView, Permissions)>, StoreError> {
     let parents = diesel::alias!(folders as parents);
     let membership = project_members::table.on(project_members::project_id
         .eq(folders::project_id)
-        .and(project_members::user_id.eq(user_id)));
+        .and(project_members::user_id.eq(user_id.get())));
     let mut query = folders::table
         .inner_join(projects::table.inner_join(users::table))
         .inner_join(membership)

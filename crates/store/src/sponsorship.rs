@@ -9,6 +9,7 @@
 //! another sponsored project): a clone into it, or its becoming sponsored, is refused with
 //! InvalidState (`shared/seeds/dnanexus-clone.txt`).
 
+use ferry_domain::row_ids::ProjectRowId;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -47,7 +48,7 @@ pub(crate) fn is_sponsored(sponsored_until: Option<NaiveDateTime>) -> bool {
 /// operator sponsors, else those another project sponsors. Two queries per 30,000 objects.
 pub(crate) fn conflicts(
     conn: &mut DbConnection,
-    sponsor_id: i64,
+    sponsor_id: ProjectRowId,
     object_ids: &[i64],
 ) -> Result<Option<SponsorshipConflict>, StoreError> {
     let mut by_operator = BTreeSet::new();
@@ -66,7 +67,7 @@ pub(crate) fn conflicts(
                 .inner_join(objects::table)
                 .inner_join(projects::table)
                 .filter(placements::object_id.eq_any(chunk))
-                .filter(placements::project_id.ne(sponsor_id))
+                .filter(placements::project_id.ne(sponsor_id.get()))
                 .filter(projects::sponsored_until.gt(now))
                 .select((objects::id, objects::dx_id, projects::dx_id))
                 .load::<(i64, String, String)>(conn)?,
@@ -97,21 +98,21 @@ fn parse(object_id: i64, dx_id: &str) -> Result<DxId, StoreError> {
 /// time already past). Refused while any object it holds has another sponsor.
 pub fn sponsor_project(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     until: Option<DateTime<Utc>>,
 ) -> Result<(), SponsorshipError> {
     atomic(conn, |conn| {
         let until = until.map(to_db_time);
         if is_sponsored(until) {
             let object_ids: Vec<i64> = placements::table
-                .filter(placements::project_id.eq(project_id))
+                .filter(placements::project_id.eq(project_id.get()))
                 .select(placements::object_id)
                 .load(conn)?;
             if let Some(conflict) = conflicts(conn, project_id, &object_ids)? {
                 return Err(SponsorshipError::Conflict(conflict));
             }
         }
-        let updated = diesel::update(projects::table.find(project_id))
+        let updated = diesel::update(projects::table.find(project_id.get()))
             .set(projects::sponsored_until.eq(until))
             .execute(conn)?;
         if updated == 0 {
@@ -123,12 +124,15 @@ pub fn sponsor_project(
 
 /// The operator sponsors every object the project holds from now on (objects sponsored already
 /// stay so). One statement.
-pub fn sponsor_by_operator(conn: &mut DbConnection, project_id: i64) -> Result<(), StoreError> {
+pub fn sponsor_by_operator(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<(), StoreError> {
     let already = sponsored_objects::table
         .filter(sponsored_objects::object_id.eq(placements::object_id))
         .select(sponsored_objects::object_id);
     let unsponsored = placements::table
-        .filter(placements::project_id.eq(project_id))
+        .filter(placements::project_id.eq(project_id.get()))
         .filter(not(exists(already)))
         .select((
             placements::object_id,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use ferry_domain::model::{Token, User};
+use ferry_domain::row_ids::UserRowId;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -36,7 +37,7 @@ impl From<TokenRow> for Token {
     fn from(row: TokenRow) -> Token {
         Token {
             id: row.id,
-            user_id: row.user_id,
+            user_id: UserRowId::new(row.user_id),
             label: row.label,
             last4: row.last4,
             created_at: from_db_time(row.created_at),
@@ -60,7 +61,7 @@ fn secret_digest(secret: &str) -> String {
 /// again.
 pub fn create(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     label: Option<&str>,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(Token, String), StoreError> {
@@ -68,7 +69,7 @@ pub fn create(
     let last4 = &secret[secret.len() - 4..];
     let row: TokenRow = diesel::insert_into(tokens::table)
         .values((
-            tokens::user_id.eq(user_id),
+            tokens::user_id.eq(user_id.get()),
             tokens::secret_sha256.eq(secret_digest(&secret)),
             tokens::label.eq(label),
             tokens::last4.eq(last4),
@@ -81,9 +82,9 @@ pub fn create(
 }
 
 /// The user's tokens, revoked and expired ones included, oldest first.
-pub fn list(conn: &mut DbConnection, user_id: i64) -> Result<Vec<Token>, StoreError> {
+pub fn list(conn: &mut DbConnection, user_id: UserRowId) -> Result<Vec<Token>, StoreError> {
     let rows = tokens::table
-        .filter(tokens::user_id.eq(user_id))
+        .filter(tokens::user_id.eq(user_id.get()))
         .order(tokens::id)
         .select(TokenRow::as_select())
         .load(conn)?;
@@ -92,10 +93,14 @@ pub fn list(conn: &mut DbConnection, user_id: i64) -> Result<Vec<Token>, StoreEr
 
 /// Revokes one of the user's tokens. Revoking a revoked token changes nothing and returns it;
 /// another user's token is `NotFound`, as is an unknown one.
-pub fn revoke(conn: &mut DbConnection, user_id: i64, token_id: i64) -> Result<Token, StoreError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    user_id: UserRowId,
+    token_id: i64,
+) -> Result<Token, StoreError> {
     let owned = tokens::table
         .filter(tokens::id.eq(token_id))
-        .filter(tokens::user_id.eq(user_id));
+        .filter(tokens::user_id.eq(user_id.get()));
     let revoked: Option<TokenRow> = diesel::update(owned.filter(tokens::revoked_at.is_null()))
         .set(tokens::revoked_at.eq(now()))
         .returning(tokens::all_columns)

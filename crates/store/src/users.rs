@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
+use ferry_domain::row_ids::UserRowId;
 
 use crate::billing;
 use crate::convert::{corrupt, from_db_time, now};
@@ -27,7 +28,7 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(row: UserRow) -> Result<User, StoreError> {
         Ok(User {
-            id: row.id,
+            id: UserRowId::new(row.id),
             username: Username::parse(&row.username).map_err(|e| corrupt("users", row.id, e))?,
             name: row.name,
             email: row.email,
@@ -80,9 +81,9 @@ pub fn find_by_username(
 }
 
 /// The user with this id; `NotFound` if there is none.
-pub fn get(conn: &mut DbConnection, id: i64) -> Result<User, StoreError> {
+pub fn get(conn: &mut DbConnection, id: UserRowId) -> Result<User, StoreError> {
     users::table
-        .find(id)
+        .find(id.get())
         .select(UserRow::as_select())
         .first(conn)?
         .try_into()
@@ -91,10 +92,10 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<User, StoreError> {
 /// Serialises writers that read-then-write rows owned by this user (their project slugs). On
 /// PostgreSQL, locks the user's row until the end of the transaction; on SQLite, the write
 /// transaction ([`crate::Store::write`]) already holds the database's write lock.
-pub(crate) fn lock(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+pub(crate) fn lock(conn: &mut DbConnection, id: UserRowId) -> Result<(), StoreError> {
     if let DbConnection::Pg(pg) = conn {
         users::table
-            .find(id)
+            .find(id.get())
             .select(users::id)
             .for_update()
             .first::<i64>(pg)?;
@@ -103,8 +104,12 @@ pub(crate) fn lock(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
 }
 
 /// Grants or withdraws the right to read the audit trail; `NotFound` if there is no such user.
-pub fn set_admin(conn: &mut DbConnection, id: i64, is_admin: bool) -> Result<User, StoreError> {
-    diesel::update(users::table.find(id))
+pub fn set_admin(
+    conn: &mut DbConnection,
+    id: UserRowId,
+    is_admin: bool,
+) -> Result<User, StoreError> {
+    diesel::update(users::table.find(id.get()))
         .set(users::is_admin.eq(is_admin))
         .returning(users::all_columns)
         .get_result::<UserRow>(conn)?

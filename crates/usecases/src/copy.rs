@@ -2,6 +2,7 @@
 //! copied (read and copy permission on a file the caller can see; a folder only by an async
 //! job), and why not, as a [`CopyRefusal`].
 
+use ferry_domain::row_ids::UserRowId;
 use std::collections::{HashMap, HashSet};
 
 pub use ferry_domain::copy::CopyRefusal;
@@ -34,7 +35,7 @@ impl From<StoreError> for CopyError {
 /// caller cannot see is reported as missing, never as forbidden.
 pub fn destination(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     target: &FolderRef,
 ) -> Result<(SbgProjectId, Folder), CopyError> {
     let (project, folder, permissions) = match target {
@@ -70,7 +71,7 @@ pub struct Sources {
 /// permissions), one for the folders among the rest.
 pub fn sources(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     ids: &[SbgId],
 ) -> Result<Sources, StoreError> {
     let mut copyable = HashMap::new();

@@ -5,6 +5,7 @@
 use ferry_domain::ids::DxId;
 use ferry_domain::model::Project;
 use ferry_domain::permission::Level;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::objects::{self, CopyScope, ObjectCopy};
 use ferry_store::{DbConnection, dx_containers};
 
@@ -20,7 +21,7 @@ pub(crate) struct Container {
 /// The container `id` names, if the caller can see it and holds `needed` in it.
 pub(crate) fn container(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     id: &DxId,
     needed: Level,
 ) -> Result<Container, DxError> {
@@ -71,7 +72,7 @@ pub(crate) enum ProjectHint<'a> {
 /// The copy of object `id` that `hint` picks among those the caller can see.
 pub(crate) fn object_copy(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     id: &DxId,
     hint: ProjectHint<'_>,
 ) -> Result<ObjectCopy, DxError> {

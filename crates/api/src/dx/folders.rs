@@ -3,6 +3,7 @@
 //! removing needs CONTRIBUTE, or ADMINISTER in a protected project. Each call is a constant
 //! number of statements, however many objects and folders it touches.
 
+use ferry_domain::row_ids::UserRowId;
 use std::collections::{BTreeSet, HashMap};
 
 use ferry_domain::ids::DxId;
@@ -416,7 +417,7 @@ pub(crate) async fn remove_objects(
 /// does not hold, unless `skip_missing`.
 fn copies_in(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     container: &Container,
     ids: &[DxId],
     skip_missing: bool,

@@ -10,6 +10,7 @@ use ferry_domain::links::check_links;
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{DbConnection, StoreError, folders, nonces};
@@ -237,7 +238,7 @@ struct ProjectInput {
 /// first, so that what is read stays true until the change commits.
 fn copy_to_change(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     id: &DxId,
     project: Option<&DxId>,
     needed: Level,
@@ -346,7 +347,7 @@ pub(crate) async fn get_details(state: &AppState, call: Call, id: DxId) -> Resul
 async fn change_open_object(
     state: &AppState,
     claim: RequestClaim,
-    call_user: i64,
+    call_user: UserRowId,
     id: DxId,
     change: impl FnOnce(&ObjectCopy) -> Result<OpenObjectChange, DxError> + Send + 'static,
 ) -> Result<Value, DxError> {
@@ -445,7 +446,7 @@ fn deduplicated(strings: Vec<String>) -> Vec<String> {
 async fn change_copy(
     state: &AppState,
     claim: RequestClaim,
-    call_user: i64,
+    call_user: UserRowId,
     id: DxId,
     project: Option<DxId>,
     change: impl FnOnce(&ObjectCopy, &mut DbConnection) -> Result<(), DxError> + Send + 'static,

@@ -2,6 +2,7 @@
 //! decreasePermissions, leave}` (dx-api.md §5.2–§5.6). A project made here is the same row the
 //! SBG dialect lists, with a short name made from its name.
 
+use ferry_domain::row_ids::UserRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::ids::{DxId, Username};
@@ -286,7 +287,7 @@ pub(crate) async fn decrease_permissions(
     db::write(&state.store, call.claim, move |conn| -> Result<(), DxError> {
         let Container { project, level } = container(conn, caller.id, &id, Level::View)?;
         projects::lock(conn, &project.sbg_id)?;
-        let current: HashMap<Username, (i64, Level)> =
+        let current: HashMap<Username, (UserRowId, Level)> =
             members::list(conn, project.id, Page::ALL)?
                 .0
                 .into_iter()

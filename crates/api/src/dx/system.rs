@@ -2,6 +2,7 @@
 //! §5.17). Searches page with `limit` and `starting`: `next` is what to send as `starting` for
 //! the next page, `null` after the last.
 
+use ferry_domain::row_ids::ProjectRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::ids::{DxClass, DxId};
@@ -75,7 +76,7 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
         let search = ProjectSearch {
             name: name.as_ref(),
             level: input.level,
-            starting,
+            starting: starting.map(ProjectRowId::get),
             limit,
         };
         let (found, next) = dx_containers::find(conn, user.id, &search)?;

@@ -11,6 +11,7 @@ use chrono::Utc;
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::permission::Level;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{ContentInfo, Store, objects};
 use serde::Deserialize;
@@ -184,7 +185,7 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
 /// The caller's open file `file`, if they may upload to it.
 fn writable_open_file(
     conn: &mut ferry_store::DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     file: &DxId,
 ) -> Result<ferry_domain::model::Object, DxError> {
     let copy = object_copy(conn, user_id, file, ProjectHint::Exactly(None))?;
@@ -204,7 +205,7 @@ fn writable_open_file(
 async fn bucket_part_url(
     state: &AppState,
     claim: RequestClaim,
-    user_id: i64,
+    user_id: UserRowId,
     file: DxId,
     (index, size, md5): (u32, Option<u64>, Option<String>),
 ) -> Result<Value, DxError> {

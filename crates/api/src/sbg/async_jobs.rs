@@ -25,6 +25,7 @@ use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::SbgId;
 use ferry_domain::model::{AuditOutcome, FileView, FolderView};
 use ferry_domain::name::FileName;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::jobs::{
     self, ItemKind, ItemOutcome, ItemStatus, Job, JobItem, JobState, RequestedCopy,
 };
@@ -137,7 +138,7 @@ async fn submit(
 }
 
 /// The caller's job with this id; someone else's is as missing as an unknown one.
-fn caller_job(conn: &mut DbConnection, user_id: i64, id: &str) -> Result<Job, SbgError> {
+fn caller_job(conn: &mut DbConnection, user_id: UserRowId, id: &str) -> Result<Job, SbgError> {
     jobs::get(conn, id)?
         .filter(|job| job.user_id == user_id)
         .ok_or(SbgError::JobNotFound)

@@ -27,6 +27,7 @@ use actix_web::error::JsonPayloadError;
 use actix_web::middleware::from_fn;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Resource, Scope, web};
 use ferry_domain::ids::SbgProjectId;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::DbConnection;
 use ferry_store::projects::{self as project_repo, VisibleProject};
 use std::future::Future;
@@ -110,7 +111,7 @@ pub(crate) fn resource(paths: &[&str]) -> Resource {
 /// when they are not a member, so that a project's existence is never revealed.
 pub(crate) fn visible_project(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     id: &SbgProjectId,
 ) -> Result<VisibleProject, SbgError> {
     project_repo::find_for_member(conn, user_id, id)?.ok_or(SbgError::ProjectNotFound)

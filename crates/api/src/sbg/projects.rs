@@ -13,6 +13,7 @@ use actix_web::{HttpResponse, web};
 use ferry_domain::DomainError;
 use ferry_domain::ids::{SbgProjectId, Slug, Username};
 use ferry_domain::model::{BillingGroup, User};
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::projects::{NewProject, ProjectChanges, ProjectFilter, VisibleProject};
 use ferry_store::{DbConnection, billing as billing_repo, projects};
 use serde::Deserialize;
@@ -38,7 +39,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 /// administer it.
 pub(super) fn administered_project(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     id: &SbgProjectId,
 ) -> Result<VisibleProject, SbgError> {
     projects::lock(conn, id)?;

@@ -2,6 +2,7 @@
 //! label, request id), what and how it ended; every 401 and 403; the admin API that reads it;
 //! and the workers' sweep that prunes it.
 
+use ferry_domain::row_ids::UserRowId;
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
@@ -235,7 +236,7 @@ async fn denied_requests_are_recorded_with_the_caller_when_known(ctx: Ctx) {
     assert_eq!(forbidden.status, 403, "{}", forbidden.json);
 
     let denied = events(&ctx, "denied");
-    let seen: Vec<(Option<i64>, Option<&str>, &str, Value)> = denied
+    let seen: Vec<(Option<UserRowId>, Option<&str>, &str, Value)> = denied
         .iter()
         .map(|e| {
             assert_eq!(e.outcome, AuditOutcome::Denied);
@@ -282,7 +283,7 @@ async fn the_admin_api_filters_and_pages_for_administrators_only(ctx: Ctx) {
     // Newest first.
     assert_eq!(items[0]["target"], "GET /admin/audit");
     assert_eq!(items[1]["target"], "GET /admin/audit");
-    assert_eq!(items[1]["user_id"], alice.id);
+    assert_eq!(items[1]["user_id"], alice.id.get());
     assert_eq!(items[1]["token_label"], "test");
     assert_eq!(items[1]["outcome"], "denied");
     assert_eq!(items[1]["action"], "denied");

@@ -112,7 +112,7 @@ impl World {
 
     fn placements_in(&self, project: &Project) -> i64 {
         placements::table
-            .filter(placements::project_id.eq(project.id))
+            .filter(placements::project_id.eq(project.id.get()))
             .count()
             .get_result(&mut self.conn())
             .unwrap()
@@ -252,7 +252,7 @@ async fn what_is_missing_is_resource_not_found(w: World) {
 }
 
 fn set_project(w: &World, project: &Project, restricted: bool, phi: bool, region: &str) {
-    diesel::update(projects::table.find(project.id))
+    diesel::update(projects::table.find(project.id.get()))
         .set((
             projects::restricted.eq(restricted),
             projects::contains_phi.eq(phi),

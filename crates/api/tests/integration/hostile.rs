@@ -35,12 +35,12 @@ fn not_utf8() -> Vec<u8> {
 fn rows(ctx: &Ctx, project: &Project) -> (i64, i64) {
     let mut conn = ctx.db.store().conn().unwrap();
     let placed = placements::table
-        .filter(placements::project_id.eq(project.id))
+        .filter(placements::project_id.eq(project.id.get()))
         .count()
         .get_result(&mut *conn)
         .unwrap();
     let folders = folders::table
-        .filter(folders::project_id.eq(project.id))
+        .filter(folders::project_id.eq(project.id.get()))
         .count()
         .get_result(&mut *conn)
         .unwrap();

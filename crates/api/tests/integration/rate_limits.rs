@@ -116,7 +116,7 @@ async fn a_batch_copy_or_an_async_job_counts_as_one_request_and_a_refused_one_wr
 
     let placed = |ctx: &Ctx| -> i64 {
         placements::table
-            .filter(placements::project_id.eq(dest.id))
+            .filter(placements::project_id.eq(dest.id.get()))
             .count()
             .get_result(&mut ctx.db.store().conn().unwrap())
             .unwrap()

@@ -43,7 +43,7 @@ fn seed(db: &TestDb, files_in_source: usize) -> (Seeded, Vec<String>) {
 fn copies_in(store: &Store, project: &Project) -> i64 {
     let mut conn = store.conn().unwrap();
     placements::table
-        .filter(placements::project_id.eq(project.id))
+        .filter(placements::project_id.eq(project.id.get()))
         .count()
         .get_result(&mut *conn)
         .unwrap()

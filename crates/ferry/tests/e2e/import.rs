@@ -4,6 +4,7 @@
 use crate::support::{ferry, stderr, stdout};
 use ferry_domain::ids::SbgId;
 use ferry_domain::path::FolderPath;
+use ferry_domain::row_ids::ProjectRowId;
 use ferry_store::{files, folders};
 use ferry_testkit::TestDb;
 use ferry_testkit::backends;
@@ -78,9 +79,13 @@ fn stored_file(db: &TestDb, id: &str) -> (Vec<u8>, String, i64) {
 
 fn folder_id(db: &TestDb, project_id: i64, path: &str) -> Option<i64> {
     let mut conn = db.store().conn().expect("a connection");
-    folders::get_by_path(&mut conn, project_id, &FolderPath::parse(path).unwrap())
-        .expect("the lookup runs")
-        .map(|folder| folder.id)
+    folders::get_by_path(
+        &mut conn,
+        ProjectRowId::new(project_id),
+        &FolderPath::parse(path).unwrap(),
+    )
+    .expect("the lookup runs")
+    .map(|folder| folder.id)
 }
 
 /// A user `alice` with a project `alice/data`, and a scratch directory for local files.
@@ -97,7 +102,7 @@ impl Setup {
         assert_eq!(project.sbg_id.as_str(), "alice/data");
         Setup {
             db,
-            project_id: project.id,
+            project_id: project.id.get(),
             local: tempfile::tempdir().expect("tempdir"),
         }
     }

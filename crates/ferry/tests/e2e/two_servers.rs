@@ -79,7 +79,7 @@ fn clients_alternating_between_two_servers_lose_no_copy_and_share_no_name(db: Te
 
     let mut conn = db.store().conn().unwrap();
     let stored: Vec<String> = placements::table
-        .filter(placements::project_id.eq(destination.id))
+        .filter(placements::project_id.eq(destination.id.get()))
         .select(placements::name)
         .load(&mut *conn)
         .unwrap();

@@ -1,6 +1,7 @@
 //! What a clone reads before it writes: the containers, the listed objects and folders, the hidden-link closure, what the destination already holds.
 
 use super::*;
+use ferry_domain::row_ids::ProjectRowId;
 
 /// The source and destination containers, once the caller may clone from one to the other.
 pub(super) fn containers(
@@ -9,7 +10,7 @@ pub(super) fn containers(
 ) -> Result<(ContainerRow, ContainerRow), CloneError> {
     let membership = project_members::table.on(project_members::project_id
         .eq(projects::id)
-        .and(project_members::user_id.eq(request.user_id)));
+        .and(project_members::user_id.eq(request.user_id.get())));
     let mut rows: Vec<ContainerRow> = projects::table
         .inner_join(billing_groups::table)
         .left_join(membership)
@@ -47,10 +48,13 @@ pub(super) fn containers(
 
 /// Serialises clones into one container until the end of the transaction: on PostgreSQL locks
 /// the container's root folder row; on SQLite the write transaction holds the database's lock.
-pub(super) fn lock_destination(conn: &mut DbConnection, project_id: i64) -> Result<(), StoreError> {
+pub(super) fn lock_destination(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<(), StoreError> {
     if let DbConnection::Pg(pg) = conn {
         folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .filter(folders::parent_id.is_null())
             .select(folders::id)
             .for_update()
@@ -97,13 +101,13 @@ pub(super) type FolderTest =
 /// of its ancestors being listed decides.
 pub(super) fn folders_within(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     listed: &[FolderPath],
 ) -> Result<HashMap<i64, FolderPath>, StoreError> {
     let mut found = HashMap::new();
     for chunk in listed.chunks(FOLDERS_PER_QUERY) {
         let mut query = folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .select((folders::id, folders::path))
             .into_boxed();
         if !chunk.iter().any(FolderPath::is_root) {
@@ -190,14 +194,14 @@ pub(super) fn hidden_targets(
 /// Of `paths`, those that exist in the project: path -> folder id.
 pub(super) fn existing_folders(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     paths: &[FolderPath],
 ) -> Result<HashMap<FolderPath, i64>, StoreError> {
     let mut found = HashMap::with_capacity(paths.len());
     for chunk in paths.chunks(IDS_PER_QUERY) {
         let digests: Vec<String> = chunk.iter().map(path_digest).collect();
         let rows: Vec<(i64, String)> = folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .filter(folders::path_digest.eq_any(&digests))
             .select((folders::id, folders::path))
             .load(conn)?;
@@ -212,14 +216,14 @@ pub(super) fn existing_folders(
 /// Of the objects `object_ids`, those placed in the project.
 pub(super) fn placed_in(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     object_ids: &[i64],
 ) -> Result<BTreeSet<i64>, StoreError> {
     let mut found = BTreeSet::new();
     for chunk in object_ids.chunks(IDS_PER_QUERY) {
         found.extend(
             placements::table
-                .filter(placements::project_id.eq(project_id))
+                .filter(placements::project_id.eq(project_id.get()))
                 .filter(placements::object_id.eq_any(chunk))
                 .select(placements::object_id)
                 .load::<i64>(conn)?,

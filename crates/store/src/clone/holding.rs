@@ -1,6 +1,7 @@
 //! `listProjects`: the projects that hold a copy of an object, as the caller may see them.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 /// `listProjects`: every project holding the object that the user is a member of, with the
 /// user's level, in no particular order. Empty when the object does not exist or the user sees
@@ -15,7 +16,7 @@ use super::*;
 /// sorting 10,000 ids cost a tenth of the call (docs/performance.md).
 pub fn projects_holding(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     object: &DxId,
 ) -> Result<Vec<(DxId, Level)>, StoreError> {
     let Some(object_id) = objects::table
@@ -30,7 +31,7 @@ pub fn projects_holding(
         .inner_join(
             project_members::table.on(project_members::project_id
                 .eq(placements::project_id)
-                .and(project_members::user_id.eq(user_id))),
+                .and(project_members::user_id.eq(user_id.get()))),
         )
         .filter(placements::object_id.eq(object_id))
         .select((project_members::project_dx_id, project_members::level))

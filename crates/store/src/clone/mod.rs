@@ -19,6 +19,7 @@
 //! 5. the objects already in the destination, and sponsorship if the destination is sponsored;
 //! 6. the writes: folders (per depth), placements, and for open workflows new replica objects.
 
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::expression::BoxableExpression;
@@ -65,7 +66,7 @@ const FOLDERS_PER_QUERY: usize = 1_000;
 /// destination are different containers.
 #[derive(Debug, Clone, Copy)]
 pub struct CloneRequest<'a> {
-    pub user_id: i64,
+    pub user_id: UserRowId,
     pub source: &'a DxId,
     pub destination: &'a DxId,
     /// Object ids as given: one that names no object placed in the source is reported as not
@@ -137,6 +138,10 @@ struct ContainerRow {
 }
 
 impl ContainerRow {
+    fn key(&self) -> ProjectRowId {
+        ProjectRowId::new(self.id)
+    }
+
     fn level(&self) -> Result<Option<Level>, StoreError> {
         self.level
             .map(Level::from_i16)
@@ -161,7 +166,7 @@ pub fn clone_objects(
     check_folder_names(request.folders)?;
     atomic(conn, |conn| {
         let (source, destination) = containers(conn, request)?;
-        lock_destination(conn, destination.id)?;
+        lock_destination(conn, destination.key())?;
 
         let mut seen = HashSet::with_capacity(request.folders.len());
         let listed_folders: Vec<FolderPath> = request
@@ -171,7 +176,7 @@ pub fn clone_objects(
             .cloned()
             .collect();
         let listed = listed_objects(conn, source.id, request.objects)?;
-        let source_folders = folders_within(conn, source.id, &listed_folders)?;
+        let source_folders = folders_within(conn, source.key(), &listed_folders)?;
         let found: HashSet<&FolderPath> = source_folders.values().collect();
         let missing: Vec<FolderPath> = listed_folders
             .iter()
@@ -191,7 +196,7 @@ pub fn clone_objects(
         let mut chain = request.folder.ancestors();
         chain.push(request.folder.clone());
         let wanted: Vec<FolderPath> = chain.iter().chain(planned_folders).cloned().collect();
-        let mut destination_folders = existing_folders(conn, destination.id, &wanted)?;
+        let mut destination_folders = existing_folders(conn, destination.key(), &wanted)?;
         let missing_chain: Vec<FolderPath> = chain
             .iter()
             .filter(|path| !destination_folders.contains_key(*path))
@@ -250,7 +255,7 @@ pub fn clone_objects(
             return Err(CloneRefusal::NotClosed(not_closed).into());
         }
 
-        let present = placed_in(conn, destination.id, &reached)?;
+        let present = placed_in(conn, destination.key(), &reached)?;
         let mut exists = Vec::with_capacity(present.len());
         let mut new_placements = Vec::new();
         let mut replicas = Vec::new();
@@ -267,7 +272,7 @@ pub fn clone_objects(
         exists.sort();
         if sponsorship::is_sponsored(destination.sponsored_until) {
             let ids: Vec<i64> = new_placements.iter().map(|(object, _)| object.id).collect();
-            if let Some(conflict) = sponsorship::conflicts(conn, destination.id, &ids)? {
+            if let Some(conflict) = sponsorship::conflicts(conn, destination.key(), &ids)? {
                 return Err(CloneRefusal::Sponsorship(conflict).into());
             }
         }
@@ -276,12 +281,16 @@ pub fn clone_objects(
         let mut to_create = missing_chain;
         to_create.extend(plan.created().iter().cloned());
         // Only a folder made since the check, by a writer that does not lock the root, can clash.
-        insert_tree(conn, destination.id, &to_create, &mut destination_folders).map_err(
-            |e| match e {
-                StoreError::Conflict(_) => CloneRefusal::FolderConflict(to_create.clone()).into(),
-                other => CloneError::from(other),
-            },
-        )?;
+        insert_tree(
+            conn,
+            destination.key(),
+            &to_create,
+            &mut destination_folders,
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => CloneRefusal::FolderConflict(to_create.clone()).into(),
+            other => CloneError::from(other),
+        })?;
         let folder_of = |placement: &PlacementRow| -> Result<i64, StoreError> {
             let target = source_folders
                 .get(&placement.folder_id)
@@ -296,14 +305,20 @@ pub fn clone_objects(
             .map(|(_, placement)| {
                 Ok((
                     placement.object_id,
-                    placement_spec(placement, destination.id, folder_of(placement)?),
+                    placement_spec(placement, destination.key(), folder_of(placement)?),
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let spec_refs: Vec<(i64, &PlacementSpec<'_>)> =
             specs.iter().map(|(id, spec)| (*id, spec)).collect();
         insert_placements(conn, &spec_refs)?;
-        replicate(conn, request.user_id, destination.id, &replicas, folder_of)?;
+        replicate(
+            conn,
+            request.user_id,
+            destination.key(),
+            &replicas,
+            folder_of,
+        )?;
         Ok(Cloned {
             exists,
             placed: new_placements.len() + replicas.len(),

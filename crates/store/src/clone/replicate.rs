@@ -1,6 +1,7 @@
 //! What a clone writes: a placement per object in the destination, with the source copy's name, tags, properties and class fields.
 
 use super::*;
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 
 /// An open workflow is not refused: the seed has it replicated, a new workflow object.
 pub(super) fn is_open_workflow(object: &ObjectRow) -> bool {
@@ -15,11 +16,11 @@ pub(super) fn parse_dx_id(object: &ObjectRow) -> Result<DxId, StoreError> {
 /// metadata.
 pub(super) fn placement_spec(
     source: &PlacementRow,
-    project_id: i64,
+    project_id: ProjectRowId,
     folder_id: i64,
 ) -> PlacementSpec<'_> {
     PlacementSpec {
-        project_id,
+        project_id: project_id.get(),
         folder_id,
         name: &source.name,
         tags: source.tags.clone(),
@@ -32,8 +33,8 @@ pub(super) fn placement_spec(
 /// types, links and class fields, created by the caller.
 pub(super) fn replicate(
     conn: &mut DbConnection,
-    user_id: i64,
-    project_id: i64,
+    user_id: UserRowId,
+    project_id: ProjectRowId,
     workflows: &[&Source],
     folder_of: impl Fn(&PlacementRow) -> Result<i64, StoreError>,
 ) -> Result<(), StoreError> {
@@ -53,7 +54,7 @@ pub(super) fn replicate(
                 content_sha256: object.content_sha256.as_deref(),
                 md5: object.md5.as_deref(),
                 content_key: object.content_key.as_deref(),
-                created_by: user_id,
+                created_by: user_id.get(),
             };
             Ok((
                 object_spec,

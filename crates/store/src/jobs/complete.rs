@@ -1,6 +1,7 @@
 //! Completing a chunk: its items' outcomes, its new folder chunks, the job's counters.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 /// A copied folder whose contents are still to copy: a new `folder` chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,7 +304,7 @@ pub(super) fn finish_if_done(
         conn,
         &audit::NewEvent {
             request_id: None,
-            user_id: Some(job.user_id),
+            user_id: Some(UserRowId::new(job.user_id)),
             token_label: None,
             action: "sbg.async_copy.end",
             target: Some(job.public_id),

@@ -136,7 +136,7 @@ pub(super) fn insert_folders<'p>(
     let rows: Vec<NewFolder<'_>> = paths
         .map(|path| NewFolder {
             sbg_id: SbgId::generate().to_string(),
-            project_id: parent.project_id,
+            project_id: parent.project_id.get(),
             parent_id: parent.id,
             path: path.as_str(),
             path_digest: path_digest(path),

@@ -1,6 +1,7 @@
 //! A job: its state, its outcome and its counters, and how it is read back.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 /// Where a job is, in CAVATICA's terms (`SUBMITTED`, `RESOLVING`, `RUNNING`, `FINISHED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
@@ -45,7 +46,7 @@ pub struct Job {
     pub id: i64,
     /// The id clients see.
     pub public_id: String,
-    pub user_id: i64,
+    pub user_id: UserRowId,
     pub state: JobState,
     /// Set once the job is finished.
     pub outcome: Option<JobOutcome>,
@@ -104,7 +105,7 @@ impl TryFrom<JobRow> for Job {
         Ok(Job {
             id: row.id,
             public_id: row.public_id,
-            user_id: row.user_id,
+            user_id: UserRowId::new(row.user_id),
             state,
             outcome,
             request_items: row.request_items,
@@ -142,15 +143,15 @@ pub fn get(conn: &mut DbConnection, public_id: &str) -> Result<Option<Job>, Stor
 /// One page of the user's jobs, newest first, and how many they have.
 pub fn list_for_user(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     page: Page,
 ) -> Result<(Vec<Job>, i64), StoreError> {
     let total = jobs::table
-        .filter(jobs::user_id.eq(user_id))
+        .filter(jobs::user_id.eq(user_id.get()))
         .select(count_star())
         .get_result(conn)?;
     let listed = jobs::table
-        .filter(jobs::user_id.eq(user_id))
+        .filter(jobs::user_id.eq(user_id.get()))
         .order((jobs::created_at.desc(), jobs::id.desc()))
         .paginate(page)
         .select(JobRow::as_select())

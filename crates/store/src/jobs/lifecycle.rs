@@ -1,12 +1,13 @@
 //! A job's beginning and end: submitting it, cancelling it, purging it once finished.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 /// Creates a job for `requests` (1 or more), its `items` chunks and its items, in one
 /// transaction: two statements per chunk.
 pub fn submit(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     requests: &[RequestedCopy],
 ) -> Result<Job, StoreError> {
     let count =
@@ -16,7 +17,7 @@ pub fn submit(
             .values((
                 jobs::public_id.eq(uuid::Uuid::new_v4().simple().to_string()),
                 jobs::kind.eq(COPY_JOB),
-                jobs::user_id.eq(user_id),
+                jobs::user_id.eq(user_id.get()),
                 jobs::request_items.eq(count),
                 jobs::unresolved_items.eq(count),
                 jobs::total_items.eq(count),

@@ -1,6 +1,7 @@
 //! Changes to objects and their copies: open objects changed and closed, copies renamed, moved, removed.
 
 use super::*;
+use ferry_domain::row_ids::ProjectRowId;
 
 /// Serialises read-then-write changes to an object and its placements until the end of the
 /// transaction. On PostgreSQL, locks the object's row; on SQLite, the write transaction
@@ -212,7 +213,7 @@ pub fn get(conn: &mut DbConnection, dx_id: &DxId) -> Result<Option<Object>, Stor
 /// holds any more. See [`unreachable_hidden`] for what "in use" means.
 pub fn remove_copies(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     placement_ids: &[i64],
 ) -> Result<(), StoreError> {
     let mut removed = placement_ids.to_vec();
@@ -229,7 +230,7 @@ pub fn remove_copies(
 /// Two queries per level of links followed, and one more to find the objects that stay.
 pub(super) fn unreachable_hidden(
     conn: &mut DbConnection,
-    project_id: i64,
+    project_id: ProjectRowId,
     removed: &[i64],
 ) -> Result<Vec<i64>, StoreError> {
     let removed_set: HashSet<i64> = removed.iter().copied().collect();
@@ -266,7 +267,7 @@ pub(super) fn unreachable_hidden(
             hidden.extend(
                 placements::table
                     .inner_join(objects::table)
-                    .filter(placements::project_id.eq(project_id))
+                    .filter(placements::project_id.eq(project_id.get()))
                     .filter(objects::hidden.eq(true))
                     .filter(objects::dx_id.eq_any(chunk))
                     .select((placements::id, objects::id, objects::dx_id))
@@ -295,7 +296,7 @@ pub(super) fn unreachable_hidden(
     for chunk in reached_ids.chunks(IDS_PER_QUERY) {
         let referrers: Vec<(i64, String)> = object_links::table
             .inner_join(placements::table.on(placements::object_id.eq(object_links::object_id)))
-            .filter(placements::project_id.eq(project_id))
+            .filter(placements::project_id.eq(project_id.get()))
             .filter(object_links::target_dx_id.eq_any(chunk))
             .select((placements::id, object_links::target_dx_id))
             .load(conn)?;

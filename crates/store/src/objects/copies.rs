@@ -1,6 +1,7 @@
 //! Reading objects' copies: what a caller sees of each object in each project, and its class fields.
 
 use super::*;
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 
 /// A copy of a data object (the object in one project) as a member of that project sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,7 @@ pub enum CopyScope<'a> {
     /// The objects with these ids, in every project or in project `project_id` only.
     Objects {
         ids: &'a [DxId],
-        project_id: Option<i64>,
+        project_id: Option<ProjectRowId>,
     },
     /// The objects of a folder, by name then id; the hidden ones only if `include_hidden`.
     Folder {
@@ -43,7 +44,7 @@ pub(super) type CopyRecord = (PlacementRow, ObjectRow, String, String, String, i
 /// query per 900 ids. Folder listings come by name then id, the rest by placement id.
 pub fn visible_copies(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     scope: CopyScope<'_>,
 ) -> Result<Vec<ObjectCopy>, StoreError> {
     let mut found = Vec::new();
@@ -54,7 +55,7 @@ pub fn visible_copies(
                 found.extend(load_copies(
                     conn,
                     user_id,
-                    LoadScope::DxIds(&chunk, project_id),
+                    LoadScope::DxIds(&chunk, project_id.map(ProjectRowId::get)),
                 )?);
             }
         }
@@ -82,12 +83,12 @@ pub(super) enum LoadScope<'a> {
 /// in the projects `user_id` is a member of.
 pub(super) fn load_copies(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     scope: LoadScope<'_>,
 ) -> Result<Vec<CopyRecord>, StoreError> {
     let membership = project_members::table.on(project_members::project_id
         .eq(placements::project_id)
-        .and(project_members::user_id.eq(user_id)));
+        .and(project_members::user_id.eq(user_id.get())));
     let creator = users::table.on(users::id.eq(objects::created_by_user_id));
     let query = placements::table
         .inner_join(objects::table)

@@ -2,6 +2,7 @@
 //! class-specific fields. Every object made here also gets a placement with its own SBG id, so
 //! that it shows in the SBG dialect too: one store, two dialects.
 
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -40,7 +41,7 @@ pub use search::*;
 #[derive(Debug, Clone)]
 pub struct NewDataObject<'a> {
     pub class: DxClass,
-    pub project_id: i64,
+    pub project_id: ProjectRowId,
     pub folder: &'a Folder,
     /// The name in the project; empty for the DNAnexus default, the object's own id.
     pub name: &'a str,
@@ -50,7 +51,7 @@ pub struct NewDataObject<'a> {
     pub tags: Vec<String>,
     pub properties: Map<String, Value>,
     pub state: ObjectState,
-    pub created_by: i64,
+    pub created_by: UserRowId,
 }
 
 /// Creates the object, its links (from its details) and its placement; see
@@ -95,10 +96,10 @@ pub fn create_with_class_fields(
         content_sha256: None,
         md5: None,
         content_key: None,
-        created_by: new.created_by,
+        created_by: new.created_by.get(),
     };
     let placement = PlacementSpec {
-        project_id: new.project_id,
+        project_id: new.project_id.get(),
         folder_id: new.folder.id,
         name: new.name,
         tags: Value::from(new.tags.clone()).to_string(),

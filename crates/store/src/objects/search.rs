@@ -1,6 +1,7 @@
 //! `findDataObjects`: objects found by class, name, state, tags, properties and folder.
 
 use super::*;
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 
 /// How a search matches names: exactly, or by a glob (`*`, `?`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ impl NameFilter {
 pub struct ObjectSearch<'a> {
     /// Only in this project, and then only in this folder (with its sub-folders if the flag is
     /// set) when one is given.
-    pub project_id: Option<i64>,
+    pub project_id: Option<ProjectRowId>,
     pub folder: Option<(&'a FolderPath, bool)>,
     pub name: Option<&'a NameFilter>,
     pub class: Option<DxClass>,
@@ -56,12 +57,12 @@ pub struct ObjectSearch<'a> {
 /// else one page), then the page's copies.
 pub fn find(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     search: &ObjectSearch<'_>,
 ) -> Result<(Vec<ObjectCopy>, Option<i64>), StoreError> {
     let membership = project_members::table.on(project_members::project_id
         .eq(placements::project_id)
-        .and(project_members::user_id.eq(user_id)));
+        .and(project_members::user_id.eq(user_id.get())));
     let mut query = placements::table
         .inner_join(objects::table)
         .inner_join(membership)
@@ -69,9 +70,9 @@ pub fn find(
         .order(placements::id)
         .into_boxed();
     if let Some(project_id) = search.project_id {
-        query = query.filter(placements::project_id.eq(project_id));
+        query = query.filter(placements::project_id.eq(project_id.get()));
         let in_project = folders::table
-            .filter(folders::project_id.eq(project_id))
+            .filter(folders::project_id.eq(project_id.get()))
             .select(folders::id);
         match search.folder {
             None => {}

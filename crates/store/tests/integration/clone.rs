@@ -160,7 +160,7 @@ fn contents(conn: &mut DbConnection, project: &Project) -> Vec<(String, String, 
     let mut rows: Vec<(String, String, String)> = placements::table
         .inner_join(ferry_store::schema::objects::table)
         .inner_join(folder_rows::table)
-        .filter(placements::project_id.eq(project.id))
+        .filter(placements::project_id.eq(project.id.get()))
         .select((
             ferry_store::schema::objects::dx_id,
             folder_rows::path,
@@ -174,7 +174,7 @@ fn contents(conn: &mut DbConnection, project: &Project) -> Vec<(String, String, 
 
 fn folder_paths(conn: &mut DbConnection, project: &Project) -> Vec<String> {
     let mut paths: Vec<String> = folder_rows::table
-        .filter(folder_rows::project_id.eq(project.id))
+        .filter(folder_rows::project_id.eq(project.id.get()))
         .select(folder_rows::path)
         .load(conn)
         .unwrap();
@@ -219,7 +219,7 @@ fn a_clone_keeps_the_id_copies_the_metadata_and_reports_what_exists(w: World) {
         .load::<(i64, String, String, String)>(&mut conn)
         .unwrap()
         .into_iter()
-        .partition(|row| row.0 == w.source.id);
+        .partition(|row| row.0 == w.source.id.get());
     assert_ne!(source_copy[0].1, dest_copy[0].1, "a new SBG id");
     assert_eq!(source_copy[0].2, dest_copy[0].2, "tags");
     assert_eq!(source_copy[0].3, dest_copy[0].3, "properties");
@@ -447,7 +447,7 @@ fn set_flags(
     phi: bool,
     region: &str,
 ) {
-    diesel::update(projects::table.find(project.id))
+    diesel::update(projects::table.find(project.id.get()))
         .set((
             projects::restricted.eq(restricted),
             projects::contains_phi.eq(phi),

@@ -30,7 +30,7 @@ fn ensure_path_creates_missing_ancestors_once(db: TestDb) {
 
     let c = folders::ensure_path(&mut conn, project.id, &path("/a/b/c")).unwrap();
     assert_eq!(c.path, path("/a/b/c"));
-    assert_eq!(folder_count(&mut conn, project.id), 4);
+    assert_eq!(folder_count(&mut conn, project.id.get()), 4);
     let b = folders::get_by_path(&mut conn, project.id, &path("/a/b"))
         .unwrap()
         .unwrap();
@@ -49,11 +49,11 @@ fn ensure_path_creates_missing_ancestors_once(db: TestDb) {
         folders::ensure_path(&mut conn, project.id, &path("/")).unwrap(),
         root
     );
-    assert_eq!(folder_count(&mut conn, project.id), 4);
+    assert_eq!(folder_count(&mut conn, project.id.get()), 4);
 
     let d = folders::ensure_path(&mut conn, project.id, &path("/a/b/d")).unwrap();
     assert_eq!(d.parent_id, Some(b.id));
-    assert_eq!(folder_count(&mut conn, project.id), 5);
+    assert_eq!(folder_count(&mut conn, project.id.get()), 5);
 
     let sbg_ids: HashSet<_> = [&root, &a, &b, &c, &d]
         .iter()
@@ -100,7 +100,7 @@ fn a_failed_enclosing_transaction_leaves_no_folder(db: TestDb) {
         folders::get_by_path(&mut conn, project.id, &path("/x")).unwrap(),
         None
     );
-    assert_eq!(folder_count(&mut conn, project.id), 1);
+    assert_eq!(folder_count(&mut conn, project.id.get()), 1);
 }
 
 backends!(concurrent_ensure_path_calls_agree_on_one_folder);
@@ -123,7 +123,10 @@ fn concurrent_ensure_path_calls_agree_on_one_folder(db: TestDb) {
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(folder_count(&mut db.store().conn().unwrap(), project.id), 4);
+    assert_eq!(
+        folder_count(&mut db.store().conn().unwrap(), project.id.get()),
+        4
+    );
 }
 
 backends!(a_path_longer_than_a_btree_entry_works);
@@ -149,5 +152,5 @@ fn a_path_longer_than_a_btree_entry_works(db: TestDb) {
         folders::get_by_path(&mut conn, project.id, &long).unwrap(),
         Some(folder)
     );
-    assert_eq!(folder_count(&mut conn, project.id), 6);
+    assert_eq!(folder_count(&mut conn, project.id.get()), 6);
 }

@@ -1,6 +1,7 @@
 use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
 use ferry_domain::ids::Username;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::idempotency::{self, Applying, Claim, KeyedRequest, RETENTION, StoredResponse};
 use ferry_store::schema::idempotency_keys;
 use ferry_store::{DbConnection, Store, StoreError, users};
@@ -9,7 +10,7 @@ use ferry_testkit::backends;
 
 const LEASE: TimeDelta = TimeDelta::seconds(60);
 
-fn keyed<'a>(user_id: i64, key: &'a str, sha: &'a str) -> KeyedRequest<'a> {
+fn keyed<'a>(user_id: UserRowId, key: &'a str, sha: &'a str) -> KeyedRequest<'a> {
     KeyedRequest {
         user_id,
         key,
@@ -177,11 +178,15 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
     );
     // A transaction that rolls back takes its mark with it.
     assert!(write_under(db.store(), &claim("k", "c1"), "rolled", true).is_err());
-    assert!(!applied(&mut conn, alice.id, "k"), "{:?}", db.backend());
+    assert!(
+        !applied(&mut conn, alice.id.get(), "k"),
+        "{:?}",
+        db.backend()
+    );
     assert!(!exists(&mut conn, "rolled"));
     // One that commits marks the key in the same transaction.
     write_under(db.store(), &claim("k", "c1"), "written", false).unwrap();
-    assert!(applied(&mut conn, alice.id, "k"));
+    assert!(applied(&mut conn, alice.id.get(), "k"));
     assert!(exists(&mut conn, "written"));
     // The holder may still record its answer: a retry waits for it.
     assert_eq!(
@@ -224,5 +229,5 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
         Err(StoreError::ClaimTakenOver)
     ));
     assert!(!exists(&mut conn, "late"));
-    assert!(!applied(&mut conn, alice.id, "slow"));
+    assert!(!applied(&mut conn, alice.id.get(), "slow"));
 }

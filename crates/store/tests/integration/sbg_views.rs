@@ -197,7 +197,7 @@ fn deleting_placements_deletes_the_objects_no_project_holds(db: TestDb) {
         .values((
             placements::sbg_id.eq(SbgId::generate().as_str()),
             placements::object_id.eq(shared.object.id),
-            placements::project_id.eq(other.id),
+            placements::project_id.eq(other.id.get()),
             placements::folder_id.eq(other_root.id),
             placements::name.eq("clone"),
             placements::name_stem.eq("clone"),

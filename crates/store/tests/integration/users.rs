@@ -1,4 +1,5 @@
 use ferry_domain::ids::Username;
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::page::Page;
 use ferry_store::{StoreError, billing, users};
 use ferry_testkit::TestDb;
@@ -21,7 +22,7 @@ fn create_find_and_refuse_a_duplicate(db: TestDb) {
     let nobody = Username::parse("nobody").unwrap();
     assert_eq!(users::find_by_username(&mut conn, &nobody).unwrap(), None);
     assert!(matches!(
-        users::get(&mut conn, created.id + 1000),
+        users::get(&mut conn, UserRowId::new(created.id.get() + 1000)),
         Err(StoreError::NotFound)
     ));
 
@@ -69,6 +70,6 @@ fn each_user_gets_a_personal_billing_group_only_they_can_use(db: TestDb) {
         billing::personal(&mut conn, bob.id).unwrap().id,
         personal.id
     );
-    let nobody = billing::personal(&mut conn, bob.id + 1000);
+    let nobody = billing::personal(&mut conn, UserRowId::new(bob.id.get() + 1000));
     assert!(matches!(nobody, Err(StoreError::NotFound)), "{nobody:?}");
 }

@@ -1,6 +1,7 @@
 //! The database work the single and the bulk file routes share: loading entries, changing files, deleting entries, and the folder a request names.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 // Database work shared by the single and the bulk endpoints.
 
@@ -8,7 +9,7 @@ use super::*;
 /// permissions. Two queries at most.
 pub(crate) fn load_entries(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     ids: &[SbgId],
 ) -> Result<HashMap<SbgId, (Entry, Permissions)>, StoreError> {
     let mut found: HashMap<SbgId, (Entry, Permissions)> =
@@ -45,7 +46,7 @@ pub(crate) fn load_entries(
 /// freed by earlier renames in the same call count as free.
 pub(crate) fn change_files(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     items: Vec<Result<(SbgId, FileChange), SbgError>>,
 ) -> Result<Vec<Result<FileView, SbgError>>, SbgError> {
     let ids: Vec<SbgId> = items
@@ -177,7 +178,7 @@ pub(super) fn unique(ids: &[SbgId]) -> impl Iterator<Item = &SbgId> {
 /// it holds is deleted by the same call.
 pub(crate) fn delete_entries(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     items: Vec<Result<SbgId, SbgError>>,
 ) -> Result<Vec<Result<Entry, SbgError>>, SbgError> {
     let ids: Vec<SbgId> = items
@@ -267,7 +268,7 @@ pub(crate) fn folder_ref(
 /// The folder `target` names, if the caller can see it: a project's root folder, or a folder.
 pub(crate) fn resolve_folder(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     target: &FolderRef,
     missing_folder: SbgError,
 ) -> Result<(FolderView, Permissions), SbgError> {

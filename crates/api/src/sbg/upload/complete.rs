@@ -1,6 +1,7 @@
 //! Completing an upload: every part checked, the file created over the bytes.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 // Completing.
 
@@ -37,7 +38,7 @@ pub(super) enum UploadedContent<'a> {
 /// closing until its checksums are known), the upload's deletion.
 pub(super) fn create_uploaded_file(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     upload_id: &str,
     parts: &[ReceivedPart],
     content: UploadedContent<'_>,

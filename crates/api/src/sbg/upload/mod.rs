@@ -24,6 +24,7 @@ use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::model::FileView;
 use ferry_domain::model::FolderView;
 use ferry_domain::permission::Permissions;
+use ferry_domain::row_ids::UserRowId;
 use ferry_domain::upload::PartPlan;
 use ferry_store::sbg_uploads::{self, ReceivedPart, Upload};
 use ferry_store::{ContentInfo, DbConnection, StoreError, files, folders, sbg_views};
@@ -113,7 +114,7 @@ fn render_upload(state: &AppState, upload: &Upload, folder: &FolderView) -> Valu
 /// The caller's upload `upload_id` and where it goes.
 fn own_upload(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     upload_id: &str,
 ) -> Result<(Upload, FolderView), SbgError> {
     let (upload, folder) =

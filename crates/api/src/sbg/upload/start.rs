@@ -1,6 +1,7 @@
 //! Starting an SBG multipart upload: `POST /upload/multipart`.
 
 use super::*;
+use ferry_domain::row_ids::UserRowId;
 
 // Starting.
 
@@ -32,7 +33,7 @@ pub(super) fn overwrite_wanted(req: &HttpRequest) -> Result<bool, SbgError> {
 /// write.
 pub(super) fn writable_folder(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     target: &FolderRef,
 ) -> Result<FolderView, SbgError> {
     let (folder, permissions): (FolderView, Permissions) =
