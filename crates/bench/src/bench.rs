@@ -171,7 +171,7 @@ impl<'a> Bench<'a> {
             content,
             source,
             sources,
-            floor_at: (floor.id.get(), floor_folder.id),
+            floor_at: (floor.id.get(), floor_folder.id.get()),
             floor_written: 0,
         })
     }

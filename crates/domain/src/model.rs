@@ -9,7 +9,7 @@ use crate::error::DomainError;
 use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
 use crate::path::FolderPath;
 use crate::permission::Permissions;
-use crate::row_ids::{ProjectRowId, UserRowId};
+use crate::row_ids::{FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, UserRowId};
 
 /// A person who can hold tokens and be a member of projects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,11 +89,11 @@ pub struct Member {
 /// A folder of a project. Every project has a root folder, `/`, the only one without a parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
-    pub id: i64,
+    pub id: FolderRowId,
     /// The SBG id: SBG shows folders as files of type `folder`.
     pub sbg_id: SbgId,
     pub project_id: ProjectRowId,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<FolderRowId>,
     pub path: FolderPath,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
@@ -127,7 +127,7 @@ fn unknown_object_state(s: &str) -> DomainError {
 /// A DNAnexus clone shares one object; an SBG copy makes a new one over the same content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
-    pub id: i64,
+    pub id: ObjectRowId,
     pub dx_id: DxId,
     pub class: DxClass,
     pub state: ObjectState,
@@ -150,12 +150,12 @@ pub struct Object {
 /// An object placed in a project: what a project "contains", with the per-project metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placement {
-    pub id: i64,
+    pub id: PlacementRowId,
     /// The SBG file id: each project's copy of a file has its own.
     pub sbg_id: SbgId,
-    pub object_id: i64,
+    pub object_id: ObjectRowId,
     pub project_id: ProjectRowId,
-    pub folder_id: i64,
+    pub folder_id: FolderRowId,
     pub name: String,
     pub tags: Vec<String>,
     pub properties: Map<String, Value>,

@@ -39,3 +39,15 @@ row_id!(
     /// A `projects` row (a DNAnexus container, an SBG project).
     ProjectRowId
 );
+row_id!(
+    /// A `folders` row.
+    FolderRowId
+);
+row_id!(
+    /// An `objects` row (a data object: a file, a record, an applet...).
+    ObjectRowId
+);
+row_id!(
+    /// A `placements` row (an object in one project's folder, under one name).
+    PlacementRowId
+);

@@ -113,7 +113,7 @@ fn insert_copies(
             };
             let placement = PlacementSpec {
                 project_id: to.folder.project_id.get(),
-                folder_id: to.folder.id,
+                folder_id: to.folder.id.get(),
                 name: name.as_str(),
                 tags: serde_json::Value::from(placement.tags.clone()).to_string(),
                 properties: serde_json::Value::Object(placement.properties.clone()).to_string(),
@@ -125,7 +125,7 @@ fn insert_copies(
     let rows = insert_placed(conn, &specs)?;
     copy_links(
         conn,
-        names.iter().map(|(i, _)| items[*i].source.object.id),
+        names.iter().map(|(i, _)| items[*i].source.object.id.get()),
         rows.iter().map(|(object, _)| object.id),
     )?;
     names

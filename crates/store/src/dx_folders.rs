@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use ferry_domain::model::Folder;
 use ferry_domain::path::FolderPath;
-use ferry_domain::row_ids::ProjectRowId;
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId};
 
 use crate::case::TextById;
 use crate::convert::{corrupt, escape_like, now};
@@ -24,10 +24,13 @@ const ROWS_PER_UPDATE: usize = 1_000;
 const ROOTS_PER_QUERY: usize = 400;
 
 /// The paths of the folder's direct sub-folders, sorted.
-pub fn children(conn: &mut DbConnection, folder_id: i64) -> Result<Vec<FolderPath>, StoreError> {
+pub fn children(
+    conn: &mut DbConnection,
+    folder_id: FolderRowId,
+) -> Result<Vec<FolderPath>, StoreError> {
     parse_paths(
         folders::table
-            .filter(folders::parent_id.eq(folder_id))
+            .filter(folders::parent_id.eq(folder_id.get()))
             .select((folders::id, folders::path))
             .order(folders::path)
             .load(conn)?,
@@ -104,7 +107,7 @@ pub fn remove_tree(conn: &mut DbConnection, root: &Folder) -> Result<(), StoreEr
             .escape('\\');
         let tree = folders::table
             .filter(folders::project_id.eq(root.project_id.get()))
-            .filter(folders::id.eq(root.id).or(below))
+            .filter(folders::id.eq(root.id.get()).or(below))
             .select(folders::id);
         placements::table
             .filter(placements::folder_id.eq_any(tree))
@@ -113,29 +116,36 @@ pub fn remove_tree(conn: &mut DbConnection, root: &Folder) -> Result<(), StoreEr
     };
     if root.path.is_root() {
         // Nothing is left to use anything.
-        files::delete_placements(conn, &in_tree)?;
+        files::delete_placement_keys(conn, &in_tree)?;
     } else {
-        objects::remove_copies(conn, root.project_id, &in_tree)?;
+        objects::remove_copy_keys(conn, root.project_id, &in_tree)?;
     }
     // Sub-folders go with their parent (ON DELETE CASCADE).
     if root.path.is_root() {
-        diesel::delete(folders::table.filter(folders::parent_id.eq(root.id))).execute(conn)?;
+        diesel::delete(folders::table.filter(folders::parent_id.eq(root.id.get())))
+            .execute(conn)?;
     } else {
-        diesel::delete(folders::table.find(root.id)).execute(conn)?;
+        diesel::delete(folders::table.find(root.id.get())).execute(conn)?;
     }
     Ok(())
 }
 
 /// Gives each folder its new path (and the name and digest that follow from it): one UPDATE per
 /// 1,000 folders. The caller has checked that no new path is taken.
-pub fn set_paths(conn: &mut DbConnection, paths: &[(i64, FolderPath)]) -> Result<(), StoreError> {
+pub fn set_paths(
+    conn: &mut DbConnection,
+    paths: &[(FolderRowId, FolderPath)],
+) -> Result<(), StoreError> {
     let now = now();
     for chunk in paths.chunks(ROWS_PER_UPDATE) {
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| id.get()).collect();
         let column = |value: fn(&FolderPath) -> String| {
             TextById::new(
                 folders::id,
-                chunk.iter().map(|(id, path)| (*id, value(path))).collect(),
+                chunk
+                    .iter()
+                    .map(|(id, path)| (id.get(), value(path)))
+                    .collect(),
             )
         };
         diesel::update(folders::table.filter(folders::id.eq_any(&ids)))
@@ -153,12 +163,14 @@ pub fn set_paths(conn: &mut DbConnection, paths: &[(i64, FolderPath)]) -> Result
 /// Makes `parent_id` the parent of these folders, one statement per 1,000.
 pub fn set_parent(
     conn: &mut DbConnection,
-    folder_ids: &[i64],
-    parent_id: i64,
+    folder_ids: &[FolderRowId],
+    parent_id: FolderRowId,
 ) -> Result<(), StoreError> {
+    let folder_ids: Vec<i64> = folder_ids.iter().map(|id| id.get()).collect();
+    let folder_ids = folder_ids.as_slice();
     for chunk in folder_ids.chunks(ROWS_PER_UPDATE) {
         diesel::update(folders::table.filter(folders::id.eq_any(chunk)))
-            .set(folders::parent_id.eq(parent_id))
+            .set(folders::parent_id.eq(parent_id.get()))
             .execute(conn)?;
     }
     Ok(())

@@ -10,7 +10,7 @@ use ferry_domain::ids::{DxClass, DxId, SbgId};
 use ferry_domain::model::{Folder, Object, ObjectState, Placement};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::{name_number, name_stem};
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, UserRowId};
 use serde_json::{Map, Value};
 
 use crate::case::{TextById, ValueById};
@@ -47,7 +47,7 @@ impl TryFrom<ObjectRow> for Object {
         const TABLE: &str = "objects";
         let bad = |e| corrupt(TABLE, row.id, e);
         Ok(Object {
-            id: row.id,
+            id: ObjectRowId::new(row.id),
             dx_id: DxId::parse(&row.dx_id).map_err(bad)?,
             class: row.class.parse().map_err(bad)?,
             state: row.state.parse().map_err(bad)?,
@@ -97,11 +97,11 @@ impl TryFrom<PlacementRow> for Placement {
     fn try_from(row: PlacementRow) -> Result<Placement, StoreError> {
         const TABLE: &str = "placements";
         Ok(Placement {
-            id: row.id,
+            id: PlacementRowId::new(row.id),
             sbg_id: SbgId::parse(&row.sbg_id).map_err(|e| corrupt(TABLE, row.id, e))?,
-            object_id: row.object_id,
+            object_id: ObjectRowId::new(row.object_id),
             project_id: ProjectRowId::new(row.project_id),
-            folder_id: row.folder_id,
+            folder_id: FolderRowId::new(row.folder_id),
             name: row.name,
             tags: from_json(TABLE, row.id, &row.tags)?,
             properties: from_json(TABLE, row.id, &row.properties)?,
@@ -207,7 +207,7 @@ fn file_placement_spec<'a>(
 ) -> PlacementSpec<'a> {
     PlacementSpec {
         project_id: project_id.get(),
-        folder_id: folder.id,
+        folder_id: folder.id.get(),
         name: name.as_str(),
         tags: EMPTY_JSON_ARRAY.to_owned(),
         properties: EMPTY_JSON_OBJECT.to_owned(),
@@ -251,7 +251,7 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// a name the API did not change is written back as it is stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacementUpdate {
-    pub placement_id: i64,
+    pub placement_id: PlacementRowId,
     pub name: String,
     pub tags: Vec<String>,
     pub metadata: Map<String, Value>,
@@ -266,18 +266,21 @@ pub fn update_placements(
 ) -> Result<(), StoreError> {
     let now = now();
     for chunk in updates.chunks(ROWS_PER_STATEMENT) {
-        let ids: Vec<i64> = chunk.iter().map(|u| u.placement_id).collect();
+        let ids: Vec<i64> = chunk.iter().map(|u| u.placement_id.get()).collect();
         let column = |value: fn(&PlacementUpdate) -> String| {
             TextById::new(
                 placements::id,
-                chunk.iter().map(|u| (u.placement_id, value(u))).collect(),
+                chunk
+                    .iter()
+                    .map(|u| (u.placement_id.get(), value(u)))
+                    .collect(),
             )
         };
         let numbers: ValueById<_, Nullable<BigInt>, Option<i64>> = ValueById::new(
             placements::id,
             chunk
                 .iter()
-                .map(|u| (u.placement_id, name_number(&u.name)))
+                .map(|u| (u.placement_id.get(), name_number(&u.name)))
                 .collect(),
         );
         diesel::update(placements::table.filter(placements::id.eq_any(&ids)))
@@ -302,20 +305,33 @@ fn to_json(value: &impl serde::Serialize) -> String {
 /// where DNAnexus made them.
 pub fn placements_named(
     conn: &mut DbConnection,
-    folder_id: i64,
+    folder_id: FolderRowId,
     name: &str,
-) -> Result<Vec<i64>, StoreError> {
-    Ok(placements::table
-        .filter(placements::folder_id.eq(folder_id))
+) -> Result<Vec<PlacementRowId>, StoreError> {
+    let ids: Vec<i64> = placements::table
+        .filter(placements::folder_id.eq(folder_id.get()))
         .filter(placements::name.eq(name))
         .select(placements::id)
-        .load(conn)?)
+        .load(conn)?;
+    Ok(ids.into_iter().map(PlacementRowId::new).collect())
 }
 
 /// Deletes the placements, then the objects that no project holds any more (their links go
 /// with them). Two statements per 1,000 placements. The content stays in the content store,
 /// which other objects may share.
-pub fn delete_placements(conn: &mut DbConnection, placement_ids: &[i64]) -> Result<(), StoreError> {
+pub fn delete_placements(
+    conn: &mut DbConnection,
+    placement_ids: &[PlacementRowId],
+) -> Result<(), StoreError> {
+    let keys: Vec<i64> = placement_ids.iter().map(|id| id.get()).collect();
+    delete_placement_keys(conn, &keys)
+}
+
+/// [`delete_placements`] by the placements' keys, as the store's own queries read them.
+pub(crate) fn delete_placement_keys(
+    conn: &mut DbConnection,
+    placement_ids: &[i64],
+) -> Result<(), StoreError> {
     for chunk in placement_ids.chunks(ROWS_PER_STATEMENT) {
         let object_ids: Vec<i64> =
             diesel::delete(placements::table.filter(placements::id.eq_any(chunk)))

@@ -2,7 +2,7 @@
 //! unique per project through a SHA-256 of the path (see the migration), which is how every
 //! lookup by path goes.
 
-use ferry_domain::row_ids::ProjectRowId;
+use ferry_domain::row_ids::{FolderRowId, PlacementRowId, ProjectRowId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
@@ -45,10 +45,10 @@ impl TryFrom<FolderRow> for Folder {
     fn try_from(row: FolderRow) -> Result<Folder, StoreError> {
         let bad = |e| corrupt("folders", row.id, e);
         Ok(Folder {
-            id: row.id,
+            id: FolderRowId::new(row.id),
             sbg_id: SbgId::parse(&row.sbg_id).map_err(bad)?,
             project_id: ProjectRowId::new(row.project_id),
-            parent_id: row.parent_id,
+            parent_id: row.parent_id.map(FolderRowId::new),
             path: FolderPath::parse(&row.path).map_err(bad)?,
             created_at: from_db_time(row.created_at),
             modified_at: from_db_time(row.modified_at),
@@ -178,7 +178,12 @@ pub fn get_by_sbg_id(
 /// the transaction; returns the ids of those that still exist. On PostgreSQL, locks the rows in
 /// id order (so that two lockers never deadlock); on SQLite, the write transaction
 /// ([`crate::Store::write`]) already holds the database's write lock.
-pub fn lock(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+pub fn lock(
+    conn: &mut DbConnection,
+    folder_ids: &[FolderRowId],
+) -> Result<HashSet<FolderRowId>, StoreError> {
+    let folder_ids: Vec<i64> = folder_ids.iter().map(|id| id.get()).collect();
+    let folder_ids = folder_ids.as_slice();
     let mut locked = HashSet::with_capacity(folder_ids.len());
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {
         let query = folders::table
@@ -189,7 +194,7 @@ pub fn lock(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<HashSet<i64>,
             DbConnection::Pg(pg) => query.for_update().load(pg)?,
             DbConnection::Sqlite(_) => query.load(conn)?,
         };
-        locked.extend(ids);
+        locked.extend(ids.into_iter().map(FolderRowId::new));
     }
     Ok(locked)
 }
@@ -225,13 +230,18 @@ pub fn lock_around(conn: &mut DbConnection, sbg_ids: &[SbgId]) -> Result<(), Sto
 /// namespace. Two queries per 900 pairs.
 pub fn names_taken(
     conn: &mut DbConnection,
-    wanted: &[(i64, &str)],
-    except: &[i64],
-) -> Result<HashSet<(i64, String)>, StoreError> {
-    let wanted_set: HashSet<(i64, &str)> = wanted.iter().copied().collect();
+    wanted: &[(FolderRowId, &str)],
+    except: &[PlacementRowId],
+) -> Result<HashSet<(FolderRowId, String)>, StoreError> {
+    let except: Vec<i64> = except.iter().map(|id| id.get()).collect();
+    let except = except.as_slice();
+    let wanted_set: HashSet<(i64, &str)> = wanted
+        .iter()
+        .map(|&(folder, name)| (folder.get(), name))
+        .collect();
     let mut taken = HashSet::new();
     for chunk in wanted.chunks(IDS_PER_QUERY / 2) {
-        let folder_ids: Vec<i64> = chunk.iter().map(|(folder, _)| *folder).collect();
+        let folder_ids: Vec<i64> = chunk.iter().map(|(folder, _)| folder.get()).collect();
         let names: Vec<&str> = chunk.iter().map(|(_, name)| *name).collect();
         let files: Vec<(i64, String)> = placements::table
             .filter(placements::folder_id.eq_any(&folder_ids))
@@ -252,7 +262,8 @@ pub fn names_taken(
             files
                 .into_iter()
                 .chain(subfolders)
-                .filter(|(folder, name)| wanted_set.contains(&(*folder, name.as_str()))),
+                .filter(|(folder, name)| wanted_set.contains(&(*folder, name.as_str())))
+                .map(|(folder, name)| (FolderRowId::new(folder), name)),
         );
     }
     Ok(taken)
@@ -266,7 +277,7 @@ pub fn create_child(
     path: &FolderPath,
 ) -> Result<Folder, StoreError> {
     debug_assert_eq!(path.parent().as_ref(), Some(&parent.path), "not a child");
-    conn.transaction(|conn| insert(conn, parent.project_id, Some(parent.id), path))?
+    conn.transaction(|conn| insert(conn, parent.project_id, Some(parent.id.get()), path))?
         .try_into()
 }
 
@@ -275,10 +286,16 @@ pub fn create_child(
 /// folders.
 pub fn non_empty(
     conn: &mut DbConnection,
-    folder_ids: &[i64],
-    except_files: &[i64],
-    except_folders: &[i64],
-) -> Result<HashSet<i64>, StoreError> {
+    folder_ids: &[FolderRowId],
+    except_files: &[PlacementRowId],
+    except_folders: &[FolderRowId],
+) -> Result<HashSet<FolderRowId>, StoreError> {
+    let folder_ids: Vec<i64> = folder_ids.iter().map(|id| id.get()).collect();
+    let folder_ids = folder_ids.as_slice();
+    let except_files: Vec<i64> = except_files.iter().map(|id| id.get()).collect();
+    let except_files = except_files.as_slice();
+    let except_folders: Vec<i64> = except_folders.iter().map(|id| id.get()).collect();
+    let except_folders = except_folders.as_slice();
     let mut non_empty = HashSet::new();
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {
         let with_files: Vec<i64> = placements::table
@@ -296,14 +313,17 @@ pub fn non_empty(
         non_empty.extend(
             with_files
                 .into_iter()
-                .chain(with_folders.into_iter().flatten()),
+                .chain(with_folders.into_iter().flatten())
+                .map(FolderRowId::new),
         );
     }
     Ok(non_empty)
 }
 
 /// Deletes the folders, with whatever they still hold. One statement per 900 folders.
-pub fn delete(conn: &mut DbConnection, folder_ids: &[i64]) -> Result<(), StoreError> {
+pub fn delete(conn: &mut DbConnection, folder_ids: &[FolderRowId]) -> Result<(), StoreError> {
+    let folder_ids: Vec<i64> = folder_ids.iter().map(|id| id.get()).collect();
+    let folder_ids = folder_ids.as_slice();
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {
         diesel::delete(folders::table.filter(folders::id.eq_any(chunk))).execute(conn)?;
     }

@@ -8,6 +8,7 @@
 //! Sub-folders share the namespace of files in SBG; they are few, and the ones that can collide
 //! either have a wanted name or start with a digit.
 
+use ferry_domain::row_ids::FolderRowId;
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
@@ -36,7 +37,7 @@ struct Probe {
 /// a wanted name has copies numbered past 18 digits.
 pub fn taken_in_folder(
     conn: &mut DbConnection,
-    folder_id: i64,
+    folder_id: FolderRowId,
     wanted: &[&str],
 ) -> Result<TakenNames, StoreError> {
     let distinct: Vec<&str> = wanted
@@ -67,7 +68,7 @@ pub fn taken_in_folder(
         if !saturated.is_empty() {
             // Numbers of more than 18 digits all read as SATURATED: those names one by one.
             let names: Vec<String> = placements::table
-                .filter(placements::folder_id.eq(folder_id))
+                .filter(placements::folder_id.eq(folder_id.get()))
                 .filter(placements::name_stem.eq_any(&saturated))
                 .filter(placements::name_number.eq(i64::MAX))
                 .select(placements::name)
@@ -76,7 +77,7 @@ pub fn taken_in_folder(
         }
 
         let subfolders: Vec<String> = folders::table
-            .filter(folders::parent_id.eq(folder_id))
+            .filter(folders::parent_id.eq(folder_id.get()))
             .filter(
                 folders::name
                     .eq_any(chunk)
@@ -106,7 +107,7 @@ pub fn taken_in_folder(
 /// JSON array of `[name, stem, number]`.
 fn probe_names(
     conn: &mut DbConnection,
-    folder_id: i64,
+    folder_id: FolderRowId,
     names: &[&str],
 ) -> Result<Vec<Probe>, StoreError> {
     const PER_NAME: &str = "CASE WHEN w.number IS NULL \
@@ -124,7 +125,7 @@ fn probe_names(
             "SELECT w.base, {PER_NAME} \
              FROM unnest($2::text[], $3::text[], $4::bigint[]) AS w(base, stem, number)"
         ))
-        .bind::<BigInt, _>(folder_id)
+        .bind::<BigInt, _>(folder_id.get())
         .bind::<Array<Text>, _>(names)
         .bind::<Array<Text>, _>(&stems)
         .bind::<Array<Nullable<BigInt>>, _>(&numbers)
@@ -140,7 +141,7 @@ fn probe_names(
                 "SELECT w.base, {PER_NAME} FROM (SELECT value ->> 0 AS base, \
                  value ->> 1 AS stem, value ->> 2 AS number FROM json_each($2)) AS w"
             ))
-            .bind::<BigInt, _>(folder_id)
+            .bind::<BigInt, _>(folder_id.get())
             .bind::<Text, _>(serde_json::to_string(&triples).expect("names serialise"))
             .load(c)?
         }

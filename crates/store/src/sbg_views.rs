@@ -6,7 +6,7 @@
 //! that does not exist. Each loader is one query per 900 ids (files by SBG id on PostgreSQL:
 //! two).
 
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{FolderRowId, UserRowId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::dsl::count_star;
@@ -174,7 +174,7 @@ pub fn list_folder(
 ) -> Result<Listing, StoreError> {
     let folder_total = if filter.keeps_folders() {
         let mut count = folders::table
-            .filter(folders::parent_id.eq(folder.id))
+            .filter(folders::parent_id.eq(folder.id.get()))
             .select(count_star())
             .into_boxed();
         if !filter.names.is_empty() {
@@ -186,7 +186,7 @@ pub fn list_folder(
     };
     let folders = if !page.is_past(folder_total) {
         let scope = FolderScope::Children {
-            parent_id: folder.id,
+            parent_id: folder.id.get(),
             names: &filter.names,
             page,
         };
@@ -214,12 +214,12 @@ pub fn list_folder(
 fn list_files_by_name(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    folder_id: i64,
+    folder_id: FolderRowId,
     names: &[String],
     page: Page,
 ) -> Result<(Vec<FileView>, i64), StoreError> {
     let mut count = placements::table
-        .filter(placements::folder_id.eq(folder_id))
+        .filter(placements::folder_id.eq(folder_id.get()))
         .select(count_star())
         .into_boxed();
     if !names.is_empty() {
@@ -230,7 +230,7 @@ fn list_files_by_name(
         return Ok((Vec::new(), total));
     }
     let scope = FileScope::FolderPage {
-        folder_id,
+        folder_id: folder_id.get(),
         names,
         page,
     };
@@ -243,7 +243,7 @@ fn list_files_by_name(
 fn list_files_by_json(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    folder_id: i64,
+    folder_id: FolderRowId,
     filter: &ListFilter,
     page: Page,
 ) -> Result<(Vec<FileView>, i64), StoreError> {
@@ -252,7 +252,7 @@ fn list_files_by_json(
         return Ok((Vec::new(), 0));
     }
     let mut candidates = placements::table
-        .filter(placements::folder_id.eq(folder_id))
+        .filter(placements::folder_id.eq(folder_id.get()))
         .select((placements::id, placements::tags, placements::metadata))
         .order((placements::name, placements::id))
         .into_boxed();
@@ -288,7 +288,7 @@ fn list_files_by_json(
     let mut by_id: BTreeMap<i64, FileView> =
         load_files(conn, user_id, FileScope::PlacementIds(shown))?
             .into_iter()
-            .map(|(view, _)| (view.placement.id, view))
+            .map(|(view, _)| (view.placement.id.get(), view))
             .collect();
     let files = shown.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((files, total))

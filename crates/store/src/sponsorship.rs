@@ -9,7 +9,7 @@
 //! another sponsored project): a clone into it, or its becoming sponsored, is refused with
 //! InvalidState (`shared/seeds/dnanexus-clone.txt`).
 
-use ferry_domain::row_ids::ProjectRowId;
+use ferry_domain::row_ids::{ObjectRowId, ProjectRowId};
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -76,21 +76,26 @@ pub(crate) fn conflicts(
     if !by_operator.is_empty() {
         let ids = by_operator
             .into_iter()
-            .map(|(id, dx_id)| parse(id, &dx_id))
+            .map(|(id, dx_id)| parse(ObjectRowId::new(id), &dx_id))
             .collect::<Result<_, _>>()?;
         return Ok(Some(SponsorshipConflict::OperatorSponsored(ids)));
     }
     if !elsewhere.is_empty() {
         let pairs = elsewhere
             .into_iter()
-            .map(|(id, dx_id, project)| Ok((parse(id, &dx_id)?, parse(id, &project)?)))
+            .map(|(id, dx_id, project)| {
+                Ok((
+                    parse(ObjectRowId::new(id), &dx_id)?,
+                    parse(ObjectRowId::new(id), &project)?,
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
         return Ok(Some(SponsorshipConflict::AlreadySponsored(pairs)));
     }
     Ok(None)
 }
 
-fn parse(object_id: i64, dx_id: &str) -> Result<DxId, StoreError> {
+fn parse(object_id: ObjectRowId, dx_id: &str) -> Result<DxId, StoreError> {
     DxId::parse(dx_id).map_err(|e| corrupt("objects", object_id, e))
 }
 

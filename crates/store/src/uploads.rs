@@ -3,6 +3,7 @@
 //! an S3 content store the parts go to one multipart upload of the bucket per file
 //! (`dx_bucket_uploads`), recorded as their URLs are signed, and closing completes it.
 
+use ferry_domain::row_ids::ObjectRowId;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -31,9 +32,13 @@ pub struct UploadedPart {
 }
 
 /// Records part `part.index` of the object, replacing an earlier upload of that index.
-pub fn put(conn: &mut DbConnection, object_id: i64, part: &UploadedPart) -> Result<(), StoreError> {
+pub fn put(
+    conn: &mut DbConnection,
+    object_id: ObjectRowId,
+    part: &UploadedPart,
+) -> Result<(), StoreError> {
     let row = (
-        upload_parts::object_id.eq(object_id),
+        upload_parts::object_id.eq(object_id.get()),
         upload_parts::part_index.eq(part.index),
         upload_parts::size.eq(part.size),
         upload_parts::md5.eq(&part.md5),
@@ -58,9 +63,11 @@ pub fn put(conn: &mut DbConnection, object_id: i64, part: &UploadedPart) -> Resu
 /// out. One query per 900 objects.
 pub fn parts(
     conn: &mut DbConnection,
-    object_ids: &[i64],
-) -> Result<HashMap<i64, Vec<UploadedPart>>, StoreError> {
-    let mut found: HashMap<i64, Vec<UploadedPart>> = HashMap::new();
+    object_ids: &[ObjectRowId],
+) -> Result<HashMap<ObjectRowId, Vec<UploadedPart>>, StoreError> {
+    let object_ids: Vec<i64> = object_ids.iter().map(|id| id.get()).collect();
+    let object_ids = object_ids.as_slice();
+    let mut found: HashMap<ObjectRowId, Vec<UploadedPart>> = HashMap::new();
     for chunk in object_ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(i64, UploadedPart)> = upload_parts::table
             .filter(upload_parts::object_id.eq_any(chunk))
@@ -68,15 +75,18 @@ pub fn parts(
             .select((upload_parts::object_id, UploadedPart::as_select()))
             .load(conn)?;
         for (object_id, part) in rows {
-            found.entry(object_id).or_default().push(part);
+            found
+                .entry(ObjectRowId::new(object_id))
+                .or_default()
+                .push(part);
         }
     }
     Ok(found)
 }
 
 /// Forgets the object's parts, once they are assembled.
-pub fn delete(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError> {
-    diesel::delete(upload_parts::table.filter(upload_parts::object_id.eq(object_id)))
+pub fn delete(conn: &mut DbConnection, object_id: ObjectRowId) -> Result<(), StoreError> {
+    diesel::delete(upload_parts::table.filter(upload_parts::object_id.eq(object_id.get())))
         .execute(conn)?;
     Ok(())
 }
@@ -84,10 +94,10 @@ pub fn delete(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError>
 /// The bucket's multipart upload of the object (its upload id and the store's), if it has one.
 pub fn bucket_upload(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
 ) -> Result<Option<(String, String)>, StoreError> {
     Ok(dx_bucket_uploads::table
-        .filter(dx_bucket_uploads::object_id.eq(object_id))
+        .filter(dx_bucket_uploads::object_id.eq(object_id.get()))
         .select((
             dx_bucket_uploads::upload_id,
             dx_bucket_uploads::store_upload_id,
@@ -99,13 +109,13 @@ pub fn bucket_upload(
 /// Records the bucket's multipart upload of the object (whose row the caller holds locked).
 pub fn create_bucket_upload(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     upload_id: &str,
     store_upload_id: &str,
 ) -> Result<(), StoreError> {
     diesel::insert_into(dx_bucket_uploads::table)
         .values((
-            dx_bucket_uploads::object_id.eq(object_id),
+            dx_bucket_uploads::object_id.eq(object_id.get()),
             dx_bucket_uploads::upload_id.eq(upload_id),
             dx_bucket_uploads::store_upload_id.eq(store_upload_id),
         ))
@@ -114,8 +124,13 @@ pub fn create_bucket_upload(
 }
 
 /// Forgets the object's bucket upload, once it is completed.
-pub fn delete_bucket_upload(conn: &mut DbConnection, object_id: i64) -> Result<(), StoreError> {
-    diesel::delete(dx_bucket_uploads::table.filter(dx_bucket_uploads::object_id.eq(object_id)))
-        .execute(conn)?;
+pub fn delete_bucket_upload(
+    conn: &mut DbConnection,
+    object_id: ObjectRowId,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        dx_bucket_uploads::table.filter(dx_bucket_uploads::object_id.eq(object_id.get())),
+    )
+    .execute(conn)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the describe methods, `listFolder`, `findDataObjects`, `findProjects` and
 //! `describeDataObjects`. Times are milliseconds since the epoch, as DNAnexus gives them.
 
+use ferry_domain::row_ids::ObjectRowId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -32,9 +33,9 @@ pub(crate) fn user_id(username: impl std::fmt::Display) -> String {
 /// What describing a set of objects needs beyond the copies: loaded once for the whole set.
 #[derive(Debug, Default)]
 pub(crate) struct ObjectExtras {
-    class_fields: HashMap<i64, Map<String, Value>>,
-    parts: HashMap<i64, Vec<UploadedPart>>,
-    sponsored: HashSet<i64>,
+    class_fields: HashMap<ObjectRowId, Map<String, Value>>,
+    parts: HashMap<ObjectRowId, Vec<UploadedPart>>,
+    sponsored: HashSet<ObjectRowId>,
 }
 
 impl ObjectExtras {

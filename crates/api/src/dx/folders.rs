@@ -3,7 +3,7 @@
 //! removing needs CONTRIBUTE, or ADMINISTER in a protected project. Each call is a constant
 //! number of statements, however many objects and folders it touches.
 
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{FolderRowId, UserRowId};
 use std::collections::{BTreeSet, HashMap};
 
 use ferry_domain::ids::DxId;
@@ -123,7 +123,7 @@ pub(crate) async fn list_folder(state: &AppState, call: Call, id: DxId) -> Resul
         }
         if input.only != Only::Folders {
             let scope = CopyScope::Folder {
-                folder_id: folder.id,
+                folder_id: folder.id.get(),
                 include_hidden: input.include_hidden,
             };
             let copies = objects::visible_copies(conn, user_id, scope)?;
@@ -252,11 +252,11 @@ pub(crate) async fn move_items(state: &AppState, call: Call, id: DxId) -> Result
             let copies = copies_in(conn, user_id, &container, &input.objects, false)?;
             let roots: Vec<FolderPath> = roots.into_iter().collect();
             let tree = dx_folders::subtrees(conn, container.project.id, &roots)?;
-            let mut lock_ids: Vec<i64> = tree.iter().map(|folder| folder.id).collect();
+            let mut lock_ids: Vec<_> = tree.iter().map(|folder| folder.id).collect();
             lock_ids.push(destination.id);
             folders::lock(conn, &lock_ids)?;
             let new_paths = moved_paths(conn, &container, &tree, &roots, &destination)?;
-            let moved_roots: Vec<i64> = tree
+            let moved_roots: Vec<_> = tree
                 .iter()
                 .filter(|folder| roots.contains(&folder.path))
                 .filter(|folder| folder.parent_id != Some(destination.id))
@@ -264,7 +264,7 @@ pub(crate) async fn move_items(state: &AppState, call: Call, id: DxId) -> Result
                 .collect();
             dx_folders::set_paths(conn, &new_paths)?;
             dx_folders::set_parent(conn, &moved_roots, destination.id)?;
-            let placements: Vec<i64> = copies.iter().map(|copy| copy.placement.id).collect();
+            let placements: Vec<_> = copies.iter().map(|copy| copy.placement.id).collect();
             objects::move_copies(conn, &placements, destination.id)?;
             Ok(())
         },
@@ -281,7 +281,7 @@ fn moved_paths(
     tree: &[Folder],
     roots: &[FolderPath],
     destination: &Folder,
-) -> Result<Vec<(i64, FolderPath)>, DxError> {
+) -> Result<Vec<(FolderRowId, FolderPath)>, DxError> {
     let present: BTreeSet<&FolderPath> = tree.iter().map(|folder| &folder.path).collect();
     if let Some(missing) = roots.iter().find(|root| !present.contains(root)) {
         return Err(DxError::resource_not_found(format!(
@@ -357,7 +357,7 @@ pub(crate) async fn rename_folder(
                 container.project.id,
                 std::slice::from_ref(&folder.path),
             )?;
-            let mut lock_ids: Vec<i64> = tree.iter().map(|folder| folder.id).collect();
+            let mut lock_ids: Vec<_> = tree.iter().map(|folder| folder.id).collect();
             lock_ids.extend(folder.parent_id);
             folders::lock(conn, &lock_ids)?;
             if folders::get_by_path(conn, container.project.id, &renamed)?.is_some() {
@@ -404,7 +404,7 @@ pub(crate) async fn remove_objects(
             let container = container(conn, user_id, &id, Level::View)?;
             require(container.level, removal_level(&container.project), &id)?;
             let copies = copies_in(conn, user_id, &container, &input.objects, input.force)?;
-            let placements: Vec<i64> = copies.iter().map(|copy| copy.placement.id).collect();
+            let placements: Vec<_> = copies.iter().map(|copy| copy.placement.id).collect();
             objects::remove_copies(conn, container.project.id, &placements)?;
             Ok(())
         },

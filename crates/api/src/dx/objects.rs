@@ -10,7 +10,7 @@ use ferry_domain::links::check_links;
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{ObjectRowId, UserRowId};
 use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{DbConnection, StoreError, folders, nonces};
@@ -320,7 +320,10 @@ enum Assembled {
 }
 
 /// The uploaded parts of an open file, in index order.
-fn file_parts(conn: &mut DbConnection, object_id: i64) -> Result<Vec<UploadedPart>, DxError> {
+fn file_parts(
+    conn: &mut DbConnection,
+    object_id: ObjectRowId,
+) -> Result<Vec<UploadedPart>, DxError> {
     Ok(uploads::parts(conn, &[object_id])?
         .remove(&object_id)
         .unwrap_or_default())

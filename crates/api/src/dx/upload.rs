@@ -11,7 +11,7 @@ use chrono::Utc;
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::permission::Level;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{ObjectRowId, UserRowId};
 use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{ContentInfo, Store, objects};
 use serde::Deserialize;
@@ -354,7 +354,7 @@ pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentI
 pub(crate) fn complete_in_bucket(
     store: &Store,
     conn: &mut ferry_store::DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     parts: &[UploadedPart],
 ) -> Result<Option<(String, u64)>, DxError> {
     let Some((upload_id, store_upload_id)) = uploads::bucket_upload(conn, object_id)? else {

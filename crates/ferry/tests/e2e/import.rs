@@ -4,7 +4,7 @@
 use crate::support::{ferry, stderr, stdout};
 use ferry_domain::ids::SbgId;
 use ferry_domain::path::FolderPath;
-use ferry_domain::row_ids::ProjectRowId;
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId};
 use ferry_store::{files, folders};
 use ferry_testkit::TestDb;
 use ferry_testkit::backends;
@@ -65,7 +65,7 @@ fn stored_contents(data_dir: &Path) -> usize {
 }
 
 /// The stored bytes of the file with this SBG id, and its name and folder id.
-fn stored_file(db: &TestDb, id: &str) -> (Vec<u8>, String, i64) {
+fn stored_file(db: &TestDb, id: &str) -> (Vec<u8>, String, FolderRowId) {
     let mut conn = db.store().conn().expect("a connection");
     let (placement, object) =
         files::get_placement_by_sbg_id(&mut conn, &SbgId::parse(id).expect("an SBG id"))
@@ -77,21 +77,17 @@ fn stored_file(db: &TestDb, id: &str) -> (Vec<u8>, String, i64) {
     (bytes, placement.name, placement.folder_id)
 }
 
-fn folder_id(db: &TestDb, project_id: i64, path: &str) -> Option<i64> {
+fn folder_id(db: &TestDb, project_id: ProjectRowId, path: &str) -> Option<FolderRowId> {
     let mut conn = db.store().conn().expect("a connection");
-    folders::get_by_path(
-        &mut conn,
-        ProjectRowId::new(project_id),
-        &FolderPath::parse(path).unwrap(),
-    )
-    .expect("the lookup runs")
-    .map(|folder| folder.id)
+    folders::get_by_path(&mut conn, project_id, &FolderPath::parse(path).unwrap())
+        .expect("the lookup runs")
+        .map(|folder| folder.id)
 }
 
 /// A user `alice` with a project `alice/data`, and a scratch directory for local files.
 struct Setup {
     db: TestDb,
-    project_id: i64,
+    project_id: ProjectRowId,
     local: tempfile::TempDir,
 }
 
@@ -102,7 +98,7 @@ impl Setup {
         assert_eq!(project.sbg_id.as_str(), "alice/data");
         Setup {
             db,
-            project_id: project.id.get(),
+            project_id: project.id,
             local: tempfile::tempdir().expect("tempdir"),
         }
     }

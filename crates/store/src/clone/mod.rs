@@ -19,7 +19,7 @@
 //! 5. the objects already in the destination, and sponsorship if the destination is sponsored;
 //! 6. the writes: folders (per depth), placements, and for open workflows new replica objects.
 
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId, UserRowId};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::expression::BoxableExpression;
@@ -305,7 +305,11 @@ pub fn clone_objects(
             .map(|(_, placement)| {
                 Ok((
                     placement.object_id,
-                    placement_spec(placement, destination.key(), folder_of(placement)?),
+                    placement_spec(
+                        placement,
+                        destination.key(),
+                        FolderRowId::new(folder_of(placement)?),
+                    ),
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -1,7 +1,7 @@
 //! What a clone writes: a placement per object in the destination, with the source copy's name, tags, properties and class fields.
 
 use super::*;
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId, UserRowId};
 
 /// An open workflow is not refused: the seed has it replicated, a new workflow object.
 pub(super) fn is_open_workflow(object: &ObjectRow) -> bool {
@@ -17,11 +17,11 @@ pub(super) fn parse_dx_id(object: &ObjectRow) -> Result<DxId, StoreError> {
 pub(super) fn placement_spec(
     source: &PlacementRow,
     project_id: ProjectRowId,
-    folder_id: i64,
+    folder_id: FolderRowId,
 ) -> PlacementSpec<'_> {
     PlacementSpec {
         project_id: project_id.get(),
-        folder_id,
+        folder_id: folder_id.get(),
         name: &source.name,
         tags: source.tags.clone(),
         properties: source.properties.clone(),
@@ -58,7 +58,11 @@ pub(super) fn replicate(
             };
             Ok((
                 object_spec,
-                placement_spec(placement, project_id, folder_of(placement)?),
+                placement_spec(
+                    placement,
+                    project_id,
+                    FolderRowId::new(folder_of(placement)?),
+                ),
             ))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

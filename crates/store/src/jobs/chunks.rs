@@ -220,7 +220,9 @@ pub fn next_batch(
         Vec::new()
     };
     let next = FolderCursor {
-        after_folder_id: folders.last().map_or(cursor.after_folder_id, |f| f.id),
+        after_folder_id: folders
+            .last()
+            .map_or(cursor.after_folder_id, |f| f.id.get()),
         after_placement_id: files
             .last()
             .map_or(cursor.after_placement_id, |(id, _)| *id),

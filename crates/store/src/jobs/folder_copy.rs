@@ -50,7 +50,7 @@ pub fn copy_folders(
     let mut existing: HashMap<String, Folder> = HashMap::new();
     for chunk in distinct.chunks(IDS_PER_QUERY) {
         let rows: Vec<FolderRow> = folders::table
-            .filter(folders::parent_id.eq(target.id))
+            .filter(folders::parent_id.eq(target.id.get()))
             .filter(folders::name.eq_any(chunk))
             .select(FolderRow::as_select())
             .load(conn)?;
@@ -137,7 +137,7 @@ pub(super) fn insert_folders<'p>(
         .map(|path| NewFolder {
             sbg_id: SbgId::generate().to_string(),
             project_id: parent.project_id.get(),
-            parent_id: parent.id,
+            parent_id: parent.id.get(),
             path: path.as_str(),
             path_digest: path_digest(path),
             name: path.name().unwrap_or_default(),

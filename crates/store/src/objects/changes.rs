@@ -1,7 +1,7 @@
 //! Changes to objects and their copies: open objects changed and closed, copies renamed, moved, removed.
 
 use super::*;
-use ferry_domain::row_ids::ProjectRowId;
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId};
 
 /// Serialises read-then-write changes to an object and its placements until the end of the
 /// transaction. On PostgreSQL, locks the object's row; on SQLite, the write transaction
@@ -29,11 +29,11 @@ pub enum OpenObjectChange {
 /// Applies `change` if the object is still open; returns whether it was.
 pub fn change_open(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     change: &OpenObjectChange,
 ) -> Result<bool, StoreError> {
     let open = objects::table
-        .filter(objects::id.eq(object_id))
+        .filter(objects::id.eq(object_id.get()))
         .filter(objects::state.eq(ObjectState::Open.as_str()));
     let stamp = objects::modified_at.eq(now());
     let updated = match change {
@@ -53,7 +53,7 @@ pub fn change_open(
     if updated == 1
         && let OpenObjectChange::Details(details) = change
     {
-        diesel::delete(object_links::table.filter(object_links::object_id.eq(object_id)))
+        diesel::delete(object_links::table.filter(object_links::object_id.eq(object_id.get())))
             .execute(conn)?;
         insert_links(conn, object_id, linked_ids(details).iter())?;
     }
@@ -64,11 +64,11 @@ pub fn change_open(
 /// other classes); returns whether it was open.
 pub fn close(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     content: Option<&ContentInfo>,
 ) -> Result<bool, StoreError> {
     let open = objects::table
-        .filter(objects::id.eq(object_id))
+        .filter(objects::id.eq(object_id.get()))
         .filter(objects::state.eq(ObjectState::Open.as_str()));
     let closed = (
         objects::state.eq(ObjectState::Closed.as_str()),
@@ -98,7 +98,7 @@ pub fn close(
 /// was not open.
 pub fn close_over_key(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     content_key: &str,
     size: u64,
 ) -> Result<bool, StoreError> {
@@ -106,7 +106,7 @@ pub fn close_over_key(
         .map_err(|_| StoreError::Invalid(format!("file of {size} bytes is too large")))?;
     let updated = diesel::update(
         objects::table
-            .filter(objects::id.eq(object_id))
+            .filter(objects::id.eq(object_id.get()))
             .filter(objects::state.eq(ObjectState::Open.as_str())),
     )
     .set((
@@ -142,7 +142,7 @@ pub(super) struct CopyChangeset<'a> {
 /// Changes one copy's name, tags or properties and stamps it modified.
 pub fn change_copy(
     conn: &mut DbConnection,
-    placement_id: i64,
+    placement_id: PlacementRowId,
     changes: CopyChanges<'_>,
 ) -> Result<(), StoreError> {
     let changeset = CopyChangeset {
@@ -155,7 +155,7 @@ pub fn change_copy(
             .map(|properties| Value::Object(properties.clone()).to_string()),
         modified_at: now(),
     };
-    diesel::update(placements::table.find(placement_id))
+    diesel::update(placements::table.find(placement_id.get()))
         .set(changeset)
         .execute(conn)?;
     Ok(())
@@ -164,14 +164,16 @@ pub fn change_copy(
 /// Puts these placements into folder `folder_id`, one statement per 900.
 pub fn move_copies(
     conn: &mut DbConnection,
-    placement_ids: &[i64],
-    folder_id: i64,
+    placement_ids: &[PlacementRowId],
+    folder_id: FolderRowId,
 ) -> Result<(), StoreError> {
+    let placement_ids: Vec<i64> = placement_ids.iter().map(|id| id.get()).collect();
+    let placement_ids = placement_ids.as_slice();
     let now = now();
     for chunk in placement_ids.chunks(IDS_PER_QUERY) {
         diesel::update(placements::table.filter(placements::id.eq_any(chunk)))
             .set((
-                placements::folder_id.eq(folder_id),
+                placements::folder_id.eq(folder_id.get()),
                 placements::modified_at.eq(now),
             ))
             .execute(conn)?;
@@ -183,15 +185,19 @@ pub fn move_copies(
 /// query per 900 objects.
 pub fn operator_sponsored(
     conn: &mut DbConnection,
-    object_ids: &[i64],
-) -> Result<HashSet<i64>, StoreError> {
+    object_ids: &[ObjectRowId],
+) -> Result<HashSet<ObjectRowId>, StoreError> {
+    let object_ids: Vec<i64> = object_ids.iter().map(|id| id.get()).collect();
+    let object_ids = object_ids.as_slice();
     let mut sponsored = HashSet::new();
     for chunk in object_ids.chunks(IDS_PER_QUERY) {
         sponsored.extend(
             sponsored_objects::table
                 .filter(sponsored_objects::object_id.eq_any(chunk))
                 .select(sponsored_objects::object_id)
-                .load::<i64>(conn)?,
+                .load::<i64>(conn)?
+                .into_iter()
+                .map(ObjectRowId::new),
         );
     }
     Ok(sponsored)
@@ -214,11 +220,21 @@ pub fn get(conn: &mut DbConnection, dx_id: &DxId) -> Result<Option<Object>, Stor
 pub fn remove_copies(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
+    placement_ids: &[PlacementRowId],
+) -> Result<(), StoreError> {
+    let keys: Vec<i64> = placement_ids.iter().map(|id| id.get()).collect();
+    remove_copy_keys(conn, project_id, &keys)
+}
+
+/// [`remove_copies`] by the placements' keys, as the store's own queries read them.
+pub(crate) fn remove_copy_keys(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
     placement_ids: &[i64],
 ) -> Result<(), StoreError> {
     let mut removed = placement_ids.to_vec();
     removed.extend(unreachable_hidden(conn, project_id, placement_ids)?);
-    files::delete_placements(conn, &removed)
+    files::delete_placement_keys(conn, &removed)
 }
 
 /// The placements of the hidden objects of the project that removing `removed` leaves without

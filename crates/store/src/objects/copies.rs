@@ -1,7 +1,7 @@
 //! Reading objects' copies: what a caller sees of each object in each project, and its class fields.
 
 use super::*;
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{ObjectRowId, ProjectRowId, UserRowId};
 
 /// A copy of a data object (the object in one project) as a member of that project sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +150,10 @@ pub(super) fn copy_from_record(
 /// some. One query per 900 objects.
 pub fn class_fields(
     conn: &mut DbConnection,
-    object_ids: &[i64],
-) -> Result<HashMap<i64, Map<String, Value>>, StoreError> {
+    object_ids: &[ObjectRowId],
+) -> Result<HashMap<ObjectRowId, Map<String, Value>>, StoreError> {
+    let object_ids: Vec<i64> = object_ids.iter().map(|id| id.get()).collect();
+    let object_ids = object_ids.as_slice();
     let mut found = HashMap::new();
     for chunk in object_ids.chunks(IDS_PER_QUERY) {
         let rows: Vec<(i64, String)> = object_class_fields::table
@@ -159,7 +161,10 @@ pub fn class_fields(
             .select((object_class_fields::object_id, object_class_fields::fields))
             .load(conn)?;
         for (id, fields) in rows {
-            found.insert(id, from_json("object_class_fields", id, &fields)?);
+            found.insert(
+                ObjectRowId::new(id),
+                from_json("object_class_fields", id, &fields)?,
+            );
         }
     }
     Ok(found)

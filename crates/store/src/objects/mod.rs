@@ -2,7 +2,7 @@
 //! class-specific fields. Every object made here also gets a placement with its own SBG id, so
 //! that it shows in the SBG dialect too: one store, two dialects.
 
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{ObjectRowId, PlacementRowId, ProjectRowId, UserRowId};
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -100,7 +100,7 @@ pub fn create_with_class_fields(
     };
     let placement = PlacementSpec {
         project_id: new.project_id.get(),
-        folder_id: new.folder.id,
+        folder_id: new.folder.id.get(),
         name: new.name,
         tags: Value::from(new.tags.clone()).to_string(),
         properties: Value::Object(new.properties.clone()).to_string(),
@@ -115,14 +115,14 @@ pub fn create_with_class_fields(
             placement.name.clone_from(&object.dx_id);
             change_copy(
                 conn,
-                placement.id,
+                PlacementRowId::new(placement.id),
                 CopyChanges {
                     name: Some(&placement.name),
                     ..CopyChanges::default()
                 },
             )?;
         }
-        insert_links(conn, object.id, links.iter())?;
+        insert_links(conn, ObjectRowId::new(object.id), links.iter())?;
         if !class_fields.is_empty() {
             diesel::insert_into(object_class_fields::table)
                 .values((
@@ -141,13 +141,13 @@ const LINKS_PER_INSERT: usize = 5_000;
 /// Records that `object_id` links to `targets`, one multi-row INSERT per 5,000 links.
 fn insert_links<'a>(
     conn: &mut DbConnection,
-    object_id: i64,
+    object_id: ObjectRowId,
     targets: impl Iterator<Item = &'a DxId>,
 ) -> Result<(), StoreError> {
     let rows: Vec<_> = targets
         .map(|target| {
             (
-                object_links::object_id.eq(object_id),
+                object_links::object_id.eq(object_id.get()),
                 object_links::target_dx_id.eq(target.as_str()),
             )
         })

@@ -209,7 +209,7 @@ fn a_clone_keeps_the_id_copies_the_metadata_and_reports_what_exists(w: World) {
         sorted([row(&a, "/", "a"), row(&b, "/", "b")])
     );
     let (source_copy, dest_copy): (Vec<_>, Vec<_>) = placements::table
-        .filter(placements::object_id.eq(a.id))
+        .filter(placements::object_id.eq(a.id.get()))
         .select((
             placements::project_id,
             placements::sbg_id,
@@ -767,7 +767,7 @@ fn a_cycle_and_a_thousand_deep_chain_are_walked_once_each(w: World) {
     // Close the chain into a cycle through the visible head.
     diesel::insert_into(object_links::table)
         .values((
-            object_links::object_id.eq(deepest.id),
+            object_links::object_id.eq(deepest.id.get()),
             object_links::target_dx_id.eq(head.dx_id.as_str()),
         ))
         .execute(&mut conn)

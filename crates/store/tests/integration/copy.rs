@@ -14,22 +14,16 @@ use ferry_testkit::TestDb;
 use ferry_testkit::backends;
 
 /// `count` files named `file-<i>.txt` (all with the same bytes) in the project's root.
-fn seed_files(store: &Store, project: &Project, user_id: i64, count: usize) -> Vec<FileView> {
+fn seed_files(store: &Store, project: &Project, user_id: UserRowId, count: usize) -> Vec<FileView> {
     let content = store.content().put_bytes(b"shared bytes\n").unwrap();
     let mut conn = store.conn().unwrap();
     let root = projects::root_folder(&mut conn, project.id).unwrap();
     (0..count)
         .map(|i| {
             let name = FileName::parse(format!("file-{i}.txt")).unwrap();
-            let (object, placement) = files::create_closed_file(
-                &mut conn,
-                UserRowId::new(user_id),
-                project.id,
-                &root,
-                &name,
-                &content,
-            )
-            .unwrap();
+            let (object, placement) =
+                files::create_closed_file(&mut conn, user_id, project.id, &root, &name, &content)
+                    .unwrap();
             FileView {
                 placement,
                 object,
@@ -42,7 +36,7 @@ fn seed_files(store: &Store, project: &Project, user_id: i64, count: usize) -> V
 
 fn copy_all(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: UserRowId,
     project: &Project,
     folder: &Folder,
     sources: &[FileView],
@@ -55,7 +49,7 @@ fn copy_all(
         project: &project.sbg_id,
         folder,
     };
-    conn.transaction(|conn| copy_files(conn, UserRowId::new(user_id), to, &items))
+    conn.transaction(|conn| copy_files(conn, user_id, to, &items))
         .unwrap()
 }
 
@@ -74,31 +68,13 @@ fn copies_get_new_ids_keep_content_and_metadata_and_take_n_names(db: TestDb) {
     let alice = ferry_testkit::user(db.store(), "alice");
     let source = ferry_testkit::project(db.store(), &alice, "Source");
     let target = ferry_testkit::project(db.store(), &alice, "Target");
-    let sources = seed_files(db.store(), &source, alice.id.get(), 3);
+    let sources = seed_files(db.store(), &source, alice.id, 3);
     let mut conn = db.store().conn().unwrap();
     let root = projects::root_folder(&mut conn, target.id).unwrap();
 
-    let first = copied(copy_all(
-        &mut conn,
-        alice.id.get(),
-        &target,
-        &root,
-        &sources,
-    ));
-    let second = copied(copy_all(
-        &mut conn,
-        alice.id.get(),
-        &target,
-        &root,
-        &sources,
-    ));
-    let third = copied(copy_all(
-        &mut conn,
-        alice.id.get(),
-        &target,
-        &root,
-        &sources[..1],
-    ));
+    let first = copied(copy_all(&mut conn, alice.id, &target, &root, &sources));
+    let second = copied(copy_all(&mut conn, alice.id, &target, &root, &sources));
+    let third = copied(copy_all(&mut conn, alice.id, &target, &root, &sources[..1]));
 
     for (source, copy) in sources.iter().zip(&first) {
         assert_eq!(copy.placement.name, source.placement.name);
@@ -119,7 +95,7 @@ backends!(explicit_names_follow_the_same_rule_and_overlong_names_are_refused);
 fn explicit_names_follow_the_same_rule_and_overlong_names_are_refused(db: TestDb) {
     let alice = ferry_testkit::user(db.store(), "alice");
     let project = ferry_testkit::project(db.store(), &alice, "P");
-    let sources = seed_files(db.store(), &project, alice.id.get(), 2);
+    let sources = seed_files(db.store(), &project, alice.id, 2);
     let mut conn = db.store().conn().unwrap();
     let root = projects::root_folder(&mut conn, project.id).unwrap();
     let wanted = FileName::parse("file-1.txt").unwrap();
@@ -175,16 +151,16 @@ backends!(a_batch_costs_the_same_number_of_statements_whatever_its_size);
 fn a_batch_costs_the_same_number_of_statements_whatever_its_size(db: TestDb) {
     let alice = ferry_testkit::user(db.store(), "alice");
     let source = ferry_testkit::project(db.store(), &alice, "Source");
-    let sources = seed_files(db.store(), &source, alice.id.get(), 300);
+    let sources = seed_files(db.store(), &source, alice.id, 300);
     let statements = |count: usize, project: &str| {
         let target = ferry_testkit::project(db.store(), &alice, project);
         let mut conn = db.store().conn().unwrap();
         let root = projects::root_folder(&mut conn, target.id).unwrap();
         // Collide with earlier copies too, so renaming is part of what is measured.
-        copy_all(&mut conn, alice.id.get(), &target, &root, &sources[..count]);
+        copy_all(&mut conn, alice.id, &target, &root, &sources[..count]);
         let counter = StatementCounter::default();
         conn.set_instrumentation(counter.clone());
-        let results = copy_all(&mut conn, alice.id.get(), &target, &root, &sources[..count]);
+        let results = copy_all(&mut conn, alice.id, &target, &root, &sources[..count]);
         assert_eq!(copied(results).len(), count);
         *counter.0.lock().unwrap()
     };

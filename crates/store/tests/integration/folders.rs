@@ -1,3 +1,4 @@
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId};
 use std::collections::HashSet;
 use std::sync::Barrier;
 
@@ -13,9 +14,9 @@ fn path(s: &str) -> FolderPath {
     FolderPath::parse(s).unwrap()
 }
 
-fn folder_count(conn: &mut DbConnection, project_id: i64) -> i64 {
+fn folder_count(conn: &mut DbConnection, project_id: ProjectRowId) -> i64 {
     folder_table::table
-        .filter(folder_table::project_id.eq(project_id))
+        .filter(folder_table::project_id.eq(project_id.get()))
         .count()
         .get_result(conn)
         .unwrap()
@@ -30,7 +31,7 @@ fn ensure_path_creates_missing_ancestors_once(db: TestDb) {
 
     let c = folders::ensure_path(&mut conn, project.id, &path("/a/b/c")).unwrap();
     assert_eq!(c.path, path("/a/b/c"));
-    assert_eq!(folder_count(&mut conn, project.id.get()), 4);
+    assert_eq!(folder_count(&mut conn, project.id), 4);
     let b = folders::get_by_path(&mut conn, project.id, &path("/a/b"))
         .unwrap()
         .unwrap();
@@ -49,11 +50,11 @@ fn ensure_path_creates_missing_ancestors_once(db: TestDb) {
         folders::ensure_path(&mut conn, project.id, &path("/")).unwrap(),
         root
     );
-    assert_eq!(folder_count(&mut conn, project.id.get()), 4);
+    assert_eq!(folder_count(&mut conn, project.id), 4);
 
     let d = folders::ensure_path(&mut conn, project.id, &path("/a/b/d")).unwrap();
     assert_eq!(d.parent_id, Some(b.id));
-    assert_eq!(folder_count(&mut conn, project.id.get()), 5);
+    assert_eq!(folder_count(&mut conn, project.id), 5);
 
     let sbg_ids: HashSet<_> = [&root, &a, &b, &c, &d]
         .iter()
@@ -100,7 +101,7 @@ fn a_failed_enclosing_transaction_leaves_no_folder(db: TestDb) {
         folders::get_by_path(&mut conn, project.id, &path("/x")).unwrap(),
         None
     );
-    assert_eq!(folder_count(&mut conn, project.id.get()), 1);
+    assert_eq!(folder_count(&mut conn, project.id), 1);
 }
 
 backends!(concurrent_ensure_path_calls_agree_on_one_folder);
@@ -108,7 +109,7 @@ fn concurrent_ensure_path_calls_agree_on_one_folder(db: TestDb) {
     let alice = ferry_testkit::user(db.store(), "alice");
     let project = ferry_testkit::project(db.store(), &alice, "P");
     let start = Barrier::new(6);
-    let ids: HashSet<i64> = std::thread::scope(|scope| {
+    let ids: HashSet<FolderRowId> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..6)
             .map(|_| {
                 scope.spawn(|| {
@@ -123,10 +124,7 @@ fn concurrent_ensure_path_calls_agree_on_one_folder(db: TestDb) {
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(
-        folder_count(&mut db.store().conn().unwrap(), project.id.get()),
-        4
-    );
+    assert_eq!(folder_count(&mut db.store().conn().unwrap(), project.id), 4);
 }
 
 backends!(a_path_longer_than_a_btree_entry_works);
@@ -152,5 +150,5 @@ fn a_path_longer_than_a_btree_entry_works(db: TestDb) {
         folders::get_by_path(&mut conn, project.id, &long).unwrap(),
         Some(folder)
     );
-    assert_eq!(folder_count(&mut conn, project.id.get()), 6);
+    assert_eq!(folder_count(&mut conn, project.id), 6);
 }

@@ -133,9 +133,9 @@ fn keys_older_than_a_day_are_pruned_and_the_key_can_be_used_again(db: TestDb) {
     assert_eq!(idempotency::prune(&mut conn, Utc::now()).unwrap(), 0);
 }
 
-fn applied(conn: &mut DbConnection, user_id: i64, key: &str) -> bool {
+fn applied(conn: &mut DbConnection, user_id: UserRowId, key: &str) -> bool {
     idempotency_keys::table
-        .find((user_id, key))
+        .find((user_id.get(), key))
         .select(idempotency_keys::applied)
         .first(conn)
         .unwrap()
@@ -178,15 +178,11 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
     );
     // A transaction that rolls back takes its mark with it.
     assert!(write_under(db.store(), &claim("k", "c1"), "rolled", true).is_err());
-    assert!(
-        !applied(&mut conn, alice.id.get(), "k"),
-        "{:?}",
-        db.backend()
-    );
+    assert!(!applied(&mut conn, alice.id, "k"), "{:?}", db.backend());
     assert!(!exists(&mut conn, "rolled"));
     // One that commits marks the key in the same transaction.
     write_under(db.store(), &claim("k", "c1"), "written", false).unwrap();
-    assert!(applied(&mut conn, alice.id.get(), "k"));
+    assert!(applied(&mut conn, alice.id, "k"));
     assert!(exists(&mut conn, "written"));
     // The holder may still record its answer: a retry waits for it.
     assert_eq!(
@@ -229,5 +225,5 @@ fn the_requests_commit_marks_its_key_applied_and_a_lost_answer_never_runs_again(
         Err(StoreError::ClaimTakenOver)
     ));
     assert!(!exists(&mut conn, "late"));
-    assert!(!applied(&mut conn, alice.id.get(), "slow"));
+    assert!(!applied(&mut conn, alice.id, "slow"));
 }

@@ -1,6 +1,7 @@
 //! DNAnexus data objects: creation with links, and folder-wide reads and writes that cost a
 //! constant number of statements.
 
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId};
 use std::sync::{Arc, Mutex};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
@@ -16,9 +17,9 @@ use ferry_testkit::TestDb;
 use ferry_testkit::backends;
 use serde_json::{Map, json};
 
-fn links_of(conn: &mut DbConnection, object_id: i64) -> Vec<String> {
+fn links_of(conn: &mut DbConnection, object_id: ObjectRowId) -> Vec<String> {
     object_links::table
-        .filter(object_links::object_id.eq(object_id))
+        .filter(object_links::object_id.eq(object_id.get()))
         .select(object_links::target_dx_id)
         .order(object_links::target_dx_id)
         .load(conn)
@@ -134,7 +135,7 @@ fn statements_per_operation(db: &TestDb, alice: &User, count: usize) -> [usize; 
     }
     let list = count_statements(&mut conn, |conn| {
         let scope = CopyScope::Folder {
-            folder_id: folder.id,
+            folder_id: folder.id.get(),
             include_hidden: true,
         };
         assert_eq!(
@@ -163,7 +164,7 @@ fn statements_per_operation(db: &TestDb, alice: &User, count: usize) -> [usize; 
     let moved = FolderPath::parse("/moved").unwrap();
     let rename = count_statements(&mut conn, |conn| {
         let tree = dx_folders::subtrees(conn, project.id, std::slice::from_ref(&data)).unwrap();
-        let paths: Vec<(i64, FolderPath)> = tree
+        let paths: Vec<(FolderRowId, FolderPath)> = tree
             .iter()
             .map(|f| (f.id, f.path.rebase(&data, &moved).unwrap()))
             .collect();

@@ -6,6 +6,7 @@ use ferry_domain::model::{Folder, Project, User};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::row_ids::FolderRowId;
 use ferry_store::files::{self, PlacementUpdate};
 use ferry_store::page::Page;
 use ferry_store::sbg_views::{self, ListFilter};
@@ -151,7 +152,7 @@ fn one_update_statement_writes_each_placement_its_own_values(db: TestDb) {
             placement_id: view.placement.id,
             name: format!("2_{}", view.placement.name),
             tags: vec![view.placement.name.clone()],
-            metadata: json!({"it's": view.placement.id})
+            metadata: json!({"it's": view.placement.id.get()})
                 .as_object()
                 .unwrap()
                 .clone(),
@@ -168,7 +169,7 @@ fn one_update_statement_writes_each_placement_its_own_values(db: TestDb) {
         assert_eq!(view.placement.tags, update.tags);
         assert_eq!(view.placement.metadata, update.metadata);
         let stem: String = placements::table
-            .find(view.placement.id)
+            .find(view.placement.id.get())
             .select(placements::name_stem)
             .first(&mut conn)
             .unwrap();
@@ -196,9 +197,9 @@ fn deleting_placements_deletes_the_objects_no_project_holds(db: TestDb) {
     diesel::insert_into(placements::table)
         .values((
             placements::sbg_id.eq(SbgId::generate().as_str()),
-            placements::object_id.eq(shared.object.id),
+            placements::object_id.eq(shared.object.id.get()),
             placements::project_id.eq(other.id.get()),
-            placements::folder_id.eq(other_root.id),
+            placements::folder_id.eq(other_root.id.get()),
             placements::name.eq("clone"),
             placements::name_stem.eq("clone"),
             placements::created_at.eq(chrono::Utc::now().naive_utc()),
@@ -214,7 +215,7 @@ fn deleting_placements_deletes_the_objects_no_project_holds(db: TestDb) {
             .is_empty()
     );
     let remaining: Vec<i64> = objects::table.select(objects::id).load(&mut conn).unwrap();
-    assert_eq!(remaining, [shared.object.id]);
+    assert_eq!(remaining, [shared.object.id.get()]);
 }
 
 backends!(folder_names_emptiness_and_creation);
@@ -238,7 +239,7 @@ fn folder_names_emptiness_and_creation(db: TestDb) {
         (full.id, "full"),
     ];
     let taken = folders::names_taken(&mut conn, &wanted, &[]).unwrap();
-    let mut taken: Vec<(i64, String)> = taken.into_iter().collect();
+    let mut taken: Vec<(FolderRowId, String)> = taken.into_iter().collect();
     taken.sort();
     assert_eq!(
         taken,
@@ -251,7 +252,7 @@ fn folder_names_emptiness_and_creation(db: TestDb) {
     );
 
     let all = [root.id, full.id, empty.id];
-    let mut non_empty: Vec<i64> = folders::non_empty(&mut conn, &all, &[], &[])
+    let mut non_empty: Vec<FolderRowId> = folders::non_empty(&mut conn, &all, &[], &[])
         .unwrap()
         .into_iter()
         .collect();
@@ -265,7 +266,7 @@ fn folder_names_emptiness_and_creation(db: TestDb) {
     );
 
     assert_eq!(
-        folders::lock(&mut conn, &[full.id, i64::MAX])
+        folders::lock(&mut conn, &[full.id, FolderRowId::new(i64::MAX)])
             .unwrap()
             .into_iter()
             .collect::<Vec<_>>(),

@@ -9,6 +9,7 @@
 //! job, worked a batch at a time. Only what existed when the job was submitted is copied, so
 //! that a job never copies its own copies.
 
+use ferry_domain::row_ids::FolderRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::copy::CopyRefusal;
@@ -120,8 +121,10 @@ fn work_requests(
     let mut sources: Vec<(Option<ItemKind>, Option<String>)> = Vec::with_capacity(items.len());
     let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
     // Per destination folder id: the destination and the items going there.
-    let mut folder_groups: BTreeMap<i64, (&SbgProjectId, &Folder, Vec<usize>)> = BTreeMap::new();
-    let mut file_groups: BTreeMap<i64, (&SbgProjectId, &Folder, Vec<usize>)> = BTreeMap::new();
+    let mut folder_groups: BTreeMap<FolderRowId, (&SbgProjectId, &Folder, Vec<usize>)> =
+        BTreeMap::new();
+    let mut file_groups: BTreeMap<FolderRowId, (&SbgProjectId, &Folder, Vec<usize>)> =
+        BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         let found = match (
             files.get(&item.copy.source),
@@ -176,7 +179,7 @@ fn work_requests(
     }
 
     // Every destination locked up front, in id order, so that two chunks never deadlock.
-    let locked: Vec<i64> = folder_groups
+    let locked: Vec<FolderRowId> = folder_groups
         .keys()
         .chain(file_groups.keys())
         .copied()
@@ -273,7 +276,7 @@ fn work_folder(
     let created_before = claimed.job.created_at;
     let batch = jobs::next_batch(
         conn,
-        source.folder.id,
+        source.folder.id.get(),
         unit.cursor,
         created_before,
         CHUNK_ITEMS,
@@ -394,7 +397,7 @@ fn folder_outcome(source: &FolderView, copy: FolderCopy, units: &mut Vec<NewUnit
         }
     };
     units.push(NewUnit {
-        source_id: source.folder.id,
+        source_id: source.folder.id.get(),
         source: source.folder.sbg_id.clone(),
         target: folder.sbg_id.clone(),
     });

@@ -1,7 +1,7 @@
 //! The database work the single and the bulk file routes share: loading entries, changing files, deleting entries, and the folder a request names.
 
 use super::*;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{FolderRowId, UserRowId};
 
 // Database work shared by the single and the bulk endpoints.
 
@@ -61,8 +61,8 @@ pub(crate) fn change_files(
             files.insert(id.clone(), FileView::clone(view));
         }
     }
-    let placement_ids: Vec<i64> = files.values().map(|v| v.placement.id).collect();
-    let wanted: Vec<(i64, &str)> = items
+    let placement_ids: Vec<_> = files.values().map(|v| v.placement.id).collect();
+    let wanted: Vec<(FolderRowId, &str)> = items
         .iter()
         .filter_map(|item| item.as_ref().ok())
         .filter_map(|(id, change)| {
@@ -136,9 +136,9 @@ pub(crate) fn change_files(
 /// The names in the folders of the files a call changes, as its renames go.
 pub(super) struct FolderNames {
     /// Names held by files and sub-folders the call does not change.
-    taken: HashSet<(i64, String)>,
+    taken: HashSet<(FolderRowId, String)>,
     /// Names held by the files the call changes, and which file holds each.
-    holders: HashMap<(i64, String), SbgId>,
+    holders: HashMap<(FolderRowId, String), SbgId>,
 }
 
 impl FolderNames {
@@ -147,7 +147,7 @@ impl FolderNames {
     fn rename(
         &mut self,
         id: &SbgId,
-        folder: i64,
+        folder: FolderRowId,
         from: &str,
         to: &FileName,
     ) -> Result<(), SbgError> {
@@ -202,7 +202,7 @@ pub(crate) fn delete_entries(
         Ok(entry)
     };
     let mut file_ids = Vec::new();
-    let mut folder_rows: BTreeMap<i64, &Folder> = BTreeMap::new();
+    let mut folder_rows: BTreeMap<FolderRowId, &Folder> = BTreeMap::new();
     for entry in unique(&ids).filter_map(|id| deletable(id).ok()) {
         match entry {
             Entry::File(view) => file_ids.push(view.placement.id),
@@ -211,7 +211,7 @@ pub(crate) fn delete_entries(
             }
         }
     }
-    let folder_ids: Vec<i64> = folder_rows.keys().copied().collect();
+    let folder_ids: Vec<_> = folder_rows.keys().copied().collect();
     let mut kept = folders::non_empty(conn, &folder_ids, &file_ids, &folder_ids)?;
     // A folder that stays keeps the folders above it in this call.
     for id in kept.clone() {
@@ -221,7 +221,7 @@ pub(crate) fn delete_entries(
             parent = folder_rows[&above].parent_id;
         }
     }
-    let folder_ids: Vec<i64> = folder_ids
+    let folder_ids: Vec<_> = folder_ids
         .into_iter()
         .filter(|id| !kept.contains(id))
         .collect();

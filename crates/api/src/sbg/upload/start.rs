@@ -1,7 +1,7 @@
 //! Starting an SBG multipart upload: `POST /upload/multipart`.
 
 use super::*;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{PlacementRowId, UserRowId};
 
 // Starting.
 
@@ -51,7 +51,7 @@ pub(super) fn replaced_placements(
     folder: &FolderView,
     name: &str,
     overwrite: bool,
-) -> Result<Vec<i64>, SbgError> {
+) -> Result<Vec<PlacementRowId>, SbgError> {
     let wanted = [(folder.folder.id, name)];
     if folders::names_taken(conn, &wanted, &[])?.is_empty() {
         return Ok(Vec::new());
@@ -106,7 +106,7 @@ pub(crate) async fn start(
         let upload = Upload {
             upload_id,
             user_id,
-            folder_id: folder.folder.id,
+            folder_id: folder.folder.id.get(),
             name: name.as_str().to_owned(),
             plan,
             overwrite,
