@@ -11,6 +11,7 @@
 //! One file per measurement; `report` prints the table, `figures` and `memory` make its
 //! figures.
 
+use ferry_domain::row_ids::BillingGroupRowId;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -122,7 +123,7 @@ struct Bench<'a> {
     /// The measurements to take; every one when empty.
     only: &'a [Measurement],
     user: User,
-    billing_group_id: i64,
+    billing_group_id: BillingGroupRowId,
     api: Api,
     content: ContentInfo,
     /// The project holding the sources.

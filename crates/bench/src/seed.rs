@@ -5,6 +5,7 @@ use ferry_domain::ids::Username;
 use ferry_domain::model::{Project, User};
 use ferry_domain::name::FileName;
 use ferry_domain::path::FolderPath;
+use ferry_domain::row_ids::BillingGroupRowId;
 use ferry_store::{ContentInfo, DbConnection, billing, files, folders, tokens, users};
 
 use crate::{Failure, work};
@@ -14,7 +15,7 @@ use crate::{Failure, work};
 pub(crate) fn seed_user(
     conn: &mut DbConnection,
     name: &str,
-) -> Result<(User, i64, String), Failure> {
+) -> Result<(User, BillingGroupRowId, String), Failure> {
     let user =
         users::create(conn, &Username::parse(name).map_err(work)?, name, None).map_err(work)?;
     let billing_group_id = billing::personal(conn, user.id).map_err(work)?.id;

@@ -9,7 +9,10 @@ use crate::error::DomainError;
 use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
 use crate::path::FolderPath;
 use crate::permission::Permissions;
-use crate::row_ids::{FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, UserRowId};
+use crate::row_ids::{
+    BillingGroupRowId, FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, TokenRowId,
+    UserRowId,
+};
 
 /// A person who can hold tokens and be a member of projects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +29,7 @@ pub struct User {
 /// Who pays for a project: SBG `billing_group`, DNAnexus `billTo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillingGroup {
-    pub id: i64,
+    pub id: BillingGroupRowId,
     /// The SBG billing group id.
     pub uuid: String,
     pub name: String,
@@ -41,7 +44,7 @@ pub struct BillingGroup {
 /// An API token, without its secret: the store keeps only a digest of that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub id: i64,
+    pub id: TokenRowId,
     pub user_id: UserRowId,
     pub label: Option<String>,
     /// The secret's last four characters, so a user can tell their tokens apart.
@@ -63,7 +66,7 @@ pub struct Project {
     pub name: String,
     pub description: String,
     pub region: String,
-    pub billing_group_id: i64,
+    pub billing_group_id: BillingGroupRowId,
     pub restricted: bool,
     pub protected: bool,
     pub contains_phi: bool,

@@ -51,3 +51,19 @@ row_id!(
     /// A `placements` row (an object in one project's folder, under one name).
     PlacementRowId
 );
+row_id!(
+    /// A `billing_groups` row.
+    BillingGroupRowId
+);
+row_id!(
+    /// A `tokens` row.
+    TokenRowId
+);
+row_id!(
+    /// A `jobs` row (an async copy job).
+    JobRowId
+);
+row_id!(
+    /// A `job_chunks` row (a part of a job, claimed and worked as one).
+    ChunkRowId
+);

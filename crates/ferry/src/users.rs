@@ -8,6 +8,7 @@ use chrono::{Duration, Utc};
 use diesel::Connection;
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
+use ferry_domain::row_ids::TokenRowId;
 use ferry_store::{DbConnection, StoreError, tokens, users};
 
 fn work(e: StoreError) -> Failure {
@@ -115,7 +116,7 @@ pub fn token(args: &StoreArgs, command: TokenCommand) -> Result<(), Failure> {
         }
         TokenCommand::Revoke { username, token_id } => {
             let user = existing_user(&mut conn, &parse_username(&username)?)?;
-            tokens::revoke(&mut conn, user.id, token_id).map_err(|e| match e {
+            tokens::revoke(&mut conn, user.id, TokenRowId::new(token_id)).map_err(|e| match e {
                 StoreError::NotFound => {
                     Failure::Work(format!("{username} has no token with id {token_id}"))
                 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use ferry_domain::ids::bill_to_for_user;
 use ferry_domain::model::{BillingGroup, User};
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{BillingGroupRowId, UserRowId};
 
 use crate::convert::{from_db_time, now};
 use crate::db::DbConnection;
@@ -29,7 +29,7 @@ pub(crate) struct BillingGroupRow {
 impl From<BillingGroupRow> for BillingGroup {
     fn from(row: BillingGroupRow) -> BillingGroup {
         BillingGroup {
-            id: row.id,
+            id: BillingGroupRowId::new(row.id),
             uuid: row.uuid,
             name: row.name,
             owner_user_id: UserRowId::new(row.owner_user_id),

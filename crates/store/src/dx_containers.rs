@@ -48,7 +48,7 @@ pub fn billing_group(
     project: &Project,
 ) -> Result<BillingGroup, StoreError> {
     Ok(billing_groups::table
-        .find(project.billing_group_id)
+        .find(project.billing_group_id.get())
         .select(BillingGroupRow::as_select())
         .first(conn)?
         .into())

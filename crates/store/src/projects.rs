@@ -1,7 +1,7 @@
 //! Projects: one row known by both its DNAnexus id (`project-...`) and its SBG id
 //! (`owner/slug`, the owner's username and a slug unique per owner), with its members.
 
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{BillingGroupRowId, ProjectRowId, UserRowId};
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -70,7 +70,7 @@ impl TryFrom<ProjectRecord> for Project {
             name: row.name,
             description: row.description,
             region: row.region,
-            billing_group_id: row.billing_group_id,
+            billing_group_id: BillingGroupRowId::new(row.billing_group_id),
             restricted: row.restricted,
             protected: row.protected,
             contains_phi: row.contains_phi,
@@ -88,7 +88,7 @@ impl TryFrom<ProjectRecord> for Project {
 pub struct NewProject<'a> {
     pub name: &'a str,
     pub description: &'a str,
-    pub billing_group_id: i64,
+    pub billing_group_id: BillingGroupRowId,
     pub tags: &'a [String],
     pub settings: &'a Map<String, Value>,
 }
@@ -99,7 +99,7 @@ pub fn create(
     owner: &User,
     name: &str,
     description: &str,
-    billing_group_id: i64,
+    billing_group_id: BillingGroupRowId,
 ) -> Result<Project, StoreError> {
     let settings = Map::new();
     let new = NewProject {
@@ -132,7 +132,7 @@ pub fn create_with(
                 projects::slug.eq(slug.as_str()),
                 projects::name.eq(new.name),
                 projects::description.eq(new.description),
-                projects::billing_group_id.eq(new.billing_group_id),
+                projects::billing_group_id.eq(new.billing_group_id.get()),
                 projects::tags.eq(tags_json(new.tags)),
                 projects::settings.eq(settings_json(new.settings)),
                 projects::created_at.eq(now),
@@ -358,7 +358,7 @@ pub fn membership(
 pub struct ProjectChanges {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub billing_group_id: Option<i64>,
+    pub billing_group_id: Option<BillingGroupRowId>,
     pub tags: Option<Vec<String>>,
     /// Replaces all the settings.
     pub settings: Option<Map<String, Value>>,
@@ -385,7 +385,7 @@ pub fn update(
     let changeset = ProjectChangeset {
         name: changes.name.as_deref(),
         description: changes.description.as_deref(),
-        billing_group_id: changes.billing_group_id,
+        billing_group_id: changes.billing_group_id.map(BillingGroupRowId::get),
         tags: changes.tags.as_deref().map(tags_json),
         settings: changes.settings.as_ref().map(settings_json),
         modified_at: now(),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use ferry_domain::ids::SbgId;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{FolderRowId, UserRowId};
 use ferry_domain::upload::PartPlan;
 
 use crate::convert::{corrupt, from_db_time, now, to_db_time};
@@ -22,7 +22,7 @@ pub struct Upload {
     pub upload_id: String,
     pub user_id: UserRowId,
     /// Where the file goes.
-    pub folder_id: i64,
+    pub folder_id: FolderRowId,
     pub name: String,
     pub plan: PartPlan,
     /// Whether completing it replaces a file of the same name.
@@ -60,7 +60,7 @@ impl TryFrom<UploadRow> for Upload {
         Ok(Upload {
             upload_id: row.upload_id,
             user_id: UserRowId::new(row.user_id),
-            folder_id: row.folder_id,
+            folder_id: FolderRowId::new(row.folder_id),
             name: row.name,
             plan,
             overwrite: row.overwrite,
@@ -92,7 +92,7 @@ pub fn create(conn: &mut DbConnection, upload: &Upload) -> Result<(), StoreError
         .values((
             sbg_uploads::upload_id.eq(&upload.upload_id),
             sbg_uploads::user_id.eq(upload.user_id.get()),
-            sbg_uploads::folder_id.eq(upload.folder_id),
+            sbg_uploads::folder_id.eq(upload.folder_id.get()),
             sbg_uploads::name.eq(&upload.name),
             sbg_uploads::size.eq(to_i64(upload.plan.size())?),
             sbg_uploads::part_size.eq(to_i64(upload.plan.part_size())?),

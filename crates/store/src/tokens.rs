@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use ferry_domain::model::{Token, User};
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{TokenRowId, UserRowId};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -36,7 +36,7 @@ pub(crate) struct TokenRow {
 impl From<TokenRow> for Token {
     fn from(row: TokenRow) -> Token {
         Token {
-            id: row.id,
+            id: TokenRowId::new(row.id),
             user_id: UserRowId::new(row.user_id),
             label: row.label,
             last4: row.last4,
@@ -96,10 +96,10 @@ pub fn list(conn: &mut DbConnection, user_id: UserRowId) -> Result<Vec<Token>, S
 pub fn revoke(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    token_id: i64,
+    token_id: TokenRowId,
 ) -> Result<Token, StoreError> {
     let owned = tokens::table
-        .filter(tokens::id.eq(token_id))
+        .filter(tokens::id.eq(token_id.get()))
         .filter(tokens::user_id.eq(user_id.get()));
     let revoked: Option<TokenRow> = diesel::update(owned.filter(tokens::revoked_at.is_null()))
         .set(tokens::revoked_at.eq(now()))

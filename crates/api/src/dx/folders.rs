@@ -123,7 +123,7 @@ pub(crate) async fn list_folder(state: &AppState, call: Call, id: DxId) -> Resul
         }
         if input.only != Only::Folders {
             let scope = CopyScope::Folder {
-                folder_id: folder.id.get(),
+                folder_id: folder.id,
                 include_hidden: input.include_hidden,
             };
             let copies = objects::visible_copies(conn, user_id, scope)?;

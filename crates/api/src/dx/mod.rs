@@ -94,7 +94,7 @@ async fn dispatch(
         )
     })?;
     let now = chrono::Utc::now().timestamp();
-    let allowance = state.dx_rate.admit(caller.token.id, now);
+    let allowance = state.dx_rate.admit(caller.token.id.get(), now);
     if !allowance.admitted {
         // dxpy waits `Retry-After` seconds (stretched a little on each attempt) and retries for
         // ever, so a refused client resumes soon after the window ends.

@@ -60,8 +60,8 @@ pub(crate) async fn enforce(
     let now = Utc::now().timestamp();
     let limiter = &state.sbg_rate;
     let allowance = match token_id {
-        Some(id) if req.path().strip_prefix(PREFIX) == Some(ROUTE) => limiter.peek(id, now),
-        Some(id) => limiter.admit(id, now),
+        Some(id) if req.path().strip_prefix(PREFIX) == Some(ROUTE) => limiter.peek(id.get(), now),
+        Some(id) => limiter.admit(id.get(), now),
         None => limiter.unused(now),
     };
     if !allowance.admitted {
@@ -82,7 +82,7 @@ pub(crate) async fn enforce(
 async fn rate_limit(state: web::Data<AppState>, caller: SbgCaller) -> HttpResponse {
     let allowance = state
         .sbg_rate
-        .peek(caller.0.token.id, Utc::now().timestamp());
+        .peek(caller.0.token.id.get(), Utc::now().timestamp());
     HttpResponse::Ok().json(json!({
         "rate": {"limit": allowance.limit, "remaining": allowance.remaining, "reset": allowance.reset},
         "instance_limit": {"limit": -1, "remaining": -1},

@@ -405,7 +405,7 @@ async fn a_destination_at_its_spending_limit_is_spending_limit_exceeded(w: World
         created_by: carol.id,
     };
     let (c, _) = objects::create(&mut conn, &new).unwrap();
-    diesel::update(billing_groups::table.find(w.dest.billing_group_id))
+    diesel::update(billing_groups::table.find(w.dest.billing_group_id.get()))
         .set((
             billing_groups::spending_limit_cents.eq(Some(0_i64)),
             billing_groups::spent_cents.eq(0_i64),

@@ -1,6 +1,7 @@
 //! Claiming a chunk of work and reading what it holds: request items, or a folder's next batch.
 
 use super::*;
+use ferry_domain::row_ids::{ChunkRowId, FolderRowId, JobRowId};
 
 /// Claims the oldest chunk that is pending or whose lease has lapsed, for `worker`, until
 /// `lease` from now; returns its id. On PostgreSQL, `SKIP LOCKED` lets concurrent claimers
@@ -9,7 +10,7 @@ pub fn claim(
     conn: &mut DbConnection,
     worker: &str,
     lease: Duration,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<ChunkRowId>, StoreError> {
     atomic(conn, |conn| {
         let now = now();
         let claimable = job_chunks::table
@@ -37,7 +38,7 @@ pub fn claim(
                 job_chunks::attempts.eq(job_chunks::attempts + 1),
             ))
             .execute(conn)?;
-        Ok(Some(id))
+        Ok(Some(ChunkRowId::new(id)))
     })
 }
 
@@ -84,7 +85,7 @@ pub enum ChunkWork {
 /// A chunk this worker holds, inside the transaction that works it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
-    pub chunk_id: i64,
+    pub chunk_id: ChunkRowId,
     pub job: Job,
     /// Claims of this chunk since it last committed, this one included.
     pub attempts: i64,
@@ -111,11 +112,11 @@ pub(super) struct ChunkRow {
 /// the [`Store::write`](crate::Store::write) that will [`complete`] the chunk.
 pub fn lock_claimed(
     conn: &mut DbConnection,
-    chunk_id: i64,
+    chunk_id: ChunkRowId,
     worker: &str,
 ) -> Result<Option<Claimed>, StoreError> {
     let held = job_chunks::table
-        .filter(job_chunks::id.eq(chunk_id))
+        .filter(job_chunks::id.eq(chunk_id.get()))
         .filter(job_chunks::state.eq(CLAIMED))
         .filter(job_chunks::claimed_by.eq(worker))
         .select(job_chunks::id);
@@ -127,10 +128,10 @@ pub fn lock_claimed(
         return Ok(None);
     }
     let row: ChunkRow = job_chunks::table
-        .find(chunk_id)
+        .find(chunk_id.get())
         .select(ChunkRow::as_select())
         .first(conn)?;
-    let job = job_by_id(conn, row.job_id)?;
+    let job = job_by_id(conn, JobRowId::new(row.job_id))?;
     let bad = |e: String| corrupt("job_chunks", row.id, e);
     let work = match row.kind.as_str() {
         ITEMS_CHUNK => ChunkWork::Requests(
@@ -164,7 +165,7 @@ pub fn lock_claimed(
         other => return Err(bad(format!("kind '{other}'"))),
     };
     Ok(Some(Claimed {
-        chunk_id: row.id,
+        chunk_id: ChunkRowId::new(row.id),
         job,
         attempts: row.attempts,
         work,
@@ -183,7 +184,7 @@ pub struct FolderBatch {
 
 pub fn next_batch(
     conn: &mut DbConnection,
-    source_folder_id: i64,
+    source_folder_id: FolderRowId,
     cursor: FolderCursor,
     created_before: DateTime<Utc>,
     limit: usize,
@@ -194,7 +195,7 @@ pub fn next_batch(
         Vec::new()
     } else {
         folders::table
-            .filter(folders::parent_id.eq(source_folder_id))
+            .filter(folders::parent_id.eq(source_folder_id.get()))
             .filter(folders::id.gt(cursor.after_folder_id))
             .filter(folders::created_at.le(created_before))
             .order(folders::id)
@@ -209,7 +210,7 @@ pub fn next_batch(
     let room = limit - folders.len();
     let files: Vec<(i64, String)> = if folders_listed && room > 0 {
         placements::table
-            .filter(placements::folder_id.eq(source_folder_id))
+            .filter(placements::folder_id.eq(source_folder_id.get()))
             .filter(placements::id.gt(cursor.after_placement_id))
             .filter(placements::created_at.le(created_before))
             .order(placements::id)

@@ -1,13 +1,13 @@
 //! Completing a chunk: its items' outcomes, its new folder chunks, the job's counters.
 
 use super::*;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{FolderRowId, JobRowId, UserRowId};
 
 /// A copied folder whose contents are still to copy: a new `folder` chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUnit {
     /// The source folder's row id, to count its entries.
-    pub source_id: i64,
+    pub source_id: FolderRowId,
     pub source: SbgId,
     pub target: SbgId,
 }
@@ -105,7 +105,7 @@ pub fn complete(
         (ChunkReport::Cancelled, _) => {
             let cancelled = diesel::update(
                 job_items::table
-                    .filter(job_items::chunk_id.eq(claimed.chunk_id))
+                    .filter(job_items::chunk_id.eq(claimed.chunk_id.get()))
                     .filter(job_items::state.eq(PENDING)),
             )
             .set(job_items::state.eq(CANCELLED))
@@ -125,7 +125,7 @@ pub fn complete(
     if chunk_state == PENDING && cancel_requested {
         chunk_state = CANCELLED;
     }
-    let chunk = job_chunks::table.find(claimed.chunk_id);
+    let chunk = job_chunks::table.find(claimed.chunk_id.get());
     // `attempts` counts the claims since the last commit: a folder chunk is claimed once per
     // batch, and only claims that never committed must add up to giving up.
     let released = (
@@ -197,7 +197,7 @@ pub(super) fn insert_units(
         let rows: Vec<NewFolderChunk<'_>> = chunk
             .iter()
             .map(|unit| NewFolderChunk {
-                job_id: job.id,
+                job_id: job.id.get(),
                 kind: FOLDER_CHUNK,
                 state: PENDING,
                 source_folder: unit.source.as_str(),
@@ -208,7 +208,7 @@ pub(super) fn insert_units(
             .values(&rows)
             .execute(c))?;
     }
-    let sources: Vec<i64> = units.iter().map(|unit| unit.source_id).collect();
+    let sources: Vec<i64> = units.iter().map(|unit| unit.source_id.get()).collect();
     counts.total += count_entries(conn, &sources, to_db_time(job.created_at))?;
     counts.unresolved += len_i64(units);
     Ok(())
@@ -240,11 +240,11 @@ pub(super) fn count_entries(
 /// Applies `counts` to the job, marks it started, and tells whether it is being cancelled.
 pub(super) fn update_counters(
     conn: &mut DbConnection,
-    job_id: i64,
+    job_id: JobRowId,
     counts: &Counts,
     at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let cancel_requested_at: Option<NaiveDateTime> = diesel::update(jobs::table.find(job_id))
+    let cancel_requested_at: Option<NaiveDateTime> = diesel::update(jobs::table.find(job_id.get()))
         .set((
             jobs::total_items.eq(jobs::total_items + counts.total),
             jobs::completed_items.eq(jobs::completed_items + counts.completed),
@@ -254,9 +254,13 @@ pub(super) fn update_counters(
         ))
         .returning(jobs::cancel_requested_at)
         .get_result(conn)?;
-    diesel::update(jobs::table.find(job_id).filter(jobs::started_at.is_null()))
-        .set(jobs::started_at.eq(at))
-        .execute(conn)?;
+    diesel::update(
+        jobs::table
+            .find(job_id.get())
+            .filter(jobs::started_at.is_null()),
+    )
+    .set(jobs::started_at.eq(at))
+    .execute(conn)?;
     Ok(cancel_requested_at.is_some())
 }
 
@@ -267,11 +271,11 @@ pub(super) fn update_counters(
 /// since it was counted).
 pub(super) fn finish_if_done(
     conn: &mut DbConnection,
-    job_id: i64,
+    job_id: JobRowId,
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let open: i64 = job_chunks::table
-        .filter(job_chunks::job_id.eq(job_id))
+        .filter(job_chunks::job_id.eq(job_id.get()))
         .filter(job_chunks::state.eq_any([PENDING, CLAIMED]))
         .select(count_star())
         .get_result(conn)?;
@@ -279,7 +283,7 @@ pub(super) fn finish_if_done(
         return Ok(());
     }
     let job: JobRow = jobs::table
-        .find(job_id)
+        .find(job_id.get())
         .select(JobRow::as_select())
         .first(conn)?;
     let worked = job.completed_items + job.failed_items;
@@ -291,7 +295,7 @@ pub(super) fn finish_if_done(
     } else {
         (JobOutcome::Completed, worked, 0)
     };
-    diesel::update(jobs::table.find(job_id))
+    diesel::update(jobs::table.find(job_id.get()))
         .set((
             jobs::finished_at.eq(at),
             jobs::outcome.eq(outcome.as_str()),

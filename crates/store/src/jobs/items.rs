@@ -1,6 +1,7 @@
 //! A job's items: what was asked for, what became of each, and how outcomes are recorded.
 
 use super::*;
+use ferry_domain::row_ids::{ChunkRowId, JobRowId};
 
 /// One item of a copy request: a file or a folder (with its whole tree), optionally renamed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,14 +207,14 @@ pub(super) struct NewItem<'a> {
 impl<'a> NewItem<'a> {
     /// A pending item: `request_index` is `None` for an entry of a copied folder.
     pub(super) fn new(
-        job_id: i64,
-        chunk_id: i64,
+        job_id: JobRowId,
+        chunk_id: ChunkRowId,
         request_index: Option<i64>,
         copy: &'a RequestedCopy,
     ) -> NewItem<'a> {
         NewItem {
-            job_id,
-            chunk_id,
+            job_id: job_id.get(),
+            chunk_id: chunk_id.get(),
             request_index,
             kind: None,
             source_id: copy.source.as_str(),
@@ -260,7 +261,7 @@ impl<'a> NewItem<'a> {
 /// are rewritten.
 pub(super) fn record_outcomes<'a>(
     conn: &mut DbConnection,
-    chunk_id: i64,
+    chunk_id: ChunkRowId,
     outcomes: &[(i64, NewItem<'a>)],
 ) -> Result<(), StoreError> {
     type Texts = Array<Nullable<Text>>;
@@ -298,7 +299,7 @@ pub(super) fn record_outcomes<'a>(
             .bind::<Texts, _>(column(|i| i.worked_by))
             .bind::<Texts, _>(column(|i| i.refusal))
             .bind::<Texts, _>(&details)
-            .bind::<BigInt, _>(chunk_id)
+            .bind::<BigInt, _>(chunk_id.get())
             .bind::<Text, _>(PENDING)
             .execute(c)?
         }
@@ -330,7 +331,7 @@ pub(super) fn record_outcomes<'a>(
                  WHERE job_items.id = o.id AND +job_items.chunk_id = $2 AND +job_items.state = $3"
             ))
             .bind::<Text, _>(serde_json::Value::from(rows).to_string())
-            .bind::<BigInt, _>(chunk_id)
+            .bind::<BigInt, _>(chunk_id.get())
             .bind::<Text, _>(PENDING)
             .execute(c)?
         }
@@ -348,15 +349,15 @@ pub(super) fn record_outcomes<'a>(
 /// request order), and how many it has.
 pub fn items(
     conn: &mut DbConnection,
-    job_id: i64,
+    job_id: JobRowId,
     page: Page,
 ) -> Result<(Vec<JobItem>, i64), StoreError> {
     let total = job_items::table
-        .filter(job_items::job_id.eq(job_id))
+        .filter(job_items::job_id.eq(job_id.get()))
         .select(count_star())
         .get_result(conn)?;
     let listed = job_items::table
-        .filter(job_items::job_id.eq(job_id))
+        .filter(job_items::job_id.eq(job_id.get()))
         .order(job_items::id)
         .paginate(page)
         .select(ItemRow::as_select())
@@ -370,11 +371,11 @@ pub fn items(
 /// The job's first `limit` request items, in request order.
 pub fn request_items(
     conn: &mut DbConnection,
-    job_id: i64,
+    job_id: JobRowId,
     limit: i64,
 ) -> Result<Vec<JobItem>, StoreError> {
     job_items::table
-        .filter(job_items::job_id.eq(job_id))
+        .filter(job_items::job_id.eq(job_id.get()))
         .filter(job_items::request_index.is_not_null())
         .order(job_items::request_index)
         .limit(limit)

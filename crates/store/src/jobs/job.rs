@@ -1,7 +1,7 @@
 //! A job: its state, its outcome and its counters, and how it is read back.
 
 use super::*;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{JobRowId, UserRowId};
 
 /// Where a job is, in CAVATICA's terms (`SUBMITTED`, `RESOLVING`, `RUNNING`, `FINISHED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
@@ -43,7 +43,7 @@ impl JobOutcome {
 /// folders included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobRowId,
     /// The id clients see.
     pub public_id: String,
     pub user_id: UserRowId,
@@ -103,7 +103,7 @@ impl TryFrom<JobRow> for Job {
             JobState::Running
         };
         Ok(Job {
-            id: row.id,
+            id: JobRowId::new(row.id),
             public_id: row.public_id,
             user_id: UserRowId::new(row.user_id),
             state,
@@ -121,9 +121,9 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-pub(super) fn job_by_id(conn: &mut DbConnection, job_id: i64) -> Result<Job, StoreError> {
+pub(super) fn job_by_id(conn: &mut DbConnection, job_id: JobRowId) -> Result<Job, StoreError> {
     jobs::table
-        .find(job_id)
+        .find(job_id.get())
         .select(JobRow::as_select())
         .first(conn)?
         .try_into()

@@ -1,7 +1,7 @@
 //! A job's beginning and end: submitting it, cancelling it, purging it once finished.
 
 use super::*;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{ChunkRowId, JobRowId, UserRowId};
 
 /// Creates a job for `requests` (1 or more), its `items` chunks and its items, in one
 /// transaction: two statements per chunk.
@@ -38,47 +38,58 @@ pub fn submit(
             let rows: Vec<NewItem<'_>> = chunk
                 .iter()
                 .zip(first..)
-                .map(|(copy, index)| NewItem::new(job_id, chunk_id, Some(index), copy))
+                .map(|(copy, index)| {
+                    NewItem::new(
+                        JobRowId::new(job_id),
+                        ChunkRowId::new(chunk_id),
+                        Some(index),
+                        copy,
+                    )
+                })
                 .collect();
             each_backend!(conn, |c| diesel::insert_into(job_items::table)
                 .values(&rows)
                 .execute(c))?;
         }
-        job_by_id(conn, job_id)
+        job_by_id(conn, JobRowId::new(job_id))
     })
 }
 
 /// Cancels the job, if it is not finished: its pending chunks and their items are cancelled at
 /// once, and the job finishes now unless a chunk is being worked, whose worker then finishes
 /// it. Returns the job as it then is; `None` if there is no such job.
-pub fn cancel(conn: &mut DbConnection, job_id: i64) -> Result<Option<Job>, StoreError> {
+pub fn cancel(conn: &mut DbConnection, job_id: JobRowId) -> Result<Option<Job>, StoreError> {
     atomic(conn, |conn| {
         let at = now();
         // The job's row first: a worker locks it last, so neither waits for the other twice.
-        let open = diesel::update(jobs::table.find(job_id).filter(jobs::finished_at.is_null()))
-            .set(jobs::cancel_requested_at.eq(at))
-            .execute(conn)?;
+        let open = diesel::update(
+            jobs::table
+                .find(job_id.get())
+                .filter(jobs::finished_at.is_null()),
+        )
+        .set(jobs::cancel_requested_at.eq(at))
+        .execute(conn)?;
         if open > 0 {
             diesel::update(
                 job_chunks::table
-                    .filter(job_chunks::job_id.eq(job_id))
+                    .filter(job_chunks::job_id.eq(job_id.get()))
                     .filter(job_chunks::state.eq(PENDING)),
             )
             .set(job_chunks::state.eq(CANCELLED))
             .execute(conn)?;
             let cancelled_chunks = job_chunks::table
-                .filter(job_chunks::job_id.eq(job_id))
+                .filter(job_chunks::job_id.eq(job_id.get()))
                 .filter(job_chunks::state.eq(CANCELLED))
                 .select(job_chunks::id);
             let cancelled = diesel::update(
                 job_items::table
-                    .filter(job_items::job_id.eq(job_id))
+                    .filter(job_items::job_id.eq(job_id.get()))
                     .filter(job_items::state.eq(PENDING))
                     .filter(job_items::chunk_id.eq_any(cancelled_chunks)),
             )
             .set(job_items::state.eq(CANCELLED))
             .execute(conn)?;
-            diesel::update(jobs::table.find(job_id))
+            diesel::update(jobs::table.find(job_id.get()))
                 .set(
                     jobs::cancelled_items
                         .eq(jobs::cancelled_items + i64::try_from(cancelled).unwrap_or(i64::MAX)),
@@ -87,7 +98,7 @@ pub fn cancel(conn: &mut DbConnection, job_id: i64) -> Result<Option<Job>, Store
             finish_if_done(conn, job_id, at)?;
         }
         jobs::table
-            .find(job_id)
+            .find(job_id.get())
             .select(JobRow::as_select())
             .first(conn)
             .optional()?

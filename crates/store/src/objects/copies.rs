@@ -1,7 +1,7 @@
 //! Reading objects' copies: what a caller sees of each object in each project, and its class fields.
 
 use super::*;
-use ferry_domain::row_ids::{ObjectRowId, ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId, ProjectRowId, UserRowId};
 
 /// A copy of a data object (the object in one project) as a member of that project sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub enum CopyScope<'a> {
     },
     /// The objects of a folder, by name then id; the hidden ones only if `include_hidden`.
     Folder {
-        folder_id: i64,
+        folder_id: FolderRowId,
         include_hidden: bool,
     },
     /// These placements, by id.
@@ -62,7 +62,13 @@ pub fn visible_copies(
         CopyScope::Folder {
             folder_id,
             include_hidden,
-        } => found = load_copies(conn, user_id, LoadScope::Folder(folder_id, include_hidden))?,
+        } => {
+            found = load_copies(
+                conn,
+                user_id,
+                LoadScope::Folder(folder_id.get(), include_hidden),
+            )?
+        }
         CopyScope::Placements(ids) => {
             for chunk in ids.chunks(IDS_PER_QUERY) {
                 found.extend(load_copies(conn, user_id, LoadScope::PlacementIds(chunk))?);

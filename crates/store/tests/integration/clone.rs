@@ -563,7 +563,7 @@ fn a_destination_at_its_spending_limit_refuses_unless_the_source_pays_the_same(w
     let a = Seed::record(&w.source, "/", "a").create(&mut conn, &w.alice);
     let objects = ids(&[&a]);
     let into = p("/");
-    diesel::update(billing_groups::table.find(w.dest.billing_group_id))
+    diesel::update(billing_groups::table.find(w.dest.billing_group_id.get()))
         .set((
             billing_groups::spending_limit_cents.eq(Some(100_i64)),
             billing_groups::spent_cents.eq(100_i64),

@@ -135,7 +135,7 @@ fn statements_per_operation(db: &TestDb, alice: &User, count: usize) -> [usize; 
     }
     let list = count_statements(&mut conn, |conn| {
         let scope = CopyScope::Folder {
-            folder_id: folder.id.get(),
+            folder_id: folder.id,
             include_hidden: true,
         };
         assert_eq!(

@@ -1,5 +1,6 @@
 use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
+use ferry_domain::row_ids::TokenRowId;
 use ferry_store::schema::tokens;
 use ferry_store::{StoreError, tokens as token_repo};
 use ferry_testkit::TestDb;
@@ -105,7 +106,7 @@ fn only_the_owner_can_revoke_and_list_a_token(db: TestDb) {
 
     let by_bob = token_repo::revoke(&mut conn, bob.id, second.id);
     assert!(matches!(by_bob, Err(StoreError::NotFound)), "{by_bob:?}");
-    let unknown = token_repo::revoke(&mut conn, alice.id, second.id + 1000);
+    let unknown = token_repo::revoke(&mut conn, alice.id, TokenRowId::new(second.id.get() + 1000));
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
     assert!(
         token_repo::authenticate(&mut conn, &secret, Utc::now())

@@ -9,7 +9,7 @@
 //! job, worked a batch at a time. Only what existed when the job was submitted is copied, so
 //! that a job never copies its own copies.
 
-use ferry_domain::row_ids::FolderRowId;
+use ferry_domain::row_ids::{ChunkRowId, FolderRowId};
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::copy::CopyRefusal;
@@ -45,7 +45,11 @@ fn item_refusal(error: CopyError) -> Result<CopyRefusal, StoreError> {
 }
 
 /// Works chunk `chunk_id` if `worker` still holds its claim, in the caller's unit of work.
-pub fn work_chunk(conn: &mut DbConnection, worker: &str, chunk_id: i64) -> Result<(), StoreError> {
+pub fn work_chunk(
+    conn: &mut DbConnection,
+    worker: &str,
+    chunk_id: ChunkRowId,
+) -> Result<(), StoreError> {
     let Some(claimed) = jobs::lock_claimed(conn, chunk_id, worker)? else {
         return Ok(());
     };
@@ -276,7 +280,7 @@ fn work_folder(
     let created_before = claimed.job.created_at;
     let batch = jobs::next_batch(
         conn,
-        source.folder.id.get(),
+        source.folder.id,
         unit.cursor,
         created_before,
         CHUNK_ITEMS,
@@ -397,7 +401,7 @@ fn folder_outcome(source: &FolderView, copy: FolderCopy, units: &mut Vec<NewUnit
         }
     };
     units.push(NewUnit {
-        source_id: source.folder.id.get(),
+        source_id: source.folder.id,
         source: source.folder.sbg_id.clone(),
         target: folder.sbg_id.clone(),
     });

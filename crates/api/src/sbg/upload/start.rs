@@ -106,7 +106,7 @@ pub(crate) async fn start(
         let upload = Upload {
             upload_id,
             user_id,
-            folder_id: folder.folder.id.get(),
+            folder_id: folder.folder.id,
             name: name.as_str().to_owned(),
             plan,
             overwrite,
