@@ -47,7 +47,7 @@ pub mod secrets;
 mod slow_queries;
 pub mod sponsorship;
 pub mod tokens;
-mod unit_of_work;
+pub mod unit_of_work;
 pub mod upload_digest;
 pub mod uploads;
 pub mod users;

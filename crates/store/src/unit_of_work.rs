@@ -64,7 +64,7 @@ impl Store {
     }
 }
 
-/// Why a unit of work failed: its work, or its commit.
+/// Why a unit of work, or an atomic piece of one, failed: its work, or its transaction.
 enum Failed<E> {
     Work(E),
     Finish(diesel::result::Error),
@@ -138,4 +138,16 @@ fn begin(conn: &mut DbConnection) -> QueryResult<()> {
             <DbConnection as Connection>::TransactionManager::begin_transaction(conn)
         }
     }
+}
+
+/// [`atomic`] for work outside the store (the use cases), whose errors know no Diesel: a
+/// failure to open, commit or roll back the transaction is a [`StoreError`].
+pub fn atomically<T, E: From<StoreError>>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    atomic(conn, |conn| work(conn).map_err(Failed::Work)).map_err(|failed| match failed {
+        Failed::Work(e) => e,
+        Failed::Finish(e) => StoreError::from(e).into(),
+    })
 }

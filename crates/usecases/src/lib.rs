@@ -4,9 +4,9 @@
 //! knows actix, JSON or a dialect's error codes; Diesel stays behind the store's functions.
 //!
 //! It holds the copy rules the SBG copies (synchronous and async) share, and the async copy
-//! jobs' workers. The DNAnexus clone's rules are still in `ferry_store::clone` (its refusals
-//! are domain values, `ferry_domain::clone`; docs/architecture.md, "Where each rule lives
-//! today").
+//! jobs' workers, and the DNAnexus clone. The transfers' rules are still in the dialects'
+//! handlers (docs/architecture.md, "Where each rule lives today").
 
+pub mod clone;
 pub mod copy;
 pub mod jobs;

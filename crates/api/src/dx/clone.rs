@@ -3,7 +3,7 @@
 //! `shared/reference/dx-api.md` §6–7 say; the choices they leave open are in `docs/dx-clone.md`.
 //!
 //! The input is checked here (InvalidInput, InvalidType); everything that needs the database is
-//! checked by `ferry_store::clone` before its first write, in one transaction.
+//! checked by the use case (`ferry_usecases::clone`) before its first write, in one transaction.
 
 use chrono::{DateTime, Utc};
 use ferry_domain::clone::{CloneRefusal, SponsorshipConflict, check_folder_names};
@@ -11,8 +11,9 @@ use ferry_domain::ids::DxId;
 use ferry_domain::model::AuditOutcome;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
-use ferry_store::clone::{CloneError, CloneRequest, clone_objects, projects_holding};
+use ferry_store::clone::projects_holding;
 use ferry_store::sponsorship::{SponsorshipError, sponsor_project};
+use ferry_usecases::clone::{CloneError, CloneRequest, clone_objects};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 

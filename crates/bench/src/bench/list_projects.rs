@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use ferry_domain::ids::{DxId, SbgId};
 use ferry_domain::path::FolderPath;
-use ferry_store::clone::{self, CloneError, CloneRequest};
+use ferry_store::clone;
 use ferry_store::{files, projects};
+use ferry_usecases::clone::{CloneError, CloneRequest, clone_objects};
 use serde_json::json;
 
 use super::figures::{Latencies, thousands};
@@ -84,7 +85,7 @@ impl Bench<'_> {
                         folder: &root,
                         parents: false,
                     };
-                    clone::clone_objects(conn, &request)?;
+                    clone_objects(conn, &request)?;
                 }
                 Ok::<_, CloneError>(())
             })

@@ -1,54 +1,39 @@
-//! What a clone reads before it writes: the containers, the listed objects and folders, the hidden-link closure, what the destination already holds.
+//! What a clone reads before it writes: the containers, the listed objects and folders, the
+//! hidden-link closure, what the destination already holds.
 
 use super::*;
-use ferry_domain::row_ids::ProjectRowId;
 
-/// The source and destination containers, once the caller may clone from one to the other.
-pub(super) fn containers(
+/// The source and destination containers, each if it exists, with the caller's level.
+pub fn containers(
     conn: &mut DbConnection,
-    request: &CloneRequest<'_>,
-) -> Result<(ContainerRow, ContainerRow), CloneError> {
+    user_id: UserRowId,
+    source: &DxId,
+    destination: &DxId,
+) -> Result<(Option<CloneContainer>, Option<CloneContainer>), StoreError> {
     let membership = project_members::table.on(project_members::project_id
         .eq(projects::id)
-        .and(project_members::user_id.eq(request.user_id.get())));
+        .and(project_members::user_id.eq(user_id.get())));
     let mut rows: Vec<ContainerRow> = projects::table
         .inner_join(billing_groups::table)
         .left_join(membership)
-        .filter(projects::dx_id.eq_any([request.source.as_str(), request.destination.as_str()]))
+        .filter(projects::dx_id.eq_any([source.as_str(), destination.as_str()]))
         .select(ContainerRow::as_select())
         .load(conn)?;
     let mut take = |id: &DxId| {
         rows.iter()
             .position(|row| row.dx_id == id.as_str())
             .map(|i| rows.swap_remove(i))
+            .map(CloneContainer::try_from)
+            .transpose()
     };
-    let source = take(request.source).ok_or(CloneRefusal::SourceNotFound)?;
-    let destination = take(request.destination).ok_or(CloneRefusal::DestinationNotFound)?;
-    // Every member has VIEW at least: no level is no access.
-    if source.level()?.is_none() {
-        return Err(CloneRefusal::SourceNotViewable.into());
-    }
-    if destination
-        .level()?
-        .is_none_or(|level| level < Level::Upload)
-    {
-        return Err(CloneRefusal::DestinationNotWritable.into());
-    }
-    if source.restricted {
-        return Err(CloneRefusal::SourceRestricted.into());
-    }
-    if source.contains_phi && !destination.contains_phi {
-        return Err(CloneRefusal::PhiIntoNonPhi.into());
-    }
-    if source.region != destination.region {
-        return Err(CloneRefusal::DifferentRegions.into());
-    }
+    let source = take(source)?;
+    let destination = take(destination)?;
     Ok((source, destination))
 }
 
 /// Serialises clones into one container until the end of the transaction: on PostgreSQL locks
 /// the container's root folder row; on SQLite the write transaction holds the database's lock.
-pub(super) fn lock_destination(
+pub fn lock_destination(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
 ) -> Result<(), StoreError> {
@@ -63,22 +48,25 @@ pub(super) fn lock_destination(
     Ok(())
 }
 
-/// The listed objects placed in the source, in the order given, each once; refuses the ids
-/// that name none.
-pub(super) fn listed_objects(
+/// The listed objects placed in the source, in the order given, each once, and the ids (as
+/// given, sorted, each once) that name none.
+pub fn listed_objects(
     conn: &mut DbConnection,
-    source_id: i64,
+    source: ProjectRowId,
     ids: &[String],
-) -> Result<Vec<Source>, CloneError> {
-    let mut found: HashMap<String, Source> = HashMap::with_capacity(ids.len());
+) -> Result<(Vec<CloneSource>, Vec<String>), StoreError> {
+    let mut found: HashMap<String, CloneSource> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let rows: Vec<Source> = placements::table
+        let rows: Vec<(ObjectRow, PlacementRow)> = placements::table
             .inner_join(objects::table)
-            .filter(placements::project_id.eq(source_id))
+            .filter(placements::project_id.eq(source.get()))
             .filter(objects::dx_id.eq_any(chunk))
             .select((ObjectRow::as_select(), PlacementRow::as_select()))
             .load(conn)?;
-        found.extend(rows.into_iter().map(|row| (row.0.dx_id.clone(), row)));
+        found.extend(
+            rows.into_iter()
+                .map(|row| (row.0.dx_id.clone(), CloneSource::from(row))),
+        );
     }
     let missing: Vec<String> = ids
         .iter()
@@ -87,23 +75,20 @@ pub(super) fn listed_objects(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !missing.is_empty() {
-        return Err(CloneRefusal::ObjectsNotInSource(missing).into());
-    }
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    let listed = ids.iter().filter_map(|id| found.remove(id)).collect();
+    Ok((listed, missing))
 }
 
-pub(super) type FolderTest =
-    Box<dyn BoxableExpression<folders::table, MultiBackend, SqlType = Bool>>;
+type FolderTest = Box<dyn BoxableExpression<folders::table, MultiBackend, SqlType = Bool>>;
 
-/// The source folders that are one of `listed` or inside one: folder id -> path. One query per
+/// The source folders that are one of `listed` or inside one: folder -> path. One query per
 /// 1,000 listed folders. `LIKE` narrows (it ignores ASCII case on SQLite); the folder or one
 /// of its ancestors being listed decides.
-pub(super) fn folders_within(
+pub fn folders_within(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
     listed: &[FolderPath],
-) -> Result<HashMap<i64, FolderPath>, StoreError> {
+) -> Result<HashMap<FolderRowId, FolderPath>, StoreError> {
     let mut found = HashMap::new();
     for chunk in listed.chunks(FOLDERS_PER_QUERY) {
         let mut query = folders::table
@@ -130,7 +115,7 @@ pub(super) fn folders_within(
             let inside = listed_here.contains(&path)
                 || path.ancestors().iter().any(|a| listed_here.contains(a));
             if inside {
-                found.insert(id, path);
+                found.insert(FolderRowId::new(id), path);
             }
         }
     }
@@ -138,10 +123,11 @@ pub(super) fn folders_within(
 }
 
 /// The visible objects placed in these folders.
-pub(super) fn visible_objects_in(
+pub fn visible_objects_in(
     conn: &mut DbConnection,
-    folder_ids: Vec<i64>,
-) -> Result<Vec<Source>, StoreError> {
+    folder_ids: &[FolderRowId],
+) -> Result<Vec<CloneSource>, StoreError> {
+    let folder_ids: Vec<i64> = folder_ids.iter().map(|id| id.get()).collect();
     let mut found = Vec::new();
     for chunk in folder_ids.chunks(IDS_PER_QUERY) {
         found.extend(
@@ -150,7 +136,9 @@ pub(super) fn visible_objects_in(
                 .filter(placements::folder_id.eq_any(chunk))
                 .filter(objects::hidden.eq(false))
                 .select((ObjectRow::as_select(), PlacementRow::as_select()))
-                .load::<Source>(conn)?,
+                .load::<(ObjectRow, PlacementRow)>(conn)?
+                .into_iter()
+                .map(CloneSource::from),
         );
     }
     Ok(found)
@@ -161,11 +149,12 @@ pub(super) fn visible_objects_in(
 /// outside the source are not returned, so the walk does not go through them. Two queries, the
 /// links then their targets: joined in one, SQLite's planner would start from the source's
 /// placements and probe the frontier once per placement.
-pub(super) fn hidden_targets(
+pub fn hidden_targets(
     conn: &mut DbConnection,
-    source_id: i64,
-    frontier: &[i64],
-) -> Result<Vec<Source>, StoreError> {
+    source: ProjectRowId,
+    frontier: &[ObjectRowId],
+) -> Result<Vec<CloneSource>, StoreError> {
+    let frontier: Vec<i64> = frontier.iter().map(|id| id.get()).collect();
     let mut targets = BTreeSet::new();
     for chunk in frontier.chunks(IDS_PER_QUERY) {
         targets.extend(
@@ -181,22 +170,24 @@ pub(super) fn hidden_targets(
         found.extend(
             placements::table
                 .inner_join(objects::table)
-                .filter(placements::project_id.eq(source_id))
+                .filter(placements::project_id.eq(source.get()))
                 .filter(objects::dx_id.eq_any(chunk))
                 .filter(objects::hidden.eq(true))
                 .select((ObjectRow::as_select(), PlacementRow::as_select()))
-                .load::<Source>(conn)?,
+                .load::<(ObjectRow, PlacementRow)>(conn)?
+                .into_iter()
+                .map(CloneSource::from),
         );
     }
     Ok(found)
 }
 
-/// Of `paths`, those that exist in the project: path -> folder id.
-pub(super) fn existing_folders(
+/// Of `paths`, those that exist in the project: path -> folder.
+pub fn existing_folders(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
     paths: &[FolderPath],
-) -> Result<HashMap<FolderPath, i64>, StoreError> {
+) -> Result<HashMap<FolderPath, FolderRowId>, StoreError> {
     let mut found = HashMap::with_capacity(paths.len());
     for chunk in paths.chunks(IDS_PER_QUERY) {
         let digests: Vec<String> = chunk.iter().map(path_digest).collect();
@@ -207,18 +198,19 @@ pub(super) fn existing_folders(
             .load(conn)?;
         for (id, path) in rows {
             let path = FolderPath::parse(&path).map_err(|e| corrupt("folders", id, e))?;
-            found.insert(path, id);
+            found.insert(path, FolderRowId::new(id));
         }
     }
     Ok(found)
 }
 
 /// Of the objects `object_ids`, those placed in the project.
-pub(super) fn placed_in(
+pub fn placed_in(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
-    object_ids: &[i64],
-) -> Result<BTreeSet<i64>, StoreError> {
+    object_ids: &[ObjectRowId],
+) -> Result<BTreeSet<ObjectRowId>, StoreError> {
+    let object_ids: Vec<i64> = object_ids.iter().map(|id| id.get()).collect();
     let mut found = BTreeSet::new();
     for chunk in object_ids.chunks(IDS_PER_QUERY) {
         found.extend(
@@ -226,8 +218,20 @@ pub(super) fn placed_in(
                 .filter(placements::project_id.eq(project_id.get()))
                 .filter(placements::object_id.eq_any(chunk))
                 .select(placements::object_id)
-                .load::<i64>(conn)?,
+                .load::<i64>(conn)?
+                .into_iter()
+                .map(ObjectRowId::new),
         );
     }
     Ok(found)
+}
+
+/// Why the destination's third-party sponsorship cannot take these objects, if it cannot.
+pub fn sponsorship_conflicts(
+    conn: &mut DbConnection,
+    destination: ProjectRowId,
+    object_ids: &[ObjectRowId],
+) -> Result<Option<SponsorshipConflict>, StoreError> {
+    let object_ids: Vec<i64> = object_ids.iter().map(|id| id.get()).collect();
+    sponsorship::conflicts(conn, destination, &object_ids)
 }

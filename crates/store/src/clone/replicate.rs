@@ -1,7 +1,51 @@
-//! What a clone writes: a placement per object in the destination, with the source copy's name, tags, properties and class fields.
+//! What a clone writes: the missing destination folders, then a placement per object in the
+//! destination, with the source copy's name, tags, properties and class fields.
 
 use super::*;
-use ferry_domain::row_ids::{FolderRowId, ProjectRowId, UserRowId};
+
+/// Creates the destination folders `paths` (each after its parent), adding them to `known`,
+/// the destination's folders read so far. A folder made since they were read, by a writer that
+/// does not lock the root, is a [`StoreError::Conflict`].
+pub fn create_folders(
+    conn: &mut DbConnection,
+    destination: ProjectRowId,
+    paths: &[FolderPath],
+    known: &mut HashMap<FolderPath, FolderRowId>,
+) -> Result<(), StoreError> {
+    let mut ids: HashMap<FolderPath, i64> = known
+        .iter()
+        .map(|(path, id)| (path.clone(), id.get()))
+        .collect();
+    insert_tree(conn, destination, paths, &mut ids)?;
+    known.extend(
+        ids.into_iter()
+            .map(|(path, id)| (path, FolderRowId::new(id))),
+    );
+    Ok(())
+}
+
+/// Places each source in the destination folder given with it, and replaces each open
+/// workflow of `replicas` with a new workflow object placed there: multi-row INSERTs, a few
+/// per 1,000 rows.
+pub fn place(
+    conn: &mut DbConnection,
+    user_id: UserRowId,
+    destination: ProjectRowId,
+    placements: &[(&CloneSource, FolderRowId)],
+    replicas: &[(&CloneSource, FolderRowId)],
+) -> Result<(), StoreError> {
+    let specs: Vec<(i64, PlacementSpec<'_>)> = placements
+        .iter()
+        .map(|(source, folder)| {
+            let spec = placement_spec(&source.placement, destination, *folder);
+            (source.placement.object_id, spec)
+        })
+        .collect();
+    let spec_refs: Vec<(i64, &PlacementSpec<'_>)> =
+        specs.iter().map(|(id, spec)| (*id, spec)).collect();
+    insert_placements(conn, &spec_refs)?;
+    replicate(conn, user_id, destination, replicas)
+}
 
 /// An open workflow is not refused: the seed has it replicated, a new workflow object.
 pub(super) fn is_open_workflow(object: &ObjectRow) -> bool {
@@ -14,7 +58,7 @@ pub(super) fn parse_dx_id(object: &ObjectRow) -> Result<DxId, StoreError> {
 
 /// The destination placement of a source placement: the same name, tags, properties and
 /// metadata.
-pub(super) fn placement_spec(
+fn placement_spec(
     source: &PlacementRow,
     project_id: ProjectRowId,
     folder_id: FolderRowId,
@@ -31,19 +75,19 @@ pub(super) fn placement_spec(
 
 /// Places in the destination a new workflow object for each open workflow, with its details,
 /// types, links and class fields, created by the caller.
-pub(super) fn replicate(
+fn replicate(
     conn: &mut DbConnection,
     user_id: UserRowId,
     project_id: ProjectRowId,
-    workflows: &[&Source],
-    folder_of: impl Fn(&PlacementRow) -> Result<i64, StoreError>,
+    workflows: &[(&CloneSource, FolderRowId)],
 ) -> Result<(), StoreError> {
     if workflows.is_empty() {
         return Ok(());
     }
-    let specs = workflows
+    let specs: Vec<_> = workflows
         .iter()
-        .map(|(object, placement)| {
+        .map(|(source, folder)| {
+            let object = &source.object;
             let object_spec = ObjectSpec {
                 class: DxClass::Workflow,
                 state: ObjectState::Open,
@@ -56,28 +100,22 @@ pub(super) fn replicate(
                 content_key: object.content_key.as_deref(),
                 created_by: user_id.get(),
             };
-            Ok((
-                object_spec,
-                placement_spec(
-                    placement,
-                    project_id,
-                    FolderRowId::new(folder_of(placement)?),
-                ),
-            ))
+            let placement = placement_spec(&source.placement, project_id, *folder);
+            (object_spec, placement)
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .collect();
     let replicas: Vec<i64> = insert_placed(conn, &specs)?
         .into_iter()
         .map(|(object, _)| object.id)
         .collect();
-    let originals = || workflows.iter().map(|(object, _)| object.id);
+    let originals = || workflows.iter().map(|(source, _)| source.object.id);
     copy_links(conn, originals(), replicas.iter().copied())?;
     copy_class_fields(conn, originals().zip(replicas.iter().copied()))
 }
 
 /// Gives each copy the class fields (`object_class_fields`: a workflow's stages, ...) of its
 /// original: one read and one multi-row INSERT.
-pub(super) fn copy_class_fields(
+fn copy_class_fields(
     conn: &mut DbConnection,
     originals_and_copies: impl Iterator<Item = (i64, i64)>,
 ) -> Result<(), StoreError> {

@@ -2,7 +2,6 @@
 //! `FERRY_TEST_POSTGRES_URL` is set (see `ferry_testkit::TestDb`).
 
 mod audit;
-mod clone;
 mod content;
 mod content_gc;
 mod content_s3;

@@ -12,7 +12,7 @@ use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::{Object, ObjectState, Project, User};
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::{Level, Permissions};
-use ferry_store::clone::{CloneError, CloneRequest, Cloned, clone_objects, projects_holding};
+use ferry_store::clone::projects_holding;
 use ferry_store::objects::{self, NewDataObject};
 use ferry_store::schema::{
     billing_groups, folders as folder_rows, object_links, placements, projects,
@@ -21,6 +21,7 @@ use ferry_store::sponsorship::{SponsorshipError, sponsor_by_operator, sponsor_pr
 use ferry_store::{DbConnection, Store, folders, members};
 use ferry_testkit::TestDb;
 use ferry_testkit::backends;
+use ferry_usecases::clone::{CloneError, CloneRequest, Cloned, clone_objects};
 use serde_json::{Map, Value, json};
 
 fn p(path: &str) -> FolderPath {
