@@ -61,7 +61,7 @@ struct AuditParams {
 
 fn render(event: AuditEvent) -> Value {
     json!({
-        "id": event.id,
+        "id": event.id.get(),
         "at": event.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "request_id": event.request_id,
         "user_id": event.user_id.map(UserRowId::get),

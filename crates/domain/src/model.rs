@@ -10,8 +10,8 @@ use crate::ids::{DxClass, DxId, SbgId, SbgProjectId, Username};
 use crate::path::FolderPath;
 use crate::permission::Permissions;
 use crate::row_ids::{
-    BillingGroupRowId, FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, TokenRowId,
-    UserRowId,
+    AuditEventRowId, BillingGroupRowId, FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId,
+    TokenRowId, UserRowId,
 };
 
 /// A person who can hold tokens and be a member of projects.
@@ -191,7 +191,7 @@ pub struct FolderView {
 /// One line of the audit trail: who did what, to what, and how it ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
-    pub id: i64,
+    pub id: AuditEventRowId,
     pub at: DateTime<Utc>,
     /// The `X-Request-Id` of the request; `None` for work done outside one (a job's end).
     pub request_id: Option<String>,

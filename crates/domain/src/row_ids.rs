@@ -67,3 +67,11 @@ row_id!(
     /// A `job_chunks` row (a part of a job, claimed and worked as one).
     ChunkRowId
 );
+row_id!(
+    /// A `job_items` row (one file or folder of a job).
+    JobItemRowId
+);
+row_id!(
+    /// An `audit_events` row.
+    AuditEventRowId
+);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use ferry_domain::model::{AuditEvent, AuditOutcome};
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{AuditEventRowId, UserRowId};
 
 use crate::convert::{corrupt, from_db_time, from_json, now, to_db_time};
 use crate::db::DbConnection;
@@ -60,7 +60,7 @@ impl TryFrom<EventRow> for AuditEvent {
                 .parse()
                 .map_err(|e| corrupt("audit_events", row.id, e))?,
             detail: from_json("audit_events", row.id, &row.detail)?,
-            id: row.id,
+            id: AuditEventRowId::new(row.id),
             at: from_db_time(row.at),
             request_id: row.request_id,
             user_id: row.user_id.map(UserRowId::new),

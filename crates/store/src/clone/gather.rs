@@ -2,6 +2,7 @@
 //! hidden-link closure, what the destination already holds.
 
 use super::*;
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId, ProjectRowId, UserRowId};
 
 /// The source and destination containers, each if it exists, with the caller's level.
 pub fn containers(

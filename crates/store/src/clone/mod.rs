@@ -31,7 +31,7 @@ use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
-use ferry_domain::row_ids::{BillingGroupRowId, FolderRowId, ObjectRowId, ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{BillingGroupRowId, FolderRowId, ObjectRowId, ProjectRowId};
 
 use crate::convert::{corrupt, escape_like};
 use crate::copy::copy_links;

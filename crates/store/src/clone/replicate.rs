@@ -2,6 +2,7 @@
 //! destination, with the source copy's name, tags, properties and class fields.
 
 use super::*;
+use ferry_domain::row_ids::{FolderRowId, ProjectRowId, UserRowId};
 
 /// Creates the destination folders `paths` (each after its parent), adding them to `known`,
 /// the destination's folders read so far. A folder made since they were read, by a writer that

@@ -1,7 +1,7 @@
 //! Reading objects' copies: what a caller sees of each object in each project, and its class fields.
 
 use super::*;
-use ferry_domain::row_ids::{FolderRowId, ObjectRowId, ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{FolderRowId, ObjectRowId, PlacementRowId, ProjectRowId, UserRowId};
 
 /// A copy of a data object (the object in one project) as a member of that project sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,7 @@ pub enum CopyScope<'a> {
         include_hidden: bool,
     },
     /// These placements, by id.
-    Placements(&'a [i64]),
+    Placements(&'a [PlacementRowId]),
 }
 
 /// Ids per query: below SQLite's historical limit of 999 parameters.
@@ -70,6 +70,7 @@ pub fn visible_copies(
             )?
         }
         CopyScope::Placements(ids) => {
+            let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
             for chunk in ids.chunks(IDS_PER_QUERY) {
                 found.extend(load_copies(conn, user_id, LoadScope::PlacementIds(chunk))?);
             }

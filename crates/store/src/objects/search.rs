@@ -1,7 +1,7 @@
 //! `findDataObjects`: objects found by class, name, state, tags, properties and folder.
 
 use super::*;
-use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use ferry_domain::row_ids::{PlacementRowId, ProjectRowId, UserRowId};
 
 /// How a search matches names: exactly, or by a glob (`*`, `?`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct ObjectSearch<'a> {
     /// Only hidden (`Some(true)`) or only visible (`Some(false)`) objects.
     pub hidden: Option<bool>,
     /// The placement to start at: the `next` of the previous page.
-    pub starting: Option<i64>,
+    pub starting: Option<PlacementRowId>,
     pub limit: usize,
 }
 
@@ -59,7 +59,7 @@ pub fn find(
     conn: &mut DbConnection,
     user_id: UserRowId,
     search: &ObjectSearch<'_>,
-) -> Result<(Vec<ObjectCopy>, Option<i64>), StoreError> {
+) -> Result<(Vec<ObjectCopy>, Option<PlacementRowId>), StoreError> {
     let membership = project_members::table.on(project_members::project_id
         .eq(placements::project_id)
         .and(project_members::user_id.eq(user_id.get())));
@@ -98,7 +98,7 @@ pub fn find(
         query = query.filter(objects::hidden.eq(hidden));
     }
     if let Some(starting) = search.starting {
-        query = query.filter(placements::id.ge(starting));
+        query = query.filter(placements::id.ge(starting.get()));
     }
     let wanted = search.limit.saturating_add(1);
     let candidates: Vec<(i64, String)> = match search.name {
@@ -113,10 +113,10 @@ pub fn find(
             .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
             .load(conn)?,
     };
-    let mut page: Vec<i64> = candidates
+    let mut page: Vec<PlacementRowId> = candidates
         .into_iter()
         .filter(|(_, name)| search.name.is_none_or(|filter| filter.matches(name)))
-        .map(|(id, _)| id)
+        .map(|(id, _)| PlacementRowId::new(id))
         .take(wanted)
         .collect();
     let next = (page.len() > search.limit).then(|| page.pop()).flatten();
@@ -130,13 +130,14 @@ pub fn placement_id(
     conn: &mut DbConnection,
     project: &DxId,
     object: &DxId,
-) -> Result<Option<i64>, StoreError> {
-    Ok(placements::table
+) -> Result<Option<PlacementRowId>, StoreError> {
+    let id: Option<i64> = placements::table
         .inner_join(objects::table)
         .inner_join(projects::table)
         .filter(projects::dx_id.eq(project.as_str()))
         .filter(objects::dx_id.eq(object.as_str()))
         .select(placements::id)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(id.map(PlacementRowId::new))
 }
