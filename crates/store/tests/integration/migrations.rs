@@ -295,7 +295,7 @@ fn failed_items_keep_their_refusal_across_migration_18(db: TestDb) {
     let mut conn = db.store().conn().unwrap();
     revert_through(&mut conn, "000018");
     for (i, (code, message, _)) in recorded.iter().enumerate() {
-        let status = if *code == 90010 { 500 } else { 400 };
+        let status = sbg_status(*code);
         let update = format!(
             "UPDATE job_items SET state = 'failed', error_status = {status}, \
              error_code = {code}, error_message = '{}' \
@@ -325,6 +325,48 @@ fn failed_items_keep_their_refusal_across_migration_18(db: TestDb) {
             other => panic!("item {} is {other:?}", item.id),
         })
         .collect();
-    let expected: Vec<CopyRefusal> = recorded.into_iter().map(|(_, _, r)| r).collect();
+    let expected: Vec<CopyRefusal> = recorded.iter().map(|(_, _, r)| r.clone()).collect();
     assert_eq!(refusals, expected);
+
+    // And back: its down migration writes the SBG errors that were recorded.
+    revert_through(&mut conn, "000018");
+    let query = format!(
+        "SELECT error_status, error_code, error_message FROM job_items \
+         WHERE job_id = {} ORDER BY request_index",
+        job.id
+    );
+    let rendered = match &mut *conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(query).load::<RecordedError>(c),
+        DbConnection::Pg(c) => diesel::sql_query(query).load::<RecordedError>(c),
+    }
+    .unwrap();
+    let expected: Vec<RecordedError> = recorded
+        .iter()
+        .map(|(code, message, _)| RecordedError {
+            error_status: sbg_status(*code),
+            error_code: *code,
+            error_message: (*message).to_owned(),
+        })
+        .collect();
+    assert_eq!(rendered, expected);
+}
+
+/// The HTTP status SBG gives an error `code` (api::sbg::error's catalogue).
+fn sbg_status(code: i64) -> i32 {
+    match code {
+        3001 | 5014 => 403,
+        3002 | 5002 | 5026 => 404,
+        90010 => 500,
+        _ => 400,
+    }
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct RecordedError {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    error_status: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    error_code: i64,
+    #[diesel(sql_type = Text)]
+    error_message: String,
 }
