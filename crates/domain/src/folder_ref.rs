@@ -12,6 +12,15 @@ pub enum FolderRef {
     Folder(SbgId),
 }
 
+/// Why a [`FolderRef`] leads to no folder the caller can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderRefusal {
+    ProjectNotFound,
+    FolderNotFound,
+    /// The id is a file's.
+    NotAFolder,
+}
+
 impl FolderRef {
     /// The id as written: the project's `owner/slug`, or the folder's id. Only a project id
     /// holds a `/`, which is how [`FolderRef::parse`] tells them apart.

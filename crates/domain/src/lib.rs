@@ -3,6 +3,7 @@
 //! Pure code: nothing here knows of Diesel, actix or HTTP. Request fields are parsed into the
 //! newtypes of this crate at the API boundary, so a value of one of these types is always valid.
 
+pub mod access;
 pub mod clone;
 pub mod copy;
 pub mod error;

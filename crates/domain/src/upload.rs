@@ -21,6 +21,87 @@ pub const MAX_PARTS: u32 = 10_000;
 /// The largest file: 5 TiB, as on CAVATICA.
 pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024 * MIB;
 
+/// Why a multipart upload into a folder (SBG `/upload/multipart`) is refused, at its start, a
+/// part's report or its completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadRefusal {
+    /// The project named is not one the caller can see.
+    ProjectNotFound,
+    /// The folder named is not one the caller can see.
+    DestinationNotFound,
+    /// The id named as the folder is a file's.
+    NotAFolder,
+    DestinationNotWritable,
+    /// A file or folder of that name is in the folder, and the upload may not replace it.
+    NameTaken {
+        name: String,
+    },
+    /// No upload of the caller's has that id.
+    UploadNotFound,
+    /// The part number is not one of the plan's, 1 to `parts`.
+    PartOutOfRange {
+        given: String,
+        parts: u32,
+    },
+    /// Parts to an object store are reported with their ETag, the bucket's name for them.
+    ReportWithoutEtag {
+        part: u32,
+    },
+    PartNotUploaded {
+        part: u32,
+    },
+    /// The ETag reported is not that of the bytes received.
+    EtagMismatch {
+        part: u32,
+        reported: String,
+        received: String,
+    },
+    /// A part sent is not as long as the plan has it.
+    PartWrongLength {
+        part: u32,
+        sent: u64,
+        planned: u64,
+    },
+    /// Parts the plan has were not received and reported: the first ten missing.
+    Incomplete {
+        missing: Vec<u32>,
+        parts: u32,
+    },
+    /// A part was sent again while the upload was being completed.
+    PartResent,
+    /// Another completion of the upload is under way.
+    BeingCompleted,
+    /// The object store did not take the parts as reported.
+    PartsRefusedByStore {
+        reason: String,
+    },
+    /// The parts make a file of another size than the upload was started for.
+    WrongSize {
+        sent: u64,
+        planned: u64,
+    },
+}
+
+/// Why a file written in parts while open (DNAnexus `/file-xxxx/upload` and `close`) is
+/// refused a part or its closing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenFileRefusal {
+    Access(crate::access::AccessRefusal),
+    NotOpen(crate::ids::DxId),
+    /// A part sent to an object store needs its size and MD5 announced.
+    PartUnannounced,
+    /// The object store did not take the parts as announced.
+    PartsRefusedByStore {
+        reason: String,
+    },
+}
+
+impl From<crate::access::AccessRefusal> for OpenFileRefusal {
+    fn from(refusal: crate::access::AccessRefusal) -> Self {
+        OpenFileRefusal::Access(refusal)
+    }
+}
+
 /// A file's size and the size of its parts, within the limits above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartPlan {

@@ -16,6 +16,8 @@ use ferry_store::clone::{self as reads, CloneContainer, CloneSource};
 use ferry_store::unit_of_work::atomically;
 use ferry_store::{DbConnection, StoreError};
 
+use crate::failure::Failure;
+
 /// A clone request, its input parsed; the caller has checked that the source and the
 /// destination are different containers.
 #[derive(Debug, Clone, Copy)]
@@ -44,25 +46,7 @@ pub struct Cloned {
 }
 
 /// A clone that could not be done: refused, or the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CloneError {
-    #[error("clone refused: {0:?}")]
-    Refused(CloneRefusal),
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<CloneRefusal> for CloneError {
-    fn from(refusal: CloneRefusal) -> Self {
-        CloneError::Refused(refusal)
-    }
-}
-
-impl From<StoreError> for CloneError {
-    fn from(e: StoreError) -> Self {
-        CloneError::Store(e)
-    }
-}
+pub type CloneError = Failure<CloneRefusal>;
 
 /// The source and destination, once the caller may clone from one to the other.
 fn containers(
@@ -161,13 +145,9 @@ pub fn clone_objects(
         sources.extend(listed.into_iter().map(|source| (source.key(), source)));
         let folder_ids: Vec<FolderRowId> = source_folders.keys().copied().collect();
         let mut in_folders = reads::visible_objects_in(conn, &folder_ids)?;
-        let mut keyed = in_folders
-            .drain(..)
-            .map(|source| Ok((source.dx_id()?, source)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        start.extend(keyed.iter().map(|(_, source)| source.key()));
-        for (_, source) in keyed {
+        in_folders.sort_by(|a, b| a.dx_id_text().cmp(b.dx_id_text()));
+        start.extend(in_folders.iter().map(CloneSource::key));
+        for source in in_folders {
             sources.entry(source.key()).or_insert(source);
         }
         let reached = walk(start, |frontier| {
@@ -231,14 +211,8 @@ pub fn clone_objects(
                 StoreError::Corrupt(format!("destination folder {target} was not created"))
             })
         };
-        let placements = new_placements
-            .iter()
-            .map(|source| Ok((*source, folder_of(source)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let replicated = replicas
-            .iter()
-            .map(|source| Ok((*source, folder_of(source)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let placements = with_folders(&new_placements, folder_of)?;
+        let replicated = with_folders(&replicas, folder_of)?;
         reads::place(
             conn,
             request.user_id,
@@ -251,4 +225,15 @@ pub fn clone_objects(
             placed: new_placements.len() + replicas.len(),
         })
     })
+}
+
+/// Each source with the destination folder it goes to.
+fn with_folders<'a>(
+    sources: &[&'a CloneSource],
+    folder_of: impl Fn(&CloneSource) -> Result<FolderRowId, StoreError>,
+) -> Result<Vec<(&'a CloneSource, FolderRowId)>, StoreError> {
+    sources
+        .iter()
+        .map(|source| Ok((*source, folder_of(source)?)))
+        .collect()
 }

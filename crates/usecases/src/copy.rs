@@ -12,24 +12,10 @@ use ferry_domain::model::{FileView, Folder};
 use ferry_domain::permission::Permissions;
 use ferry_store::{DbConnection, StoreError, projects, sbg_views};
 
+use crate::failure::Failure;
+
 /// A copy that could not be done: refused, or the store failed.
-#[derive(Debug)]
-pub enum CopyError {
-    Refused(CopyRefusal),
-    Store(StoreError),
-}
-
-impl From<CopyRefusal> for CopyError {
-    fn from(refusal: CopyRefusal) -> Self {
-        CopyError::Refused(refusal)
-    }
-}
-
-impl From<StoreError> for CopyError {
-    fn from(e: StoreError) -> Self {
-        CopyError::Store(e)
-    }
-}
+pub type CopyError = Failure<CopyRefusal>;
 
 /// The destination project and folder, if the caller may write there. A project or folder the
 /// caller cannot see is reported as missing, never as forbidden.

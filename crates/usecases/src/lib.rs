@@ -1,12 +1,21 @@
 //! Ferry's use cases: the rules a request follows, whichever dialect it came in, over the
 //! store. A use case answers with domain values or with a refusal (a domain enum saying why
-//! not); each dialect turns a refusal into its own error shape in one place. Nothing here
-//! knows actix, JSON or a dialect's error codes; Diesel stays behind the store's functions.
+//! not, wrapped in [`failure::Failure`]); each dialect turns a refusal into its own error shape
+//! in one place (`api::sbg::refusals`, `api::dx::refusals`). Nothing here knows actix, JSON or
+//! a dialect's error codes; Diesel stays behind the store's functions.
 //!
-//! It holds the copy rules the SBG copies (synchronous and async) share, and the async copy
-//! jobs' workers, and the DNAnexus clone. The transfers' rules are still in the dialects'
-//! handlers (docs/architecture.md, "Where each rule lives today").
+//! - [`copy`] and [`jobs`]: the SBG copies (synchronous and async) and the async jobs' workers;
+//! - [`clone`]: the DNAnexus clone;
+//! - [`upload`] and [`open_file`]: the transfers, a multipart upload into a folder (SBG) and a
+//!   file written in parts while open, then closed (DNAnexus);
+//! - [`access`] and [`folders`]: what a caller may reach, by DNAnexus id or by SBG folder
+//!   reference, which the others build on.
 
+pub mod access;
 pub mod clone;
 pub mod copy;
+pub mod failure;
+pub mod folders;
 pub mod jobs;
+pub mod open_file;
+pub mod upload;

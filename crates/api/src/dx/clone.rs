@@ -13,11 +13,11 @@ use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::clone::projects_holding;
 use ferry_store::sponsorship::{SponsorshipError, sponsor_project};
+use ferry_usecases::access::container;
 use ferry_usecases::clone::{CloneError, CloneRequest, clone_objects};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::access::container;
 use super::input::parse;
 use super::{Answer, Call, DxError, DxErrorType};
 use crate::{AppState, audit, db};

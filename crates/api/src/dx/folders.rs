@@ -12,10 +12,10 @@ use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::objects::{self, CopyScope, ObjectCopy};
 use ferry_store::{DbConnection, dx_folders, folders};
+use ferry_usecases::access::{Container, container, removal_level, require};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::access::{Container, container, removal_level, require};
 use super::describe::{self, ObjectExtras, wants_parts};
 use super::input::{DescribeRequest, parse};
 use super::{Call, DxError};

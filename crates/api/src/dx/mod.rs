@@ -6,7 +6,6 @@
 //! never compressed, and every error is `{"error": {"type", "message"}}` with a 4xx (5xx only for
 //! outages and bugs: dxpy retries them, 503 forever).
 
-mod access;
 mod clone;
 mod describe;
 pub(crate) mod doc;
@@ -15,6 +14,7 @@ mod folders;
 mod input;
 mod objects;
 mod projects;
+mod refusals;
 mod system;
 mod upload;
 

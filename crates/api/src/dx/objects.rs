@@ -10,18 +10,17 @@ use ferry_domain::links::check_links;
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
-use ferry_domain::row_ids::{ObjectRowId, UserRowId};
+use ferry_domain::row_ids::UserRowId;
 use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
-use ferry_store::uploads::{self, UploadedPart};
 use ferry_store::{DbConnection, StoreError, folders, nonces};
+use ferry_usecases::access::{ProjectHint, container, copy_to_change, object_copy};
+use ferry_usecases::open_file;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::access::{ProjectHint, container, object_copy, require};
 use super::describe::{self, ObjectExtras, class_field_names, wants_parts};
 use super::input::{DescribeOptions, object_name, parse};
-use super::upload;
 use super::{Call, DxError};
 use crate::db::RequestClaim;
 use crate::{AppState, db};
@@ -234,21 +233,6 @@ struct ProjectInput {
     project: Option<DxId>,
 }
 
-/// The copy a change works on, for a caller holding `needed` in its project; locks the object
-/// first, so that what is read stays true until the change commits.
-fn copy_to_change(
-    conn: &mut DbConnection,
-    user_id: UserRowId,
-    id: &DxId,
-    project: Option<&DxId>,
-    needed: Level,
-) -> Result<ObjectCopy, DxError> {
-    objects::lock(conn, id)?;
-    let copy = object_copy(conn, user_id, id, ProjectHint::Exactly(project))?;
-    require(copy.level, needed, &copy.project)?;
-    Ok(copy)
-}
-
 fn not_open(id: &DxId) -> DxError {
     DxError::invalid_state(format!("{id} is not in the open state"))
 }
@@ -261,72 +245,16 @@ pub(crate) async fn close(state: &AppState, call: Call, id: DxId) -> Result<Valu
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
     db::blocking(&state.store, move |store| {
-        let project = input.project.as_ref();
-        // A file's content is put together before the write transaction, so that a large file
-        // does not hold the write lock; parts uploaded meanwhile are noticed below.
-        // With an S3 store, the parts sent to the bucket are joined there instead.
-        let assemble = |conn: &mut DbConnection, object_id, parts: &[UploadedPart]| {
-            match upload::complete_in_bucket(store, conn, object_id, parts)? {
-                Some((key, size)) => Ok(Assembled::InBucket { key, size }),
-                None => upload::assemble(store, parts).map(Assembled::Stored),
-            }
-        };
-        let prepared = store.read(|conn| -> Result<_, DxError> {
-            let copy = object_copy(conn, user_id, &id, ProjectHint::Exactly(project))?;
-            if copy.object.class != DxClass::File || copy.object.state != ObjectState::Open {
-                return Ok(None);
-            }
-            let parts = file_parts(conn, copy.object.id)?;
-            let content = assemble(conn, copy.object.id, &parts)?;
-            Ok(Some((parts, content)))
-        })?;
-        store.write(call.claim.get(), |conn| -> Result<(), DxError> {
-            let copy = copy_to_change(conn, user_id, &id, project, Level::Upload)?;
-            if copy.object.state != ObjectState::Open {
-                return Ok(());
-            }
-            if copy.object.class != DxClass::File {
-                objects::close(conn, copy.object.id, None)?;
-                return Ok(());
-            }
-            let parts = file_parts(conn, copy.object.id)?;
-            let content = match prepared {
-                Some((assembled, content)) if assembled == parts => content,
-                _ => assemble(conn, copy.object.id, &parts)?,
-            };
-            uploads::delete(conn, copy.object.id)?;
-            match content {
-                Assembled::Stored(content) => {
-                    objects::close(conn, copy.object.id, Some(&content))?;
-                }
-                Assembled::InBucket { key, size } => {
-                    uploads::delete_bucket_upload(conn, copy.object.id)?;
-                    // Closing until a job worker has its checksums (ferry_store::content_hashing).
-                    objects::close_over_key(conn, copy.object.id, &key, size)?;
-                }
-            }
-            Ok(())
-        })
+        open_file::close(
+            store,
+            call.claim.get(),
+            user_id,
+            &id,
+            input.project.as_ref(),
+        )
     })
     .await?;
     Ok(output)
-}
-
-/// A closed file's bytes: stored content, or an S3 store's object not hashed yet.
-#[derive(Debug)]
-enum Assembled {
-    Stored(ferry_store::ContentInfo),
-    InBucket { key: String, size: u64 },
-}
-
-/// The uploaded parts of an open file, in index order.
-fn file_parts(
-    conn: &mut DbConnection,
-    object_id: ObjectRowId,
-) -> Result<Vec<UploadedPart>, DxError> {
-    Ok(uploads::parts(conn, &[object_id])?
-        .remove(&object_id)
-        .unwrap_or_default())
 }
 
 /// `/class-xxxx/getDetails`: the details, as they were set.

@@ -12,10 +12,10 @@ use ferry_store::dx_containers::{self, ContainerChanges};
 use ferry_store::page::Page;
 use ferry_store::projects::{self, NewProject, ProjectChanges};
 use ferry_store::{billing as billing_repo, dx_folders, members, users};
+use ferry_usecases::access::{Container, container};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::access::{Container, container};
 use super::describe;
 use super::input::{DescribeOptions, parse};
 use super::{Call, DxError};

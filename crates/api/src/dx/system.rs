@@ -11,10 +11,10 @@ use ferry_domain::permission::Level;
 use ferry_store::dx_containers::{self, ProjectSearch};
 use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch};
 use ferry_store::projects;
+use ferry_usecases::access::{ProjectHint, container, pick_copy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::access::{ProjectHint, container, pick_copy};
 use super::describe::{self, ObjectExtras, user_id, wants_parts};
 use super::input::{DescribeOptions, DescribeRequest, NameQuery, ObjectRef, parse};
 use super::{Call, DxError};

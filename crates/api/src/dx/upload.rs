@@ -10,14 +10,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
-use ferry_domain::permission::Level;
-use ferry_domain::row_ids::{ObjectRowId, UserRowId};
-use ferry_store::uploads::{self, UploadedPart};
-use ferry_store::{ContentInfo, Store, objects};
+use ferry_domain::row_ids::UserRowId;
+use ferry_domain::upload::MIN_PART_SIZE;
+use ferry_store::objects;
+use ferry_store::uploads::UploadedPart;
+use ferry_usecases::access::{ProjectHint, object_copy};
+use ferry_usecases::open_file;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::access::{ProjectHint, object_copy, require};
 use super::input::parse;
 use super::{Call, DxError, DxErrorType};
 use crate::db::RequestClaim;
@@ -28,8 +29,6 @@ use crate::{AppState, db, signing};
 /// The largest part: what one PUT may carry, held in memory while it is stored.
 const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
-/// The smallest part but the last an S3 multipart upload takes.
-const MIN_BUCKET_PART_BYTES: u64 = 5 * 1024 * 1024;
 
 /// How long an upload URL works, in seconds.
 const UPLOAD_URL_SECONDS: i64 = 60 * 60;
@@ -51,7 +50,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 pub(crate) fn upload_parameters(to_bucket: bool) -> Value {
     json!({
         "maximumPartSize": MAX_PART_BYTES,
-        "minimumPartSize": if to_bucket { MIN_BUCKET_PART_BYTES } else { 1 },
+        "minimumPartSize": if to_bucket { MIN_PART_SIZE } else { 1 },
         "maximumFileSize": MAX_PART_BYTES * MAX_PARTS,
         "maximumNumParts": MAX_PARTS,
         "emptyLastPartAllowed": true,
@@ -148,7 +147,7 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
         return bucket_part_url(state, call.claim, user_id, file, part).await;
     }
     db::read(&state.store, move |conn| -> Result<(), DxError> {
-        writable_open_file(conn, user_id, &file)?;
+        open_file::writable_open_file(conn, user_id, &file)?;
         Ok(())
     })
     .await?;
@@ -182,26 +181,8 @@ pub(crate) async fn upload(state: &AppState, call: Call, id: DxId) -> Result<Val
     }))
 }
 
-/// The caller's open file `file`, if they may upload to it.
-fn writable_open_file(
-    conn: &mut ferry_store::DbConnection,
-    user_id: UserRowId,
-    file: &DxId,
-) -> Result<ferry_domain::model::Object, DxError> {
-    let copy = object_copy(conn, user_id, file, ProjectHint::Exactly(None))?;
-    require(copy.level, Level::Upload, &copy.project)?;
-    if copy.object.state != ObjectState::Open {
-        return Err(DxError::invalid_state(format!(
-            "{file} is not in the open state"
-        )));
-    }
-    Ok(copy.object)
-}
-
-/// With an S3 content store: the bucket's presigned URL for part `index`, of the file's
-/// multipart upload there (started with its first part), so that the bytes never pass through
-/// Ferry. The part is recorded now, with the size and MD5 the client announces (both needed:
-/// the bucket's ETag of a part is its MD5, and closing checks the parts against it).
+/// With an S3 content store: the bucket's presigned URL for part `index`, the part recorded
+/// ([`open_file::record_bucket_part`]).
 async fn bucket_part_url(
     state: &AppState,
     claim: RequestClaim,
@@ -210,46 +191,13 @@ async fn bucket_part_url(
     (index, size, md5): (u32, Option<u64>, Option<String>),
 ) -> Result<Value, DxError> {
     let store = state.store.clone();
-    let url = db::write(
-        &state.store,
-        claim,
-        move |conn| -> Result<String, DxError> {
-            objects::lock(conn, &file)?;
-            let object = writable_open_file(conn, user_id, &file)?;
-            let (Some(size), Some(md5)) = (size, md5) else {
-                return Err(DxError::invalid_input(
-                    "size and md5 are required: the part goes straight to the object store",
-                ));
-            };
-            let (upload_id, store_upload_id) = match uploads::bucket_upload(conn, object.id)? {
-                Some(found) => found,
-                None => {
-                    let upload_id = uuid::Uuid::new_v4().simple().to_string();
-                    let store_upload_id = store
-                        .content()
-                        .create_upload(&upload_id, 0)
-                        .map_err(ferry_store::StoreError::from)?
-                        .ok_or_else(DxError::internal_error)?;
-                    uploads::create_bucket_upload(conn, object.id, &upload_id, &store_upload_id)?;
-                    (upload_id, store_upload_id)
-                }
-            };
-            let part = UploadedPart {
-                index: i32::try_from(index).map_err(|_| invalid_url())?,
-                size: i64::try_from(size).map_err(|_| invalid_url())?,
-                md5,
-                content_sha256: None,
-            };
-            uploads::put(conn, object.id, &part)?;
-            let expires = std::time::Duration::from_secs(UPLOAD_URL_SECONDS.unsigned_abs());
-            store
-                .content()
-                .upload_part_url(&upload_id, Some(&store_upload_id), index, expires)
-                .map_err(ferry_store::StoreError::from)?
-                .ok_or_else(DxError::internal_error)
-        },
-    )
-    .await?;
+    let expires = std::time::Duration::from_secs(UPLOAD_URL_SECONDS.unsigned_abs());
+    let announced = size.zip(md5);
+    let url = db::write(&state.store, claim, move |conn| {
+        open_file::record_bucket_part(&store, conn, user_id, &file, (index, announced), expires)
+    })
+    .await
+    .map_err(DxError::from)?;
     let expires = Utc::now().timestamp() + UPLOAD_URL_SECONDS;
     Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
 }
@@ -313,66 +261,18 @@ async fn put_part(
             "The part's MD5 is not the one announced",
         ));
     }
-    db::write(&state.store, claim, move |conn| -> Result<(), DxError> {
-        objects::lock(conn, &file)?;
-        let object = objects::get(conn, &file)?.ok_or_else(|| DxError::entity_not_found(&file))?;
-        if object.state != ObjectState::Open {
-            return Err(DxError::invalid_state(format!(
-                "{file} is not in the open state"
-            )));
-        }
-        let part = UploadedPart {
-            index: i32::try_from(index).map_err(|_| invalid_url())?,
-            size: i64::try_from(content.size).map_err(|_| invalid_url())?,
-            md5: content.md5,
-            content_sha256: Some(content.sha256),
-        };
-        uploads::put(conn, object.id, &part)?;
-        Ok(())
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({})))
-}
-
-/// The content of a file made of these parts, in order, stored in the content store (empty
-/// without parts).
-pub(crate) fn assemble(store: &Store, parts: &[UploadedPart]) -> Result<ContentInfo, DxError> {
-    let sha256s: Vec<&str> = parts
-        .iter()
-        .map(|part| {
-            part.content_sha256
-                .as_deref()
-                .ok_or_else(DxError::internal_error)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(store.content().concat(&sha256s)?)
-}
-
-/// With an S3 content store: completes the file's multipart upload at the bucket with its parts'
-/// MD5s (their ETags there); the key and length of the object it made. `None` if the file has
-/// no upload there (no part was sent: its content is empty).
-pub(crate) fn complete_in_bucket(
-    store: &Store,
-    conn: &mut ferry_store::DbConnection,
-    object_id: ObjectRowId,
-    parts: &[UploadedPart],
-) -> Result<Option<(String, u64)>, DxError> {
-    let Some((upload_id, store_upload_id)) = uploads::bucket_upload(conn, object_id)? else {
-        return Ok(None);
+    let part = UploadedPart {
+        index: open_file::part_index(index)?,
+        size: i64::try_from(content.size).map_err(|_| invalid_url())?,
+        md5: content.md5,
+        content_sha256: Some(content.sha256),
     };
-    let md5s: Vec<String> = parts.iter().map(|part| part.md5.clone()).collect();
-    let completed = store
-        .content()
-        .complete_remote_upload(&upload_id, &store_upload_id, &md5s)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::Other | std::io::ErrorKind::InvalidData => {
-                DxError::invalid_input(format!(
-                    "The object store refused the parts as announced (each part but the last needs {MIN_BUCKET_PART_BYTES} bytes at least, and the MD5 announced): {e}"
-                ))
-            }
-            _ => ferry_store::StoreError::from(e).into(),
-        })?;
-    Ok(Some(completed))
+    db::write(&state.store, claim, move |conn| {
+        open_file::record_part(conn, &file, &part)
+    })
+    .await
+    .map_err(DxError::from)?;
+    Ok(HttpResponse::Ok().json(json!({})))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -35,7 +35,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::copy::copy_target;
+use super::files::destination_ref;
 use super::files::{render_file, render_folder};
 use super::listing::{PageQuery, envelope};
 use super::{SbgCaller, SbgError, href, resource, timestamp};
@@ -93,7 +93,7 @@ fn parse_item(item: &Value) -> Result<RequestedCopy, SbgError> {
     let file = text(fields, "file")?.ok_or(SbgError::FileIdRequired)?;
     let source = SbgId::parse(file)
         .map_err(|e| SbgError::bad_request(format!("`file` is not a file or folder id: {e}.")))?;
-    let to = copy_target(text(fields, "project")?, text(fields, "parent")?)?;
+    let to = destination_ref(text(fields, "project")?, text(fields, "parent")?)?;
     let name = text(fields, "name")?
         .map(FileName::parse)
         .transpose()

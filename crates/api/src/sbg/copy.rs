@@ -5,7 +5,7 @@
 //! apart by `status`: the string `"OK"` for a copy, the HTTP status (an integer) otherwise:
 //! `{"status": 404, "code": 5002, "message": "Requested file does not exist.", "more_info": …}`.
 
-use super::files::{folder_ref, parse_file_id, render_file};
+use super::files::{destination_ref, parse_file_id, render_file};
 use super::{SbgCaller, SbgError};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
@@ -47,19 +47,6 @@ fn parse_project(raw: &str) -> Result<SbgProjectId, SbgError> {
     SbgProjectId::parse(raw).map_err(|_| SbgError::MalformedProjectId)
 }
 
-/// Where a copy goes, from the request's `project` and `parent`.
-pub(crate) fn copy_target(
-    project: Option<&str>,
-    parent: Option<&str>,
-) -> Result<FolderRef, SbgError> {
-    folder_ref(
-        project,
-        parent,
-        SbgError::MalformedProjectId,
-        SbgError::DestinationNotFound,
-    )
-}
-
 #[utoipa::path(post, path = "/v2/files/{id}/actions/copy", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = CopyOneBody, responses((status = 200, description = "The copy")))]
 async fn copy_one(
     state: web::Data<AppState>,
@@ -70,7 +57,7 @@ async fn copy_one(
 ) -> Result<HttpResponse, SbgError> {
     let source = parse_file_id(&id)?;
     let body = body.into_inner();
-    let target = copy_target(body.project.as_deref(), body.parent.as_deref())?;
+    let target = destination_ref(body.project.as_deref(), body.parent.as_deref())?;
     let name = body
         .name
         .filter(|n| !n.is_empty())

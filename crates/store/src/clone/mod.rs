@@ -161,6 +161,11 @@ impl CloneSource {
         parse_dx_id(&self.object)
     }
 
+    /// The id as stored: sorting by it is sorting by [`DxId`], whose order is its text's.
+    pub fn dx_id_text(&self) -> &str {
+        &self.object.dx_id
+    }
+
     pub fn state(&self) -> Result<ObjectState, StoreError> {
         self.object
             .state

@@ -1,7 +1,9 @@
 //! The database work the single and the bulk file routes share: loading entries, changing files, deleting entries, and the folder a request names.
 
 use super::*;
+use ferry_domain::folder_ref::FolderRefusal;
 use ferry_domain::row_ids::{FolderRowId, UserRowId};
+use ferry_usecases::folders::visible_folder;
 
 // Database work shared by the single and the bulk endpoints.
 
@@ -265,27 +267,30 @@ pub(crate) fn folder_ref(
     }
 }
 
-/// The folder `target` names, if the caller can see it: a project's root folder, or a folder.
+/// Where a copy, an upload or a new folder goes, from the request's `project` and `parent`.
+pub(crate) fn destination_ref(
+    project: Option<&str>,
+    parent: Option<&str>,
+) -> Result<FolderRef, SbgError> {
+    folder_ref(
+        project,
+        parent,
+        SbgError::MalformedProjectId,
+        SbgError::DestinationNotFound,
+    )
+}
+
+/// The folder `target` names, if the caller can see it ([`visible_folder`]), a folder
+/// not found being `missing_folder`.
 pub(crate) fn resolve_folder(
     conn: &mut DbConnection,
     user_id: UserRowId,
     target: &FolderRef,
     missing_folder: SbgError,
 ) -> Result<(FolderView, Permissions), SbgError> {
-    match target {
-        FolderRef::Project(project) => {
-            sbg_views::root_folder(conn, user_id, project)?.ok_or(SbgError::ProjectNotFound)
-        }
-        FolderRef::Folder(id) => {
-            let ids = std::slice::from_ref(id);
-            if let Some(found) = sbg_views::folders_by_sbg_ids(conn, user_id, ids)?.pop() {
-                return Ok(found);
-            }
-            if sbg_views::files_by_sbg_ids(conn, user_id, ids)?.is_empty() {
-                Err(missing_folder)
-            } else {
-                Err(SbgError::NotAFolder)
-            }
-        }
-    }
+    visible_folder(conn, user_id, target)?.map_err(|refusal| match refusal {
+        FolderRefusal::ProjectNotFound => SbgError::ProjectNotFound,
+        FolderRefusal::FolderNotFound => missing_folder,
+        FolderRefusal::NotAFolder => SbgError::NotAFolder,
+    })
 }

@@ -36,12 +36,7 @@ pub(crate) async fn create_folder(
     if body.kind.as_deref() != Some("folder") {
         return Err(SbgError::InvalidType);
     }
-    let target = folder_ref(
-        body.project.as_deref(),
-        body.parent.as_deref(),
-        SbgError::MalformedProjectId,
-        SbgError::DestinationNotFound,
-    )?;
+    let target = destination_ref(body.project.as_deref(), body.parent.as_deref())?;
     let name = parse_folder_name(body.name)?;
     let user_id = caller.0.user.id;
     let created = db::write(&state.store, claim, move |conn| {

@@ -19,11 +19,12 @@ pub(crate) async fn part_url(
     let (upload_id, raw_number) = path.into_inner();
     let user_id = caller.0.user.id;
     let lookup = upload_id.clone();
-    let (upload, _) = db::read(&state.store, move |conn| {
-        sbg_uploads::get(conn, user_id, &lookup)?.ok_or(SbgError::UploadNotFound)
+    let upload = db::read(&state.store, move |conn| {
+        upload::started_upload(conn, user_id, &lookup)
     })
-    .await?;
-    let number = part_number(&upload.plan, &raw_number)?;
+    .await
+    .map_err(SbgError::from)?;
+    let number = upload::part_number(&upload.plan, &raw_number)?;
     let len = upload
         .plan
         .part_len(number)
@@ -99,12 +100,12 @@ pub(crate) async fn put_part(
     if !signing::verify(key, &message, query.expires, &query.signature, now) {
         return Err(SbgError::PartUrlInvalid);
     }
-    let part_number = i32::try_from(number).map_err(|_| SbgError::PartUrlInvalid)?;
+    let stored_number = i32::try_from(number).map_err(|_| SbgError::PartUrlInvalid)?;
     let forgetting = upload_id.clone();
     // Not under the claim: only recording the part below is the request's outcome, and a
     // retry that finds the part forgotten sends it again.
     db::write(&state.store, RequestClaim::none(), move |conn| {
-        sbg_uploads::forget_part(conn, &forgetting, part_number)
+        sbg_uploads::forget_part(conn, &forgetting, stored_number)
     })
     .await?;
     let offset = u64::from(number - 1) * plan.part_size();
@@ -125,27 +126,12 @@ pub(crate) async fn put_part(
         }
         ReceiveError::Store(e) => e.into(),
     })?;
-    if written.size != len {
-        return Err(SbgError::bad_request(format!(
-            "Part {number} has {} bytes; the upload's plan gives it {len}.",
-            written.size
-        )));
-    }
-    let part = ReceivedPart {
-        part_number,
-        size: i64::try_from(written.size).map_err(|_| SbgError::PartUrlInvalid)?,
-        etag: written.sha256.clone(),
-        reported: false,
-    };
-    let recording = upload_id.clone();
+    let (recording, sent) = (upload_id.clone(), (written.size, written.sha256.clone()));
     db::write(&state.store, claim, move |conn| {
-        if sbg_uploads::put_part(conn, &recording, &part)? {
-            Ok(())
-        } else {
-            Err(SbgError::UploadNotFound)
-        }
+        upload::record_part(conn, &recording, &plan, number, sent)
     })
-    .await?;
+    .await
+    .map_err(SbgError::from)?;
     // Hashing ahead for the completion: a failure only means the completion hashes the file.
     let (store, digests, etag) = (
         state.store.clone(),
@@ -202,39 +188,9 @@ pub(crate) async fn report_part(
         .unwrap_or_default();
     let user_id = caller.0.user.id;
     db::write(&state.store, claim, move |conn| {
-        let (upload, _) =
-            sbg_uploads::get(conn, user_id, &upload_id)?.ok_or(SbgError::UploadNotFound)?;
-        let number = part_number(&upload.plan, &raw_number)?;
-        let len = upload.plan.part_len(number).expect("the number is in the plan");
-        let number = i32::try_from(number).map_err(|_| SbgError::UploadNotFound)?;
-        if upload.store_upload_id.is_some() {
-            // Sent to the bucket: the report is all Ferry hears of the part, and the
-            // bucket checks its ETag on completion.
-            if etag.is_empty() {
-                return Err(SbgError::bad_request(format!(
-                    "The report of part {number} has no ETag header."
-                )));
-            }
-            let part = ReceivedPart {
-                part_number: number,
-                size: i64::try_from(len).map_err(|_| SbgError::UploadNotFound)?,
-                etag,
-                reported: true,
-            };
-            sbg_uploads::put_part(conn, &upload_id, &part)?;
-            return Ok(());
-        }
-        match sbg_uploads::report_part(conn, &upload_id, number, &etag)? {
-            None => Err(SbgError::bad_request(format!(
-                "Part {number} has not been uploaded."
-            ))),
-            Some(part) if part.etag != etag => Err(SbgError::bad_request(format!(
-                "The ETag reported for part {number} ({etag:?}) is not that of the bytes received ({:?}).",
-                part.etag
-            ))),
-            Some(_) => Ok(()),
-        }
+        upload::report_part(conn, user_id, &upload_id, &raw_number, etag)
     })
-    .await?;
+    .await
+    .map_err(SbgError::from)?;
     Ok(HttpResponse::NoContent().finish())
 }

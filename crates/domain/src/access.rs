@@ -1,0 +1,19 @@
+//! Why a DNAnexus caller may not reach a container or an object copy.
+
+use crate::ids::DxId;
+use crate::permission::Level;
+
+/// A refusal of access. What the caller cannot see is `NotFound`, exactly like what does not
+/// exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessRefusal {
+    NotFound(DxId),
+    /// A container was wanted; the id names another class.
+    NotAContainer(DxId),
+    /// The caller holds `held` in `container`; the method takes `needed`.
+    LevelTooLow {
+        needed: Level,
+        held: Level,
+        container: DxId,
+    },
+}
