@@ -240,6 +240,51 @@ impl SbgId {
 
 string_newtype!(SbgId);
 
+/// Length of the ids Ferry draws itself for async jobs and uploads: a UUID v4 in its simple
+/// form.
+const DRAWN_ID_LEN: usize = 32;
+
+/// An id Ferry draws itself, 32 lowercase hex digits, parsed so where it comes in: a path
+/// segment of any other shape (a NUL byte, which PostgreSQL refuses in text, included) is
+/// refused before it reaches a query.
+macro_rules! drawn_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Accepts exactly 32 characters of `[0-9a-f]`.
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                if s.len() != DRAWN_ID_LEN
+                    || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return Err(DomainError::invalid(
+                        "id",
+                        "expected 32 lowercase hex characters",
+                    ));
+                }
+                Ok($name(s.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        string_newtype!($name);
+    };
+}
+
+drawn_id!(
+    /// An async copy job's id (SBG `/async/files/copy/{id}`).
+    JobId
+);
+drawn_id!(
+    /// An SBG multipart upload's id (`/upload/multipart/{upload_id}`).
+    UploadId
+);
+
 /// Longest username and longest project slug.
 const MAX_HANDLE_LEN: usize = 64;
 
@@ -415,6 +460,19 @@ pub fn bill_to_for_user(user: &Username) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drawn_ids_are_32_lowercase_hex_digits() {
+        let drawn = "0123456789abcdef0123456789abcdef";
+        assert_eq!(JobId::parse(drawn).unwrap().as_str(), drawn);
+        assert_eq!(UploadId::parse(drawn).unwrap().to_string(), drawn);
+        let upper = drawn.to_uppercase();
+        let nul = format!("{}\0", &drawn[..31]);
+        for wrong in ["", "\0", &drawn[..31], &upper, &nul, &format!("{drawn}0")] {
+            assert!(JobId::parse(wrong).is_err(), "{wrong:?}");
+            assert!(UploadId::parse(wrong).is_err(), "{wrong:?}");
+        }
+    }
 
     #[test]
     fn dx_class_round_trips() {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use ferry_domain::folder_ref::FolderRef;
-use ferry_domain::ids::{SbgId, SbgProjectId, Username};
+use ferry_domain::ids::{JobId, SbgId, SbgProjectId, Username};
 use ferry_domain::path::FolderPath;
 use ferry_store::jobs::{self, Job, JobOutcome, JobState, RequestedCopy};
 use ferry_store::{DbConnection, Store, folders, projects, users};
@@ -66,7 +66,10 @@ pub fn run(args: &StoreArgs, command: JobCommand) -> Result<(), Failure> {
                 Ok(())
             }
         }
-        JobCommand::Watch { id } => watch(&open_store(args)?, &id),
+        JobCommand::Watch { id } => {
+            let id = JobId::parse(&id).map_err(|e| Failure::Work(format!("no job '{id}': {e}")))?;
+            watch(&open_store(args)?, &id)
+        }
     }
 }
 
@@ -119,7 +122,7 @@ fn submit(
 }
 
 /// Follows the job until it finishes; the outcome decides the exit code.
-fn watch(store: &Store, id: &str) -> Result<(), Failure> {
+fn watch(store: &Store, id: &JobId) -> Result<(), Failure> {
     let bar = progress::bar(0, "{bar:30} {pos}/{len} items {msg} ({elapsed})");
     let job = loop {
         let job = jobs::get(&mut *store.conn().map_err(work)?, id)

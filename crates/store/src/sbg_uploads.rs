@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use ferry_domain::ids::SbgId;
+use ferry_domain::ids::{SbgId, UploadId};
 use ferry_domain::row_ids::{FolderRowId, UserRowId};
 use ferry_domain::upload::PartPlan;
 
@@ -110,11 +110,11 @@ pub fn create(conn: &mut DbConnection, upload: &Upload) -> Result<(), StoreError
 pub fn get(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
 ) -> Result<Option<(Upload, SbgId)>, StoreError> {
     let found: Option<(UploadRow, String)> = sbg_uploads::table
         .inner_join(folders::table)
-        .filter(sbg_uploads::upload_id.eq(upload_id))
+        .filter(sbg_uploads::upload_id.eq(upload_id.as_str()))
         .filter(sbg_uploads::user_id.eq(user_id.get()))
         .select((UploadRow::as_select(), folders::sbg_id))
         .first(conn)
@@ -266,9 +266,9 @@ pub fn existing(conn: &mut DbConnection, upload_ids: &[String]) -> Result<Vec<St
 
 /// The plan of upload `upload_id`, whoever started it: what a signed part URL is checked
 /// against.
-pub fn plan(conn: &mut DbConnection, upload_id: &str) -> Result<Option<PartPlan>, StoreError> {
+pub fn plan(conn: &mut DbConnection, upload_id: &UploadId) -> Result<Option<PartPlan>, StoreError> {
     Ok(sbg_uploads::table
-        .filter(sbg_uploads::upload_id.eq(upload_id))
+        .filter(sbg_uploads::upload_id.eq(upload_id.as_str()))
         .select(UploadRow::as_select())
         .first(conn)
         .optional()?

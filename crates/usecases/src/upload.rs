@@ -16,6 +16,7 @@ use std::io;
 
 use chrono::Utc;
 use ferry_domain::folder_ref::{FolderRef, FolderRefusal};
+use ferry_domain::ids::UploadId;
 use ferry_domain::model::{FileView, FolderView};
 use ferry_domain::name::FileName;
 use ferry_domain::row_ids::{PlacementRowId, UserRowId};
@@ -119,7 +120,7 @@ fn replaced_placements(
 pub fn own_upload(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
 ) -> Result<(Upload, FolderView), UploadError> {
     let (upload, folder) =
         sbg_uploads::get(conn, user_id, upload_id)?.ok_or(UploadRefusal::UploadNotFound)?;
@@ -136,7 +137,7 @@ pub fn own_upload(
 pub fn started_upload(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
 ) -> Result<Upload, UploadError> {
     let (upload, _) =
         sbg_uploads::get(conn, user_id, upload_id)?.ok_or(UploadRefusal::UploadNotFound)?;
@@ -163,7 +164,7 @@ fn stored_part_number(number: u32) -> Result<i32, StoreError> {
 /// refused unless the plan gives the part that length.
 pub fn record_part(
     conn: &mut DbConnection,
-    upload_id: &str,
+    upload_id: &UploadId,
     plan: &PartPlan,
     number: u32,
     (sent, etag): (u64, String),
@@ -188,7 +189,7 @@ pub fn record_part(
         etag,
         reported: false,
     };
-    if sbg_uploads::put_part(conn, upload_id, &part)? {
+    if sbg_uploads::put_part(conn, upload_id.as_str(), &part)? {
         Ok(())
     } else {
         Err(UploadRefusal::UploadNotFound.into())
@@ -201,7 +202,7 @@ pub fn record_part(
 pub fn report_part(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
     given: &str,
     etag: String,
 ) -> Result<(), UploadError> {
@@ -222,10 +223,10 @@ pub fn report_part(
             etag,
             reported: true,
         };
-        sbg_uploads::put_part(conn, upload_id, &part)?;
+        sbg_uploads::put_part(conn, upload_id.as_str(), &part)?;
         return Ok(());
     }
-    match sbg_uploads::report_part(conn, upload_id, stored, &etag)? {
+    match sbg_uploads::report_part(conn, upload_id.as_str(), stored, &etag)? {
         None => Err(UploadRefusal::PartNotUploaded { part: number }.into()),
         Some(part) if part.etag != etag => Err(UploadRefusal::EtagMismatch {
             part: number,
@@ -272,12 +273,12 @@ pub fn complete(
     store: &Store,
     claim: Option<&Applying>,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
     digests: &UploadDigests,
 ) -> Result<FileView, UploadError> {
     let (upload, parts) = store.read(|conn| -> Result<_, UploadError> {
         let (upload, _) = own_upload(conn, user_id, upload_id)?;
-        Ok((upload, sbg_uploads::parts(conn, upload_id)?))
+        Ok((upload, sbg_uploads::parts(conn, upload_id.as_str())?))
     })?;
     check_complete(&upload.plan, &parts)?;
     let etags: Vec<String> = parts.iter().map(|part| part.etag.clone()).collect();
@@ -289,7 +290,7 @@ pub fn complete(
     if let Some(store_upload_id) = &upload.store_upload_id {
         let (key, size) = store
             .content()
-            .complete_remote_upload(upload_id, store_upload_id, &etags)
+            .complete_remote_upload(upload_id.as_str(), store_upload_id, &etags)
             .map_err(|e| match e.kind() {
                 io::ErrorKind::Other | io::ErrorKind::InvalidData => {
                     Failure::Refused(UploadRefusal::PartsRefusedByStore {
@@ -312,7 +313,9 @@ pub fn complete(
     // meanwhile is noticed in the transaction.
     let sealed = store
         .content()
-        .seal_upload(upload_id, || digests.take(upload_id, &etags))
+        .seal_upload(upload_id.as_str(), || {
+            digests.take(upload_id.as_str(), &etags)
+        })
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => Failure::Refused(UploadRefusal::BeingCompleted),
             _ => StoreError::from(e).into(),
@@ -342,12 +345,12 @@ pub fn complete(
 fn create_uploaded_file(
     conn: &mut DbConnection,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
     parts: &[ReceivedPart],
     content: UploadedContent<'_>,
 ) -> Result<FileView, UploadError> {
     let (upload, folder) = own_upload(conn, user_id, upload_id)?;
-    if sbg_uploads::parts(conn, upload_id)? != parts {
+    if sbg_uploads::parts(conn, upload_id.as_str())? != parts {
         return Err(UploadRefusal::PartResent.into());
     }
     let folder = writable_folder(conn, user_id, &FolderRef::Folder(folder.folder.sbg_id))?;
@@ -367,7 +370,7 @@ fn create_uploaded_file(
             files::create_closing_file(conn, user_id, project_id, &folder.folder, &name, size, key)?
         }
     };
-    sbg_uploads::delete(conn, upload_id)?;
+    sbg_uploads::delete(conn, upload_id.as_str())?;
     let ids = [placement.sbg_id];
     let (view, _) = sbg_views::files_by_sbg_ids(conn, user_id, &ids)?
         .pop()
@@ -380,19 +383,19 @@ pub fn abort(
     store: &Store,
     claim: Option<&Applying>,
     user_id: UserRowId,
-    upload_id: &str,
+    upload_id: &UploadId,
     digests: &UploadDigests,
 ) -> Result<(), UploadError> {
     let upload = store.write(claim, |conn| {
         let upload = started_upload(conn, user_id, upload_id)?;
-        sbg_uploads::delete(conn, upload_id)?;
+        sbg_uploads::delete(conn, upload_id.as_str())?;
         Ok::<_, UploadError>(upload)
     })?;
-    digests.forget(upload_id);
+    digests.forget(upload_id.as_str());
     // After the commit; a file a crash leaves here is the collector's.
     store
         .content()
-        .discard_upload(upload_id, upload.store_upload_id.as_deref())
+        .discard_upload(upload_id.as_str(), upload.store_upload_id.as_deref())
         .map_err(StoreError::from)?;
     Ok(())
 }

@@ -22,7 +22,7 @@
 
 use actix_web::{HttpResponse, web};
 use ferry_domain::folder_ref::FolderRef;
-use ferry_domain::ids::SbgId;
+use ferry_domain::ids::{JobId, SbgId};
 use ferry_domain::model::{AuditOutcome, FileView, FolderView};
 use ferry_domain::name::FileName;
 use ferry_domain::row_ids::UserRowId;
@@ -127,7 +127,7 @@ async fn submit(
             conn,
             &who,
             "sbg.async_copy.submit",
-            job.public_id.clone(),
+            job.public_id.to_string(),
             AuditOutcome::Ok,
             detail,
         )?;
@@ -138,7 +138,12 @@ async fn submit(
 }
 
 /// The caller's job with this id; someone else's is as missing as an unknown one.
-fn caller_job(conn: &mut DbConnection, user_id: UserRowId, id: &str) -> Result<Job, SbgError> {
+/// The job id in a path: one of another shape names no job.
+fn parse_job_id(raw: &str) -> Result<JobId, SbgError> {
+    JobId::parse(raw).map_err(|_| SbgError::JobNotFound)
+}
+
+fn caller_job(conn: &mut DbConnection, user_id: UserRowId, id: &JobId) -> Result<Job, SbgError> {
     jobs::get(conn, id)?
         .filter(|job| job.user_id == user_id)
         .ok_or(SbgError::JobNotFound)
@@ -236,6 +241,7 @@ async fn get(
     caller: SbgCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
+    let id = parse_job_id(&id)?;
     let user_id = caller.0.user.id;
     let (job, entries) = db::read(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;
@@ -281,8 +287,8 @@ async fn cancel(
     claim: RequestClaim,
     id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
+    let id = parse_job_id(&id)?;
     let user_id = caller.0.user.id;
-    let id = id.into_inner();
     let mut job = {
         let id = id.clone();
         db::write(&state.store, claim, move |conn| {
@@ -313,8 +319,8 @@ async fn items(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
+    let id = parse_job_id(&id)?;
     let user_id = caller.0.user.id;
-    let id = id.into_inner();
     let base = href(&state, &format!("/async/files/copy/{id}/items"));
     let (items, total) = db::read(&state.store, move |conn| {
         let job = caller_job(conn, user_id, &id)?;

@@ -19,3 +19,4 @@ mod sbg_upload;
 mod sbg_upload_s3;
 mod snapshots;
 mod support;
+mod wrong_ids;

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use ferry_domain::ids::JobId;
 use ferry_store::jobs::{self, JobState};
 use ferry_usecases::jobs::worker::{JobSettings, JobWorkers};
 use serde_json::{Value, json};
@@ -38,8 +39,8 @@ impl Bench<'_> {
             .post("/v2/async/files/copy", &json!({ "items": items }))?;
         let job_id = job["id"]
             .as_str()
-            .ok_or_else(|| work(format!("the job has no id: {job}")))?
-            .to_owned();
+            .and_then(|id| JobId::parse(id).ok())
+            .ok_or_else(|| work(format!("the job has no id: {job}")))?;
         let settings = JobSettings {
             workers: JOB_WORKERS,
             retention: chrono::TimeDelta::days(1),
@@ -74,7 +75,7 @@ impl Bench<'_> {
         )
     }
 
-    fn wait_for_job(&mut self, job_id: &str) -> Result<jobs::Job, Failure> {
+    fn wait_for_job(&mut self, job_id: &JobId) -> Result<jobs::Job, Failure> {
         let deadline = Instant::now() + JOB_DEADLINE;
         loop {
             let job = jobs::get(self.conn, job_id)

@@ -1,6 +1,7 @@
 //! A job: its state, its outcome and its counters, and how it is read back.
 
 use super::*;
+use ferry_domain::ids::JobId;
 use ferry_domain::row_ids::{JobRowId, UserRowId};
 
 /// Where a job is, in CAVATICA's terms (`SUBMITTED`, `RESOLVING`, `RUNNING`, `FINISHED`).
@@ -45,7 +46,7 @@ impl JobOutcome {
 pub struct Job {
     pub id: JobRowId,
     /// The id clients see.
-    pub public_id: String,
+    pub public_id: JobId,
     pub user_id: UserRowId,
     pub state: JobState,
     /// Set once the job is finished.
@@ -104,7 +105,7 @@ impl TryFrom<JobRow> for Job {
         };
         Ok(Job {
             id: JobRowId::new(row.id),
-            public_id: row.public_id,
+            public_id: JobId::parse(&row.public_id).map_err(|e| corrupt("jobs", row.id, e))?,
             user_id: UserRowId::new(row.user_id),
             state,
             outcome,
@@ -130,9 +131,9 @@ pub(super) fn job_by_id(conn: &mut DbConnection, job_id: JobRowId) -> Result<Job
 }
 
 /// The job with this public id, whoever it belongs to.
-pub fn get(conn: &mut DbConnection, public_id: &str) -> Result<Option<Job>, StoreError> {
+pub fn get(conn: &mut DbConnection, public_id: &JobId) -> Result<Option<Job>, StoreError> {
     jobs::table
-        .filter(jobs::public_id.eq(public_id))
+        .filter(jobs::public_id.eq(public_id.as_str()))
         .select(JobRow::as_select())
         .first(conn)
         .optional()?

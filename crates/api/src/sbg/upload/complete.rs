@@ -10,6 +10,7 @@ pub(crate) async fn complete(
     claim: RequestClaim,
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
+    let upload_id = parse_upload_id(&upload_id)?;
     let user_id = caller.0.user.id;
     let digests = state.upload_digests.clone();
     let view = db::blocking(&state.store, move |store| {

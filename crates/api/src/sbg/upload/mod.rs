@@ -16,6 +16,7 @@
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{TimeDelta, Utc};
+use ferry_domain::ids::UploadId;
 use ferry_domain::model::FolderView;
 use ferry_store::StoreError;
 use ferry_store::sbg_uploads::{self, Upload};
@@ -68,6 +69,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource(&["/upload/multipart/{upload_id}/complete"]).route(web::post().to(complete)));
 }
 
+/// The upload id in a path: one of another shape names no upload.
+fn parse_upload_id(raw: &str) -> Result<UploadId, SbgError> {
+    UploadId::parse(raw).map_err(|_| SbgError::UploadNotFound)
+}
+
 // Rendering.
 
 fn render_upload(state: &AppState, upload: &Upload, folder: &FolderView) -> Value {
@@ -95,6 +101,7 @@ async fn get(
     caller: SbgCaller,
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
+    let upload_id = parse_upload_id(&upload_id)?;
     let user_id = caller.0.user.id;
     let (upload, folder) = db::read(&state.store, move |conn| {
         upload::own_upload(conn, user_id, &upload_id)
@@ -112,6 +119,7 @@ async fn abort(
     claim: RequestClaim,
     upload_id: web::Path<String>,
 ) -> Result<HttpResponse, SbgError> {
+    let upload_id = parse_upload_id(&upload_id)?;
     let user_id = caller.0.user.id;
     let digests = state.upload_digests.clone();
     db::blocking(&state.store, move |store| {

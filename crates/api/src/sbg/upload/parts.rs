@@ -17,6 +17,7 @@ pub(crate) async fn part_url(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, SbgError> {
     let (upload_id, raw_number) = path.into_inner();
+    let upload_id = parse_upload_id(&upload_id)?;
     let user_id = caller.0.user.id;
     let lookup = upload_id.clone();
     let upload = db::read(&state.store, move |conn| {
@@ -33,7 +34,7 @@ pub(crate) async fn part_url(
     let (presigning, store_upload_id) = (upload_id.clone(), upload.store_upload_id.clone());
     let presigned = web::block(move || {
         store.content().upload_part_url(
-            &presigning,
+            presigning.as_str(),
             store_upload_id.as_deref(),
             number,
             std::time::Duration::from_secs(PART_URL_SECONDS.unsigned_abs()),
@@ -49,7 +50,7 @@ pub(crate) async fn part_url(
             let key = state.url_signing_key.get(&state.store).await?;
             let expires = Utc::now().timestamp() + PART_URL_SECONDS;
             let signature =
-                signing::signature(key, &part_message(&upload_id, number, len), expires);
+                signing::signature(key, &part_message(upload_id.as_str(), number, len), expires);
             href(
                 &state,
                 &format!(
@@ -87,6 +88,7 @@ pub(crate) async fn put_part(
     payload: web::Payload,
 ) -> Result<HttpResponse, SbgError> {
     let (upload_id, number) = path.into_inner();
+    let upload_id = parse_upload_id(&upload_id)?;
     let key = state.url_signing_key.get(&state.store).await?;
     // The length is not in the URL: the upload's plan says it, and the signature covers it.
     let lookup = upload_id.clone();
@@ -96,7 +98,7 @@ pub(crate) async fn put_part(
     .await?;
     let len = plan.part_len(number).ok_or(SbgError::PartUrlInvalid)?;
     let now = Utc::now().timestamp();
-    let message = part_message(&upload_id, number, len);
+    let message = part_message(upload_id.as_str(), number, len);
     if !signing::verify(key, &message, query.expires, &query.signature, now) {
         return Err(SbgError::PartUrlInvalid);
     }
@@ -105,14 +107,14 @@ pub(crate) async fn put_part(
     // Not under the claim: only recording the part below is the request's outcome, and a
     // retry that finds the part forgotten sends it again.
     db::write(&state.store, RequestClaim::none(), move |conn| {
-        sbg_uploads::forget_part(conn, &forgetting, stored_number)
+        sbg_uploads::forget_part(conn, forgetting.as_str(), stored_number)
     })
     .await?;
     let offset = u64::from(number - 1) * plan.part_size();
     let store = state.store.clone();
     let writing = upload_id.clone();
     let written = receive(payload, len, move || {
-        store.content().part_writer(&writing, offset)
+        store.content().part_writer(writing.as_str(), offset)
     })
     .await
     .map_err(|e| match e {
@@ -138,9 +140,10 @@ pub(crate) async fn put_part(
         state.upload_digests.clone(),
         written.sha256.clone(),
     );
-    let hashed =
-        web::block(move || digests.part_arrived(store.content(), &upload_id, plan, number, &etag))
-            .await;
+    let hashed = web::block(move || {
+        digests.part_arrived(store.content(), upload_id.as_str(), plan, number, &etag)
+    })
+    .await;
     if let Ok(Err(error)) = hashed {
         tracing::warn!(%error, "hashing an upload's part ahead failed");
     }
@@ -186,6 +189,7 @@ pub(crate) async fn report_part(
         .and_then(|(_, value)| value.as_str())
         .map(|etag| etag.trim().trim_matches('"').to_ascii_lowercase())
         .unwrap_or_default();
+    let upload_id = parse_upload_id(&upload_id)?;
     let user_id = caller.0.user.id;
     db::write(&state.store, claim, move |conn| {
         upload::report_part(conn, user_id, &upload_id, &raw_number, etag)
