@@ -29,7 +29,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use dialect::Dialect;
 use ferry_store::Store;
@@ -90,6 +90,9 @@ pub fn app(
         .wrap(cors)
         .wrap(from_fn(json_preflight_refusals))
         .wrap(from_fn(request_log::log_request))
+        // Outermost, so that every answer has it: no browser reads a JSON error or a
+        // downloaded file as HTML.
+        .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
         .configure(health::routes)
         .configure(admin::routes)
         .configure(openapi::routes)

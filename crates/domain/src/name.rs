@@ -6,8 +6,9 @@ use crate::error::{DomainError, string_newtype};
 /// usual filesystem limit, so a name can always be written out by a client.
 pub const MAX_FILE_NAME_CHARS: usize = 255;
 
-/// A file name: 1..=255 characters, no `/` (it would read as a folder), no control characters
-/// (NUL included: they break clients, terminals and logs), and not `.` or `..`.
+/// A file name: 1..=255 characters, not all of them blanks (a name no one can see or type),
+/// no `/` (it would read as a folder), no control characters (NUL included: they break clients,
+/// terminals and logs), and not `.` or `..`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileName(String);
 
@@ -17,6 +18,9 @@ impl FileName {
         let name = name.into();
         if name.is_empty() {
             return Err(DomainError::invalid(WHAT, "must not be empty"));
+        }
+        if name.trim().is_empty() {
+            return Err(DomainError::invalid(WHAT, "must not be only blanks"));
         }
         if name.chars().count() > MAX_FILE_NAME_CHARS {
             return Err(DomainError::invalid(WHAT, "must be at most 255 characters"));
@@ -99,6 +103,9 @@ mod tests {
             "tab\t".into(),
             "del\u{7f}".into(),
             "c1\u{85}".into(),
+            " ".into(),
+            "   ".into(),
+            "\u{3000}".into(),
         ] {
             assert!(FileName::parse(bad.clone()).is_err(), "{bad:?} accepted");
         }

@@ -58,9 +58,9 @@ async fn copy_one(
     let source = parse_file_id(&id)?;
     let body = body.into_inner();
     let target = destination_ref(body.project.as_deref(), body.parent.as_deref())?;
+    // An empty name is refused, as a blank one: no name is the source's.
     let name = body
         .name
-        .filter(|n| !n.is_empty())
         .map(FileName::parse)
         .transpose()
         .map_err(|e| SbgError::InvalidName(e.to_string()))?;

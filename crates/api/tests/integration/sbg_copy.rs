@@ -132,8 +132,11 @@ async fn single_copy_errors_are_sbg_errors_and_write_nothing(ctx: Ctx) {
         400,
         5018,
     );
-    let bad_name = json!({"project": target.sbg_id.as_str(), "name": "a/b"});
-    assert_sbg_error(&ctx.post(&path, &token, bad_name).await, 400, 5024);
+    // A name given must name something: empty and blank ones are refused.
+    for name in ["a/b", "", " ", "\t \u{3000}"] {
+        let bad_name = json!({"project": target.sbg_id.as_str(), "name": name});
+        assert_sbg_error(&ctx.post(&path, &token, bad_name).await, 400, 5024);
+    }
     let wrong_type = json!({"project": 7});
     assert_sbg_error(&ctx.post(&path, &token, wrong_type).await, 400, 90009);
     let unauthenticated = ctx

@@ -775,8 +775,13 @@ async fn folders_are_created_under_a_project_or_a_folder(ctx: Ctx) {
         .await;
     assert_eq!(reply.status, 201, "{}", reply.json);
     assert_eq!(reply.json["parent"], runs.as_str());
+    // The type in any case, as Seven Bridges' own recipes send it.
+    let shouted = json!({"name": "SHOUTED", "type": "FOLDER", "parent": runs});
+    let reply = ctx.post("/v2/files", &token, shouted).await;
+    assert_eq!(reply.status, 201, "{}", reply.json);
+    assert_eq!(reply.json["type"], "folder");
     let listed = ctx.get(&format!("/v2/files/{runs}/list"), &token).await;
-    assert_eq!(names(&listed), ["2024-01_run.v2"]);
+    assert_eq!(names(&listed), ["2024-01_run.v2", "SHOUTED"]);
 
     let folder = |name: &str| json!({"name": name, "type": "folder", "project": id});
     let taken = ctx.post("/v2/files", &token, folder("runs")).await;

@@ -1,7 +1,8 @@
 //! Every route of `/openapi.json` that takes an id in its path, sent ids of the wrong shape (a
 //! NUL byte, bytes that are not UTF-8, a thousand characters, blanks): each answer is a 4xx in
-//! its dialect's error shape, never a 5xx, on every backend. PostgreSQL refuses a NUL byte in
-//! text with an error of its own, so an id that reaches a query unparsed is found here.
+//! its dialect's error shape, never a 5xx, on every backend, and says `nosniff`. PostgreSQL
+//! refuses a NUL byte in text with an error of its own, so an id that reaches a query unparsed
+//! is found here.
 
 use actix_web::http::Method;
 
@@ -43,8 +44,12 @@ fn wrong(method: &Method, path: &str, reply: &Reply) -> Option<String> {
     } else {
         reply.json["error"]["type"].is_string()
     };
+    let nosniff = reply
+        .headers
+        .get("X-Content-Type-Options")
+        .is_some_and(|value| value == "nosniff");
     // A 401 would mean the id was never looked at.
-    (!(400..500).contains(&status) || status == 401 || !shaped)
+    (!(400..500).contains(&status) || status == 401 || !shaped || !nosniff)
         .then(|| format!("{method} {path} → {status} {}", reply.json))
 }
 
@@ -53,10 +58,9 @@ async fn every_id_route_refuses_ids_of_the_wrong_shape(ctx: Ctx) {
     let (alice, token) = ctx.user("alice");
     let project = ferry_testkit::project(ctx.db.store(), &alice, "Shapes");
     ctx.seed_file(&alice, &project, "/", "reads.bam", b"x");
-    let document = ctx
-        .send(Method::GET, "/openapi.json", None, None)
-        .await
-        .json;
+    let document = ctx.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(document.headers.get("X-Content-Type-Options").unwrap(), "nosniff");
+    let document = document.json;
     let mut sent = 0;
     let mut failures = Vec::new();
     for (pattern, item) in document["paths"].as_object().unwrap() {

@@ -33,7 +33,12 @@ pub(crate) async fn create_folder(
     body: web::Json<CreateFolderBody>,
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
-    if body.kind.as_deref() != Some("folder") {
+    // Seven Bridges' own recipes send `FOLDER`.
+    if !body
+        .kind
+        .as_deref()
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("folder"))
+    {
         return Err(SbgError::InvalidType);
     }
     let target = destination_ref(body.project.as_deref(), body.parent.as_deref())?;
