@@ -311,6 +311,9 @@ def test_the_dx_cli_lists_and_describes(dx_env):
         )
         text = run_dx(dx_env, "describe", f"{pid}:/reads/r1.fastq")
         assert "r1.fastq" in text and "closed" in text
+        # A bare path is also looked up as an app, a global workflow and a job.
+        text = run_dx(dx_env, "describe", "/reads/r1.fastq", project=pid)
+        assert "r1.fastq" in text and "closed" in text
         assert run_dx(dx_env, "cat", f"{pid}:/reads/r1.fastq") == "ACGT\n"
     finally:
         project.destroy()

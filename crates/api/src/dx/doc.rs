@@ -9,6 +9,10 @@ use utoipa::OpenApi;
 #[openapi(
     paths(
         super::system::whoami,
+        super::toolkit::greet,
+        super::toolkit::find_apps,
+        super::toolkit::find_global_workflows,
+        super::toolkit::find_executions,
         super::system::find_projects,
         super::system::find_data_objects,
         super::system::describe_data_objects,

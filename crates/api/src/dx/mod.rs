@@ -16,6 +16,7 @@ mod objects;
 mod projects;
 mod refusals;
 mod system;
+mod toolkit;
 mod upload;
 
 use crate::AppState;
@@ -173,6 +174,10 @@ async fn route(state: &AppState, call: Call) -> Result<Answer, DxError> {
     let target = call.target.clone();
     let output = match (target, call.method.as_str()) {
         (Target::System, "whoami") => Ok(system::whoami(&call)),
+        (Target::System, "greet") => Ok(toolkit::greet()),
+        (Target::System, "findApps") => Ok(toolkit::find_apps()),
+        (Target::System, "findGlobalWorkflows") => Ok(toolkit::find_global_workflows()),
+        (Target::System, "findExecutions") => Ok(toolkit::find_executions()),
         (Target::System, "findProjects") => system::find_projects(state, call).await,
         (Target::System, "findDataObjects") => system::find_data_objects(state, call).await,
         (Target::System, "describeDataObjects") => system::describe_data_objects(state, call).await,

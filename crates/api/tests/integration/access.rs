@@ -75,6 +75,10 @@ const CALLER_SCOPED: &[&str] = &[
     "POST /v2/bulk/files/edit",
     "POST /v2/bulk/files/delete",
     "POST /system/whoami",
+    "POST /system/greet",
+    "POST /system/findApps",
+    "POST /system/findGlobalWorkflows",
+    "POST /system/findExecutions",
     "POST /system/findProjects",
     "POST /system/describeDataObjects",
 ];

@@ -137,6 +137,30 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+backends!(#[actix_web::test] async the_cli_s_greeting_and_its_app_and_job_searches_find_nothing);
+/// `dx login` greets; `dx describe PATH` also looks PATH up as an app and as a job. Ferry runs
+/// neither, so the searches answer an empty last page, whatever they ask.
+async fn the_cli_s_greeting_and_its_app_and_job_searches_find_nothing(dx: Dx) {
+    let greeting = json!({"client": "dxclient", "version": "v0.417.1"});
+    assert_eq!(
+        dx.ok("/system/greet", greeting).await,
+        json!({"messages": []})
+    );
+    let search = json!({"name": "reads.bam", "describe": true, "limit": 1});
+    for method in ["findApps", "findGlobalWorkflows", "findExecutions"] {
+        assert_eq!(
+            dx.ok(&format!("/system/{method}"), search.clone()).await,
+            json!({"results": [], "next": null}),
+            "{method}"
+        );
+        assert_dx_error(
+            &dx.call(&format!("/system/{method}"), json!([1])).await,
+            422,
+            "InvalidInput",
+        );
+    }
+}
+
 backends!(#[actix_web::test] async whoami_authentication_and_malformed_calls);
 async fn whoami_authentication_and_malformed_calls(dx: Dx) {
     assert_eq!(

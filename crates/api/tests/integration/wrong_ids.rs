@@ -59,7 +59,10 @@ async fn every_id_route_refuses_ids_of_the_wrong_shape(ctx: Ctx) {
     let project = ferry_testkit::project(ctx.db.store(), &alice, "Shapes");
     ctx.seed_file(&alice, &project, "/", "reads.bam", b"x");
     let document = ctx.send(Method::GET, "/openapi.json", None, None).await;
-    assert_eq!(document.headers.get("X-Content-Type-Options").unwrap(), "nosniff");
+    assert_eq!(
+        document.headers.get("X-Content-Type-Options").unwrap(),
+        "nosniff"
+    );
     let document = document.json;
     let mut sent = 0;
     let mut failures = Vec::new();
