@@ -68,7 +68,9 @@ impl Modify for Dialects {
             let dialect = Dialect::of_path(path);
             let public = PUBLIC.contains(&path.as_str());
             let signed = SIGNED.contains(&path.as_str());
-            for operation in operations(item) {
+            for (method, operation) in operations(item) {
+                // Unique, as the specification wants and client generators name functions by it.
+                operation.operation_id = Some(operation_id(method, path));
                 if !public && !signed {
                     operation.security = Some(vec![
                         SecurityRequirement::new("sbg_token", Vec::<String>::new()),
@@ -83,16 +85,32 @@ impl Modify for Dialects {
     }
 }
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
+}
+
+/// An operation's id from its method and path, in camel case: `GET /v2/files/{id}` is
+/// `getV2FilesId`, `POST /project-{project}/clone` is `postProjectProjectClone`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for word in path.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
 }
 
 /// Every 4xx answer in the dialect's own JSON shape.

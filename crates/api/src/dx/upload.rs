@@ -203,6 +203,7 @@ async fn bucket_part_url(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PartQuery {
     expires: i64,
     size: Option<u64>,
@@ -325,6 +326,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
     expires: i64,
     signature: String,

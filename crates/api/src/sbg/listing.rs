@@ -17,6 +17,7 @@ const LIMITS: PageLimits = PageLimits {
 
 /// `offset` and `limit` as CAVATICA takes them: zero-based, limit 50 by default and 100 at most.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     pub offset: Option<i64>,
     pub limit: Option<i64>,

@@ -60,6 +60,7 @@ pub(super) fn project_id(owner: &str, slug: &str) -> Result<SbgProjectId, SbgErr
 
 /// The exact-name filter of a project list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NameQuery {
     name: Option<String>,
 }

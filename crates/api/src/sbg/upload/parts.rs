@@ -72,6 +72,7 @@ pub(crate) async fn part_url(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PartQuery {
     expires: i64,
     signature: String,
