@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use super::files::destination_ref;
 use super::files::{render_file, render_folder};
 use super::listing::{PageQuery, envelope};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError, href, resource, timestamp};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
@@ -256,7 +257,7 @@ async fn get(
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
-    query: web::Query<PageQuery>,
+    query: LastValues<PageQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;
@@ -316,7 +317,7 @@ async fn items(
     state: web::Data<AppState>,
     caller: SbgCaller,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: LastValues<PageQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
     let id = parse_job_id(&id)?;

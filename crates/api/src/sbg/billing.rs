@@ -2,6 +2,7 @@
 //! projects to, which are those they own.
 
 use super::listing::{PageQuery, envelope};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError, href, resource};
 use crate::{AppState, db};
 use actix_web::{HttpResponse, web};
@@ -25,7 +26,7 @@ pub(super) fn canonical_id(id: &str) -> Option<String> {
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
-    query: web::Query<PageQuery>,
+    query: LastValues<PageQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let page = query.into_inner().page()?;
     let user_id = caller.0.user.id;

@@ -7,6 +7,7 @@
 
 use super::listing::{PageQuery, envelope};
 use super::projects::{administered_project, project_id};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError, href, resource, visible_project};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
@@ -83,7 +84,7 @@ async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
     path: web::Path<(String, String)>,
-    query: web::Query<PageQuery>,
+    query: LastValues<PageQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let id = project_id(&path.0, &path.1)?;
     let page = query.into_inner().page()?;

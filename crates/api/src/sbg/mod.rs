@@ -14,6 +14,7 @@ mod files;
 mod listing;
 mod members;
 mod projects;
+mod query;
 mod rate_limit;
 mod refusals;
 mod upload;
@@ -73,9 +74,6 @@ pub(crate) fn scope(
                 .limit(config.max_body_bytes)
                 .error_handler(json_error),
         )
-        .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            SbgError::bad_request(format!("Malformed query string: {e}.")).into()
-        }))
         .wrap(from_fn(rate_limit::enforce))
         .configure(users::routes)
         .configure(billing::routes)

@@ -6,6 +6,7 @@
 //! project takes ADMINISTER (else 403, 3001).
 
 use super::listing::{PageQuery, envelope};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError, billing, href, resource, timestamp, visible_project};
 use crate::db::RequestClaim;
 use crate::{AppState, db};
@@ -69,8 +70,8 @@ struct NameQuery {
 async fn list(
     state: web::Data<AppState>,
     caller: SbgCaller,
-    page: web::Query<PageQuery>,
-    name: web::Query<NameQuery>,
+    page: LastValues<PageQuery>,
+    name: LastValues<NameQuery>,
 ) -> Result<HttpResponse, SbgError> {
     list_page(state, caller, None, page.into_inner(), name.into_inner()).await
 }
@@ -80,8 +81,8 @@ async fn list_owned(
     state: web::Data<AppState>,
     caller: SbgCaller,
     owner: web::Path<String>,
-    page: web::Query<PageQuery>,
-    name: web::Query<NameQuery>,
+    page: LastValues<PageQuery>,
+    name: LastValues<NameQuery>,
 ) -> Result<HttpResponse, SbgError> {
     let owner = Username::parse(&owner).map_err(|e| SbgError::bad_request(format!("{e}.")))?;
     list_page(

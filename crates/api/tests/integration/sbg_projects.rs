@@ -889,3 +889,42 @@ async fn concurrent_removals_leave_an_administrator(ctx: Ctx) {
         assert_eq!(reply.json["items"][0]["permissions"], all_permissions());
     }
 }
+
+backends!(#[actix_web::test] async a_repeated_parameter_takes_its_last_value_on_every_list_route);
+/// `offset` and `limit` given twice: every list route takes the last of each (Django's rule),
+/// where some answered 400 and `/files` took the last.
+async fn a_repeated_parameter_takes_its_last_value_on_every_list_route(ctx: Ctx) {
+    let (alice, token) = ctx.user("alice");
+    let project = ferry_testkit::project(ctx.db.store(), &alice, "Repeats");
+    ferry_testkit::project(ctx.db.store(), &alice, "Second");
+    ctx.seed_file(&alice, &project, "/", "a.bam", b"a");
+    ctx.seed_file(&alice, &project, "/", "b.bam", b"b");
+    let id = project.sbg_id.as_str();
+    let repeated = "offset=5&limit=7&offset=0&limit=1";
+    for route in [
+        "/v2/projects?".to_owned(),
+        "/v2/projects/alice?".to_owned(),
+        "/v2/billing/groups?".to_owned(),
+        format!("/v2/projects/{id}/members?"),
+        "/v2/async/files?".to_owned(),
+        format!("/v2/files?project={id}&"),
+    ] {
+        let reply = ctx.get(&format!("{route}{repeated}"), &token).await;
+        assert_eq!(reply.status, 200, "{route}: {}", reply.json);
+        let href = reply.json["href"].as_str().unwrap();
+        assert!(href.ends_with("offset=0&limit=1"), "{route}: {href}");
+        assert!(
+            reply.json["items"].as_array().unwrap().len() <= 1,
+            "{route}: {}",
+            reply.json
+        );
+    }
+    // Two projects and two files: a page of one has a next link.
+    for route in ["/v2/projects?".to_owned(), format!("/v2/files?project={id}&")] {
+        let reply = ctx.get(&format!("{route}{repeated}"), &token).await;
+        assert_eq!(reply.json["items"].as_array().unwrap().len(), 1, "{route}");
+        assert_eq!(reply.json["links"][0]["rel"], "next", "{route}");
+    }
+    let malformed = ctx.get("/v2/projects?limit=1&limit=x", &token).await;
+    assert_sbg_error(&malformed, 400, 90000);
+}

@@ -71,7 +71,8 @@ pub(crate) async fn download(
     req: HttpRequest,
 ) -> Result<HttpResponse, SbgError> {
     let token = form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(key, _)| key == "token")
+        .filter(|(key, _)| key == "token")
+        .last()
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
     let key = DownloadKey(state.url_signing_key.get(&state.store).await?);

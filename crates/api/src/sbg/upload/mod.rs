@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use std::io;
 
 use super::files::{destination_ref, parse_file_name, render_file};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError, href, resource, timestamp};
 use crate::db::RequestClaim;
 use crate::receive::{ReceiveError, receive};

@@ -85,7 +85,7 @@ pub(crate) async fn put_part(
     state: web::Data<AppState>,
     claim: RequestClaim,
     path: web::Path<(String, u32)>,
-    query: web::Query<PartQuery>,
+    query: LastValues<PartQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, SbgError> {
     let (upload_id, number) = path.into_inner();

@@ -18,7 +18,8 @@ pub(crate) struct StartBody {
 /// `?overwrite=true` (the SDK sends Python's `True`).
 pub(super) fn overwrite_wanted(req: &HttpRequest) -> Result<bool, SbgError> {
     match form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(key, _)| key == "overwrite")
+        .filter(|(key, _)| key == "overwrite")
+        .last()
         .map(|(_, value)| value.to_ascii_lowercase())
         .as_deref()
     {
