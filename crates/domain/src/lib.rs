@@ -17,6 +17,7 @@ pub mod naming;
 pub mod path;
 pub mod permission;
 pub mod row_ids;
+pub mod text;
 pub mod upload;
 
 pub use error::DomainError;

@@ -11,6 +11,7 @@ use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_domain::row_ids::UserRowId;
+use ferry_domain::text;
 use ferry_store::objects::{self, CopyChanges, NewDataObject, ObjectCopy, OpenObjectChange};
 use ferry_store::{DbConnection, StoreError, folders, nonces};
 use ferry_usecases::access::{ProjectHint, container, copy_to_change, object_copy};
@@ -91,14 +92,18 @@ fn class_fields(class: DxClass, input: &Map<String, Value>) -> Result<Map<String
     Ok(fields)
 }
 
-/// Properties are `{string: string}`.
+/// Properties are `{string: string}`, within the limits of `domain::text`.
 fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
-    match properties.iter().find(|(_, value)| !value.is_string()) {
-        Some((key, _)) => Err(DxError::invalid_input(format!(
-            "the property {key} must have a string value"
-        ))),
-        None => Ok(()),
+    text::property_count(properties.len())?;
+    for (key, value) in properties {
+        let Some(value) = value.as_str() else {
+            return Err(DxError::invalid_input(format!(
+                "the property {key} must have a string value"
+            )));
+        };
+        text::property(key, value)?;
     }
+    Ok(())
 }
 
 /// `/{class}/new`: a record (open, or closed with `close`), a file (open until its parts are
@@ -107,7 +112,7 @@ fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
 pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<Value, DxError> {
     let raw = call.input.as_object().cloned().unwrap_or_default();
     let request_sha256 = hex::encode(Sha256::digest(format!("{class}\n{}", call.input)));
-    let input: NewObjectInput = parse(call.input)?;
+    let mut input: NewObjectInput = parse(call.input)?;
     let fields = class_fields(class, &raw)?;
     if !input.details.is_object() && !input.details.is_array() {
         return Err(DxError::invalid_input(
@@ -115,8 +120,11 @@ pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<
         ));
     }
     check_links(&input.details)?;
+    text::details_len(input.details.to_string().len())?;
     checked_properties(&input.properties)?;
-    let name = input.name.map(object_name).transpose()?;
+    input.tags = text::tags(std::mem::take(&mut input.tags))?;
+    input.types = text::types(std::mem::take(&mut input.types))?;
+    let name = input.name.take().map(object_name).transpose()?;
     if let Some(nonce) = &input.nonce
         && (nonce.is_empty() || nonce.len() > MAX_NONCE_BYTES)
     {
@@ -309,6 +317,7 @@ pub(crate) async fn set_details(state: &AppState, call: Call, id: DxId) -> Resul
         ));
     }
     check_links(&details)?;
+    text::details_len(details.to_string().len())?;
     change_open_object(state, call.claim, call.caller.user.id, id, move |_| {
         Ok(OpenObjectChange::Details(details))
     })
@@ -346,7 +355,7 @@ pub(crate) async fn add_types(state: &AppState, call: Call, id: DxId) -> Result<
     change_open_object(state, call.claim, call.caller.user.id, id, move |copy| {
         let mut types = copy.object.types.clone();
         types.extend(input.types);
-        Ok(OpenObjectChange::Types(deduplicated(types)))
+        Ok(OpenObjectChange::Types(text::types(deduplicated(types))?))
     })
     .await
 }
@@ -463,6 +472,7 @@ async fn change_tags(
         move |copy, conn| {
             let mut tags = copy.placement.tags.clone();
             edit(&mut tags, input.tags);
+            let tags = text::tags(tags)?;
             let changes = CopyChanges {
                 tags: Some(&tags),
                 ..CopyChanges::default()
@@ -513,6 +523,7 @@ pub(crate) async fn set_properties(
                     properties.insert(key, value);
                 }
             }
+            checked_properties(&properties)?;
             let changes = CopyChanges {
                 properties: Some(&properties),
                 ..CopyChanges::default()

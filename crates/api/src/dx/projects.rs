@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use ferry_domain::ids::{DxId, Username};
 use ferry_domain::model::AuditOutcome;
 use ferry_domain::permission::{Level, Permissions};
+use ferry_domain::text::{self, ProjectName};
 use ferry_store::dx_containers::{self, ContainerChanges};
 use ferry_store::page::Page;
 use ferry_store::projects::{self, NewProject, ProjectChanges};
@@ -44,8 +45,9 @@ struct NewProjectInput {
 /// `/project/new`: the caller becomes the only member, with ADMINISTER.
 #[utoipa::path(post, path = "/project/new", tag = "dx", request_body = NewProjectInput, responses((status = 200, description = "{id}")))]
 pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> {
-    let input: NewProjectInput = parse(call.input)?;
-    let name = project_name(input.name)?;
+    let mut input: NewProjectInput = parse(call.input)?;
+    let name = project_name(input.name.take())?;
+    bounded_text(&mut input.description, &mut input.summary, &mut input.tags)?;
     let region = input.region.map(region).transpose()?;
     let owner = call.caller.user;
     let id = db::write(
@@ -60,7 +62,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
                 None => billing_repo::personal(conn, owner.id)?,
             };
             let new = NewProject {
-                name: &name,
+                name: name.as_str(),
                 description: input.description.as_deref().unwrap_or_default(),
                 billing_group_id: billing_group.id,
                 tags: input.tags.as_deref().unwrap_or_default(),
@@ -82,9 +84,29 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
     Ok(json!({ "id": id }))
 }
 
-fn project_name(name: Option<String>) -> Result<String, DxError> {
-    name.filter(|name| !name.trim().is_empty())
-        .ok_or_else(|| DxError::invalid_input("name must be a non-empty string"))
+fn project_name(name: Option<String>) -> Result<ProjectName, DxError> {
+    let name = name
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| DxError::invalid_input("name must be a non-empty string"))?;
+    Ok(ProjectName::parse(name)?)
+}
+
+/// A project's free text within the limits of `domain::text`.
+fn bounded_text(
+    description: &mut Option<String>,
+    summary: &mut Option<String>,
+    tags: &mut Option<Vec<String>>,
+) -> Result<(), DxError> {
+    *description = description
+        .take()
+        .map(|d| text::description("description", d))
+        .transpose()?;
+    *summary = summary
+        .take()
+        .map(|s| text::description("summary", s))
+        .transpose()?;
+    *tags = tags.take().map(text::tags).transpose()?;
+    Ok(())
 }
 
 /// A region, `<cloud>:<place>` such as `aws:us-east-1`.
@@ -136,11 +158,13 @@ struct UpdateInput {
 /// set but never unset, as on DNAnexus.
 #[utoipa::path(post, path = "/project-{project}/update", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = UpdateInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    let input: UpdateInput = parse(call.input)?;
+    let mut input: UpdateInput = parse(call.input)?;
     let name = input
         .name
-        .map(|name| project_name(Some(name)))
+        .take()
+        .map(|name| project_name(Some(name)).map(ProjectName::into_string))
         .transpose()?;
+    bounded_text(&mut input.description, &mut input.summary, &mut None)?;
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
     db::write(

@@ -15,6 +15,7 @@ use ferry_domain::DomainError;
 use ferry_domain::ids::{SbgProjectId, Slug, Username};
 use ferry_domain::model::{BillingGroup, User};
 use ferry_domain::row_ids::UserRowId;
+use ferry_domain::text::{self, ProjectName};
 use ferry_store::projects::{NewProject, ProjectChanges, ProjectFilter, VisibleProject};
 use ferry_store::{DbConnection, billing as billing_repo, projects};
 use serde::Deserialize;
@@ -145,6 +146,7 @@ async fn create(
 ) -> Result<HttpResponse, SbgError> {
     let body = body.into_inner();
     let name = project_name(body.name)?;
+    let (description, tags) = bounded_text(body.description, body.tags)?;
     let billing_group = body
         .billing_group
         .map(|id| billing_group_id(&id))
@@ -157,9 +159,9 @@ async fn create(
         };
         let new = NewProject {
             name: &name,
-            description: body.description.as_deref().unwrap_or_default(),
+            description: description.as_deref().unwrap_or_default(),
             billing_group_id: group.id,
-            tags: body.tags.as_deref().unwrap_or_default(),
+            tags: tags.as_deref().unwrap_or_default(),
             settings: &body.settings.unwrap_or_default(),
         };
         let project = projects::create_with(conn, &owner, &new)?;
@@ -207,6 +209,7 @@ async fn update(
     let id = project_id(&path.0, &path.1)?;
     let body = body.into_inner();
     let name = body.name.map(|name| project_name(Some(name))).transpose()?;
+    let (description, tags) = bounded_text(body.description, body.tags)?;
     let billing_group = body
         .billing_group
         .map(|id| billing_group_id(&id))
@@ -225,9 +228,9 @@ async fn update(
         });
         let changes = ProjectChanges {
             name,
-            description: body.description,
+            description,
             billing_group_id,
-            tags: body.tags,
+            tags,
             settings,
         };
         projects::update(conn, current.project.id, &changes)?;
@@ -258,8 +261,27 @@ async fn delete(
 
 /// A project name: 400 (3007) when missing or blank.
 fn project_name(name: Option<String>) -> Result<String, SbgError> {
-    name.filter(|name| !name.trim().is_empty())
-        .ok_or(SbgError::ProjectNameRequired)
+    let name = name
+        .filter(|name| !name.trim().is_empty())
+        .ok_or(SbgError::ProjectNameRequired)?;
+    Ok(ProjectName::parse(name).map_err(invalid)?.into_string())
+}
+
+/// A project's description and tags within the limits of `domain::text`.
+fn bounded_text(
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+) -> Result<(Option<String>, Option<Vec<String>>), SbgError> {
+    let description = description
+        .map(|d| text::description("description", d))
+        .transpose()
+        .map_err(invalid)?;
+    let tags = tags.map(text::tags).transpose().map_err(invalid)?;
+    Ok((description, tags))
+}
+
+fn invalid(e: DomainError) -> SbgError {
+    SbgError::bad_request(format!("{e}."))
 }
 
 /// A `billing_group` given in a body: 400 unless it is a UUID.

@@ -19,4 +19,5 @@ mod sbg_upload;
 mod sbg_upload_s3;
 mod snapshots;
 mod support;
+mod text_limits;
 mod wrong_ids;

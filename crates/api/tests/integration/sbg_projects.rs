@@ -920,7 +920,10 @@ async fn a_repeated_parameter_takes_its_last_value_on_every_list_route(ctx: Ctx)
         );
     }
     // Two projects and two files: a page of one has a next link.
-    for route in ["/v2/projects?".to_owned(), format!("/v2/files?project={id}&")] {
+    for route in [
+        "/v2/projects?".to_owned(),
+        format!("/v2/files?project={id}&"),
+    ] {
         let reply = ctx.get(&format!("{route}{repeated}"), &token).await;
         assert_eq!(reply.json["items"].as_array().unwrap().len(), 1, "{route}");
         assert_eq!(reply.json["links"][0]["rel"], "next", "{route}");

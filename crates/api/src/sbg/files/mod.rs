@@ -189,8 +189,11 @@ fn checked_metadata(metadata: Map<String, Value>) -> Result<Map<String, Value>, 
     Ok(metadata)
 }
 
-/// Tags are listed comma-separated elsewhere in SBG, so a tag must not hold a comma.
+/// Tags within the limits of `domain::text`; they are listed comma-separated elsewhere in SBG,
+/// so a tag must not hold a comma.
 fn checked_tags(tags: Vec<String>) -> Result<Vec<String>, SbgError> {
+    let tags =
+        ferry_domain::text::tags(tags).map_err(|e| SbgError::bad_request(format!("{e}.")))?;
     match tags.iter().find(|tag| tag.contains(',')) {
         Some(tag) => Err(SbgError::bad_request(format!(
             "Tag {tag:?} must not contain ','."
