@@ -72,6 +72,22 @@ def test_folders_are_created_and_listed(ferry, api, new_project, local_files):
     assert duplicate.value.code == 5030
 
 
+def test_a_file_moves_to_a_folder_and_a_clash_becomes_n_name(ferry, api, new_project, local_files):
+    project = new_project("Moves")
+    results = api.files.create_folder(name="results", project=project)
+    files = local_files({"a.vcf": b"new", "b.vcf": b"b"}, "moves")
+    ferry.import_files("alice", project.id, files / "a.vcf", files / "b.vcf")
+    ferry.import_files("alice", project.id, files / "a.vcf", folder="/results")
+    by_name = {f.name: f for f in api.files.query(project=project).all()}
+
+    moved = by_name["a.vcf"].move_to_folder(parent=results)
+    assert (moved.id, moved.parent, moved.name) == (by_name["a.vcf"].id, results.id, "1_a.vcf")
+    renamed = by_name["b.vcf"].move_to_folder(parent=results, name="c.vcf")
+    assert renamed.name == "c.vcf"
+    assert sorted(f.name for f in results.list_files().all()) == ["1_a.vcf", "a.vcf", "c.vcf"]
+    assert [f.name for f in api.files.query(project=project).all()] == ["results"]
+
+
 def test_download_info_gives_a_url_serving_the_imported_bytes(api, source):
     for name, contents in ROOT_FILES.items():
         info = api.files.get(id=source.ids[f"/{name}"]).download_info()

@@ -12,6 +12,7 @@ pub mod glob;
 pub mod ids;
 pub mod links;
 pub mod model;
+pub mod moving;
 pub mod name;
 pub mod naming;
 pub mod path;

@@ -297,6 +297,27 @@ pub fn update_placements(
     Ok(())
 }
 
+/// Puts placement `placement_id` into folder `folder_id` under `name` and stamps it modified:
+/// one UPDATE. The name rules (the `N_name` rule of a move) are the caller's, under
+/// [`crate::folders::lock`].
+pub fn relocate(
+    conn: &mut DbConnection,
+    placement_id: PlacementRowId,
+    folder_id: FolderRowId,
+    name: &FileName,
+) -> Result<(), StoreError> {
+    diesel::update(placements::table.find(placement_id.get()))
+        .set((
+            placements::folder_id.eq(folder_id.get()),
+            placements::name.eq(name.as_str()),
+            placements::name_stem.eq(name_stem(name.as_str())),
+            placements::name_number.eq(name_number(name.as_str())),
+            placements::modified_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("tags and metadata serialise")
 }

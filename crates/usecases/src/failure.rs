@@ -40,6 +40,7 @@ refusal!(
     ferry_domain::access::AccessRefusal,
     ferry_domain::clone::CloneRefusal,
     ferry_domain::copy::CopyRefusal,
+    ferry_domain::moving::MoveRefusal,
     ferry_domain::upload::OpenFileRefusal,
     ferry_domain::upload::UploadRefusal,
 );

@@ -6,6 +6,7 @@
 //!
 //! - [`copy`] and [`jobs`]: the SBG copies (synchronous and async) and the async jobs' workers;
 //! - [`clone`]: the DNAnexus clone;
+//! - [`moving`]: the SBG move of a file to another folder of its project;
 //! - [`upload`] and [`open_file`]: the transfers, a multipart upload into a folder (SBG) and a
 //!   file written in parts while open, then closed (DNAnexus);
 //! - [`access`] and [`folders`]: what a caller may reach, by DNAnexus id or by SBG folder
@@ -17,5 +18,6 @@ pub mod copy;
 pub mod failure;
 pub mod folders;
 pub mod jobs;
+pub mod moving;
 pub mod open_file;
 pub mod upload;

@@ -47,6 +47,7 @@ use utoipa::OpenApi;
         super::bulk::delete,
         super::copy::copy_one,
         super::copy::copy_batch,
+        super::moving::move_one,
         super::async_jobs::list,
         super::async_jobs::submit,
         super::async_jobs::get,

@@ -78,6 +78,8 @@ pub enum SbgError {
     CopyRefused,
     /// 400 (5018): a folder given to the single-file copy calls.
     FolderCopyRefused,
+    /// 400 (5018): a folder given to the move call.
+    FolderMoveRefused,
     /// 409 (5021).
     FolderNotEmpty,
     /// 400 (5022).
@@ -86,6 +88,8 @@ pub enum SbgError {
     InvalidName(String),
     /// 400 (5024): a copy's name, once renamed to be unique, would be too long.
     CopyNameTooLong { name: String },
+    /// 400 (5024): a moved file's name, once renamed to be unique, would be too long.
+    MoveNameTooLong { name: String },
     /// 404 (5026).
     DestinationNotFound,
     /// 400 (5029): neither a destination folder nor a project.
@@ -100,6 +104,10 @@ pub enum SbgError {
     NoItems,
     /// 400 (90000): an async copy of a project's root folder.
     RootFolderCopyRefused,
+    /// 400 (90000): a move to another project's folder.
+    MoveAcrossProjects,
+    /// 400 (90000): a move without the folder to move to.
+    MoveParentRequired,
     /// 400 (90000): a request Ferry cannot read, with why.
     BadRequest(String),
     /// 413 (90000), with the limit.
@@ -267,6 +275,11 @@ impl SbgError {
                 "Copying folders is not supported by this call; use POST /v2/async/files/copy."
                     .into(),
             ),
+            Self::FolderMoveRefused => (
+                S::BAD_REQUEST,
+                5018,
+                "Moving folders is not supported.".into(),
+            ),
             Self::FolderNotEmpty => (
                 S::CONFLICT,
                 5021,
@@ -287,6 +300,15 @@ impl SbgError {
                 5024,
                 format!(
                     "Invalid name parameter: the copy would be named {name:?}, longer than 255 \
+                     characters."
+                )
+                .into(),
+            ),
+            Self::MoveNameTooLong { name } => (
+                S::BAD_REQUEST,
+                5024,
+                format!(
+                    "Invalid name parameter: the file would be named {name:?}, longer than 255 \
                      characters."
                 )
                 .into(),
@@ -326,6 +348,16 @@ impl SbgError {
                 S::BAD_REQUEST,
                 90000,
                 "Copying the project root folder is not allowed.".into(),
+            ),
+            Self::MoveAcrossProjects => (
+                S::BAD_REQUEST,
+                90000,
+                "A file moves only within its project; copy it to another project instead.".into(),
+            ),
+            Self::MoveParentRequired => (
+                S::BAD_REQUEST,
+                90000,
+                "parent is required: the folder to move the file to.".into(),
             ),
             Self::BadRequest(message) => (S::BAD_REQUEST, 90000, message.into()),
             Self::BodyTooLarge(message) => (S::PAYLOAD_TOO_LARGE, 90000, message.into()),

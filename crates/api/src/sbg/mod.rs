@@ -13,6 +13,7 @@ mod error;
 mod files;
 mod listing;
 mod members;
+mod moving;
 mod projects;
 mod query;
 mod rate_limit;
@@ -83,6 +84,7 @@ pub(crate) fn scope(
         .configure(upload::routes)
         .configure(bulk::routes)
         .configure(copy::routes)
+        .configure(moving::routes)
         .configure(async_jobs::routes)
         .configure(rate_limit::routes)
 }

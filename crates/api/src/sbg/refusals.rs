@@ -4,6 +4,7 @@
 
 use std::fmt::Debug;
 
+use ferry_domain::moving::MoveRefusal;
 use ferry_domain::upload::UploadRefusal;
 use ferry_usecases::copy::CopyRefusal;
 use ferry_usecases::failure::Failure;
@@ -75,6 +76,20 @@ impl From<UploadRefusal> for SbgError {
             UploadRefusal::WrongSize { sent, planned } => SbgError::bad_request(format!(
                 "The parts sent make {sent} bytes; the upload was started for {planned}."
             )),
+        }
+    }
+}
+
+impl From<MoveRefusal> for SbgError {
+    fn from(refusal: MoveRefusal) -> Self {
+        match refusal {
+            MoveRefusal::SourceNotFound => SbgError::FileNotFound,
+            MoveRefusal::SourceIsFolder => SbgError::FolderMoveRefused,
+            MoveRefusal::NotWritable => SbgError::FileNotWritable,
+            MoveRefusal::DestinationNotFound => SbgError::DestinationNotFound,
+            MoveRefusal::NotAFolder => SbgError::NotAFolder,
+            MoveRefusal::OtherProject => SbgError::MoveAcrossProjects,
+            MoveRefusal::NameTooLong { name } => SbgError::MoveNameTooLong { name },
         }
     }
 }

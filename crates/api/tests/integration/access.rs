@@ -122,6 +122,7 @@ fn body(route: &str, v: &Victim) -> Option<Value> {
             json!({"items": [{"id": v.file, "name": "renamed.txt"}]})
         }
         "POST /v2/files/{id}/actions/copy" => json!({"project": project}),
+        "POST /v2/files/{id}/actions/move" => json!({"parent": v.folder}),
         "POST /v2/action/files/copy" => json!({"project": project, "file_ids": [v.file]}),
         "POST /v2/async/files/copy" => {
             json!({"items": [{"file": v.file, "project": project}]})

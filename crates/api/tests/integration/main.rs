@@ -14,6 +14,7 @@ mod rate_limits;
 mod sbg_async;
 mod sbg_copy;
 mod sbg_files;
+mod sbg_move;
 mod sbg_projects;
 mod sbg_upload;
 mod sbg_upload_s3;
