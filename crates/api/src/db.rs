@@ -68,6 +68,27 @@ where
     blocking(store, move |store| store.write(claim.get(), work)).await
 }
 
+/// Runs `work` as [`write`] does, or, for a `dry_run`, rehearses it ([`Store::rehearse`]): the
+/// same checks and writes, rolled back, so that the answer is the real run's and nothing is
+/// written.
+pub(crate) async fn write_or_rehearse<T, E, F>(
+    store: &Store,
+    claim: RequestClaim,
+    dry_run: bool,
+    work: F,
+) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    if dry_run {
+        blocking(store, move |store| store.rehearse(work)).await
+    } else {
+        write(store, claim, work).await
+    }
+}
+
 /// Runs `work` in actix's blocking pool, inside the request's span, with the store: for work
 /// that reads, writes and touches file content in steps, each `Store::read` or `Store::write`
 /// checking a connection out in turn (never two at once), so that a large file's bytes are

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod clone;
+pub mod collision;
 pub mod copy;
 pub mod error;
 pub mod folder_ref;

@@ -10,7 +10,8 @@ use ferry_domain::row_ids::UserRowId;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use ferry_domain::ids::SbgProjectId;
+use ferry_domain::collision::{CollisionPolicy, Decision, Existing, Wanted, decide};
+use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{FileView, Folder};
 use ferry_domain::name::FileName;
 use ferry_domain::naming::allocate_names;
@@ -44,14 +45,48 @@ pub struct Destination<'a> {
     pub folder: &'a Folder,
 }
 
-/// Copies `items` into `to`, as user `user_id`. The caller has checked every permission; run
-/// this inside [`crate::Store::write`] so that the folder lock holds until commit.
+/// Copies `items` into `to`, as user `user_id`, a taken name becoming `N_name`. The caller has
+/// checked every permission; run this inside [`crate::Store::write`] so that the folder lock
+/// holds until commit.
 pub fn copy_files(
     conn: &mut DbConnection,
     user_id: UserRowId,
     to: Destination<'_>,
     items: &[CopyItem<'_>],
 ) -> Result<Vec<CopyResult>, StoreError> {
+    copy_files_under(conn, user_id, to, items, CollisionPolicy::Rename)?
+        .into_iter()
+        .map(|result| match result {
+            PolicyResult::Copy(result) => Ok(result),
+            other => Err(StoreError::Corrupt(format!(
+                "a copy that renames gave {other:?}"
+            ))),
+        })
+        .collect()
+}
+
+/// What became of one item under a collision policy, in the order of the request.
+#[derive(Debug, Clone)]
+pub enum PolicyResult {
+    Copy(CopyResult),
+    /// Not copied: `existing` holds the name (`skip`, `skip_identical`).
+    Skipped {
+        name: String,
+        existing: SbgId,
+    },
+    /// Refused: the name is taken (`fail`).
+    NameTaken(String),
+}
+
+/// Copies `items` into `to` as [`copy_files`] does, what a taken name does decided by `policy`
+/// (`domain::collision`). Besides `rename`'s statements, one query of what holds the names.
+pub fn copy_files_under(
+    conn: &mut DbConnection,
+    user_id: UserRowId,
+    to: Destination<'_>,
+    items: &[CopyItem<'_>],
+    policy: CollisionPolicy,
+) -> Result<Vec<PolicyResult>, StoreError> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -63,26 +98,72 @@ pub fn copy_files(
                 .map_or(item.source.placement.name.as_str(), FileName::as_str)
         })
         .collect();
-    let taken = names::taken_in_folder(conn, to.folder.id, &wanted)?;
-    let allocated = allocate_names(&wanted, &taken);
-
+    let decisions = if policy == CollisionPolicy::Rename {
+        vec![Decision::Place; items.len()]
+    } else {
+        let holders = names::holders_in_folder(conn, to.folder.id, &wanted)?;
+        let asked: Vec<Wanted<'_>> = items
+            .iter()
+            .zip(&wanted)
+            .map(|(item, name)| Wanted {
+                name,
+                sha256: item.source.object.content_sha256.as_deref(),
+            })
+            .collect();
+        decide(policy, &asked, &holders)
+    };
+    let placed: Vec<usize> = (0..items.len())
+        .filter(|i| decisions[*i] == Decision::Place)
+        .collect();
+    let placed_names: Vec<&str> = placed.iter().map(|i| wanted[*i]).collect();
+    let taken = names::taken_in_folder(conn, to.folder.id, &placed_names)?;
+    let mut allocated: Vec<Option<String>> = vec![None; items.len()];
+    for (i, name) in placed.iter().zip(allocate_names(&placed_names, &taken)) {
+        allocated[*i] = Some(name);
+    }
     let copyable: Vec<(usize, FileName)> = allocated
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| FileName::parse(name.as_str()).ok().map(|n| (i, n)))
+        .filter_map(|(i, name)| {
+            let name = FileName::parse(name.as_deref()?).ok()?;
+            Some((i, name))
+        })
         .collect();
     let mut created: Vec<Option<FileView>> = vec![None; items.len()];
     for (i, view) in insert_copies(conn, user_id, to, items, &copyable)? {
         created[i] = Some(view);
     }
-    Ok(allocated
-        .into_iter()
-        .zip(created)
-        .map(|(name, view)| match view {
-            Some(view) => CopyResult::Copied(Box::new(view)),
-            None => CopyResult::NameTooLong(name),
-        })
-        .collect())
+    let new_ids: Vec<Option<SbgId>> = created
+        .iter()
+        .map(|view| view.as_ref().map(|view| view.placement.sbg_id.clone()))
+        .collect();
+    let new_id = |i: usize| {
+        new_ids[i]
+            .clone()
+            .ok_or_else(|| StoreError::Corrupt(format!("item {i} holds a name it was not given")))
+    };
+    let mut results = Vec::with_capacity(items.len());
+    for (i, decision) in decisions.iter().enumerate() {
+        let name = wanted[i].to_owned();
+        results.push(match decision {
+            Decision::Place => match created[i].take() {
+                Some(view) => PolicyResult::Copy(CopyResult::Copied(Box::new(view))),
+                None => PolicyResult::Copy(CopyResult::NameTooLong(
+                    allocated[i].clone().unwrap_or(name),
+                )),
+            },
+            Decision::Skip(Existing::Stored(id)) => PolicyResult::Skipped {
+                name,
+                existing: id.clone(),
+            },
+            Decision::Skip(Existing::Earlier(first)) => PolicyResult::Skipped {
+                name,
+                existing: new_id(*first)?,
+            },
+            Decision::Fail => PolicyResult::NameTaken(name),
+        });
+    }
+    Ok(results)
 }
 
 /// Inserts the objects, their links and the placements; returns (item index, new file).

@@ -8,16 +8,19 @@
 //! Sub-folders share the namespace of files in SBG; they are few, and the ones that can collide
 //! either have a wanted name or start with a digit.
 
+use ferry_domain::collision::Holder;
+use ferry_domain::ids::SbgId;
 use ferry_domain::row_ids::FolderRowId;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use ferry_domain::naming::{SATURATED, TakenNames, name_number, name_stem};
 
+use crate::convert::corrupt;
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::{folders, placements};
+use crate::schema::{folders, objects, placements};
 
 /// Names per query: twice this many parameters stays far below both backends' limits.
 const NAMES_PER_QUERY: usize = 5_000;
@@ -88,6 +91,50 @@ pub fn taken_in_folder(
         taken.extend(subfolders);
     }
     Ok(taken)
+}
+
+/// What holds each of `wanted` in folder `folder_id`, by name: a file (with its content's
+/// SHA-256, if known) or a sub-folder. For a copy's collision policy other than `rename`: two
+/// queries per 5,000 distinct names (the placements through the `(folder_id, name)` index, then
+/// the sub-folders), whatever the folder holds.
+pub fn holders_in_folder(
+    conn: &mut DbConnection,
+    folder_id: FolderRowId,
+    wanted: &[&str],
+) -> Result<HashMap<String, Holder>, StoreError> {
+    let distinct: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .collect();
+    let mut holders = HashMap::new();
+    for chunk in distinct.chunks(NAMES_PER_QUERY) {
+        let files: Vec<(String, String, Option<String>)> = placements::table
+            .inner_join(objects::table)
+            .filter(placements::folder_id.eq(folder_id.get()))
+            .filter(placements::name.eq_any(chunk))
+            .select((
+                placements::name,
+                placements::sbg_id,
+                objects::content_sha256,
+            ))
+            .load(conn)?;
+        let subfolders: Vec<(String, String)> = folders::table
+            .filter(folders::parent_id.eq(folder_id.get()))
+            .filter(folders::name.eq_any(chunk))
+            .select((folders::name, folders::sbg_id))
+            .load(conn)?;
+        for (name, id) in subfolders {
+            let id = SbgId::parse(&id).map_err(|e| corrupt("folders", &id, e))?;
+            holders.insert(name, Holder::Folder { id });
+        }
+        for (name, id, sha256) in files {
+            let id = SbgId::parse(&id).map_err(|e| corrupt("placements", &id, e))?;
+            holders.insert(name, Holder::File { id, sha256 });
+        }
+    }
+    Ok(holders)
 }
 
 /// Per wanted name, whether a placement in the folder has it, and the highest `name_number`

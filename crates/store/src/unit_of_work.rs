@@ -64,6 +64,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs `work` as [`Store::write`] runs it (the same transaction, lock and queue), then
+    /// rolls it back whatever it did: a dry run's answer is exactly the real run's, and nothing
+    /// is written. It marks no claim: nothing was applied. Blocking.
+    pub fn rehearse<T, E>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut pooled = self.conn()?;
+        let conn = &mut *pooled;
+        let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| self.writers.lock());
+        begin(conn).map_err(StoreError::from)?;
+        let done = work(conn);
+        <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            .map_err(StoreError::from)?;
+        done
+    }
+}
+
 /// Why a unit of work, or an atomic piece of one, failed: its work, or its transaction.
 enum Failed<E> {
     Work(E),

@@ -5,16 +5,18 @@
 //! apart by `status`: the string `"OK"` for a copy, the HTTP status (an integer) otherwise:
 //! `{"status": 404, "code": 5002, "message": "Requested file does not exist.", "more_info": …}`.
 
-use super::files::{destination_ref, parse_file_id, render_file};
+use super::files::{Entry, destination_ref, load_entries, parse_file_id};
+use super::query::LastValues;
 use super::{SbgCaller, SbgError};
 use crate::db::RequestClaim;
 use crate::{AppState, audit, db};
 use actix_web::{HttpResponse, web};
+use ferry_domain::collision::CollisionPolicy;
 use ferry_domain::folder_ref::FolderRef;
 use ferry_domain::ids::{SbgId, SbgProjectId};
 use ferry_domain::model::{AuditOutcome, FileView};
 use ferry_domain::name::FileName;
-use ferry_store::copy::{CopyItem, CopyResult, Destination, copy_files};
+use ferry_store::copy::{CopyItem, CopyResult, Destination, PolicyResult, copy_files_under};
 use ferry_usecases::copy::{Sources, destination, sources};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -28,6 +30,26 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/files/{id}/actions/copy", web::post().to(copy_one))
         .route("/action/files/copy", web::post().to(copy_batch));
 }
+
+/// Ferry's extension of both copies (docs/sbg.md, "Collisions"): what a taken name does, and a
+/// dry run.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CopyOptions {
+    /// What a name taken in the destination does: `rename` (`N_name`, CAVATICA's rule and the
+    /// default), `skip` (not copied; the holder is reported), `fail` (refused, 409/5003) or
+    /// `skip_identical` (a file of that name with the same content: skipped; else renamed).
+    #[serde(default)]
+    #[param(value_type = Option<String>, pattern = "^(rename|skip|fail|skip_identical)$")]
+    collision: CollisionPolicy,
+    /// `true`: answer exactly what the copy would, writing nothing (`Ferry-Dry-Run: true`).
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The header that tells a copied, a renamed and a skipped single copy apart.
+const OUTCOME_HEADER: &str = "Ferry-Copy-Outcome";
+const DRY_RUN_HEADER: &str = "Ferry-Dry-Run";
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct CopyOneBody {
@@ -47,14 +69,16 @@ fn parse_project(raw: &str) -> Result<SbgProjectId, SbgError> {
     SbgProjectId::parse(raw).map_err(|_| SbgError::MalformedProjectId)
 }
 
-#[utoipa::path(post, path = "/v2/files/{id}/actions/copy", tag = "sbg", params(("id" = String, Path, description = "A file or folder id")), request_body = CopyOneBody, responses((status = 200, description = "The copy")))]
+#[utoipa::path(post, path = "/v2/files/{id}/actions/copy", tag = "sbg", params(("id" = String, Path, description = "A file or folder id"), CopyOptions), request_body = CopyOneBody, responses((status = 200, description = "The copy; under `skip`, what holds the name (header Ferry-Copy-Outcome: copied, renamed or skipped)")))]
 async fn copy_one(
     state: web::Data<AppState>,
     caller: SbgCaller,
     claim: RequestClaim,
     id: web::Path<String>,
+    options: LastValues<CopyOptions>,
     body: web::Json<CopyOneBody>,
 ) -> Result<HttpResponse, SbgError> {
+    let CopyOptions { collision, dry_run } = options.into_inner();
     let source = parse_file_id(&id)?;
     let body = body.into_inner();
     let target = destination_ref(body.project.as_deref(), body.parent.as_deref())?;
@@ -66,7 +90,7 @@ async fn copy_one(
         .map_err(|e| SbgError::InvalidName(e.to_string()))?;
     let user_id = caller.0.user.id;
     let who = caller.0;
-    let copied = db::write(&state.store, claim, move |conn| -> Result<_, SbgError> {
+    let (entry, outcome) = db::write_or_rehearse(&state.store, claim, dry_run, move |conn| {
         let (project, folder) = destination(conn, user_id, &target)?;
         let Sources {
             mut copyable,
@@ -84,27 +108,46 @@ async fn copy_one(
             project: &project,
             folder: &folder,
         };
-        match copy_files(conn, user_id, to, &[item])?.pop() {
-            Some(CopyResult::Copied(view)) => {
-                let detail = json!({"project": project.as_str(), "new_file_id": view.placement.sbg_id.as_str()});
+        let wanted = name.as_ref().map_or(view.placement.name.as_str(), FileName::as_str);
+        match copy_files_under(conn, user_id, to, &[item], collision)?.pop() {
+            Some(PolicyResult::Copy(CopyResult::Copied(copy))) => {
+                let detail = json!({"project": project.as_str(), "new_file_id": copy.placement.sbg_id.as_str()});
                 audit::record(conn, &who, "sbg.file.copy", source.as_str(), AuditOutcome::Ok, detail)?;
-                Ok(*view)
+                let outcome = if copy.placement.name == wanted { "copied" } else { "renamed" };
+                Ok((Entry::File(copy), outcome))
             }
-            Some(CopyResult::NameTooLong(name)) => Err(SbgError::CopyNameTooLong { name }),
+            Some(PolicyResult::Copy(CopyResult::NameTooLong(name))) => {
+                Err(SbgError::CopyNameTooLong { name })
+            }
+            Some(PolicyResult::Skipped { existing, .. }) => {
+                let entry = load_entries(conn, user_id, std::slice::from_ref(&existing))?
+                    .remove(&existing)
+                    .map(|(entry, _)| entry)
+                    .ok_or(SbgError::Internal)?;
+                Ok((entry, "skipped"))
+            }
+            Some(PolicyResult::NameTaken(name)) => Err(SbgError::NameTaken { name }),
             None => Err(SbgError::Internal),
         }
     })
     .await?;
-    Ok(HttpResponse::Ok().json(render_file(&state, &copied)))
+    let mut response = HttpResponse::Ok();
+    response.insert_header((OUTCOME_HEADER, outcome));
+    if dry_run {
+        response.insert_header((DRY_RUN_HEADER, "true"));
+    }
+    Ok(response.json(entry.render(&state)))
 }
 
-#[utoipa::path(post, path = "/v2/action/files/copy", tag = "sbg", request_body = CopyBatchBody, responses((status = 200, description = "The outcome per source id")))]
+#[utoipa::path(post, path = "/v2/action/files/copy", tag = "sbg", params(CopyOptions), request_body = CopyBatchBody, responses((status = 200, description = "The outcome per source id: {status: OK, new_file_id, new_file_name}, {status: SKIPPED, existing_file_id, name}, or the file's SBG error")))]
 async fn copy_batch(
     state: web::Data<AppState>,
     caller: SbgCaller,
     claim: RequestClaim,
+    options: LastValues<CopyOptions>,
     body: web::Json<CopyBatchBody>,
 ) -> Result<HttpResponse, SbgError> {
+    let CopyOptions { collision, dry_run } = options.into_inner();
     let body = body.into_inner();
     body.validate().map_err(|_| {
         if body.file_ids.is_empty() {
@@ -127,7 +170,7 @@ async fn copy_batch(
         .collect();
     let user_id = caller.0.user.id;
     let who = caller.0;
-    let response = db::write(&state.store, claim, move |conn| {
+    let response = db::write_or_rehearse(&state.store, claim, dry_run, move |conn| {
         let (project, folder) = destination(conn, user_id, &FolderRef::Project(project))?;
         let ids: Vec<SbgId> = requested
             .iter()
@@ -149,10 +192,10 @@ async fn copy_batch(
             project: &project,
             folder: &folder,
         };
-        let results = copy_files(conn, user_id, to, &items)?;
+        let results = copy_files_under(conn, user_id, to, &items, collision)?;
         let done = results
             .iter()
-            .filter(|r| matches!(r, CopyResult::Copied(_)))
+            .filter(|r| matches!(r, PolicyResult::Copy(CopyResult::Copied(_))))
             .count();
         // One row for the batch, however many files: the counts tell what happened.
         let detail =
@@ -170,12 +213,20 @@ async fn copy_batch(
         for (source, result) in to_copy.iter().zip(results) {
             let source = source.placement.sbg_id.clone();
             let entry = match result {
-                CopyResult::Copied(view) => json!({
+                PolicyResult::Copy(CopyResult::Copied(view)) => json!({
                     "status": "OK",
                     "new_file_id": view.placement.sbg_id.as_str(),
                     "new_file_name": view.placement.name,
                 }),
-                CopyResult::NameTooLong(name) => SbgError::CopyNameTooLong { name }.body(),
+                PolicyResult::Copy(CopyResult::NameTooLong(name)) => {
+                    SbgError::CopyNameTooLong { name }.body()
+                }
+                PolicyResult::Skipped { name, existing } => json!({
+                    "status": "SKIPPED",
+                    "existing_file_id": existing.as_str(),
+                    "name": name,
+                }),
+                PolicyResult::NameTaken(name) => SbgError::NameTaken { name }.body(),
             };
             copied.insert(source, entry);
         }
@@ -193,5 +244,9 @@ async fn copy_batch(
         Ok::<_, SbgError>(Value::Object(response))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(response))
+    let mut answer = HttpResponse::Ok();
+    if dry_run {
+        answer.insert_header((DRY_RUN_HEADER, "true"));
+    }
+    Ok(answer.json(response))
 }

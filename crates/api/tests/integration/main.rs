@@ -12,6 +12,7 @@ mod idempotency;
 mod openapi;
 mod rate_limits;
 mod sbg_async;
+mod sbg_collisions;
 mod sbg_copy;
 mod sbg_files;
 mod sbg_move;
