@@ -35,6 +35,8 @@ def run_dx(env, *args, project=None):
 
 def test_whoami_and_an_unknown_token(dx_env):
     assert dxpy.whoami() == "user-alice"
+    assert run_dx(dx_env, "whoami") == "alice\n"
+    assert run_dx(dx_env, "whoami", "--id") == "user-alice\n"
     with pytest.raises(InvalidAuthentication):
         dxpy.api.system_whoami(
             auth=dxpy.DXHTTPOAuth2({"auth_token_type": "Bearer", "auth_token": "nope"})

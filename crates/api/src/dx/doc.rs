@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 #[openapi(
     paths(
         super::system::whoami,
+        super::users::describe,
         super::toolkit::greet,
         super::toolkit::find_apps,
         super::toolkit::find_global_workflows,

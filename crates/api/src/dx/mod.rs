@@ -18,6 +18,7 @@ mod refusals;
 mod system;
 mod toolkit;
 mod upload;
+mod users;
 
 use crate::AppState;
 use crate::auth::{Caller, authenticate};
@@ -25,7 +26,7 @@ use crate::db::RequestClaim;
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use ferry_domain::ids::{DxClass, DxId};
+use ferry_domain::ids::{DxClass, DxId, Username};
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -48,6 +49,8 @@ pub(crate) enum Target {
     Class(DxClass),
     /// `/{class}-{id}/{method}`.
     Entity(DxId),
+    /// `/user-{handle}/{method}`: users are not entities of a class.
+    User(Username),
 }
 
 impl Target {
@@ -57,6 +60,11 @@ impl Target {
         }
         if let Ok(class) = segment.parse::<DxClass>() {
             return Ok(Target::Class(class));
+        }
+        if let Some(handle) = segment.strip_prefix("user-") {
+            return Username::parse(handle).map(Target::User).map_err(|_| {
+                DxError::resource_not_found(format!("The entity {segment} could not be found"))
+            });
         }
         DxId::parse(segment).map(Target::Entity).map_err(|_| {
             DxError::resource_not_found(format!("The entity {segment} could not be found"))
@@ -179,6 +187,7 @@ async fn route(state: &AppState, call: Call) -> Result<Answer, DxError> {
         (Target::System, "findGlobalWorkflows") => Ok(toolkit::find_global_workflows()),
         (Target::System, "findExecutions") => Ok(toolkit::find_executions()),
         (Target::System, "findProjects") => system::find_projects(state, call).await,
+        (Target::User(username), "describe") => users::describe(&call, &username),
         (Target::System, "findDataObjects") => system::find_data_objects(state, call).await,
         (Target::System, "describeDataObjects") => system::describe_data_objects(state, call).await,
         (Target::Class(DxClass::Project), "new") => projects::new(state, call).await,
@@ -229,6 +238,7 @@ fn route_not_found(call: &Call) -> DxError {
         Target::System => "system".to_owned(),
         Target::Class(class) => class.as_str().to_owned(),
         Target::Entity(id) => id.to_string(),
+        Target::User(username) => format!("user-{username}"),
     };
     DxError::resource_not_found(format!(
         "The route /{target}/{} could not be found",

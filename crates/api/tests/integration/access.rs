@@ -177,7 +177,7 @@ fn query(route: &str, v: &Victim) -> String {
 fn param(path: &str, name: &str, v: &Victim) -> String {
     let dx_suffix = |id: &str| id.split_once('-').expect("a DX id").1.to_owned();
     match name {
-        "owner" | "username" => v.username.clone(),
+        "owner" | "username" | "user" => v.username.clone(),
         "slug" => v.slug.clone(),
         "id" if path.starts_with("/v2/billing/") => v.billing_group.clone(),
         "id" if path.starts_with("/v2/async/") => v.job.clone(),

@@ -167,6 +167,22 @@ async fn whoami_authentication_and_malformed_calls(dx: Dx) {
         dx.ok("/system/whoami", json!({})).await,
         json!({"id": "user-alice"})
     );
+    // `dx whoami` prints the handle of the caller's description; nobody else is described.
+    let me = dx.ok("/user-alice/describe", json!({})).await;
+    assert_eq!(
+        (&me["id"], &me["class"], &me["handle"]),
+        (&json!("user-alice"), &json!("user"), &json!("alice"))
+    );
+    dx.ctx.user("bob");
+    for other in ["bob", "nobody"] {
+        let reply = dx.call(&format!("/user-{other}/describe"), json!({})).await;
+        assert_dx_error(&reply, 404, "ResourceNotFound");
+    }
+    assert_dx_error(
+        &dx.call("/user-alice/destroy", json!({})).await,
+        404,
+        "ResourceNotFound",
+    );
     let lowercase = test::TestRequest::post()
         .uri("/system/whoami")
         .insert_header((header::AUTHORIZATION, format!("bearer {}", dx.token)));

@@ -163,6 +163,7 @@ async fn routed<B: MessageBody>(response: ServiceResponse<B>, path: &str) -> boo
 fn dx_documented_path(target: &str, method: &str) -> String {
     match target.split_once('-') {
         Some(("project" | "container", _)) => format!("/project-{{}}/{method}"),
+        Some(("user", _)) => format!("/user-{{}}/{method}"),
         Some(_) => format!("/file-{{}}/{method}"),
         None if target == "system" || target == "project" => format!("/{target}/{method}"),
         None => format!("/{{}}/{method}"),
@@ -210,6 +211,7 @@ async fn served(ctx: &Ctx, documented: &BTreeSet<Route>) -> BTreeSet<Route> {
     for class in ["project", "container", "file", "record"] {
         targets.push(format!("{class}-{id}"));
     }
+    targets.push("user-prober".to_owned());
     for target in &targets {
         for method in &dx_methods {
             let path = format!("/{target}/{method}");
