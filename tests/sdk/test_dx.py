@@ -291,6 +291,23 @@ def test_a_nonce_makes_a_record_once(dx_env):
         project.destroy()
 
 
+def test_the_dx_cli_tags_a_project_and_sets_its_properties(dx_env):
+    project = new_project("Tags")
+    try:
+        pid = project.get_id()
+        run_dx(dx_env, "tag", pid, "raw", "2024")
+        run_dx(dx_env, "untag", pid, "2024")
+        run_dx(dx_env, "set_properties", pid, "study=S1", "site=north")
+        run_dx(dx_env, "unset_properties", pid, "site")
+        described = project.describe()
+        assert described["tags"] == ["raw"]
+        assert described["properties"] == {"study": "S1"}
+        found = dxpy.api.system_find_projects({"name": described["name"], "describe": True})
+        assert found["results"][0]["describe"]["tags"] == ["raw"]
+    finally:
+        project.destroy()
+
+
 def test_the_dx_cli_lists_and_describes(dx_env):
     project = new_project("CLI")
     try:

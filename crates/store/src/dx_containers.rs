@@ -7,16 +7,19 @@ use ferry_domain::ids::DxId;
 use ferry_domain::model::{BillingGroup, Project};
 use ferry_domain::permission::{Level, Permissions};
 use ferry_domain::row_ids::{ProjectRowId, UserRowId};
+use serde_json::{Map, Value};
 
 use crate::billing::BillingGroupRow;
-use crate::convert::{corrupt, now};
+use crate::convert::{corrupt, from_json, now};
 use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
 use crate::members::PermissionsRow;
 use crate::objects::NameFilter;
 use crate::projects::{self as project_repo, ProjectRecord};
-use crate::schema::{billing_groups, project_members, project_summaries, projects, users};
+use crate::schema::{
+    billing_groups, project_members, project_properties, project_summaries, projects, users,
+};
 
 /// The project with this DNAnexus id and the user's permissions in it, if they are a member:
 /// `None` alike when it does not exist and when they are not a member.
@@ -40,6 +43,21 @@ pub fn summary(conn: &mut DbConnection, project_id: ProjectRowId) -> Result<Stri
         .first(conn)
         .optional()?
         .unwrap_or_default())
+}
+
+/// The project's DNAnexus properties; none when it has none.
+pub fn properties(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<Map<String, Value>, StoreError> {
+    project_properties::table
+        .find(project_id.get())
+        .select(project_properties::properties)
+        .first::<String>(conn)
+        .optional()?
+        .map_or(Ok(Map::new()), |json| {
+            from_json("project_properties", project_id.get(), &json)
+        })
 }
 
 /// The billing group the project is billed to.
@@ -74,6 +92,8 @@ pub fn billing_group_by_bill_to(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ContainerChanges<'a> {
     pub summary: Option<&'a str>,
+    /// Replaces all the properties.
+    pub properties: Option<&'a Map<String, Value>>,
     pub region: Option<&'a str>,
     pub restricted: Option<bool>,
     pub protected: Option<bool>,
@@ -90,8 +110,8 @@ struct FlagsChangeset<'a> {
     modified_at: chrono::NaiveDateTime,
 }
 
-/// Applies `changes` to the project (stamping it modified): one UPDATE, and one upsert of the
-/// summary when it changes.
+/// Applies `changes` to the project (stamping it modified): one UPDATE, and one upsert each of
+/// the summary and the properties when they change.
 pub fn change(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
@@ -116,6 +136,18 @@ pub fn change(
             .on_conflict(project_summaries::project_id)
             .do_update()
             .set(project_summaries::summary.eq(excluded(project_summaries::summary)))
+            .execute(c))?;
+    }
+    if let Some(properties) = changes.properties {
+        let row = (
+            project_properties::project_id.eq(project_id.get()),
+            project_properties::properties.eq(Value::Object(properties.clone()).to_string()),
+        );
+        each_backend!(conn, |c| diesel::insert_into(project_properties::table)
+            .values(&row)
+            .on_conflict(project_properties::project_id)
+            .do_update()
+            .set(project_properties::properties.eq(excluded(project_properties::properties)))
             .execute(c))?;
     }
     Ok(())

@@ -219,6 +219,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_properties (project_id) {
+        project_id -> BigInt,
+        properties -> Text,
+    }
+}
+
+diesel::table! {
     object_class_fields (object_id) {
         object_id -> BigInt,
         fields -> Text,
@@ -329,6 +336,7 @@ diesel::joinable!(job_chunks -> jobs (job_id));
 diesel::joinable!(job_items -> jobs (job_id));
 diesel::joinable!(job_items -> job_chunks (chunk_id));
 diesel::joinable!(project_summaries -> projects (project_id));
+diesel::joinable!(project_properties -> projects (project_id));
 diesel::joinable!(object_class_fields -> objects (object_id));
 diesel::joinable!(upload_parts -> objects (object_id));
 diesel::joinable!(nonces -> users (user_id));
@@ -353,6 +361,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     rate_limit_counts,
     project_summaries,
+    project_properties,
     object_class_fields,
     upload_parts,
     sbg_uploads,

@@ -209,6 +209,11 @@ pub(crate) fn project(
     } else {
         String::new()
     };
+    let properties = if options.wants("properties", true) {
+        dx_containers::properties(conn, project.id)?
+    } else {
+        Map::new()
+    };
     let folders: Vec<FolderPath> = if options.wants("folders", false) {
         dx_folders::all_paths(conn, project.id)?
     } else {
@@ -252,7 +257,7 @@ pub(crate) fn project(
         ("storageCost", true, json!(0)),
         ("pendingTransfer", true, Value::Null),
         ("tags", true, json!(project.tags)),
-        ("properties", true, json!({})),
+        ("properties", true, Value::Object(properties)),
         ("defaultInstanceType", true, json!("mem2_hdd2_x2")),
         ("archivalState", true, json!("live")),
         ("archivalProgress", true, Value::Null),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use ferry_domain::glob::Glob;
 use ferry_domain::ids::DxId;
 use ferry_domain::name::FileName;
+use ferry_domain::text;
 use ferry_store::objects::NameFilter;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -122,6 +123,54 @@ impl NameQuery {
 /// A name given to an object: a valid file name, so that the SBG dialect can show it.
 pub(crate) fn object_name(name: String) -> Result<FileName, DxError> {
     Ok(FileName::parse(name)?)
+}
+
+/// Properties are `{string: string}`, within the limits of `domain::text`.
+pub(crate) fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
+    text::property_count(properties.len())?;
+    for (key, value) in properties {
+        let Some(value) = value.as_str() else {
+            return Err(DxError::invalid_input(format!(
+                "the property {key} must have a string value"
+            )));
+        };
+        text::property(key, value)?;
+    }
+    Ok(())
+}
+
+/// The changes of a `setProperties`: `{key: string}` sets, `{key: null}` removes.
+#[derive(Debug)]
+pub(crate) struct PropertyChanges(Map<String, Value>);
+
+impl PropertyChanges {
+    pub(crate) fn parse(changes: Map<String, Value>) -> Result<Self, DxError> {
+        match changes
+            .iter()
+            .find(|(_, value)| !value.is_string() && !value.is_null())
+        {
+            Some((key, _)) => Err(DxError::invalid_input(format!(
+                "the property {key} must be set to a string or null"
+            ))),
+            None => Ok(PropertyChanges(changes)),
+        }
+    }
+
+    /// `properties` with the changes made, within the limits.
+    pub(crate) fn applied_to(
+        self,
+        mut properties: Map<String, Value>,
+    ) -> Result<Map<String, Value>, DxError> {
+        for (key, value) in self.0 {
+            if value.is_null() {
+                properties.remove(&key);
+            } else {
+                properties.insert(key, value);
+            }
+        }
+        checked_properties(&properties)?;
+        Ok(properties)
+    }
 }
 
 /// `[id, ...]` or `[{"id", "project"?}, ...]`: objects named in a bulk call.

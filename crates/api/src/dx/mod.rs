@@ -13,6 +13,7 @@ mod error;
 mod folders;
 mod input;
 mod objects;
+mod project_tags;
 mod projects;
 mod refusals;
 mod system;
@@ -201,6 +202,9 @@ async fn route(state: &AppState, call: Call) -> Result<Answer, DxError> {
             "invite" => projects::invite(state, call, id).await,
             "decreasePermissions" => projects::decrease_permissions(state, call, id).await,
             "leave" => projects::leave(state, call, id).await,
+            "addTags" => project_tags::add_tags(state, call, id).await,
+            "removeTags" => project_tags::remove_tags(state, call, id).await,
+            "setProperties" => project_tags::set_properties(state, call, id).await,
             "newFolder" => folders::new_folder(state, call, id).await,
             "listFolder" => folders::list_folder(state, call, id).await,
             "removeFolder" => folders::remove_folder(state, call, id).await,

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::describe::{self, ObjectExtras, class_field_names, wants_parts};
-use super::input::{DescribeOptions, object_name, parse};
+use super::input::{DescribeOptions, PropertyChanges, checked_properties, object_name, parse};
 use super::{Call, DxError};
 use crate::db::RequestClaim;
 use crate::{AppState, db};
@@ -90,20 +90,6 @@ fn class_fields(class: DxClass, input: &Map<String, Value>) -> Result<Map<String
         return Err(DxError::invalid_input("media must be a string"));
     }
     Ok(fields)
-}
-
-/// Properties are `{string: string}`, within the limits of `domain::text`.
-fn checked_properties(properties: &Map<String, Value>) -> Result<(), DxError> {
-    text::property_count(properties.len())?;
-    for (key, value) in properties {
-        let Some(value) = value.as_str() else {
-            return Err(DxError::invalid_input(format!(
-                "the property {key} must have a string value"
-            )));
-        };
-        text::property(key, value)?;
-    }
-    Ok(())
 }
 
 /// `/{class}/new`: a record (open, or closed with `close`), a file (open until its parts are
@@ -499,15 +485,7 @@ pub(crate) async fn set_properties(
     id: DxId,
 ) -> Result<Value, DxError> {
     let input: PropertiesInput = parse(call.input)?;
-    if let Some((key, _)) = input
-        .properties
-        .iter()
-        .find(|(_, value)| !value.is_string() && !value.is_null())
-    {
-        return Err(DxError::invalid_input(format!(
-            "the property {key} must be set to a string or null"
-        )));
-    }
+    let changes = PropertyChanges::parse(input.properties)?;
     change_copy(
         state,
         call.claim,
@@ -515,15 +493,7 @@ pub(crate) async fn set_properties(
         id,
         input.project,
         move |copy, conn| {
-            let mut properties = copy.placement.properties.clone();
-            for (key, value) in input.properties {
-                if value.is_null() {
-                    properties.remove(&key);
-                } else {
-                    properties.insert(key, value);
-                }
-            }
-            checked_properties(&properties)?;
+            let properties = changes.applied_to(copy.placement.properties.clone())?;
             let changes = CopyChanges {
                 properties: Some(&properties),
                 ..CopyChanges::default()

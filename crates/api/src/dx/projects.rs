@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::describe;
-use super::input::{DescribeOptions, parse};
+use super::input::{DescribeOptions, checked_properties, parse};
 use super::{Call, DxError};
 use crate::{AppState, audit, db};
 
@@ -40,6 +40,9 @@ struct NewProjectInput {
     #[serde(default, rename = "containsPHI")]
     contains_phi: bool,
     tags: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    properties: Map<String, Value>,
 }
 
 /// `/project/new`: the caller becomes the only member, with ADMINISTER.
@@ -48,6 +51,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
     let mut input: NewProjectInput = parse(call.input)?;
     let name = project_name(input.name.take())?;
     bounded_text(&mut input.description, &mut input.summary, &mut input.tags)?;
+    checked_properties(&input.properties)?;
     let region = input.region.map(region).transpose()?;
     let owner = call.caller.user;
     let id = db::write(
@@ -71,6 +75,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
             let project = projects::create_with(conn, &owner, &new)?;
             let changes = ContainerChanges {
                 summary: input.summary.as_deref().filter(|s| !s.is_empty()),
+                properties: Some(&input.properties).filter(|p| !p.is_empty()),
                 region: Some(region.as_deref().unwrap_or(DEFAULT_REGION)),
                 restricted: Some(input.restricted),
                 protected: Some(input.protected),
@@ -185,6 +190,7 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
             projects::update(conn, project.id, &changes)?;
             let flags = ContainerChanges {
                 summary: input.summary.as_deref(),
+                properties: None,
                 region: None,
                 restricted: input.restricted,
                 protected: input.protected,

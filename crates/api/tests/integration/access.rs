@@ -149,8 +149,13 @@ fn body(route: &str, v: &Victim) -> Option<Value> {
         "POST /file-{file}/setDetails" => json!({"k": "v"}),
         "POST /file-{file}/setVisibility" => json!({"hidden": true}),
         "POST /file-{file}/rename" => json!({"name": "renamed.txt"}),
-        "POST /file-{file}/addTags" | "POST /file-{file}/removeTags" => json!({"tags": ["t"]}),
-        "POST /file-{file}/setProperties" => json!({"properties": {"k": "v"}}),
+        "POST /file-{file}/addTags"
+        | "POST /file-{file}/removeTags"
+        | "POST /project-{project}/addTags"
+        | "POST /project-{project}/removeTags" => json!({"tags": ["t"]}),
+        "POST /file-{file}/setProperties" | "POST /project-{project}/setProperties" => {
+            json!({"properties": {"k": "v"}})
+        }
         "POST /file-{file}/addTypes" | "POST /file-{file}/removeTypes" => {
             json!({"types": ["t"]})
         }

@@ -407,6 +407,60 @@ async fn projects_are_created_described_updated_and_destroyed(dx: Dx) {
     assert_eq!(gone, None);
 }
 
+backends!(#[actix_web::test] async a_project_s_tags_and_properties_are_set_and_described);
+/// `dx tag PROJECT` and `dx set_properties PROJECT`: CONTRIBUTE; tags stay once, a null
+/// property goes, and both show in `describe`.
+async fn a_project_s_tags_and_properties_are_set_and_described(dx: Dx) {
+    let body = json!({"name": "Tagged", "tags": ["a"], "properties": {"k0": "v0"}});
+    let project = dx.ok("/project/new", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dx = &dx;
+    let call = |method: &str, body: Value| {
+        let path = format!("/{project}/{method}");
+        async move { dx.call(&path, body).await }
+    };
+    let answer = call("addTags", json!({"tags": ["b", "a", "c"]})).await;
+    assert_eq!(answer.json, json!({"id": project}));
+    call("removeTags", json!({"tags": ["c", "absent"]})).await;
+    call(
+        "setProperties",
+        json!({"properties": {"k1": "v1", "k0": null}}),
+    )
+    .await;
+    let described = dx.describe(&project, json!({})).await;
+    assert_eq!(described["tags"], json!(["a", "b"]));
+    assert_eq!(described["properties"], json!({"k1": "v1"}));
+    let only = dx
+        .describe(&project, json!({"fields": {"properties": true}}))
+        .await;
+    assert_eq!(only, json!({"id": project, "properties": {"k1": "v1"}}));
+
+    for (method, body) in [
+        ("addTags", json!({"tags": ["x".repeat(300)]})),
+        ("addTags", json!({"tags": "not a list"})),
+        ("setProperties", json!({"properties": {"k": 1}})),
+        (
+            "setProperties",
+            json!({"properties": {"k": "v".repeat(20_000)}}),
+        ),
+    ] {
+        assert_dx_error(&call(method, body).await, 422, "InvalidInput");
+    }
+    let (bob, bob_token) = dx.ctx.user("bob");
+    dx.add_member(&project, &bob, Level::Upload);
+    let path = format!("/{project}/addTags");
+    let body = json!({"tags": ["bob's"]}).to_string().into_bytes();
+    let refused = super::dx_objects::call(&dx.ctx, &path, Some(&bob_token), body).await;
+    assert_dx_error(&refused, 403, "PermissionDenied");
+    let described = dx.describe(&project, json!({})).await;
+    assert_eq!(
+        (&described["tags"], &described["properties"]),
+        (&json!(["a", "b"]), &json!({"k1": "v1"}))
+    );
+}
+
 backends!(#[actix_web::test] async members_are_invited_lowered_and_leave);
 async fn members_are_invited_lowered_and_leave(dx: Dx) {
     let project = dx.project("shared").await;
