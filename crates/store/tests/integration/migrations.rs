@@ -311,8 +311,8 @@ fn failed_items_keep_their_refusal_across_migration_18(db: TestDb) {
     }
     drop(conn);
     assert_eq!(
-        db.store().migrate().unwrap(),
-        vec!["2026-12-06-000018_job_item_refusals".to_owned()]
+        db.store().migrate().unwrap()[0],
+        "2026-12-06-000018_job_item_refusals"
     );
     let mut conn = db.store().conn().unwrap();
     let (items, total) =
