@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use ferry_domain::ids::Username;
 use ferry_domain::model::User;
 use ferry_domain::row_ids::UserRowId;
+use std::collections::HashSet;
 
 use crate::billing;
 use crate::convert::{corrupt, from_db_time, now};
@@ -78,6 +79,25 @@ pub fn find_by_username(
         .optional()?
         .map(User::try_from)
         .transpose()
+}
+
+/// Which of `usernames` have an account: one query per 900 names.
+pub fn existing(
+    conn: &mut DbConnection,
+    usernames: &[&Username],
+) -> Result<HashSet<Username>, StoreError> {
+    let names: Vec<&str> = usernames.iter().map(|name| name.as_str()).collect();
+    let mut found = HashSet::new();
+    for chunk in names.chunks(900) {
+        let rows: Vec<String> = users::table
+            .filter(users::username.eq_any(chunk))
+            .select(users::username)
+            .load(conn)?;
+        for row in rows {
+            found.insert(Username::parse(&row).map_err(|e| corrupt("users", &row, e))?);
+        }
+    }
+    Ok(found)
 }
 
 /// The user with this id; `NotFound` if there is none.

@@ -14,9 +14,58 @@ use serde_json::{Map, Value};
 
 use super::DxError;
 
-/// The input as `T`.
+/// The input as `T`; what does not parse is `InvalidInput`, said in the dialect's words (the
+/// key, and what it must be), never in the parser's.
 pub(crate) fn parse<T: DeserializeOwned>(input: Value) -> Result<T, DxError> {
-    serde_json::from_value(input).map_err(|e| DxError::invalid_input(format!("Invalid input: {e}")))
+    serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        DxError::invalid_input(reworded(&path, &e.into_inner().to_string()))
+    })
+}
+
+/// serde's message about the value at `path` (`.` for the input itself) reworded: which key,
+/// and what it must be. The refusals of Ferry's own types (ids, names, paths) already say what
+/// is wrong in their words, and are kept.
+fn reworded(path: &str, message: &str) -> String {
+    let root = path == "." || path.is_empty();
+    let subject = if root {
+        "The input".to_owned()
+    } else {
+        format!("\"{path}\"")
+    };
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return if root {
+            format!("\"{field}\" is required")
+        } else {
+            format!("\"{path}.{field}\" is required")
+        };
+    }
+    if let Some((found, expected)) = message.split_once(", expected ") {
+        let expected = expected.replace('`', "");
+        if let Some(given) = found.strip_prefix("unknown variant ") {
+            let given = given.trim_matches('`');
+            let allowed = expected.strip_prefix("one of ").unwrap_or(&expected);
+            return format!("{subject} must be one of {allowed}, not \"{given}\"");
+        }
+        if ["invalid type", "invalid value", "invalid length"]
+            .iter()
+            .any(|kind| found.starts_with(kind))
+        {
+            // Ferry's type names are not the dialect's.
+            let expected = if expected.starts_with("struct ") || expected == "a map" {
+                "an object"
+            } else if expected.starts_with("enum ") {
+                "one of its documented values"
+            } else {
+                &expected
+            };
+            return format!("{subject} must be {expected}");
+        }
+    }
+    format!("{subject}: {message}")
 }
 
 /// What a `describe` shows: with `fields`, `id` and the fields set to true (plus the default
@@ -200,5 +249,69 @@ impl ObjectRef {
             ObjectRef::Id(_) => None,
             ObjectRef::Scoped { project, .. } => project.as_ref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_domain::permission::Level;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Invite {
+        invitee: String,
+        level: Level,
+        scope: Option<Scope>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Scope {
+        project: String,
+        recurse: Option<bool>,
+    }
+
+    fn refusal(input: Value) -> String {
+        let refused = parse::<Invite>(input).unwrap_err();
+        refused.body()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_refusal_names_the_key_and_what_it_must_be_in_the_dialect_s_words() {
+        let level = json!("VIEW");
+        for (input, message) in [
+            (json!({"level": level}), r#""invitee" is required"#),
+            (
+                json!({"invitee": 5, "level": level}),
+                r#""invitee" must be a string"#,
+            ),
+            (
+                json!({"invitee": "user-bob", "level": level, "scope": {}}),
+                r#""scope.project" is required"#,
+            ),
+            (
+                json!({"invitee": "user-bob", "level": level, "scope": {"project": "p", "recurse": "yes"}}),
+                r#""scope.recurse" must be a boolean"#,
+            ),
+            (
+                json!({"invitee": "user-bob", "level": level, "scope": 5}),
+                r#""scope" must be an object"#,
+            ),
+        ] {
+            let said = refusal(input);
+            assert_eq!(said, message);
+            assert!(!said.contains('`'), "{said}");
+        }
+        let said = refusal(json!({"invitee": "user-bob", "level": "OWNER"}));
+        assert!(said.starts_with(r#""level""#), "{said}");
+        assert!(
+            !said.contains("missing field") && !said.contains('`'),
+            "{said}"
+        );
     }
 }

@@ -6,13 +6,13 @@ use ferry_domain::row_ids::UserRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_domain::ids::{DxId, Username};
-use ferry_domain::model::AuditOutcome;
+use ferry_domain::model::{AuditOutcome, BillingGroup};
 use ferry_domain::permission::{Level, Permissions};
 use ferry_domain::text::{self, ProjectName};
 use ferry_store::dx_containers::{self, ContainerChanges};
 use ferry_store::page::Page;
 use ferry_store::projects::{self, NewProject, ProjectChanges};
-use ferry_store::{billing as billing_repo, dx_folders, members, users};
+use ferry_store::{DbConnection, billing as billing_repo, dx_folders, members, users};
 use ferry_usecases::access::{Container, container};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -59,10 +59,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
         call.claim,
         move |conn| -> Result<DxId, DxError> {
             let billing_group = match &input.bill_to {
-                Some(bill_to) => dx_containers::billing_group_by_bill_to(conn, owner.id, bill_to)?
-                    .ok_or_else(|| {
-                        DxError::permission_denied(format!("You may not bill to {bill_to}"))
-                    })?,
+                Some(bill_to) => billable(conn, owner.id, bill_to)?,
                 None => billing_repo::personal(conn, owner.id)?,
             };
             let new = NewProject {
@@ -87,6 +84,16 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
     )
     .await?;
     Ok(json!({ "id": id }))
+}
+
+/// The billing group `bill_to` names, if `user_id` may bill to it.
+fn billable(
+    conn: &mut DbConnection,
+    user_id: UserRowId,
+    bill_to: &str,
+) -> Result<BillingGroup, DxError> {
+    dx_containers::billing_group_by_bill_to(conn, user_id, bill_to)?
+        .ok_or_else(|| DxError::permission_denied(format!("You may not bill to {bill_to}")))
 }
 
 fn project_name(name: Option<String>) -> Result<ProjectName, DxError> {
@@ -151,6 +158,7 @@ pub(crate) async fn describe(state: &AppState, call: Call, id: DxId) -> Result<V
 #[serde(rename_all = "camelCase")]
 struct UpdateInput {
     name: Option<String>,
+    bill_to: Option<String>,
     summary: Option<String>,
     description: Option<String>,
     restricted: Option<bool>,
@@ -182,9 +190,15 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
                     "containsPHI cannot be unset once it is set",
                 ));
             }
+            // A billTo the caller may not bill to is refused, as at creation.
+            let billing_group_id = match &input.bill_to {
+                Some(bill_to) => Some(billable(conn, user_id, bill_to)?.id),
+                None => None,
+            };
             let changes = ProjectChanges {
                 name,
                 description: input.description,
+                billing_group_id,
                 ..ProjectChanges::default()
             };
             projects::update(conn, project.id, &changes)?;
@@ -226,9 +240,12 @@ pub(crate) async fn destroy(state: &AppState, call: Call, id: DxId) -> Result<Va
     Ok(output)
 }
 
-/// A member named in an input: `user-<username>`. Orgs, emails and PUBLIC are not members
-/// Ferry knows.
+/// A member named in an input: `user-<username>`. An e-mail address names no user Ferry
+/// knows (DNAnexus would invite them by mail); orgs and PUBLIC are not members Ferry knows.
 fn member_name(invitee: &str) -> Result<Username, DxError> {
+    if invitee.contains('@') {
+        return Err(DxError::entity_not_found(invitee));
+    }
     let username = invitee.strip_prefix("user-").ok_or_else(|| {
         DxError::invalid_input(format!(
             "'{invitee}' is not a user id (user-<username>); only users can be members"
@@ -299,7 +316,8 @@ pub(crate) async fn invite(state: &AppState, call: Call, id: DxId) -> Result<Val
 
 /// `/project-xxxx/decreasePermissions`: `{"user-x": level | null}`, null revoking. Lowering
 /// another member takes ADMINISTER; anyone may lower themselves. A project keeps an
-/// administrator. Users who are not members are skipped: they hold nothing to lower.
+/// administrator. Users who are not members are skipped: they hold nothing to lower; a user
+/// that does not exist is `ResourceNotFound`.
 #[utoipa::path(post, path = "/project-{project}/decreasePermissions", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = Object, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn decrease_permissions(
     state: &AppState,
@@ -323,6 +341,18 @@ pub(crate) async fn decrease_permissions(
                 .into_iter()
                 .map(|(user, permissions)| (user.username, (user.id, permissions.level)))
                 .collect();
+        let strangers: Vec<&Username> = changes
+            .iter()
+            .map(|(username, _, _)| username)
+            .filter(|username| !current.contains_key(*username))
+            .collect();
+        let existing = users::existing(conn, &strangers)?;
+        if let Some((_, member, _)) = changes
+            .iter()
+            .find(|(username, _, _)| strangers.contains(&username) && !existing.contains(username))
+        {
+            return Err(DxError::entity_not_found(member));
+        }
         let mut lowered = Vec::with_capacity(changes.len());
         for (username, member, new_level) in &changes {
             if *username != caller.username && level < Level::Administer {

@@ -358,6 +358,20 @@ async fn projects_are_created_described_updated_and_destroyed(dx: Dx) {
         .call("/project/new", json!({"name": "x", "billTo": "user-bob"}))
         .await;
     assert_dx_error(&not_mine, 403, "PermissionDenied");
+    // A billTo that does not exist, or is not the caller's, is refused by update too.
+    for bill_to in ["user-bob", "org-nowhere"] {
+        let body = json!({"billTo": bill_to, "name": "Never"});
+        let refused = dx.call(&format!("/{id}/update"), body).await;
+        assert_dx_error(&refused, 403, "PermissionDenied");
+    }
+    let described = dx.describe(&id, json!({})).await;
+    assert_eq!(
+        (&described["billTo"], &described["name"]),
+        (&json!("user-alice"), &json!("Renamed")),
+        "{described}"
+    );
+    let kept = json!({"billTo": "user-alice"});
+    dx.ok(&format!("/{id}/update"), kept).await;
 
     // Bob sees nothing until he is a member, and may not change what he only views.
     let as_bob = |path: String, body: Value| {
@@ -517,6 +531,16 @@ async fn members_are_invited_lowered_and_leave(dx: Dx) {
         404,
         "ResourceNotFound",
     );
+    // An e-mail address names no user Ferry knows.
+    assert_dx_error(
+        &dx.call(
+            &invite,
+            json!({"invitee": "carol@example.org", "level": "VIEW"}),
+        )
+        .await,
+        404,
+        "ResourceNotFound",
+    );
     assert_dx_error(
         &dx.call(&invite, json!({"invitee": "PUBLIC", "level": "VIEW"}))
             .await,
@@ -531,6 +555,19 @@ async fn members_are_invited_lowered_and_leave(dx: Dx) {
     );
 
     let decrease = format!("/{project}/decreasePermissions");
+    // A user that does not exist is not found; one who is not a member holds nothing to lower.
+    let unknown = json!({"user-bob": "VIEW", "user-nobody": null});
+    assert_dx_error(&dx.call(&decrease, unknown).await, 404, "ResourceNotFound");
+    dx.ctx.user("dave");
+    assert_eq!(
+        dx.ok(&decrease, json!({"user-dave": null})).await,
+        json!({ "id": project })
+    );
+    assert_eq!(
+        bob(format!("/{project}/describe"), json!({})).await.json["level"],
+        "UPLOAD",
+        "a refused decrease changed nothing"
+    );
     assert_eq!(
         dx.ok(&decrease, json!({"user-bob": "VIEW"})).await,
         json!({ "id": project })
