@@ -308,6 +308,30 @@ def test_the_dx_cli_tags_a_project_and_sets_its_properties(dx_env):
         project.destroy()
 
 
+def test_dx_find_data_narrows_by_tag_property_state_and_name(dx_env):
+    project = new_project("Find")
+    try:
+        pid = project.get_id()
+        raw = dxpy.new_dxrecord(project=pid, name="raw.bam", tags=["raw"],
+                                properties={"study": "S1"}, close=True)
+        dxpy.new_dxrecord(project=pid, name="notes.txt", tags=["final"],
+                          properties={"study": "S2"})
+
+        def found(*args):
+            out = run_dx(dx_env, "find", "data", "--brief", "--project", pid, *args)
+            return [line.split(":")[-1] for line in out.split()]
+
+        assert found("--tag", "raw") == [raw.get_id()]
+        assert found("--property", "study=S1") == [raw.get_id()]
+        assert found("--state", "closed") == [raw.get_id()]
+        assert found("--name", "raw.*", "--name-mode", "regexp") == [raw.get_id()]
+        assert len(found()) == 2
+        by_sdk = list(dxpy.find_data_objects(project=pid, tags=["final"], properties={"study": True}))
+        assert [result["id"] for result in by_sdk] != [raw.get_id()] and len(by_sdk) == 1
+    finally:
+        project.destroy()
+
+
 def test_the_dx_cli_lists_and_describes(dx_env):
     project = new_project("CLI")
     try:

@@ -7,6 +7,7 @@ pub mod access;
 pub mod clone;
 pub mod collision;
 pub mod copy;
+pub mod dx_query;
 pub mod error;
 pub mod folder_ref;
 pub mod glob;

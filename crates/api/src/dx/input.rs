@@ -139,7 +139,7 @@ impl DescribeRequest {
     }
 }
 
-/// A search's `name`: an exact string, `{"glob": ...}`, or `{"regexp": ...}` (refused).
+/// A search's `name`: an exact string, `{"glob": ...}`, or `{"regexp": ..., "flags"?: "i"}`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum NameQuery {
@@ -147,8 +147,12 @@ pub(crate) enum NameQuery {
     Pattern {
         glob: Option<String>,
         regexp: Option<String>,
+        flags: Option<String>,
     },
 }
+
+/// The largest compiled regular expression a search takes: a name pattern, not a program.
+const MAX_REGEXP_BYTES: usize = 1024 * 1024;
 
 impl NameQuery {
     pub(crate) fn filter(self) -> Result<NameFilter, DxError> {
@@ -158,12 +162,28 @@ impl NameQuery {
                 glob: Some(glob), ..
             } => Ok(NameFilter::Glob(Glob::new(&glob))),
             NameQuery::Pattern {
-                regexp: Some(_), ..
-            } => Err(DxError::invalid_input(
-                "name: regular expressions are not supported; use a glob",
-            )),
+                regexp: Some(regexp),
+                flags,
+                ..
+            } => {
+                let insensitive = match flags.as_deref() {
+                    None | Some("") => false,
+                    Some("i") => true,
+                    Some(other) => {
+                        return Err(DxError::invalid_input(format!(
+                            "name.flags must be \"i\" or absent, not {other:?}"
+                        )));
+                    }
+                };
+                regex::RegexBuilder::new(&regexp)
+                    .case_insensitive(insensitive)
+                    .size_limit(MAX_REGEXP_BYTES)
+                    .build()
+                    .map(NameFilter::Regexp)
+                    .map_err(|e| DxError::invalid_input(format!("name.regexp: {e}")))
+            }
             NameQuery::Pattern { .. } => Err(DxError::invalid_input(
-                "name must be a string or {\"glob\": ...}",
+                "name must be a string, {\"glob\": ...} or {\"regexp\": ...}",
             )),
         }
     }

@@ -5,11 +5,14 @@
 use ferry_domain::row_ids::ProjectRowId;
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+use ferry_domain::dx_query::{PropertyQuery, SetQuery};
 use ferry_domain::ids::{DxClass, DxId};
+use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::dx_containers::{self, ProjectSearch};
-use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch};
+use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch, TimeRange};
 use ferry_store::projects;
 use ferry_usecases::access::{ProjectHint, container, pick_copy};
 use serde::Deserialize;
@@ -133,13 +136,70 @@ struct Starting {
     id: DxId,
 }
 
+/// `created` or `modified`: milliseconds since the epoch, or before now when negative.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TimeBounds {
+    after: Option<i64>,
+    before: Option<i64>,
+}
+
+impl TimeBounds {
+    fn range(bounds: Option<TimeBounds>) -> Result<TimeRange, DxError> {
+        let Some(bounds) = bounds else {
+            return Ok(TimeRange::default());
+        };
+        let at = |ms: Option<i64>| {
+            ms.map(|ms| {
+                let ms = if ms < 0 {
+                    Utc::now().timestamp_millis() + ms
+                } else {
+                    ms
+                };
+                DateTime::from_timestamp_millis(ms)
+                    .ok_or_else(|| DxError::invalid_input(format!("{ms} is not a time")))
+            })
+            .transpose()
+        };
+        Ok(TimeRange {
+            after: at(bounds.after)?,
+            before: at(bounds.before)?,
+        })
+    }
+}
+
+/// Every filter dxpy's `find_data_objects` sends; another key is `InvalidInput`, never
+/// ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FindDataObjectsInput {
     scope: Option<Scope>,
     name: Option<NameQuery>,
     class: Option<String>,
+    state: Option<String>,
     #[serde(default)]
     visibility: Visibility,
+    #[schema(value_type = Option<Vec<String>>)]
+    id: Option<Vec<DxId>>,
+    #[schema(value_type = Option<String>)]
+    link: Option<DxId>,
+    /// A tag, or `{"$and": [...]}` / `{"$or": [...]}`.
+    #[schema(value_type = Option<Object>)]
+    tags: Option<Value>,
+    /// One tag, the older spelling.
+    tag: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<Object>)]
+    types: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+    created: Option<TimeBounds>,
+    modified: Option<TimeBounds>,
+    region: Option<String>,
+    #[schema(value_type = Option<String>)]
+    level: Option<Level>,
+    /// Ferry's objects are all `live`.
+    archival_state: Option<String>,
     #[serde(default)]
     describe: DescribeRequest,
     limit: Option<usize>,
@@ -150,7 +210,7 @@ struct FindDataObjectsInput {
 /// in the order they were placed.
 #[utoipa::path(post, path = "/system/findDataObjects", tag = "dx", request_body = FindDataObjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Value, DxError> {
-    let input: FindDataObjectsInput = parse(call.input)?;
+    let mut input: FindDataObjectsInput = parse(call.input)?;
     let limit = page_size(input.limit)?;
     let name = name_filter(input.name)?;
     let class = input
@@ -167,6 +227,37 @@ pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Va
         Visibility::Hidden => Some(true),
         Visibility::Visible => Some(false),
         Visibility::Either => None,
+    };
+    let tags = match (&input.tags, &input.tag) {
+        (Some(tags), _) => Some(SetQuery::parse("tags", tags)?),
+        (None, Some(tag)) => Some(SetQuery::Has(tag.clone())),
+        (None, None) => None,
+    };
+    let types = input
+        .types
+        .as_ref()
+        .map(|types| SetQuery::parse("type", types))
+        .transpose()?;
+    let properties = input
+        .properties
+        .as_ref()
+        .map(PropertyQuery::parse)
+        .transpose()?;
+    let object_state = input
+        .state
+        .as_deref()
+        .map(str::parse::<ObjectState>)
+        .transpose()?;
+    let created = TimeBounds::range(input.created.take())?;
+    let modified = TimeBounds::range(input.modified.take())?;
+    let archived_only = match input.archival_state.as_deref() {
+        None | Some("live" | "any") => false,
+        Some("archival" | "archived" | "unarchiving") => true,
+        Some(other) => {
+            return Err(DxError::invalid_input(format!(
+                "archivalState must be live, archival, archived, unarchiving or any, not {other:?}"
+            )));
+        }
     };
     let describe_options = input.describe.options();
     let user_id = call.caller.user.id;
@@ -195,9 +286,22 @@ pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Va
             name: name.as_ref(),
             class,
             hidden,
+            state: object_state,
+            ids: input.id.as_deref(),
+            link: input.link.as_ref(),
+            created,
+            modified,
+            region: input.region.as_deref(),
+            level: input.level,
+            tags: tags.as_ref(),
+            types: types.as_ref(),
+            properties: properties.as_ref(),
             starting,
             limit,
         };
+        if archived_only {
+            return Ok(json!({"results": [], "next": null}));
+        }
         let (found, next) = objects::find(conn, user_id, &search)?;
         let next = match next {
             Some(next) => objects::visible_copies(conn, user_id, CopyScope::Placements(&[next]))?

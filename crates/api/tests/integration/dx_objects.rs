@@ -1596,8 +1596,16 @@ async fn searches_find_projects_and_objects_page_by_page(dx: Dx) {
         422,
         "InvalidInput",
     );
+    // Names by a regular expression, case-insensitive with flag "i".
+    let by_regexp = dx
+        .ok(
+            "/system/findProjects",
+            json!({"name": {"regexp": "^ALPHA", "flags": "i"}}),
+        )
+        .await;
+    assert_eq!(ids(&by_regexp["results"]), [alpha.clone()]);
     assert_dx_error(
-        &dx.call("/system/findProjects", json!({"name": {"regexp": "a"}}))
+        &dx.call("/system/findProjects", json!({"name": {"regexp": "["}}))
             .await,
         422,
         "InvalidInput",

@@ -6,6 +6,7 @@ mod audit;
 mod cors;
 mod dx_clone;
 mod dx_objects;
+mod dx_search;
 mod dx_upload_s3;
 mod hostile;
 mod idempotency;

@@ -103,12 +103,9 @@ impl Bench<'_> {
         loop {
             let search = ObjectSearch {
                 project_id: Some(project.id),
-                folder: None,
-                name: None,
-                class: None,
-                hidden: None,
                 starting,
                 limit: PAGE,
+                ..ObjectSearch::default()
             };
             let (page, next) = objects::find(self.conn, self.user.id, &search).map_err(work)?;
             count += page.len();

@@ -1,13 +1,30 @@
-//! `findDataObjects`: objects found by class, name, state, tags, properties and folder.
+//! `findDataObjects`: objects found by class, state, id, link, times, region, level, name,
+//! tags, types, properties and folder.
 
 use super::*;
+use chrono::{DateTime, Utc};
+use ferry_domain::dx_query::{PropertyQuery, SetQuery};
 use ferry_domain::row_ids::{PlacementRowId, ProjectRowId, UserRowId};
 
-/// How a search matches names: exactly, or by a glob (`*`, `?`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::convert::to_db_time;
+
+/// How a search matches names: exactly, by a glob (`*`, `?`), or by a regular expression.
+#[derive(Debug, Clone)]
 pub enum NameFilter {
     Exact(String),
     Glob(Glob),
+    Regexp(regex::Regex),
+}
+
+impl PartialEq for NameFilter {
+    fn eq(&self, other: &NameFilter) -> bool {
+        match (self, other) {
+            (NameFilter::Exact(a), NameFilter::Exact(b)) => a == b,
+            (NameFilter::Glob(a), NameFilter::Glob(b)) => a == b,
+            (NameFilter::Regexp(a), NameFilter::Regexp(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
 }
 
 impl NameFilter {
@@ -15,6 +32,7 @@ impl NameFilter {
         match self {
             NameFilter::Exact(exact) => exact == name,
             NameFilter::Glob(glob) => glob.matches(name),
+            NameFilter::Regexp(regexp) => regexp.is_match(name),
         }
     }
 
@@ -23,6 +41,7 @@ impl NameFilter {
     pub(crate) fn like_pattern(&self) -> String {
         match self {
             NameFilter::Exact(exact) => escape_like(exact),
+            NameFilter::Regexp(_) => "%".to_owned(),
             NameFilter::Glob(glob) => glob
                 .tokens()
                 .iter()
@@ -37,7 +56,7 @@ impl NameFilter {
 }
 
 /// What [`find`] looks for, among the copies the caller can see.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ObjectSearch<'a> {
     /// Only in this project, and then only in this folder (with its sub-folders if the flag is
     /// set) when one is given.
@@ -47,14 +66,88 @@ pub struct ObjectSearch<'a> {
     pub class: Option<DxClass>,
     /// Only hidden (`Some(true)`) or only visible (`Some(false)`) objects.
     pub hidden: Option<bool>,
+    pub state: Option<ObjectState>,
+    /// Only these objects.
+    pub ids: Option<&'a [DxId]>,
+    /// Only objects that link to this one (`$dnanexus_link` in their details).
+    pub link: Option<&'a DxId>,
+    /// Created, and last modified, within these bounds (inclusive).
+    pub created: TimeRange,
+    pub modified: TimeRange,
+    /// Only in projects of this region.
+    pub region: Option<&'a str>,
+    /// Only in projects where the caller holds this level at least.
+    pub level: Option<Level>,
+    pub tags: Option<&'a SetQuery>,
+    pub types: Option<&'a SetQuery>,
+    pub properties: Option<&'a PropertyQuery>,
     /// The placement to start at: the `next` of the previous page.
     pub starting: Option<PlacementRowId>,
     pub limit: usize,
 }
 
+/// `{after, before}` of a search, either open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// What is decided here rather than in SQL: a glob's or a regular expression's case and
+/// classes, and the conditions on JSON columns (tags, types, properties), which the two
+/// backends read with different functions.
+#[derive(Queryable)]
+struct Candidate {
+    id: i64,
+    name: String,
+    tags: String,
+    properties: String,
+    types: String,
+}
+
+impl ObjectSearch<'_> {
+    /// Whether a candidate page can be cut in SQL: nothing is left to decide here.
+    fn decided_in_sql(&self) -> bool {
+        matches!(self.name, None | Some(NameFilter::Exact(_)))
+            && self.tags.is_none()
+            && self.types.is_none()
+            && self.properties.is_none()
+    }
+
+    fn keeps(&self, candidate: &Candidate) -> Result<bool, StoreError> {
+        let json = |text: &str| from_json::<Value>("placements", candidate.id, text);
+        if self
+            .name
+            .is_some_and(|filter| !filter.matches(&candidate.name))
+        {
+            return Ok(false);
+        }
+        if let Some(tags) = self.tags {
+            let stored: Vec<String> = from_json("placements", candidate.id, &candidate.tags)?;
+            if !tags.matches(&stored) {
+                return Ok(false);
+            }
+        }
+        if let Some(types) = self.types {
+            let stored: Vec<String> = from_json("objects", candidate.id, &candidate.types)?;
+            if !types.matches(&stored) {
+                return Ok(false);
+            }
+        }
+        if let Some(properties) = self.properties {
+            let stored = json(&candidate.properties)?;
+            let stored = stored.as_object().cloned().unwrap_or_default();
+            if !properties.matches(&stored) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// One page of the copies that match, by placement id, and the placement the next page starts
-/// at. Two queries: the matching placement ids (all candidates when a glob needs deciding here,
-/// else one page), then the page's copies.
+/// at. Two queries: the matching placement ids (all candidates when a condition is decided
+/// here, see [`Candidate`], else one page), then the page's copies.
 pub fn find(
     conn: &mut DbConnection,
     user_id: UserRowId,
@@ -66,7 +159,14 @@ pub fn find(
     let mut query = placements::table
         .inner_join(objects::table)
         .inner_join(membership)
-        .select((placements::id, placements::name))
+        .inner_join(projects::table)
+        .select((
+            placements::id,
+            placements::name,
+            placements::tags,
+            placements::properties,
+            objects::types,
+        ))
         .order(placements::id)
         .into_boxed();
     if let Some(project_id) = search.project_id {
@@ -97,28 +197,58 @@ pub fn find(
     if let Some(hidden) = search.hidden {
         query = query.filter(objects::hidden.eq(hidden));
     }
+    if let Some(state) = search.state {
+        query = query.filter(objects::state.eq(state.as_str()));
+    }
+    if let Some(ids) = search.ids {
+        let ids: Vec<&str> = ids.iter().map(DxId::as_str).collect();
+        query = query.filter(objects::dx_id.eq_any(ids));
+    }
+    if let Some(link) = search.link {
+        let linking = object_links::table
+            .filter(object_links::target_dx_id.eq(link.as_str()))
+            .select(object_links::object_id);
+        query = query.filter(objects::id.eq_any(linking));
+    }
+    if let Some(after) = search.created.after {
+        query = query.filter(objects::created_at.ge(to_db_time(after)));
+    }
+    if let Some(before) = search.created.before {
+        query = query.filter(objects::created_at.le(to_db_time(before)));
+    }
+    if let Some(after) = search.modified.after {
+        query = query.filter(objects::modified_at.ge(to_db_time(after)));
+    }
+    if let Some(before) = search.modified.before {
+        query = query.filter(objects::modified_at.le(to_db_time(before)));
+    }
+    if let Some(region) = search.region {
+        query = query.filter(projects::region.eq(region));
+    }
+    if let Some(level) = search.level {
+        query = query.filter(project_members::level.ge(level.as_i16()));
+    }
     if let Some(starting) = search.starting {
         query = query.filter(placements::id.ge(starting.get()));
     }
+    if let Some(NameFilter::Exact(name)) = search.name {
+        query = query.filter(placements::name.eq(name));
+    } else if let Some(filter) = search.name {
+        query = query.filter(placements::name.like(filter.like_pattern()).escape('\\'));
+    }
     let wanted = search.limit.saturating_add(1);
-    let candidates: Vec<(i64, String)> = match search.name {
-        Some(NameFilter::Exact(name)) => query
-            .filter(placements::name.eq(name))
-            .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
-            .load(conn)?,
-        Some(glob) => query
-            .filter(placements::name.like(glob.like_pattern()).escape('\\'))
-            .load(conn)?,
-        None => query
-            .limit(i64::try_from(wanted).unwrap_or(i64::MAX))
-            .load(conn)?,
-    };
-    let mut page: Vec<PlacementRowId> = candidates
-        .into_iter()
-        .filter(|(_, name)| search.name.is_none_or(|filter| filter.matches(name)))
-        .map(|(id, _)| PlacementRowId::new(id))
-        .take(wanted)
-        .collect();
+    if search.decided_in_sql() {
+        query = query.limit(i64::try_from(wanted).unwrap_or(i64::MAX));
+    }
+    let mut page = Vec::with_capacity(wanted);
+    for candidate in query.load::<Candidate>(conn)? {
+        if page.len() == wanted {
+            break;
+        }
+        if search.keeps(&candidate)? {
+            page.push(PlacementRowId::new(candidate.id));
+        }
+    }
     let next = (page.len() > search.limit).then(|| page.pop()).flatten();
     let copies = visible_copies(conn, user_id, CopyScope::Placements(&page))?;
     Ok((copies, next))

@@ -154,6 +154,7 @@ fn statements_per_operation(db: &TestDb, alice: &User, count: usize) -> [usize; 
         hidden: Some(false),
         starting: None,
         limit: 1_000,
+        ..ObjectSearch::default()
     };
     let find = count_statements(&mut conn, |conn| {
         assert_eq!(

@@ -1,0 +1,175 @@
+//! `/system/findDataObjects` with every filter dxpy sends: tags, properties (value and
+//! presence), type, state, id, link, created and modified, region, level, archival state, name
+//! modes (exact, glob, regexp), and paging; an unknown filter is `InvalidInput`.
+
+use serde_json::{Value, json};
+
+use crate::support::{Ctx, Reply, assert_dx_error};
+use actix_web::http::Method;
+use ferry_testkit::backends;
+
+struct Dx {
+    ctx: Ctx,
+    token: String,
+}
+
+impl Dx {
+    async fn call(&self, path: &str, body: Value) -> Reply {
+        self.ctx
+            .send_bytes(
+                Method::POST,
+                path,
+                &self.token,
+                body.to_string().into_bytes(),
+            )
+            .await
+    }
+
+    async fn ok(&self, path: &str, body: Value) -> Value {
+        let reply = self.call(path, body).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.json);
+        reply.json
+    }
+
+    /// The ids `findDataObjects` finds in `project` with `filters`, in order.
+    async fn found(&self, project: &str, filters: Value) -> Vec<String> {
+        let mut body = json!({"scope": {"project": project}, "visibility": "either"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(filters.as_object().unwrap().clone());
+        let answer = self.ok("/system/findDataObjects", body).await;
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|result| result["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+backends!(#[actix_web::test] async every_find_data_objects_filter_narrows_the_search);
+async fn every_find_data_objects_filter_narrows_the_search(ctx: Ctx) {
+    let (_, token) = ctx.user("alice");
+    let dx = Dx { ctx, token };
+    let project = dx.ok("/project/new", json!({"name": "Search"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let record = |body: Value| {
+        let mut body = body;
+        body["project"] = json!(project);
+        let dx = &dx;
+        async move {
+            dx.ok("/record/new", body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let reference = record(json!({"name": "ref.fa", "types": ["Ref"], "close": true})).await;
+    let reads = record(json!({
+        "name": "reads.bam", "tags": ["raw", "2024"], "properties": {"study": "S1"},
+        "types": ["Reads"], "details": {"ref": {"$dnanexus_link": reference}}, "close": true,
+    }))
+    .await;
+    let notes = record(json!({
+        "name": "Notes.txt", "tags": ["final"], "properties": {"study": "S2", "site": "north"},
+    }))
+    .await;
+    let all = vec![reference.clone(), reads.clone(), notes.clone()];
+
+    for (filters, expected) in [
+        (json!({}), all.clone()),
+        (json!({"tags": "raw"}), vec![reads.clone()]),
+        (
+            json!({"tags": {"$or": ["raw", "final"]}}),
+            vec![reads.clone(), notes.clone()],
+        ),
+        (json!({"tags": {"$and": ["raw", "final"]}}), vec![]),
+        (json!({"tag": "final"}), vec![notes.clone()]),
+        (json!({"properties": {"study": "S1"}}), vec![reads.clone()]),
+        (json!({"properties": {"site": true}}), vec![notes.clone()]),
+        (
+            json!({"properties": {"site": false}}),
+            vec![reference.clone(), reads.clone()],
+        ),
+        (
+            json!({"properties": {"$or": [{"study": "S1"}, {"site": "north"}]}}),
+            vec![reads.clone(), notes.clone()],
+        ),
+        (json!({"type": "Ref"}), vec![reference.clone()]),
+        (
+            json!({"type": {"$or": ["Ref", "Reads"]}}),
+            vec![reference.clone(), reads.clone()],
+        ),
+        (json!({"state": "open"}), vec![notes.clone()]),
+        (
+            json!({"state": "closed"}),
+            vec![reference.clone(), reads.clone()],
+        ),
+        (
+            json!({"id": [notes, reference]}),
+            vec![reference.clone(), notes.clone()],
+        ),
+        (json!({"link": reference}), vec![reads.clone()]),
+        (json!({"name": "reads.bam"}), vec![reads.clone()]),
+        (json!({"name": {"glob": "*.txt"}}), vec![notes.clone()]),
+        (
+            json!({"name": {"regexp": "^r.*\\.(bam|fa)$"}}),
+            vec![reference.clone(), reads.clone()],
+        ),
+        (
+            json!({"name": {"regexp": "^NOTES", "flags": "i"}}),
+            vec![notes.clone()],
+        ),
+        (json!({"name": {"regexp": "^NOTES"}}), vec![]),
+        (json!({"created": {"after": 4_000_000_000_000_i64}}), vec![]),
+        (
+            json!({"created": {"before": 4_000_000_000_000_i64}}),
+            all.clone(),
+        ),
+        (json!({"modified": {"after": -3_600_000}}), all.clone()),
+        (json!({"modified": {"before": -3_600_000}}), vec![]),
+        (json!({"region": "aws:us-east-1"}), all.clone()),
+        (json!({"region": "azure:westeurope"}), vec![]),
+        (json!({"level": "ADMINISTER"}), all.clone()),
+        (json!({"archivalState": "any"}), all.clone()),
+        (json!({"archivalState": "archived"}), vec![]),
+    ] {
+        assert_eq!(
+            dx.found(&project, filters.clone()).await,
+            expected,
+            "{filters}"
+        );
+    }
+
+    // A page cut after the filters decided here, and the next page from where it stopped.
+    let body = json!({"scope": {"project": project}, "tags": {"$or": ["raw", "final"]},
+                      "limit": 1});
+    let first = dx.ok("/system/findDataObjects", body.clone()).await;
+    assert_eq!(first["results"][0]["id"], reads.as_str());
+    let mut rest = body;
+    rest["starting"] = first["next"].clone();
+    let second = dx.ok("/system/findDataObjects", rest).await;
+    assert_eq!(second["results"][0]["id"], notes.as_str());
+    assert_eq!(second["next"], Value::Null);
+
+    for filters in [
+        json!({"color": "red"}),
+        json!({"tags": 5}),
+        json!({"tags": {"$not": ["raw"]}}),
+        json!({"properties": {"study": 1}}),
+        json!({"state": "sleeping"}),
+        json!({"name": {"regexp": "("}}),
+        json!({"name": {"regexp": "a", "flags": "x"}}),
+        json!({"created": {"since": 0}}),
+        json!({"archivalState": "frozen"}),
+    ] {
+        let mut body = json!({"scope": {"project": project}});
+        body.as_object_mut()
+            .unwrap()
+            .extend(filters.as_object().unwrap().clone());
+        let reply = dx.call("/system/findDataObjects", body).await;
+        assert_dx_error(&reply, 422, "InvalidInput");
+    }
+}
