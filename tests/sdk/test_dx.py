@@ -304,6 +304,11 @@ def test_the_dx_cli_tags_a_project_and_sets_its_properties(dx_env):
         assert described["properties"] == {"study": "S1"}
         found = dxpy.api.system_find_projects({"name": described["name"], "describe": True})
         assert found["results"][0]["describe"]["tags"] == ["raw"]
+        by_tag = run_dx(dx_env, "find", "projects", "--tag", "raw", "--brief").split()
+        assert pid in by_tag
+        by_property = run_dx(dx_env, "find", "projects", "--property", "study=S1", "--brief")
+        assert pid in by_property.split()
+        assert pid not in run_dx(dx_env, "find", "projects", "--tag", "2024", "--brief").split()
     finally:
         project.destroy()
 

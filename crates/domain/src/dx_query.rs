@@ -1,9 +1,17 @@
 //! DNAnexus search conditions on tags, types and properties (`findDataObjects`,
 //! `findProjects`): a string, or `{"$and": [...]}` / `{"$or": [...]}` of conditions.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::DomainError;
+
+/// `created` or `modified` of a search: `{after, before}`, inclusive, either open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
 
 /// A condition on a set of strings (tags, types).
 #[derive(Debug, Clone, PartialEq, Eq)]

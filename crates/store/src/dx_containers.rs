@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
+use ferry_domain::dx_query::{PropertyQuery, SetQuery, TimeRange};
 use ferry_domain::ids::DxId;
 use ferry_domain::model::{BillingGroup, Project};
 use ferry_domain::permission::{Level, Permissions};
@@ -10,7 +11,7 @@ use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use serde_json::{Map, Value};
 
 use crate::billing::BillingGroupRow;
-use crate::convert::{corrupt, from_json, now};
+use crate::convert::{corrupt, from_json, now, to_db_time};
 use crate::db::DbConnection;
 use crate::each_backend;
 use crate::error::StoreError;
@@ -157,11 +158,19 @@ pub fn change(
 const IDS_PER_QUERY: usize = 900;
 
 /// What [`find`] looks for among the user's projects.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ProjectSearch<'a> {
     pub name: Option<&'a NameFilter>,
     /// At least this level.
     pub level: Option<Level>,
+    pub tags: Option<&'a SetQuery>,
+    pub properties: Option<&'a PropertyQuery>,
+    pub created: TimeRange,
+    pub modified: TimeRange,
+    pub region: Option<&'a str>,
+    pub contains_phi: Option<bool>,
+    /// Billed to this billing group (`user-x`, `org-x`).
+    pub bill_to: Option<&'a str>,
     /// The project (row id) to start at: the `next` of the previous page.
     pub starting: Option<i64>,
     pub limit: usize,
@@ -172,7 +181,8 @@ pub type ProjectPage = (Vec<(Project, Permissions)>, Option<DxId>);
 
 /// One page of the user's projects that match, oldest first, with the user's permissions, and
 /// the project the next page starts at. Two queries: the matching ids (all candidates
-/// when a glob needs deciding here, else one page), then the page.
+/// when a glob, a regular expression, tags or properties need deciding here, else one page),
+/// then the page.
 pub fn find(
     conn: &mut DbConnection,
     user_id: UserRowId,
@@ -180,34 +190,84 @@ pub fn find(
 ) -> Result<ProjectPage, StoreError> {
     let mut query = projects::table
         .inner_join(project_members::table)
+        .inner_join(billing_groups::table)
+        .left_join(project_properties::table)
         .filter(project_members::user_id.eq(user_id.get()))
-        .select((projects::id, projects::name, projects::dx_id))
+        .select((
+            projects::id,
+            projects::name,
+            projects::dx_id,
+            projects::tags,
+            project_properties::properties.nullable(),
+        ))
         .order(projects::id)
         .into_boxed();
     if let Some(level) = search.level {
         query = query.filter(project_members::level.ge(level.as_i16()));
     }
+    if let Some(after) = search.created.after {
+        query = query.filter(projects::created_at.ge(to_db_time(after)));
+    }
+    if let Some(before) = search.created.before {
+        query = query.filter(projects::created_at.le(to_db_time(before)));
+    }
+    if let Some(after) = search.modified.after {
+        query = query.filter(projects::modified_at.ge(to_db_time(after)));
+    }
+    if let Some(before) = search.modified.before {
+        query = query.filter(projects::modified_at.le(to_db_time(before)));
+    }
+    if let Some(region) = search.region {
+        query = query.filter(projects::region.eq(region));
+    }
+    if let Some(contains_phi) = search.contains_phi {
+        query = query.filter(projects::contains_phi.eq(contains_phi));
+    }
+    if let Some(bill_to) = search.bill_to {
+        query = query.filter(billing_groups::bill_to.eq(bill_to));
+    }
     if let Some(starting) = search.starting {
         query = query.filter(projects::id.ge(starting));
     }
     let wanted = search.limit.saturating_add(1);
-    let page_size = i64::try_from(wanted).unwrap_or(i64::MAX);
-    let candidates: Vec<(i64, String, String)> = match search.name {
-        Some(NameFilter::Exact(name)) => query
-            .filter(projects::name.eq(name))
-            .limit(page_size)
-            .load(conn)?,
-        Some(glob) => query
-            .filter(projects::name.like(glob.like_pattern()).escape('\\'))
-            .load(conn)?,
-        None => query.limit(page_size).load(conn)?,
-    };
-    let mut page: Vec<(i64, String)> = candidates
-        .into_iter()
-        .filter(|(_, name, _)| search.name.is_none_or(|filter| filter.matches(name)))
-        .map(|(id, _, dx_id)| (id, dx_id))
-        .take(wanted)
-        .collect();
+    if let Some(NameFilter::Exact(name)) = search.name {
+        query = query.filter(projects::name.eq(name));
+    } else if let Some(filter) = search.name {
+        query = query.filter(projects::name.like(filter.like_pattern()).escape('\\'));
+    }
+    let decided_in_sql = matches!(search.name, None | Some(NameFilter::Exact(_)))
+        && search.tags.is_none()
+        && search.properties.is_none();
+    if decided_in_sql {
+        query = query.limit(i64::try_from(wanted).unwrap_or(i64::MAX));
+    }
+    let mut page: Vec<(i64, String)> = Vec::with_capacity(wanted);
+    for (id, name, dx_id, tags, properties) in
+        query.load::<(i64, String, String, String, Option<String>)>(conn)?
+    {
+        if page.len() == wanted {
+            break;
+        }
+        if search.name.is_some_and(|filter| !filter.matches(&name)) {
+            continue;
+        }
+        if let Some(query) = search.tags {
+            let tags: Vec<String> = from_json("projects", id, &tags)?;
+            if !query.matches(&tags) {
+                continue;
+            }
+        }
+        if let Some(query) = search.properties {
+            let properties: Map<String, Value> = match properties {
+                Some(json) => from_json("project_properties", id, &json)?,
+                None => Map::new(),
+            };
+            if !query.matches(&properties) {
+                continue;
+            }
+        }
+        page.push((id, dx_id));
+    }
     let next = match (page.len() > search.limit).then(|| page.pop()).flatten() {
         Some((id, dx_id)) => Some(DxId::parse(&dx_id).map_err(|e| corrupt("projects", id, e))?),
         None => None,

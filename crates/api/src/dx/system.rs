@@ -6,13 +6,13 @@ use ferry_domain::row_ids::ProjectRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use ferry_domain::dx_query::{PropertyQuery, SetQuery};
+use ferry_domain::dx_query::{PropertyQuery, SetQuery, TimeRange};
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
 use ferry_domain::permission::Level;
 use ferry_store::dx_containers::{self, ProjectSearch};
-use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch, TimeRange};
+use ferry_store::objects::{self, CopyScope, NameFilter, ObjectCopy, ObjectSearch};
 use ferry_store::projects;
 use ferry_usecases::access::{ProjectHint, container, pick_copy};
 use serde::Deserialize;
@@ -46,11 +46,28 @@ fn name_filter(name: Option<NameQuery>) -> Result<Option<NameFilter>, DxError> {
     name.map(NameQuery::filter).transpose()
 }
 
+/// Every filter dxpy's `find_projects` sends; another key is `InvalidInput`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FindProjectsInput {
     name: Option<NameQuery>,
     #[schema(value_type = Option<String>)]
     level: Option<Level>,
+    #[schema(value_type = Option<Object>)]
+    tags: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+    created: Option<TimeBounds>,
+    modified: Option<TimeBounds>,
+    region: Option<String>,
+    #[serde(rename = "containsPHI")]
+    contains_phi: Option<bool>,
+    bill_to: Option<String>,
+    /// Every membership in Ferry is explicit, no project is public, and none restricts
+    /// external uploads: `false`, `false` and `true` find nothing.
+    explicit_permission: Option<bool>,
+    public: Option<bool>,
+    external_upload_restricted: Option<bool>,
     #[serde(default)]
     describe: DescribeRequest,
     limit: Option<usize>,
@@ -61,9 +78,24 @@ struct FindProjectsInput {
 /// `/system/findProjects`: the caller's projects, oldest first.
 #[utoipa::path(post, path = "/system/findProjects", tag = "dx", request_body = FindProjectsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value, DxError> {
-    let input: FindProjectsInput = parse(call.input)?;
+    let mut input: FindProjectsInput = parse(call.input)?;
     let limit = page_size(input.limit)?;
-    let name = name_filter(input.name)?;
+    let name = name_filter(input.name.take())?;
+    let tags = input
+        .tags
+        .as_ref()
+        .map(|tags| SetQuery::parse("tags", tags))
+        .transpose()?;
+    let properties = input
+        .properties
+        .as_ref()
+        .map(PropertyQuery::parse)
+        .transpose()?;
+    let created = TimeBounds::range(input.created.take())?;
+    let modified = TimeBounds::range(input.modified.take())?;
+    let none_match = input.explicit_permission == Some(false)
+        || input.public == Some(true)
+        || input.external_upload_restricted == Some(true);
     let describe_options = input.describe.options();
     let user = call.caller.user;
     let to_bucket = state.store.content().is_remote();
@@ -76,9 +108,19 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
             ),
             None => None,
         };
+        if none_match {
+            return Ok(json!({"results": [], "next": null}));
+        }
         let search = ProjectSearch {
             name: name.as_ref(),
             level: input.level,
+            tags: tags.as_ref(),
+            properties: properties.as_ref(),
+            created,
+            modified,
+            region: input.region.as_deref(),
+            contains_phi: input.contains_phi,
+            bill_to: input.bill_to.as_deref(),
             starting: starting.map(ProjectRowId::get),
             limit,
         };

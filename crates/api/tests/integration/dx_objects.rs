@@ -1603,7 +1603,7 @@ async fn searches_find_projects_and_objects_page_by_page(dx: Dx) {
             json!({"name": {"regexp": "^ALPHA", "flags": "i"}}),
         )
         .await;
-    assert_eq!(ids(&by_regexp["results"]), [alpha.clone()]);
+    assert_eq!(ids(&by_regexp["results"]), [alpha.as_str()]);
     assert_dx_error(
         &dx.call("/system/findProjects", json!({"name": {"regexp": "["}}))
             .await,

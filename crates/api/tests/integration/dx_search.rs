@@ -173,3 +173,73 @@ async fn every_find_data_objects_filter_narrows_the_search(ctx: Ctx) {
         assert_dx_error(&reply, 422, "InvalidInput");
     }
 }
+
+backends!(#[actix_web::test] async every_find_projects_filter_narrows_the_search);
+async fn every_find_projects_filter_narrows_the_search(ctx: Ctx) {
+    let (_, token) = ctx.user("alice");
+    let dx = Dx { ctx, token };
+    let new = |body: Value| {
+        let dx = &dx;
+        async move {
+            dx.ok("/project/new", body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let alpha = new(
+        json!({"name": "Alpha", "tags": ["raw"], "properties": {"study": "S1"},
+                           "containsPHI": true}),
+    )
+    .await;
+    let beta = new(json!({"name": "Beta", "tags": ["final"]})).await;
+    let found = |filters: Value| {
+        let dx = &dx;
+        async move {
+            let answer = dx.ok("/system/findProjects", filters).await;
+            answer["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|result| result["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let both = vec![alpha.clone(), beta.clone()];
+    for (filters, expected) in [
+        (json!({}), both.clone()),
+        (json!({"tags": "raw"}), vec![alpha.clone()]),
+        (json!({"tags": {"$or": ["raw", "final"]}}), both.clone()),
+        (json!({"properties": {"study": "S1"}}), vec![alpha.clone()]),
+        (json!({"properties": {"study": false}}), vec![beta.clone()]),
+        (json!({"containsPHI": true}), vec![alpha.clone()]),
+        (json!({"containsPHI": false}), vec![beta.clone()]),
+        (json!({"billTo": "user-alice"}), both.clone()),
+        (json!({"billTo": "org-other"}), vec![]),
+        (json!({"region": "aws:us-east-1"}), both.clone()),
+        (json!({"region": "aws:eu-central-1"}), vec![]),
+        (json!({"created": {"after": -3_600_000}}), both.clone()),
+        (json!({"modified": {"before": -3_600_000}}), vec![]),
+        (json!({"level": "ADMINISTER"}), both.clone()),
+        (
+            json!({"explicitPermission": true, "public": false}),
+            both.clone(),
+        ),
+        (json!({"public": true}), vec![]),
+        (
+            json!({"name": {"glob": "B*"}, "describe": true}),
+            vec![beta.clone()],
+        ),
+    ] {
+        assert_eq!(found(filters.clone()).await, expected, "{filters}");
+    }
+    for filters in [
+        json!({"colour": "red"}),
+        json!({"tags": 1}),
+        json!({"containsPHI": "yes"}),
+        json!({"created": {"since": 0}}),
+    ] {
+        let reply = dx.call("/system/findProjects", filters).await;
+        assert_dx_error(&reply, 422, "InvalidInput");
+    }
+}

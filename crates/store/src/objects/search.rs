@@ -2,8 +2,7 @@
 //! tags, types, properties and folder.
 
 use super::*;
-use chrono::{DateTime, Utc};
-use ferry_domain::dx_query::{PropertyQuery, SetQuery};
+use ferry_domain::dx_query::{PropertyQuery, SetQuery, TimeRange};
 use ferry_domain::row_ids::{PlacementRowId, ProjectRowId, UserRowId};
 
 use crate::convert::to_db_time;
@@ -84,13 +83,6 @@ pub struct ObjectSearch<'a> {
     /// The placement to start at: the `next` of the previous page.
     pub starting: Option<PlacementRowId>,
     pub limit: usize,
-}
-
-/// `{after, before}` of a search, either open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TimeRange {
-    pub after: Option<DateTime<Utc>>,
-    pub before: Option<DateTime<Utc>>,
 }
 
 /// What is decided here rather than in SQL: a glob's or a regular expression's case and
