@@ -174,6 +174,11 @@ def test_a_file_is_written_with_dxpy_and_read_back(dx_env, tmp_path):
         local = tmp_path / "hello.txt"
         dxpy.download_dxfile(written.get_id(), str(local), project=project.get_id())
         assert local.read_bytes() == b"hello world\n"
+        # The URL ends in the name and carries no query, as `wget URL` wants it (a bucket's
+        # presigned URL, with the S3 content store, is the bucket's own).
+        url = dxpy.api.file_download(written.get_id(), {"project": project.get_id()})["url"]
+        if CONTENT != "s3":
+            assert url.endswith("/" + written.describe()["name"]) and "?" not in url
 
         # Small parts: several PUTs, some at once, concatenated in order on close. With the S3
         # store, parts but the last are 5 MiB at least (fileUploadParameters), and dxpy sends

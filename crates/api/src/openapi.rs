@@ -21,7 +21,7 @@ const PUBLIC: &[&str] = &["/healthz", "/readyz", "/openapi.json"];
 const SIGNED: &[&str] = &[
     "/v2/files/{id}/download",
     "/upload/{id}/{index}",
-    "/download/{id}/{name}",
+    "/download/{id}/{expires}/{signature}/{name}",
 ];
 
 #[derive(OpenApi)]

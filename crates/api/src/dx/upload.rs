@@ -36,12 +36,16 @@ const UPLOAD_URL_SECONDS: i64 = 60 * 60;
 const DOWNLOAD_URL_SECONDS: i64 = 24 * 60 * 60;
 const MAX_DOWNLOAD_URL_SECONDS: i64 = 7 * 24 * 60 * 60;
 
-/// The two routes the URLs lead to. Three segments, so that they never meet the two of the
-/// method route `/{target}/{method}`.
+/// Where a download URL leads: the signature in the path and the name last, so that `wget URL`
+/// and `curl -O` save the file under its name.
+const DOWNLOAD_ROUTE: &str = "/download/{id}/{expires}/{signature}/{name}";
+
+/// The two routes the URLs lead to: three segments and more, so that they never meet the two of
+/// the method route `/{target}/{method}`.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/upload/{id}/{index}", web::put().to(put_part))
-        .route("/download/{id}/{name}", web::get().to(download_bytes))
-        .route("/download/{id}/{name}", web::head().to(download_bytes));
+        .route(DOWNLOAD_ROUTE, web::get().to(download_bytes))
+        .route(DOWNLOAD_ROUTE, web::head().to(download_bytes));
 }
 
 /// What dxpy reads before writing any file (`fileUploadParameters`): parts of 1 byte to 16 MiB,
@@ -319,32 +323,25 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
     let signature = Signed::Download { file: &id }.sign(key, expires);
     let name: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     let url = format!(
-        "{}/download/{id}/{name}?expires={expires}&signature={signature}",
+        "{}/download/{id}/{expires}/{signature}/{name}",
         state.config.public_url
     );
     Ok(json!({"url": url, "headers": {}, "expires": expires * 1000}))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct DownloadQuery {
-    expires: i64,
-    signature: String,
-}
-
-/// `GET` (or `HEAD`) `/download/{file-id}/{name}?…`: the file's bytes, authorised by the signed
-/// URL alone, served by [`download::serve`] (ranges included).
-#[utoipa::path(get, path = "/download/{id}/{name}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("name" = String, Path), DownloadQuery), responses((status = 200, description = "The bytes")))]
+/// `GET` (or `HEAD`) `/download/{file-id}/{expires}/{signature}/{name}`: the file's bytes,
+/// authorised by the signed URL alone, served by [`download::serve`] (ranges included).
+#[utoipa::path(get, path = "/download/{id}/{expires}/{signature}/{name}", tag = "dx", params(("id" = String, Path, description = "The file id"), ("expires" = i64, Path, description = "Unix seconds"), ("signature" = String, Path), ("name" = String, Path)), responses((status = 200, description = "The bytes")))]
 async fn download_bytes(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    query: web::Query<DownloadQuery>,
+    path: web::Path<(String, i64, String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, DxError> {
-    let file = DxId::parse(&path.0).map_err(|_| invalid_url())?;
+    let (file, expires, signature, name) = path.into_inner();
+    let file = DxId::parse(&file).map_err(|_| invalid_url())?;
     let key = state.url_signing_key.get(&state.store).await?;
     if file.class() != DxClass::File
-        || !(Signed::Download { file: &file }).verify(key, query.expires, &query.signature)
+        || !(Signed::Download { file: &file }).verify(key, expires, &signature)
     {
         return Err(invalid_url());
     }
@@ -356,11 +353,7 @@ async fn download_bytes(
         .content_sha256
         .ok_or_else(|| DxError::invalid_state(format!("{} has no content yet", object.dx_id)))?;
     let size = u64::try_from(object.size).unwrap_or_default();
-    let content = Content {
-        sha256,
-        size,
-        name: path.into_inner().1,
-    };
+    let content = Content { sha256, size, name };
     Ok(download::serve(&state.store, &req, content).await?)
 }
 

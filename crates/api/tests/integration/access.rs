@@ -57,7 +57,7 @@ const PUBLIC: &[&str] = &["/healthz", "/readyz", "/openapi.json"];
 const SIGNED: &[&str] = &[
     "/v2/files/{id}/download",
     "/upload/{id}/{index}",
-    "/download/{id}/{name}",
+    "/download/{id}/{expires}/{signature}/{name}",
     "/v2/upload/multipart/{upload_id}/part/{part_number}/data",
 ];
 /// Routes that answer about the caller alone: the outsider gets an answer (2xx) that must not
@@ -190,6 +190,8 @@ fn param(path: &str, name: &str, v: &Victim) -> String {
         "id" if path.starts_with("/v2/") => v.file.clone(),
         "id" => v.dx_file.clone(),
         "index" | "part_number" => "1".to_owned(),
+        "expires" => "0".to_owned(),
+        "signature" => "00".to_owned(),
         "upload_id" => v.upload.clone(),
         "name" => "a.txt".to_owned(),
         "project" => dx_suffix(&v.dx_project),

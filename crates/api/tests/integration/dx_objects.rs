@@ -1449,6 +1449,13 @@ async fn files_are_uploaded_in_parts_closed_and_downloaded(dx: Dx) {
         .await;
     assert_eq!(download["headers"], json!({}));
     let url = local(&download["url"]);
+    // The name last and no query, so that `wget URL` saves the file under its name.
+    let name = dx.describe(&file, json!({})).await["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.ends_with(&format!("/{name}")), "{url}");
+    assert!(!url.contains('?'), "{url}");
     let (status, headers, body) = get(&dx.ctx, &url, None).await;
     assert_eq!(
         (status, body.as_slice()),
@@ -1474,7 +1481,9 @@ async fn files_are_uploaded_in_parts_closed_and_downloaded(dx: Dx) {
     let (status, headers, _) = get(&dx.ctx, &url, Some("bytes=12-")).await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(headers.get(header::CONTENT_RANGE).unwrap(), "bytes */12");
-    let tampered = url.replace("signature=", "signature=00");
+    // `.../{signature}/{name}`: another signature.
+    let parts: Vec<&str> = url.rsplitn(3, '/').collect();
+    let tampered = format!("{}/00{}/{}", parts[2], parts[1], parts[0]);
     assert_eq!(get(&dx.ctx, &tampered, None).await.0, StatusCode::FORBIDDEN);
 
     // Download names its project strictly.
