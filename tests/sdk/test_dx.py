@@ -85,6 +85,21 @@ def test_members_are_invited_and_see_what_their_level_allows(dx_env, as_bob):
         project.destroy()
 
 
+def test_a_record_starts_from_another_with_init_from(dx_env):
+    project = new_project("Init")
+    try:
+        pid = project.get_id()
+        template = dxpy.new_dxrecord(project=pid, name="template", types=["Sample"],
+                                     details={"k": 1}, tags=["old"], close=True)
+        made = dxpy.new_dxrecord(project=pid, init_from=template, tags=["new"])
+        described = made.describe(incl_details=True)
+        assert (described["name"], described["types"], described["tags"]) == (
+            "template", ["Sample"], ["new"])
+        assert described["details"] == {"k": 1}
+    finally:
+        project.destroy()
+
+
 def test_records_with_hidden_links_round_trip(dx_env):
     src, dst = new_project("Source"), new_project("Destination")
     assert src.get_id() != dst.get_id()

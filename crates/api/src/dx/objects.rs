@@ -55,6 +55,18 @@ struct NewObjectInput {
     #[serde(default)]
     close: bool,
     nonce: Option<String>,
+    /// Records only: a record whose name, details, types, tags, properties and visibility the
+    /// new one starts from; the keys given win.
+    #[serde(rename = "initializeFrom")]
+    initialize_from: Option<InitializeFrom>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+struct InitializeFrom {
+    #[schema(value_type = Option<String>)]
+    project: Option<DxId>,
+    #[schema(value_type = String)]
+    id: DxId,
 }
 
 fn empty_details() -> Value {
@@ -110,7 +122,12 @@ pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<
     checked_properties(&input.properties)?;
     input.tags = text::tags(std::mem::take(&mut input.tags))?;
     input.types = text::types(std::mem::take(&mut input.types))?;
-    let name = input.name.take().map(object_name).transpose()?;
+    if input.initialize_from.is_some() && class != DxClass::Record {
+        return Err(DxError::invalid_input(
+            "initializeFrom is taken by record/new only",
+        ));
+    }
+    let mut name = input.name.take().map(object_name).transpose()?;
     if let Some(nonce) = &input.nonce
         && (nonce.is_empty() || nonce.len() > MAX_NONCE_BYTES)
     {
@@ -156,6 +173,35 @@ pub(crate) async fn new(state: &AppState, class: DxClass, call: Call) -> Result<
                         return replay(used, &request_sha256);
                     }
                     reserved => reserved?,
+                }
+            }
+            if let Some(from) = &input.initialize_from {
+                let hint = ProjectHint::Exactly(from.project.as_ref());
+                let source = object_copy(conn, user_id, &from.id, hint)?;
+                if source.object.class != DxClass::Record {
+                    return Err(DxError::invalid_input(format!(
+                        "initializeFrom: {} is not a record",
+                        from.id
+                    )));
+                }
+                let given = |key: &str| raw.contains_key(key);
+                if name.is_none() {
+                    name = Some(object_name(source.placement.name.clone())?);
+                }
+                if !given("details") {
+                    input.details = source.object.details.clone();
+                }
+                if !given("types") {
+                    input.types = source.object.types.clone();
+                }
+                if !given("tags") {
+                    input.tags = source.placement.tags.clone();
+                }
+                if !given("properties") {
+                    input.properties = source.placement.properties.clone();
+                }
+                if !given("hidden") {
+                    input.hidden = source.object.hidden;
                 }
             }
             let new = NewDataObject {

@@ -1,6 +1,7 @@
-//! `/system/findDataObjects` with every filter dxpy sends: tags, properties (value and
-//! presence), type, state, id, link, created and modified, region, level, archival state, name
-//! modes (exact, glob, regexp), and paging; an unknown filter is `InvalidInput`.
+//! `/system/findDataObjects` and `findProjects` with every filter dxpy sends: tags, properties
+//! (value and presence), type, state, id, link, created and modified, region, level, archival
+//! state, name modes (exact, glob, regexp), and paging; an unknown filter is `InvalidInput`.
+//! And what a record made `initializeFrom` another starts from, which such searches find.
 
 use serde_json::{Value, json};
 
@@ -242,4 +243,67 @@ async fn every_find_projects_filter_narrows_the_search(ctx: Ctx) {
         let reply = dx.call("/system/findProjects", filters).await;
         assert_dx_error(&reply, 422, "InvalidInput");
     }
+}
+
+backends!(#[actix_web::test] async a_record_initialized_from_another_takes_what_it_does_not_give);
+async fn a_record_initialized_from_another_takes_what_it_does_not_give(ctx: Ctx) {
+    let (_, token) = ctx.user("alice");
+    let dx = Dx { ctx, token };
+    let project = dx.ok("/project/new", json!({"name": "Init"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let template = dx
+        .ok(
+            "/record/new",
+            json!({"project": project, "name": "template", "details": {"k": 1},
+                   "types": ["Sample"], "tags": ["old"], "properties": {"p": "v"},
+                   "hidden": true, "close": true}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = dx
+        .ok(
+            "/record/new",
+            json!({"project": project, "tags": ["new"],
+                   "initializeFrom": {"project": project, "id": template}}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let options = json!({"details": true, "properties": true});
+    let described = dx.ok(&format!("/{made}/describe"), options).await;
+    assert_eq!(
+        (
+            &described["name"],
+            &described["details"],
+            &described["types"],
+            &described["tags"],
+            &described["properties"],
+            &described["hidden"],
+            &described["state"],
+        ),
+        (
+            &json!("template"),
+            &json!({"k": 1}),
+            &json!(["Sample"]),
+            &json!(["new"]),
+            &json!({"p": "v"}),
+            &json!(true),
+            &json!("open"),
+        ),
+        "{described}"
+    );
+    let unknown =
+        json!({"project": project, "initializeFrom": {"id": "record-000000000000000000000000"}});
+    assert_dx_error(
+        &dx.call("/record/new", unknown).await,
+        404,
+        "ResourceNotFound",
+    );
+    let file = json!({"project": project, "initializeFrom": {"id": template}});
+    assert_dx_error(&dx.call("/file/new", file).await, 422, "InvalidInput");
 }
