@@ -105,9 +105,27 @@ fn redact_value(value: Content, key: Option<&str>) -> Content {
     }
 }
 
+/// A DNAnexus download URL with its expiry and signature (`/download/{id}/{expires}/{signature}/
+/// {name}`) written `[signed]`.
+fn signed_path(text: &str) -> String {
+    let Some((base, rest)) = text.split_once("/download/") else {
+        return text.to_owned();
+    };
+    let parts: Vec<&str> = rest.splitn(4, '/').collect();
+    match parts.as_slice() {
+        [id, expires, signature, name]
+            if expires.bytes().all(|b| b.is_ascii_digit())
+                && signature.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{base}/download/{id}/[signed]/{name}")
+        }
+        _ => text.to_owned(),
+    }
+}
+
 /// The text with its volatile parts replaced: timestamps, a signed URL's query, UUIDs,
 /// DNAnexus ids (`file-` and 24 letters or digits), and runs of 24 or 32 hexadecimal digits
-/// (SBG ids, job and upload ids).
+/// (SBG ids, job and upload ids); a download URL's signed path.
 fn redact_text(text: &str) -> String {
     if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
         return "[timestamp]".to_owned();
@@ -119,7 +137,7 @@ fn redact_text(text: &str) -> String {
         {
             format!("{url}?[signed]")
         }
-        _ => without_uuids(text),
+        _ => without_uuids(&signed_path(text)),
     };
     let mut out = String::new();
     let mut rest = text.as_str();
