@@ -1,18 +1,14 @@
 //! The admin commands and start-up failures.
 
-use crate::support::{create_user, ferry, ferry_in, stderr, stdout};
+use crate::support::{create_user, ferry, ferry_in, said, stderr, stdout};
 use ferry_testkit::TestDb;
 use ferry_testkit::backends;
 
 fn assert_one_line_setup_error(output: &std::process::Output, expect: &str) {
     assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(output));
-    let err = stderr(output);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got: {err}"
-    );
-    assert!(err.contains(expect), "expected {expect:?} in {err:?}");
+    let said = said(output);
+    assert_eq!(said.len(), 1, "one line expected, got: {said:?}");
+    assert!(said[0].contains(expect), "expected {expect:?} in {said:?}");
 }
 
 backends!(user_create_prints_a_token_and_nothing_else);

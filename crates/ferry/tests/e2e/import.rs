@@ -1,7 +1,7 @@
 //! `ferry import`: files and directory trees into a project, name clashes, permissions, and
 //! content stored once.
 
-use crate::support::{ferry, stderr, stdout};
+use crate::support::{ferry, said, stderr, stdout};
 use ferry_domain::ids::SbgId;
 use ferry_domain::path::FolderPath;
 use ferry_domain::row_ids::{FolderRowId, ProjectRowId};
@@ -38,13 +38,9 @@ fn paths(lines: &[(String, String)]) -> Vec<&str> {
 fn assert_refused(output: &Output, expect: &str) {
     assert_eq!(output.status.code(), Some(1), "stderr: {}", stderr(output));
     assert!(stdout(output).is_empty(), "stdout: {}", stdout(output));
-    let err = stderr(output);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected: {err}"
-    );
-    assert!(err.contains(expect), "expected {expect:?} in {err:?}");
+    let said = said(output);
+    assert_eq!(said.len(), 1, "one line expected: {said:?}");
+    assert!(said[0].contains(expect), "expected {expect:?} in {said:?}");
 }
 
 /// The number of contents in the content store.

@@ -38,6 +38,19 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
 }
 
+/// What the command itself wrote to stderr: its lines but the log records (a slow statement's
+/// warning, say, on a loaded machine), which begin with their RFC 3339 timestamp.
+pub fn said(output: &Output) -> Vec<String> {
+    stderr(output)
+        .lines()
+        .filter(|line| {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            chrono::DateTime::parse_from_rfc3339(first).is_err()
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A token for a new user, as a script would capture it.
 pub fn create_user(database_url: &str, data_dir: &Path, username: &str) -> String {
     let output = ferry(database_url, data_dir, &["user", "create", username]);
