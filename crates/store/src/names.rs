@@ -43,12 +43,7 @@ pub fn taken_in_folder(
     folder_id: FolderRowId,
     wanted: &[&str],
 ) -> Result<TakenNames, StoreError> {
-    let distinct: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .collect::<BTreeSet<&str>>()
-        .into_iter()
-        .collect();
+    let distinct = distinct(wanted);
     let mut taken = TakenNames::default();
     for chunk in distinct.chunks(NAMES_PER_QUERY) {
         let mut saturated = Vec::new();
@@ -102,12 +97,7 @@ pub fn holders_in_folder(
     folder_id: FolderRowId,
     wanted: &[&str],
 ) -> Result<HashMap<String, Holder>, StoreError> {
-    let distinct: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .collect::<BTreeSet<&str>>()
-        .into_iter()
-        .collect();
+    let distinct = distinct(wanted);
     let mut holders = HashMap::new();
     for chunk in distinct.chunks(NAMES_PER_QUERY) {
         let files: Vec<(String, String, Option<String>)> = placements::table
@@ -135,6 +125,16 @@ pub fn holders_in_folder(
         }
     }
     Ok(holders)
+}
+
+/// The names, each once, sorted.
+fn distinct<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .collect()
 }
 
 /// Per wanted name, whether a placement in the folder has it, and the highest `name_number`

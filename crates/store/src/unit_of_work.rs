@@ -47,24 +47,20 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut pooled = self.conn()?;
-        let conn = &mut *pooled;
-        let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| self.writers.lock());
-        begin(conn).map_err(StoreError::from)?;
-        let done = work(conn).and_then(|value| {
-            if let Some(claim) = claim {
-                idempotency::mark_applied(conn, claim)?;
-            }
-            Ok(value)
-        });
-        finish(conn, done.map_err(Failed::Work)).map_err(|failed| match failed {
-            Failed::Work(e) => e,
-            Failed::Finish(e) => StoreError::from(e).into(),
+        self.in_write_transaction(|conn| {
+            let done = work(conn).and_then(|value| {
+                if let Some(claim) = claim {
+                    idempotency::mark_applied(conn, claim)?;
+                }
+                Ok(value)
+            });
+            finish(conn, done.map_err(Failed::Work)).map_err(|failed| match failed {
+                Failed::Work(e) => e,
+                Failed::Finish(e) => StoreError::from(e).into(),
+            })
         })
     }
-}
 
-impl Store {
     /// Runs `work` as [`Store::write`] runs it (the same transaction, lock and queue), then
     /// rolls it back whatever it did: a dry run's answer is exactly the real run's, and nothing
     /// is written. It marks no claim: nothing was applied. Blocking.
@@ -75,14 +71,28 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        self.in_write_transaction(|conn| {
+            let done = work(conn);
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+                .map_err(StoreError::from)?;
+            done
+        })
+    }
+
+    /// Checks a connection out, takes its turn among the writers (SQLite) and begins the write
+    /// transaction that `run` ends.
+    fn in_write_transaction<T, E>(
+        &self,
+        run: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
         let mut pooled = self.conn()?;
         let conn = &mut *pooled;
         let _turn = matches!(conn, DbConnection::Sqlite(_)).then(|| self.writers.lock());
         begin(conn).map_err(StoreError::from)?;
-        let done = work(conn);
-        <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
-            .map_err(StoreError::from)?;
-        done
+        run(conn)
     }
 }
 

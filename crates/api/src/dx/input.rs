@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use ferry_domain::dx_query::PropertyQuery;
 use ferry_domain::glob::Glob;
 use ferry_domain::ids::DxId;
 use ferry_domain::name::FileName;
@@ -206,6 +207,25 @@ pub(crate) fn checked_properties(properties: &Map<String, Value>) -> Result<(), 
         text::property(key, value)?;
     }
     Ok(())
+}
+
+/// `addTags`, on an object or a project: the tags given join, each once.
+pub(crate) fn add_tags(tags: &mut Vec<String>, given: Vec<String>) {
+    for tag in given {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+}
+
+/// `removeTags`: the tags given go; those not there are ignored.
+pub(crate) fn remove_tags(tags: &mut Vec<String>, given: Vec<String>) {
+    tags.retain(|kept| !given.contains(kept));
+}
+
+/// A search's `properties`, as `PropertyQuery` reads it.
+pub(crate) fn property_query(properties: Option<&Value>) -> Result<Option<PropertyQuery>, DxError> {
+    Ok(properties.map(PropertyQuery::parse).transpose()?)
 }
 
 /// The changes of a `setProperties`: `{key: string}` sets, `{key: null}` removes.

@@ -21,7 +21,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::describe::{self, ObjectExtras, class_field_names, wants_parts};
-use super::input::{DescribeOptions, PropertyChanges, checked_properties, object_name, parse};
+use super::input::{
+    self, DescribeOptions, PropertyChanges, checked_properties, object_name, parse,
+};
 use super::{Call, DxError};
 use crate::db::RequestClaim;
 use crate::{AppState, db};
@@ -471,20 +473,13 @@ struct TagsInput {
 /// `/class-xxxx/addTags`: tags already there stay once.
 #[utoipa::path(post, path = "/file-{file}/addTags", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TagsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    change_tags(state, call, id, |tags, given| {
-        tags.extend(given);
-        *tags = deduplicated(std::mem::take(tags));
-    })
-    .await
+    change_tags(state, call, id, input::add_tags).await
 }
 
 /// `/class-xxxx/removeTags`: tags not there are ignored.
 #[utoipa::path(post, path = "/file-{file}/removeTags", tag = "dx", params(("file" = String, Path, description = "The 24 characters after file-; every data object class (record-, applet-, workflow-) takes the same methods")), request_body = TagsInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    change_tags(state, call, id, |tags, given| {
-        tags.retain(|kept| !given.contains(kept));
-    })
-    .await
+    change_tags(state, call, id, input::remove_tags).await
 }
 
 /// Sets a copy's tags to what `edit` makes of its current tags and the tags given.

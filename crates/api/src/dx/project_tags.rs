@@ -11,7 +11,7 @@ use ferry_usecases::access::container;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::input::{PropertyChanges, parse};
+use super::input::{self, PropertyChanges, parse};
 use super::{Call, DxError};
 use crate::{AppState, db};
 
@@ -23,23 +23,13 @@ struct ProjectTagsInput {
 /// `/project-xxxx/addTags`: tags already there stay once.
 #[utoipa::path(post, path = "/project-{project}/addTags", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = ProjectTagsInput, responses((status = 200, description = "{id}")))]
 pub(crate) async fn add_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    change_tags(state, call, id, |tags, given| {
-        for tag in given {
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-    })
-    .await
+    change_tags(state, call, id, input::add_tags).await
 }
 
 /// `/project-xxxx/removeTags`: tags not there are ignored.
 #[utoipa::path(post, path = "/project-{project}/removeTags", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = ProjectTagsInput, responses((status = 200, description = "{id}")))]
 pub(crate) async fn remove_tags(state: &AppState, call: Call, id: DxId) -> Result<Value, DxError> {
-    change_tags(state, call, id, |tags, given| {
-        tags.retain(|kept| !given.contains(kept));
-    })
-    .await
+    change_tags(state, call, id, input::remove_tags).await
 }
 
 async fn change_tags(

@@ -6,7 +6,7 @@ use ferry_domain::row_ids::ProjectRowId;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use ferry_domain::dx_query::{PropertyQuery, SetQuery, TimeRange};
+use ferry_domain::dx_query::{SetQuery, TimeRange};
 use ferry_domain::ids::{DxClass, DxId};
 use ferry_domain::model::ObjectState;
 use ferry_domain::path::FolderPath;
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::describe::{self, ObjectExtras, user_id, wants_parts};
-use super::input::{DescribeOptions, DescribeRequest, NameQuery, ObjectRef, parse};
+use super::input::{DescribeOptions, DescribeRequest, NameQuery, ObjectRef, parse, property_query};
 use super::{Call, DxError};
 use crate::{AppState, db};
 
@@ -86,11 +86,7 @@ pub(crate) async fn find_projects(state: &AppState, call: Call) -> Result<Value,
         .as_ref()
         .map(|tags| SetQuery::parse("tags", tags))
         .transpose()?;
-    let properties = input
-        .properties
-        .as_ref()
-        .map(PropertyQuery::parse)
-        .transpose()?;
+    let properties = property_query(input.properties.as_ref())?;
     let created = TimeBounds::range(input.created.take())?;
     let modified = TimeBounds::range(input.modified.take())?;
     let none_match = input.explicit_permission == Some(false)
@@ -280,11 +276,7 @@ pub(crate) async fn find_data_objects(state: &AppState, call: Call) -> Result<Va
         .as_ref()
         .map(|types| SetQuery::parse("type", types))
         .transpose()?;
-    let properties = input
-        .properties
-        .as_ref()
-        .map(PropertyQuery::parse)
-        .transpose()?;
+    let properties = property_query(input.properties.as_ref())?;
     let object_state = input
         .state
         .as_deref()
