@@ -247,6 +247,11 @@ def test_folders_and_objects_move_rename_and_go(dx_env):
             "/a/bee/c",
             "/a/d",
         ]
+        # `dx mv /a/bee /a/d/renamed`: the folder is moved and renamed (renameFolder's newpath).
+        run_dx(dx_env, "mv", "/a/bee", "/a/d/renamed", project=project.get_id())
+        assert project.list_folder("/a/d")["folders"] == ["/a/d/renamed"]
+        assert project.list_folder("/a/d/renamed")["folders"] == ["/a/d/renamed/c"]
+        assert project.list_folder("/a")["folders"] == ["/a/d"]
         with pytest.raises(DXAPIError):
             project.remove_folder("/a")
         with pytest.raises(InvalidState):

@@ -326,10 +326,15 @@ fn moved_paths(
 struct RenameFolderInput {
     #[schema(value_type = String)]
     folder: FolderPath,
-    name: String,
+    /// The new name, in the same parent.
+    name: Option<String>,
+    /// The new path, which `dx mv /a /b/c` sends: the parent may change too.
+    #[schema(value_type = Option<String>)]
+    newpath: Option<FolderPath>,
 }
 
-/// `/class-xxxx/renameFolder`: the folder keeps its place and contents under a new name.
+/// `/class-xxxx/renameFolder`: the folder keeps its contents under a new name (`name`), or at a
+/// new path (`newpath`, whose parent must exist), as `dx mv` renames and moves a folder.
 #[utoipa::path(post, path = "/project-{project}/renameFolder", tag = "dx", params(("project" = String, Path, description = "The 24 characters after project-")), request_body = RenameFolderInput, responses((status = 200, description = "The method's output")))]
 pub(crate) async fn rename_folder(
     state: &AppState,
@@ -340,7 +345,23 @@ pub(crate) async fn rename_folder(
     let Some(parent) = input.folder.parent() else {
         return Err(DxError::invalid_input("The root folder cannot be renamed"));
     };
-    let renamed = parent.join(&input.name)?;
+    let renamed = match (&input.name, &input.newpath) {
+        (Some(name), None) => parent.join(name)?,
+        (None, Some(newpath)) if !newpath.is_root() => newpath.clone(),
+        (None, Some(_)) => return Err(DxError::invalid_input("newpath cannot be the root folder")),
+        _ => {
+            return Err(DxError::invalid_input(
+                "exactly one of name and newpath is required",
+            ));
+        }
+    };
+    if renamed != input.folder && renamed.is_within(&input.folder) {
+        return Err(DxError::invalid_input(format!(
+            "{} cannot be moved into itself",
+            input.folder
+        )));
+    }
+    let new_parent = renamed.parent().filter(|new_parent| *new_parent != parent);
     let user_id = call.caller.user.id;
     let output = json!({ "id": id });
     db::write(
@@ -352,6 +373,10 @@ pub(crate) async fn rename_folder(
             if renamed == folder.path {
                 return Ok(());
             }
+            let new_parent = match &new_parent {
+                Some(path) => Some(existing_folder(conn, &container, path)?),
+                None => None,
+            };
             let tree = dx_folders::subtrees(
                 conn,
                 container.project.id,
@@ -359,6 +384,7 @@ pub(crate) async fn rename_folder(
             )?;
             let mut lock_ids: Vec<_> = tree.iter().map(|folder| folder.id).collect();
             lock_ids.extend(folder.parent_id);
+            lock_ids.extend(new_parent.as_ref().map(|parent| parent.id));
             folders::lock(conn, &lock_ids)?;
             if folders::get_by_path(conn, container.project.id, &renamed)?.is_some() {
                 return Err(DxError::invalid_state(format!(
@@ -370,6 +396,9 @@ pub(crate) async fn rename_folder(
                 .map(|inner| Ok((inner.id, inner.path.rebase(&folder.path, &renamed)?)))
                 .collect::<Result<Vec<_>, DxError>>()?;
             dx_folders::set_paths(conn, &new_paths)?;
+            if let Some(new_parent) = &new_parent {
+                dx_folders::set_parent(conn, &[folder.id], new_parent.id)?;
+            }
             Ok(())
         },
     )

@@ -1909,6 +1909,48 @@ async fn objects_and_folders_move_rename_and_go(dx: Dx) {
         404,
         "ResourceNotFound",
     );
+    // `dx mv /t/bee /a/bee2` sends newpath: renamed and moved, with its subtree.
+    dx.ok(
+        &path("renameFolder"),
+        json!({"folder": "/t/bee", "newpath": "/a/bee2"}),
+    )
+    .await;
+    let all = strings(&dx.describe(&project, json!({"folders": true})).await["folders"]);
+    assert!(all.contains(&"/a/bee2/c".to_owned()), "{all:?}");
+    assert!(
+        !all.iter().any(|path| path.starts_with("/t/bee")),
+        "{all:?}"
+    );
+    let listed = dx
+        .ok(
+            &path("listFolder"),
+            json!({"folder": "/a", "only": "folders"}),
+        )
+        .await;
+    assert!(
+        strings(&listed["folders"]).contains(&"/a/bee2".to_owned()),
+        "{listed}"
+    );
+    for (body, status, kind) in [
+        (
+            json!({"folder": "/a/bee2", "newpath": "/a/bee2/c/in"}),
+            422,
+            "InvalidInput",
+        ),
+        (
+            json!({"folder": "/a/bee2", "newpath": "/nowhere/x"}),
+            404,
+            "ResourceNotFound",
+        ),
+        (
+            json!({"folder": "/a/bee2", "name": "n", "newpath": "/n"}),
+            422,
+            "InvalidInput",
+        ),
+        (json!({"folder": "/a/bee2"}), 422, "InvalidInput"),
+    ] {
+        assert_dx_error(&dx.call(&path("renameFolder"), body).await, status, kind);
+    }
 
     // removeObjects: CONTRIBUTE; unknown objects refused unless forced.
     let remove = path("removeObjects");
