@@ -61,6 +61,25 @@ pub fn properties(
         })
 }
 
+#[derive(QueryableByName)]
+struct Bytes {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
+}
+
+/// The bytes the project holds, each content once however many files point at it (DNAnexus
+/// `dataUsage`); content not hashed yet counts nothing. One query.
+pub fn data_bytes(conn: &mut DbConnection, project_id: ProjectRowId) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes FROM \
+        (SELECT DISTINCT o.content_sha256, o.size FROM placements p \
+         JOIN objects o ON o.id = p.object_id \
+         WHERE p.project_id = $1 AND o.content_sha256 IS NOT NULL) AS contents";
+    let found: Bytes = each_backend!(conn, |c| diesel::sql_query(SQL)
+        .bind::<diesel::sql_types::BigInt, _>(project_id.get())
+        .get_result(c))?;
+    Ok(found.bytes)
+}
+
 /// The billing group the project is billed to.
 pub fn billing_group(
     conn: &mut DbConnection,

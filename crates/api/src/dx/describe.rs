@@ -209,6 +209,12 @@ pub(crate) fn project(
     } else {
         String::new()
     };
+    // In GB, as DNAnexus shows it (`dx describe` prints "%.2f GB").
+    let data_usage = if options.wants("dataUsage", true) {
+        dx_containers::data_bytes(conn, project.id)? as f64 / 1e9
+    } else {
+        0.0
+    };
     let properties = if options.wants("properties", true) {
         dx_containers::properties(conn, project.id)?
     } else {
@@ -239,7 +245,7 @@ pub(crate) fn project(
         ("modified", true, json!(millis(project.modified_at))),
         ("billTo", true, json!(billing.bill_to)),
         ("level", true, json!(level.as_str())),
-        ("dataUsage", true, json!(0)),
+        ("dataUsage", true, json!(data_usage)),
         ("sponsoredDataUsage", true, json!(0)),
         ("region", true, json!(project.region)),
         ("summary", true, json!(summary)),

@@ -2128,3 +2128,22 @@ async fn removing_objects_takes_the_hidden_objects_only_they_used(dx: Dx) {
     .await;
     assert_eq!(listed("/hidden").await["objects"], json!([]));
 }
+
+backends!(#[actix_web::test] async data_usage_counts_each_content_once);
+/// `dataUsage`, in GB: the bytes of the project's files, the same content once.
+async fn data_usage_counts_each_content_once(dx: Dx) {
+    let project = dx.project("Usage").await;
+    assert_eq!(
+        dx.describe(&project, json!({})).await["dataUsage"],
+        json!(0.0)
+    );
+    let row = dx.project_row(&project);
+    dx.ctx.seed_file(&dx.alice, &row, "/", "a.txt", b"abc");
+    dx.ctx
+        .seed_file(&dx.alice, &row, "/copies", "a.txt", b"abc");
+    dx.ctx.seed_file(&dx.alice, &row, "/", "b.txt", b"hello");
+    let usage = dx.describe(&project, json!({})).await["dataUsage"]
+        .as_f64()
+        .unwrap();
+    assert!((usage - 8e-9).abs() < 1e-15, "{usage}");
+}
