@@ -84,9 +84,12 @@ pub fn parts(
     Ok(found)
 }
 
-/// Forgets the object's parts, once they are assembled.
-pub fn delete(conn: &mut DbConnection, object_id: ObjectRowId) -> Result<(), StoreError> {
-    diesel::delete(upload_parts::table.filter(upload_parts::object_id.eq(object_id.get())))
+/// Keeps the parts of a file being closed as its record of how it was uploaded (their index,
+/// size and MD5, which `describe` shows), and lets their own contents go: the closed file's
+/// content is the parts joined, so nothing refers to theirs (`content_gc` collects them).
+pub fn settle(conn: &mut DbConnection, object_id: ObjectRowId) -> Result<(), StoreError> {
+    diesel::update(upload_parts::table.filter(upload_parts::object_id.eq(object_id.get())))
+        .set(upload_parts::content_sha256.eq(None::<String>))
         .execute(conn)?;
     Ok(())
 }

@@ -154,7 +154,7 @@ pub fn close(
             Some((assembled, content)) if assembled == parts => content,
             _ => assemble(store, conn, copy.object.id, &parts)?,
         };
-        uploads::delete(conn, copy.object.id)?;
+        uploads::settle(conn, copy.object.id)?;
         match content {
             Assembled::Stored(content) => {
                 objects::close(conn, copy.object.id, Some(&content))?;

@@ -47,21 +47,21 @@ impl ObjectExtras {
     ) -> Result<ObjectExtras, StoreError> {
         let mut ids = Vec::new();
         let mut with_fields = Vec::new();
-        let mut open_files = Vec::new();
+        let mut files = Vec::new();
         for copy in copies {
             let object = &copy.object;
             ids.push(object.id);
             if object.class != DxClass::Record {
                 with_fields.push(object.id);
             }
-            if object.class == DxClass::File && object.state == ObjectState::Open {
-                open_files.push(object.id);
+            if object.class == DxClass::File {
+                files.push(object.id);
             }
         }
         Ok(ObjectExtras {
             class_fields: objects::class_fields(conn, &with_fields)?,
-            parts: if with_parts && !open_files.is_empty() {
-                uploads::parts(conn, &open_files)?
+            parts: if with_parts && !files.is_empty() {
+                uploads::parts(conn, &files)?
             } else {
                 HashMap::new()
             },
@@ -163,27 +163,28 @@ pub(crate) fn object(copy: &ObjectCopy, extras: &ObjectExtras, options: &Describ
             if object.state == ObjectState::Closed {
                 all.push(("size", true, json!(object.size)));
             }
+            let uploaded: Map<String, Value> = extras
+                .parts
+                .get(&object.id)
+                .into_iter()
+                .flatten()
+                .map(|part| {
+                    let uploaded = json!({"state": "complete", "size": part.size, "md5": part.md5});
+                    (part.index.to_string(), uploaded)
+                })
+                .collect();
             let parts = match object.state {
-                // A closed file's content is one part, so that dxpy downloads it whole and checks
-                // its MD5, however it was made (uploaded in parts, imported, copied).
-                ObjectState::Closed => {
+                // A closed file made without parts (imported, an SBG upload, a copy) is one
+                // part, so that dxpy downloads it whole and checks its MD5; one uploaded in
+                // parts keeps them, as DNAnexus shows them.
+                ObjectState::Closed if uploaded.is_empty() => {
                     let mut part = json!({"state": "complete", "size": object.size});
                     if let Some(md5) = &object.md5 {
                         part["md5"] = json!(md5);
                     }
                     Map::from_iter([("1".to_owned(), part)])
                 }
-                ObjectState::Open | ObjectState::Closing => extras
-                    .parts
-                    .get(&object.id)
-                    .into_iter()
-                    .flatten()
-                    .map(|part| {
-                        let uploaded =
-                            json!({"state": "complete", "size": part.size, "md5": part.md5});
-                        (part.index.to_string(), uploaded)
-                    })
-                    .collect(),
+                _ => uploaded,
             };
             all.push(("parts", false, Value::Object(parts)));
         }
