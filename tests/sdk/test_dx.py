@@ -100,6 +100,22 @@ def test_a_record_starts_from_another_with_init_from(dx_env):
         project.destroy()
 
 
+def test_resolve_data_objects_finds_names_in_their_folders(dx_env):
+    project = new_project("Resolve")
+    try:
+        pid = project.get_id()
+        top = dxpy.new_dxrecord(project=pid, name="top")
+        deep = dxpy.new_dxrecord(project=pid, name="deep", folder="/d", parents=True)
+        results = dxpy.resolve_data_objects(
+            [{"name": "top"}, {"name": "deep", "folder": "/d"}, {"name": "deep"}], project=pid
+        )
+        assert [[r["id"] for r in found] for found in results] == [
+            [top.get_id()], [deep.get_id()], []
+        ]
+    finally:
+        project.destroy()
+
+
 def test_records_with_hidden_links_round_trip(dx_env):
     src, dst = new_project("Source"), new_project("Destination")
     assert src.get_id() != dst.get_id()

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         super::system::find_projects,
         super::system::find_data_objects,
         super::system::describe_data_objects,
+        super::resolve::resolve_data_objects,
         super::projects::new,
         super::objects::new,
         super::projects::describe,

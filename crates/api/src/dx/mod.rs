@@ -16,6 +16,7 @@ mod objects;
 mod project_tags;
 mod projects;
 mod refusals;
+mod resolve;
 mod system;
 mod toolkit;
 mod upload;
@@ -191,6 +192,7 @@ async fn route(state: &AppState, call: Call) -> Result<Answer, DxError> {
         (Target::User(username), "describe") => users::describe(&call, &username),
         (Target::System, "findDataObjects") => system::find_data_objects(state, call).await,
         (Target::System, "describeDataObjects") => system::describe_data_objects(state, call).await,
+        (Target::System, "resolveDataObjects") => resolve::resolve_data_objects(state, call).await,
         (Target::Class(DxClass::Project), "new") => projects::new(state, call).await,
         (Target::Class(class), "new") if class.is_data_object() => {
             objects::new(state, class, call).await

@@ -129,6 +129,9 @@ fn body(route: &str, v: &Victim) -> Option<Value> {
         }
         "POST /system/findDataObjects" => json!({"scope": {"project": v.dx_project}}),
         "POST /system/describeDataObjects" => json!({"objects": [v.dx_file]}),
+        "POST /system/resolveDataObjects" => {
+            json!({"objects": [{"name": "a.txt"}], "project": v.dx_project})
+        }
         "POST /project/new" => json!({"name": "Mine", "billTo": format!("user-{}", v.username)}),
         "POST /{class}/new" => json!({"project": v.dx_project}),
         "POST /project-{project}/update" => json!({"name": "Taken"}),

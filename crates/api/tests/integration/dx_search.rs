@@ -307,3 +307,71 @@ async fn a_record_initialized_from_another_takes_what_it_does_not_give(ctx: Ctx)
     let file = json!({"project": project, "initializeFrom": {"id": template}});
     assert_dx_error(&dx.call("/file/new", file).await, 422, "InvalidInput");
 }
+
+backends!(#[actix_web::test] async resolve_data_objects_finds_each_name_in_its_folder);
+async fn resolve_data_objects_finds_each_name_in_its_folder(ctx: Ctx) {
+    let (_, token) = ctx.user("alice");
+    let dx = Dx { ctx, token };
+    let project = dx.ok("/project/new", json!({"name": "Resolve"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let record = |name: &str, folder: &str, hidden: bool| {
+        let body = json!({"project": project, "name": name, "folder": folder,
+                          "parents": true, "hidden": hidden});
+        let dx = &dx;
+        async move {
+            dx.ok("/record/new", body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let a = record("a", "/", false).await;
+    let a_again = record("a", "/", true).await;
+    let b = record("b", "/data", false).await;
+    let answer = dx
+        .ok(
+            "/system/resolveDataObjects",
+            json!({"project": project, "objects": [
+                {"name": "a"},
+                {"name": "b", "folder": "/data"},
+                {"name": "b"},
+                {"name": "missing", "folder": "/data"},
+            ]}),
+        )
+        .await;
+    let ids = |i: usize| -> Vec<String> {
+        answer["results"][i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|found| {
+                assert_eq!(found["project"], project.as_str());
+                found["id"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(ids(0), [a, a_again]);
+    assert_eq!(ids(1), [b]);
+    assert!(
+        ids(2).is_empty(),
+        "a name is looked up in its folder, not below"
+    );
+    assert!(ids(3).is_empty());
+    for body in [
+        json!({"objects": [{"name": "a"}]}),
+        json!({"project": project, "objects": [{"id": "record-x"}]}),
+        json!({"project": project}),
+    ] {
+        assert_dx_error(
+            &dx.call("/system/resolveDataObjects", body).await,
+            422,
+            "InvalidInput",
+        );
+    }
+    let elsewhere =
+        json!({"objects": [{"name": "a", "project": "project-000000000000000000000000"}]});
+    let reply = dx.call("/system/resolveDataObjects", elsewhere).await;
+    assert_dx_error(&reply, 404, "ResourceNotFound");
+}

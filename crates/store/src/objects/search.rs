@@ -246,6 +246,35 @@ pub fn find(
     Ok((copies, next))
 }
 
+/// The objects named one of `names` in folder `folder` of project `project_id`, hidden ones
+/// included, by name, in the order they were placed (`resolveDataObjects`): the folder, then
+/// one query per 900 names.
+pub fn named_in_folder(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+    folder: &FolderPath,
+    names: &[&str],
+) -> Result<Vec<(String, DxId)>, StoreError> {
+    let Some(folder) = crate::folders::get_by_path(conn, project_id, folder)? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for chunk in names.chunks(IDS_PER_QUERY) {
+        let rows: Vec<(String, String)> = placements::table
+            .inner_join(objects::table)
+            .filter(placements::folder_id.eq(folder.id.get()))
+            .filter(placements::name.eq_any(chunk))
+            .order(placements::id)
+            .select((placements::name, objects::dx_id))
+            .load(conn)?;
+        for (name, id) in rows {
+            let id = DxId::parse(&id).map_err(|e| corrupt("objects", &id, e))?;
+            found.push((name, id));
+        }
+    }
+    Ok(found)
+}
+
 /// The id of the placement of object `object` in project `project`, if there is one: where a
 /// page of [`find`] starts.
 pub fn placement_id(
