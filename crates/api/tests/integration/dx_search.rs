@@ -7,11 +7,20 @@ use serde_json::{Value, json};
 
 use crate::support::{Ctx, Reply, assert_dx_error};
 use actix_web::http::Method;
-use ferry_testkit::backends;
+use ferry_testkit::{TestDb, backends};
 
 struct Dx {
     ctx: Ctx,
     token: String,
+}
+
+impl From<TestDb> for Dx {
+    /// Alice, over one backend.
+    fn from(db: TestDb) -> Dx {
+        let ctx = Ctx::new(db);
+        let (_, token) = ctx.user("alice");
+        Dx { ctx, token }
+    }
 }
 
 impl Dx {
@@ -32,6 +41,16 @@ impl Dx {
         reply.json
     }
 
+    /// The `id` that `path` answers, as `/project/new` and `/record/new` do.
+    async fn made(&self, path: &str, body: Value) -> String {
+        self.ok(path, body).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Alice's new project named `name`.
+    async fn project(&self, name: &str) -> String {
+        self.made("/project/new", json!({ "name": name })).await
+    }
+
     /// The ids `findDataObjects` finds in `project` with `filters`, in order.
     async fn found(&self, project: &str, filters: Value) -> Vec<String> {
         let mut body = json!({"scope": {"project": project}, "visibility": "either"});
@@ -49,23 +68,13 @@ impl Dx {
 }
 
 backends!(#[actix_web::test] async every_find_data_objects_filter_narrows_the_search);
-async fn every_find_data_objects_filter_narrows_the_search(ctx: Ctx) {
-    let (_, token) = ctx.user("alice");
-    let dx = Dx { ctx, token };
-    let project = dx.ok("/project/new", json!({"name": "Search"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+async fn every_find_data_objects_filter_narrows_the_search(dx: Dx) {
+    let project = dx.project("Search").await;
     let record = |body: Value| {
         let mut body = body;
         body["project"] = json!(project);
         let dx = &dx;
-        async move {
-            dx.ok("/record/new", body).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        async move { dx.made("/record/new", body).await }
     };
     let reference = record(json!({"name": "ref.fa", "types": ["Ref"], "close": true})).await;
     let reads = record(json!({
@@ -176,17 +185,10 @@ async fn every_find_data_objects_filter_narrows_the_search(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async every_find_projects_filter_narrows_the_search);
-async fn every_find_projects_filter_narrows_the_search(ctx: Ctx) {
-    let (_, token) = ctx.user("alice");
-    let dx = Dx { ctx, token };
+async fn every_find_projects_filter_narrows_the_search(dx: Dx) {
     let new = |body: Value| {
         let dx = &dx;
-        async move {
-            dx.ok("/project/new", body).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        async move { dx.made("/project/new", body).await }
     };
     let alpha = new(
         json!({"name": "Alpha", "tags": ["raw"], "properties": {"study": "S1"},
@@ -246,13 +248,8 @@ async fn every_find_projects_filter_narrows_the_search(ctx: Ctx) {
 }
 
 backends!(#[actix_web::test] async a_record_initialized_from_another_takes_what_it_does_not_give);
-async fn a_record_initialized_from_another_takes_what_it_does_not_give(ctx: Ctx) {
-    let (_, token) = ctx.user("alice");
-    let dx = Dx { ctx, token };
-    let project = dx.ok("/project/new", json!({"name": "Init"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+async fn a_record_initialized_from_another_takes_what_it_does_not_give(dx: Dx) {
+    let project = dx.project("Init").await;
     let template = dx
         .ok(
             "/record/new",
@@ -309,23 +306,13 @@ async fn a_record_initialized_from_another_takes_what_it_does_not_give(ctx: Ctx)
 }
 
 backends!(#[actix_web::test] async resolve_data_objects_finds_each_name_in_its_folder);
-async fn resolve_data_objects_finds_each_name_in_its_folder(ctx: Ctx) {
-    let (_, token) = ctx.user("alice");
-    let dx = Dx { ctx, token };
-    let project = dx.ok("/project/new", json!({"name": "Resolve"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+async fn resolve_data_objects_finds_each_name_in_its_folder(dx: Dx) {
+    let project = dx.project("Resolve").await;
     let record = |name: &str, folder: &str, hidden: bool| {
         let body = json!({"project": project, "name": name, "folder": folder,
                           "parents": true, "hidden": hidden});
         let dx = &dx;
-        async move {
-            dx.ok("/record/new", body).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        async move { dx.made("/record/new", body).await }
     };
     let a = record("a", "/", false).await;
     let a_again = record("a", "/", true).await;
