@@ -116,6 +116,20 @@ def test_resolve_data_objects_finds_names_in_their_folders(dx_env):
         project.destroy()
 
 
+def test_a_download_restricted_project_gives_no_download_url(dx_env):
+    pid = dxpy.api.project_new({"name": "Locked", "downloadRestricted": True})["id"]
+    project = dxpy.DXProject(pid)
+    try:
+        written = dxpy.upload_string("x", project=pid, name="x.txt", wait_on_close=True)
+        assert project.describe()["downloadRestricted"] is True
+        with pytest.raises(PermissionDenied):
+            dxpy.api.file_download(written.get_id(), {"project": pid})
+        project.update(download_restricted=False)
+        assert dxpy.api.file_download(written.get_id(), {"project": pid})["url"]
+    finally:
+        project.destroy()
+
+
 def test_records_with_hidden_links_round_trip(dx_env):
     src, dst = new_project("Source"), new_project("Destination")
     assert src.get_id() != dst.get_id()

@@ -10,6 +10,8 @@ pub enum AccessRefusal {
     NotFound(DxId),
     /// A container was wanted; the id names another class.
     NotAContainer(DxId),
+    /// No file of the project may be downloaded (DNAnexus `downloadRestricted`).
+    DownloadRestricted,
     /// The caller holds `held` in `container`; the method takes `needed`.
     LevelTooLow {
         needed: Level,

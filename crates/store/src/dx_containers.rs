@@ -19,7 +19,8 @@ use crate::members::PermissionsRow;
 use crate::objects::NameFilter;
 use crate::projects::{self as project_repo, ProjectRecord};
 use crate::schema::{
-    billing_groups, project_members, project_properties, project_summaries, projects, users,
+    billing_groups, project_members, project_properties, project_restrictions, project_summaries,
+    projects, users,
 };
 
 /// The project with this DNAnexus id and the user's permissions in it, if they are a member:
@@ -59,6 +60,19 @@ pub fn properties(
         .map_or(Ok(Map::new()), |json| {
             from_json("project_properties", project_id.get(), &json)
         })
+}
+
+/// Whether no file of the project may be downloaded (DNAnexus `downloadRestricted`).
+pub fn download_restricted(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<bool, StoreError> {
+    Ok(project_restrictions::table
+        .find(project_id.get())
+        .select(project_restrictions::download_restricted)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false))
 }
 
 #[derive(QueryableByName)]
@@ -114,6 +128,7 @@ pub struct ContainerChanges<'a> {
     pub summary: Option<&'a str>,
     /// Replaces all the properties.
     pub properties: Option<&'a Map<String, Value>>,
+    pub download_restricted: Option<bool>,
     pub region: Option<&'a str>,
     pub restricted: Option<bool>,
     pub protected: Option<bool>,
@@ -131,7 +146,7 @@ struct FlagsChangeset<'a> {
 }
 
 /// Applies `changes` to the project (stamping it modified): one UPDATE, and one upsert each of
-/// the summary and the properties when they change.
+/// the summary, the download restriction and the properties when they change.
 pub fn change(
     conn: &mut DbConnection,
     project_id: ProjectRowId,
@@ -156,6 +171,21 @@ pub fn change(
             .on_conflict(project_summaries::project_id)
             .do_update()
             .set(project_summaries::summary.eq(excluded(project_summaries::summary)))
+            .execute(c))?;
+    }
+    if let Some(restricted) = changes.download_restricted {
+        let row = (
+            project_restrictions::project_id.eq(project_id.get()),
+            project_restrictions::download_restricted.eq(restricted),
+        );
+        each_backend!(conn, |c| diesel::insert_into(project_restrictions::table)
+            .values(&row)
+            .on_conflict(project_restrictions::project_id)
+            .do_update()
+            .set(
+                project_restrictions::download_restricted
+                    .eq(excluded(project_restrictions::download_restricted))
+            )
             .execute(c))?;
     }
     if let Some(properties) = changes.properties {

@@ -219,6 +219,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_restrictions (project_id) {
+        project_id -> BigInt,
+        download_restricted -> Bool,
+    }
+}
+
+diesel::table! {
     project_properties (project_id) {
         project_id -> BigInt,
         properties -> Text,
@@ -337,6 +344,7 @@ diesel::joinable!(job_items -> jobs (job_id));
 diesel::joinable!(job_items -> job_chunks (chunk_id));
 diesel::joinable!(project_summaries -> projects (project_id));
 diesel::joinable!(project_properties -> projects (project_id));
+diesel::joinable!(project_restrictions -> projects (project_id));
 diesel::joinable!(object_class_fields -> objects (object_id));
 diesel::joinable!(upload_parts -> objects (object_id));
 diesel::joinable!(nonces -> users (user_id));
@@ -362,6 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limit_counts,
     project_summaries,
     project_properties,
+    project_restrictions,
     object_class_fields,
     upload_parts,
     sbg_uploads,

@@ -6,7 +6,7 @@ use ferry_domain::access::AccessRefusal;
 use ferry_domain::ids::DxId;
 use ferry_domain::model::Project;
 use ferry_domain::permission::Level;
-use ferry_domain::row_ids::UserRowId;
+use ferry_domain::row_ids::{ProjectRowId, UserRowId};
 use ferry_store::objects::{self, CopyScope, ObjectCopy};
 use ferry_store::{DbConnection, dx_containers};
 
@@ -49,6 +49,18 @@ pub fn require(held: Level, needed: Level, container: &DxId) -> Result<(), Acces
             held,
             container: container.clone(),
         });
+    }
+    Ok(())
+}
+
+/// Refused if no file of project `project_id` may be downloaded: the rule behind both
+/// dialects' download links.
+pub fn require_download(
+    conn: &mut DbConnection,
+    project_id: ProjectRowId,
+) -> Result<(), AccessError> {
+    if dx_containers::download_restricted(conn, project_id)? {
+        return Err(AccessRefusal::DownloadRestricted.into());
     }
     Ok(())
 }

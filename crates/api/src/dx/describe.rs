@@ -216,6 +216,8 @@ pub(crate) fn project(
     } else {
         0.0
     };
+    let download_restricted = options.wants("downloadRestricted", true)
+        && dx_containers::download_restricted(conn, project.id)?;
     let properties = if options.wants("properties", true) {
         dx_containers::properties(conn, project.id)?
     } else {
@@ -253,7 +255,7 @@ pub(crate) fn project(
         ("description", true, json!(project.description)),
         ("protected", true, json!(project.protected)),
         ("restricted", true, json!(project.restricted)),
-        ("downloadRestricted", true, json!(false)),
+        ("downloadRestricted", true, json!(download_restricted)),
         ("containsPHI", true, json!(project.contains_phi)),
         (
             "createdBy",

@@ -39,6 +39,7 @@ struct NewProjectInput {
     protected: bool,
     #[serde(default, rename = "containsPHI")]
     contains_phi: bool,
+    download_restricted: Option<bool>,
     tags: Option<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -73,6 +74,7 @@ pub(crate) async fn new(state: &AppState, call: Call) -> Result<Value, DxError> 
             let changes = ContainerChanges {
                 summary: input.summary.as_deref().filter(|s| !s.is_empty()),
                 properties: Some(&input.properties).filter(|p| !p.is_empty()),
+                download_restricted: input.download_restricted.filter(|restricted| *restricted),
                 region: Some(region.as_deref().unwrap_or(DEFAULT_REGION)),
                 restricted: Some(input.restricted),
                 protected: Some(input.protected),
@@ -165,6 +167,7 @@ struct UpdateInput {
     protected: Option<bool>,
     #[serde(rename = "containsPHI")]
     contains_phi: Option<bool>,
+    download_restricted: Option<bool>,
 }
 
 /// `/project-xxxx/update`: ADMINISTER; keys not given stay as they are. `containsPHI` can be
@@ -205,6 +208,7 @@ pub(crate) async fn update(state: &AppState, call: Call, id: DxId) -> Result<Val
             let flags = ContainerChanges {
                 summary: input.summary.as_deref(),
                 properties: None,
+                download_restricted: input.download_restricted,
                 region: None,
                 restricted: input.restricted,
                 protected: input.protected,

@@ -18,6 +18,9 @@ impl From<AccessRefusal> for DxError {
                 DxErrorType::InvalidType,
                 format!("{id} is not a data container"),
             ),
+            AccessRefusal::DownloadRestricted => DxError::permission_denied(
+                "Files of this project may not be downloaded: it is download-restricted",
+            ),
             AccessRefusal::LevelTooLow {
                 needed,
                 held,

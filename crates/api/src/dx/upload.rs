@@ -14,7 +14,7 @@ use ferry_domain::row_ids::UserRowId;
 use ferry_domain::upload::MIN_PART_SIZE;
 use ferry_store::objects;
 use ferry_store::uploads::UploadedPart;
-use ferry_usecases::access::{ProjectHint, object_copy};
+use ferry_usecases::access::{ProjectHint, object_copy, require_download};
 use ferry_usecases::open_file;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -310,6 +310,7 @@ pub(crate) async fn download(state: &AppState, call: Call, id: DxId) -> Result<V
                 "{file} is not in the closed state"
             )));
         }
+        require_download(conn, copy.placement.project_id)?;
         Ok((copy.placement.name, copy.object.content_sha256))
     })
     .await?;

@@ -122,6 +122,8 @@ pub enum SbgError {
     PartUrlInvalid,
     /// 403 (90002).
     DownloadLinkInvalid,
+    /// 403 (90002): the file's project is download-restricted.
+    DownloadRestricted,
     /// 404 (90003): no route has this path.
     RouteNotFound,
     /// 404 (90003).
@@ -377,6 +379,11 @@ impl SbgError {
                 S::FORBIDDEN,
                 90002,
                 "The download link is invalid or has expired.".into(),
+            ),
+            Self::DownloadRestricted => (
+                S::FORBIDDEN,
+                90002,
+                "Files of this project may not be downloaded: it is download-restricted.".into(),
             ),
             Self::RouteNotFound => (S::NOT_FOUND, 90003, "Not found.".into()),
             Self::UploadNotFound => (

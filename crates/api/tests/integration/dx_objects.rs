@@ -9,7 +9,7 @@ use ferry_domain::permission::{Level, Permissions};
 use ferry_store::members;
 use serde_json::{Value, json};
 
-use crate::support::{Ctx, PUBLIC_URL, Reply, assert_dx_error};
+use crate::support::{Ctx, PUBLIC_URL, Reply, assert_dx_error, assert_sbg_error};
 use ferry_api::{ApiConfig, AppState};
 use ferry_testkit::{MemberBuilder, TestDb, backends};
 
@@ -2148,4 +2148,42 @@ async fn data_usage_counts_each_content_once(dx: Dx) {
         .as_f64()
         .unwrap();
     assert!((usage - 8e-9).abs() < 1e-15, "{usage}");
+}
+
+backends!(#[actix_web::test] async a_download_restricted_project_gives_no_download_link);
+/// `downloadRestricted`: neither dialect hands out a link to a file of the project, until it is
+/// lifted.
+async fn a_download_restricted_project_gives_no_download_link(dx: Dx) {
+    let body = json!({"name": "Locked", "downloadRestricted": true});
+    let project = dx.ok("/project/new", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        dx.describe(&project, json!({})).await["downloadRestricted"],
+        true
+    );
+    let row = dx.project_row(&project);
+    let sbg_file = dx.ctx.seed_file(&dx.alice, &row, "/", "a.txt", b"abc");
+    let listed = dx
+        .ok(&format!("/{project}/listFolder"), json!({"folder": "/"}))
+        .await;
+    let file = listed["objects"][0]["id"].as_str().unwrap().to_owned();
+    let download = format!("/{file}/download");
+    assert_dx_error(
+        &dx.call(&download, json!({})).await,
+        403,
+        "PermissionDenied",
+    );
+    let info = format!("/v2/files/{sbg_file}/download_info");
+    assert_sbg_error(&dx.ctx.get(&info, &dx.token).await, 403, 90002);
+
+    let lifted = json!({"downloadRestricted": false});
+    dx.ok(&format!("/{project}/update"), lifted).await;
+    assert_eq!(
+        dx.describe(&project, json!({})).await["downloadRestricted"],
+        false
+    );
+    assert!(dx.ok(&download, json!({})).await["url"].is_string());
+    assert_eq!(dx.ctx.get(&info, &dx.token).await.status, 200);
 }

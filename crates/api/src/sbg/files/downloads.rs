@@ -1,6 +1,8 @@
 //! A file's download link and the download it signs.
 
 use super::*;
+use ferry_usecases::access::require_download;
+use ferry_usecases::failure::Failure;
 
 // Downloads.
 
@@ -44,6 +46,14 @@ pub(crate) async fn download_info(
         Entry::Folder(_) => return Err(SbgError::bad_request("A folder cannot be downloaded.")),
         Entry::File(view) => view,
     };
+    let project_id = view.placement.project_id;
+    db::read(&state.store, move |conn| {
+        require_download(conn, project_id).map_err(|e| match e {
+            Failure::Refused(_) => SbgError::DownloadRestricted,
+            Failure::Store(e) => e.into(),
+        })
+    })
+    .await?;
     if let Some(url) = download::store_url(
         &state.store,
         view.object.content_sha256.clone(),
