@@ -374,8 +374,8 @@ def test_dx_find_data_narrows_by_tag_property_state_and_name(dx_env):
         pid = project.get_id()
         raw = dxpy.new_dxrecord(project=pid, name="raw.bam", tags=["raw"],
                                 properties={"study": "S1"}, close=True)
-        dxpy.new_dxrecord(project=pid, name="notes.txt", tags=["final"],
-                          properties={"study": "S2"})
+        notes = dxpy.new_dxrecord(project=pid, name="notes.txt", tags=["final"],
+                                  properties={"study": "S2"})
 
         def found(*args):
             out = run_dx(dx_env, "find", "data", "--brief", "--project", pid, *args)
@@ -387,7 +387,7 @@ def test_dx_find_data_narrows_by_tag_property_state_and_name(dx_env):
         assert found("--name", "raw.*", "--name-mode", "regexp") == [raw.get_id()]
         assert len(found()) == 2
         by_sdk = list(dxpy.find_data_objects(project=pid, tags=["final"], properties={"study": True}))
-        assert [result["id"] for result in by_sdk] != [raw.get_id()] and len(by_sdk) == 1
+        assert [result["id"] for result in by_sdk] == [notes.get_id()]
     finally:
         project.destroy()
 

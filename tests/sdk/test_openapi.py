@@ -23,6 +23,14 @@ def test_the_document_is_valid_openapi_3_1(ferry):
     assert errors == []
 
 
+def test_the_copies_document_their_collision_policy_and_dry_run(ferry):
+    paths = document(ferry)["paths"]
+    for path in ["/v2/files/{id}/actions/copy", "/v2/action/files/copy"]:
+        query = {p["name"]: p for p in paths[path]["post"]["parameters"] if p["in"] == "query"}
+        assert set(query) >= {"collision", "dry_run"}, path
+        assert query["collision"]["schema"]["pattern"] == "^(rename|skip|fail|skip_identical)$"
+
+
 def test_a_client_generated_from_the_document_compiles_and_calls_both_dialects(
     ferry, alice_token, tmp_path, monkeypatch
 ):

@@ -239,7 +239,6 @@ pub fn find(
 ) -> Result<ProjectPage, StoreError> {
     let mut query = projects::table
         .inner_join(project_members::table)
-        .inner_join(billing_groups::table)
         .left_join(project_properties::table)
         .filter(project_members::user_id.eq(user_id.get()))
         .select((
@@ -273,7 +272,11 @@ pub fn find(
         query = query.filter(projects::contains_phi.eq(contains_phi));
     }
     if let Some(bill_to) = search.bill_to {
-        query = query.filter(billing_groups::bill_to.eq(bill_to));
+        // A subquery, so that a search without a billTo joins no billing groups.
+        let billed = billing_groups::table
+            .filter(billing_groups::bill_to.eq(bill_to.to_owned()))
+            .select(billing_groups::id);
+        query = query.filter(projects::billing_group_id.eq_any(billed));
     }
     if let Some(starting) = search.starting {
         query = query.filter(projects::id.ge(starting));

@@ -151,7 +151,6 @@ pub fn find(
     let mut query = placements::table
         .inner_join(objects::table)
         .inner_join(membership)
-        .inner_join(projects::table)
         .select((
             placements::id,
             placements::name,
@@ -215,7 +214,11 @@ pub fn find(
         query = query.filter(objects::modified_at.le(to_db_time(before)));
     }
     if let Some(region) = search.region {
-        query = query.filter(projects::region.eq(region));
+        // A subquery, so that a search without a region joins no projects.
+        let in_region = projects::table
+            .filter(projects::region.eq(region.to_owned()))
+            .select(projects::id);
+        query = query.filter(placements::project_id.eq_any(in_region));
     }
     if let Some(level) = search.level {
         query = query.filter(project_members::level.ge(level.as_i16()));
